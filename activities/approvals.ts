@@ -1,0 +1,200 @@
+import { findProcess } from '../processes/index.js';
+import { hashToken, mintApprovalToken } from '../lib/tokens.js';
+import type { ActivityDeps } from './deps.js';
+import { approvalRequestEmail } from './email-templates.js';
+import { sendEmailOnce } from './email.js';
+import { writeAudit, type Approver } from './records.js';
+
+export interface OpenApprovalRequest {
+  runId: string;
+  stepId: string;
+  stepTitle: string;
+  round: number;
+  approver: Approver;
+  expiresAt: number;
+  /** Set when the request replaces one that timed out. */
+  escalatedFrom?: Approver;
+}
+
+export interface DecisionRecord {
+  requestId: string;
+  runId: string;
+  stepId: string;
+  decision: 'approved' | 'rejected';
+  comment: string | null;
+  actorEmail: string;
+  channel: 'link' | 'api';
+  ip?: string;
+  userAgent?: string;
+  decidedAt: number;
+}
+
+/** One id per approver per step round: a retried activity finds its own row instead of making another. */
+export function approvalRequestId(runId: string, stepId: string, round: number): string {
+  return `${runId}:${stepId}:${round}`;
+}
+
+export function approvalLink(publicBaseUrl: string, token: string): string {
+  return `${publicBaseUrl.replace(/\/$/, '')}/approvals/${token}`;
+}
+
+async function loadRunForMail(deps: ActivityDeps, runId: string) {
+  const run = await deps.db.run.findUniqueOrThrow({ where: { id: runId } });
+  const process = findProcess(run.process);
+  return {
+    run,
+    processTitle: process?.title ?? run.process,
+    details: process ? process.describe(run.input) : [],
+  };
+}
+
+export function createApprovalActivities(deps: ActivityDeps) {
+  const { db, settings } = deps;
+
+  return {
+    /** Records the request, then mails the approver a link. Safe to retry: same id, same token, one mail. */
+    async openApprovalRequest(request: OpenApprovalRequest): Promise<{ requestId: string }> {
+      const requestId = approvalRequestId(request.runId, request.stepId, request.round);
+      const token = mintApprovalToken(settings.tokenSecret, requestId);
+      await db.approvalRequest.upsert({
+        where: { id: requestId },
+        create: {
+          id: requestId,
+          runId: request.runId,
+          stepId: request.stepId,
+          stepTitle: request.stepTitle,
+          round: request.round,
+          approverEmail: request.approver.email,
+          approverName: request.approver.name,
+          approverRole: request.approver.role,
+          tokenHash: hashToken(token),
+          expiresAt: new Date(request.expiresAt),
+        },
+        update: {},
+      });
+      const { run, processTitle, details } = await loadRunForMail(deps, request.runId);
+      const kind = request.escalatedFrom ? 'escalation' : 'request';
+      const { sent } = await sendEmailOnce(deps, {
+        idempotencyKey: `${requestId}:request`,
+        runId: request.runId,
+        kind: `approval.${kind}`,
+        to: request.approver.email,
+        email: approvalRequestEmail({
+          kind,
+          approverName: request.approver.name,
+          processTitle,
+          runTitle: run.title,
+          stepTitle: request.stepTitle,
+          requesterName: run.requesterName,
+          details,
+          link: approvalLink(settings.publicBaseUrl, token),
+          expiresAt: new Date(request.expiresAt),
+          escalatedFrom: request.escalatedFrom?.name,
+        }),
+      });
+      if (sent) await db.approvalRequest.update({ where: { id: requestId }, data: { emailSentAt: new Date() } });
+      await writeAudit(deps, {
+        eventKey: `${requestId}:requested`,
+        runId: request.runId,
+        action: request.escalatedFrom ? 'approval.escalated' : 'approval.requested',
+        actor: 'opsflow',
+        step: request.stepId,
+        details: {
+          requestId,
+          approver: request.approver.email,
+          approverRole: request.approver.role,
+          expiresAt: new Date(request.expiresAt).toISOString(),
+          ...(request.escalatedFrom ? { escalatedFrom: request.escalatedFrom.email } : {}),
+        },
+      });
+      return { requestId };
+    },
+
+    /** `reminderNumber` counts from 1 and keys the mail, so a retry never sends the same reminder twice. */
+    async remindApprover(request: { requestId: string; reminderNumber: number }): Promise<void> {
+      const approval = await db.approvalRequest.findUniqueOrThrow({ where: { id: request.requestId } });
+      if (approval.usedAt || approval.revokedAt) return;
+      const { run, processTitle, details } = await loadRunForMail(deps, approval.runId);
+      const token = mintApprovalToken(settings.tokenSecret, approval.id);
+      await sendEmailOnce(deps, {
+        idempotencyKey: `${approval.id}:reminder:${request.reminderNumber}`,
+        runId: approval.runId,
+        kind: 'approval.reminder',
+        to: approval.approverEmail,
+        email: approvalRequestEmail({
+          kind: 'reminder',
+          approverName: approval.approverName,
+          processTitle,
+          runTitle: run.title,
+          stepTitle: approval.stepTitle,
+          requesterName: run.requesterName,
+          details,
+          link: approvalLink(settings.publicBaseUrl, token),
+          expiresAt: approval.expiresAt,
+        }),
+      });
+      await db.approvalRequest.update({
+        where: { id: approval.id },
+        data: { remindersSent: request.reminderNumber, lastRemindedAt: new Date() },
+      });
+      await writeAudit(deps, {
+        eventKey: `${approval.id}:reminder:${request.reminderNumber}`,
+        runId: approval.runId,
+        action: 'approval.reminded',
+        actor: 'opsflow',
+        step: approval.stepId,
+        details: { requestId: approval.id, approver: approval.approverEmail, reminderNumber: request.reminderNumber },
+      });
+    },
+
+    /** Links that are no longer needed stop working; their page shows the reason. */
+    async revokeApprovalRequests(request: { requestIds: string[]; reason: string; action: string }): Promise<void> {
+      const open = await db.approvalRequest.findMany({
+        where: { id: { in: request.requestIds }, usedAt: null, revokedAt: null },
+      });
+      await db.approvalRequest.updateMany({
+        where: { id: { in: open.map((o) => o.id) }, usedAt: null, revokedAt: null },
+        data: { revokedAt: new Date(), revokedReason: request.reason },
+      });
+      for (const approval of open) {
+        await writeAudit(deps, {
+          eventKey: `${approval.id}:${request.action}`,
+          runId: approval.runId,
+          action: request.action,
+          actor: 'opsflow',
+          step: approval.stepId,
+          details: { requestId: approval.id, approver: approval.approverEmail, reason: request.reason },
+        });
+      }
+    },
+
+    /** The decision was accepted by the workflow: mark the link used and write who decided, when and from where. */
+    async recordDecision(decision: DecisionRecord): Promise<void> {
+      await db.approvalRequest.updateMany({
+        where: { id: decision.requestId, usedAt: null },
+        data: {
+          usedAt: new Date(decision.decidedAt),
+          decision: decision.decision,
+          comment: decision.comment,
+          decidedBy: decision.actorEmail,
+        },
+      });
+      await writeAudit(deps, {
+        eventKey: `${decision.requestId}:decided`,
+        runId: decision.runId,
+        action: 'approval.decided',
+        actor: decision.actorEmail,
+        step: decision.stepId,
+        ip: decision.ip,
+        userAgent: decision.userAgent,
+        at: decision.decidedAt,
+        details: {
+          requestId: decision.requestId,
+          decision: decision.decision,
+          comment: decision.comment,
+          channel: decision.channel,
+        },
+      });
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import type { Transporter } from 'nodemailer';
+import type { Db } from '../lib/db.js';
+import type { Logger } from '../lib/logger.js';
+import type { Erp } from './erp.js';
+
+/** What activities need from the outside world, injected so tests can point them at local servers. */
+export interface ActivityDeps {
+  db: Db;
+  mailer: Transporter;
+  erp: Erp;
+  logger: Logger;
+  settings: {
+    publicBaseUrl: string;
+    mailFrom: string;
+    tokenSecret: string;
+  };
+}

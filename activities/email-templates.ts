@@ -1,0 +1,145 @@
+/**
+ * E-mails as pure functions of their props: subject, HTML and text from one source. Every interpolated value is
+ * escaped in the HTML part.
+ */
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+interface Detail {
+  label: string;
+  value: string;
+}
+
+function escape(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+function detailsText(details: Detail[]): string {
+  return details.map((d) => `${d.label}: ${d.value}`).join('\n');
+}
+
+function detailsHtml(details: Detail[]): string {
+  const rows = details
+    .map(
+      (d) =>
+        `<tr><th align="left" style="padding:4px 12px 4px 0;color:#555;vertical-align:top">${escape(d.label)}</th>` +
+        `<td style="padding:4px 0;white-space:pre-wrap">${escape(d.value)}</td></tr>`,
+    )
+    .join('');
+  return `<table style="border-collapse:collapse;margin:12px 0">${rows}</table>`;
+}
+
+function wrapHtml(body: string): string {
+  return (
+    `<!doctype html><html><body style="font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;` +
+    `color:#1a1a1a;line-height:1.5;max-width:600px;margin:0 auto;padding:16px">${body}` +
+    `<p style="color:#777;font-size:12px;margin-top:24px">Sent by Opsflow.</p></body></html>`
+  );
+}
+
+function button(url: string, label: string): string {
+  return (
+    `<p><a href="${escape(url)}" style="display:inline-block;background:#1f5fbf;color:#fff;padding:12px 20px;` +
+    `border-radius:6px;text-decoration:none;font-weight:600">${escape(label)}</a></p>`
+  );
+}
+
+export interface ApprovalRequestEmailProps {
+  kind: 'request' | 'reminder' | 'escalation';
+  approverName: string;
+  processTitle: string;
+  runTitle: string;
+  stepTitle: string;
+  requesterName: string;
+  details: Detail[];
+  link: string;
+  expiresAt: Date;
+  escalatedFrom?: string;
+}
+
+export function approvalRequestEmail(p: ApprovalRequestEmailProps): RenderedEmail {
+  const prefix = { request: 'Approval needed', reminder: 'Reminder: approval needed', escalation: 'Escalated: approval needed' }[
+    p.kind
+  ];
+  const subject = `${prefix}: ${p.runTitle} (${p.processTitle})`;
+  const intro =
+    p.kind === 'escalation'
+      ? `${p.escalatedFrom ?? 'The original approver'} did not act in time, so this request is now yours.`
+      : p.kind === 'reminder'
+        ? 'This request is still waiting for your decision.'
+        : `${p.requesterName} asks for your approval.`;
+  const deadline = `Please decide before ${p.expiresAt.toISOString().replace('T', ' ').slice(0, 16)} UTC.`;
+  const text = [
+    `Hello ${p.approverName},`,
+    '',
+    intro,
+    `${p.stepTitle} for "${p.runTitle}" (${p.processTitle}).`,
+    '',
+    detailsText(p.details),
+    '',
+    `Review and decide: ${p.link}`,
+    deadline,
+    'Opening the link does not decide anything.',
+  ].join('\n');
+  const html = wrapHtml(
+    `<p>Hello ${escape(p.approverName)},</p><p>${escape(intro)}</p>` +
+      `<p><strong>${escape(p.stepTitle)}</strong> for “${escape(p.runTitle)}” (${escape(p.processTitle)}).</p>` +
+      detailsHtml(p.details) +
+      button(p.link, 'Review and decide') +
+      `<p>${escape(deadline)} Opening the link does not decide anything.</p>`,
+  );
+  return { subject, text, html };
+}
+
+export type RequesterOutcome = 'approved' | 'rejected' | 'expired' | 'cancelled' | 'failed';
+
+export interface RequesterOutcomeEmailProps {
+  outcome: RequesterOutcome;
+  requesterName: string;
+  processTitle: string;
+  runTitle: string;
+  runUrl: string;
+  /** Who rejected, and why; why the run expired or failed. */
+  decidedBy?: string;
+  reason?: string;
+  /** Extra facts such as the purchase order number. */
+  facts?: Detail[];
+}
+
+const outcomeHeadline: Record<RequesterOutcome, string> = {
+  approved: 'approved',
+  rejected: 'rejected',
+  expired: 'expired without a decision',
+  cancelled: 'cancelled',
+  failed: 'could not be completed',
+};
+
+export function requesterOutcomeEmail(p: RequesterOutcomeEmailProps): RenderedEmail {
+  const subject = `Your request was ${outcomeHeadline[p.outcome]}: ${p.runTitle}`;
+  const lines: string[] = [
+    `Hello ${p.requesterName},`,
+    '',
+    `Your ${p.processTitle} request "${p.runTitle}" was ${outcomeHeadline[p.outcome]}.`,
+  ];
+  if (p.decidedBy) lines.push(`Decided by: ${p.decidedBy}`);
+  if (p.reason) lines.push(`Reason: ${p.reason}`);
+  const facts = p.facts ?? [];
+  const text = [...lines, ...(facts.length ? ['', detailsText(facts)] : []), '', `Details: ${p.runUrl}`].join('\n');
+  const html = wrapHtml(
+    `<p>Hello ${escape(p.requesterName)},</p>` +
+      `<p>Your ${escape(p.processTitle)} request “${escape(p.runTitle)}” was <strong>${escape(outcomeHeadline[p.outcome])}</strong>.</p>` +
+      (p.decidedBy ? `<p>Decided by: ${escape(p.decidedBy)}</p>` : '') +
+      (p.reason ? `<p>Reason:</p><blockquote style="white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:12px">${escape(p.reason)}</blockquote>` : '') +
+      (facts.length ? detailsHtml(facts) : '') +
+      `<p><a href="${escape(p.runUrl)}">See the run</a></p>`,
+  );
+  return { subject, text, html };
+}

@@ -1,0 +1,18 @@
+import { createApprovalActivities } from './approvals.js';
+import type { ActivityDeps } from './deps.js';
+import { createNotificationActivities } from './notifications.js';
+import { createPurchasingActivities } from './purchasing.js';
+import { createRecordActivities } from './records.js';
+
+/** Every activity the worker registers, bound to its dependencies. Workflows import only the type. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createRecordActivities(deps),
+    ...createApprovalActivities(deps),
+    ...createNotificationActivities(deps),
+    ...createPurchasingActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export type { ActivityDeps } from './deps.js';

@@ -1,0 +1,113 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { Prisma } from '../lib/db.js';
+import type { ActivityDeps } from './deps.js';
+
+export type RunStatus = 'running' | 'completed' | 'rejected' | 'expired' | 'cancelled' | 'failed';
+
+export interface RunUpdate {
+  runId: string;
+  status?: RunStatus;
+  currentStep?: string | null;
+  outcome?: string;
+  failureReason?: string;
+  closedAt?: number;
+}
+
+export interface AuditInput {
+  /** Stable across retries: e.g. `${runId}:line-manager:1:requested`. */
+  eventKey: string;
+  runId: string;
+  action: string;
+  actor: string;
+  step?: string;
+  onBehalfOf?: string;
+  ip?: string;
+  userAgent?: string;
+  details?: Record<string, unknown>;
+  at?: number;
+}
+
+export interface Approver {
+  email: string;
+  name: string;
+  role: string;
+}
+
+export async function writeAudit(deps: ActivityDeps, entry: AuditInput): Promise<void> {
+  try {
+    await deps.db.auditEntry.create({
+      data: {
+        eventKey: entry.eventKey,
+        runId: entry.runId,
+        action: entry.action,
+        actor: entry.actor,
+        step: entry.step ?? null,
+        onBehalfOf: entry.onBehalfOf ?? null,
+        ip: entry.ip ?? null,
+        userAgent: entry.userAgent ?? null,
+        details: (entry.details ?? {}) as Prisma.InputJsonValue,
+        ...(entry.at ? { at: new Date(entry.at) } : {}),
+      },
+    });
+  } catch (error) {
+    // Already written by an earlier attempt of the same activity.
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return;
+    throw error;
+  }
+}
+
+const roleLabels: Record<string, string> = {
+  'manager-of-requester': "the requester's line manager",
+  'manager-of-approver': "the approver's manager",
+};
+
+async function personByEmail(deps: ActivityDeps, email: string) {
+  return deps.db.person.findUnique({ where: { email: email.toLowerCase() } });
+}
+
+/**
+ * Turns a role reference from a process ("manager-of-requester", "role:cfo", "person:a@b.c") into a person from
+ * the directory, at the moment the step opens. No match is a configuration problem: retrying cannot fix it.
+ */
+export function createRecordActivities(deps: ActivityDeps) {
+  return {
+    async updateRun(update: RunUpdate): Promise<void> {
+      await deps.db.run.update({
+        where: { id: update.runId },
+        data: {
+          ...(update.status ? { status: update.status } : {}),
+          ...(update.currentStep !== undefined ? { currentStep: update.currentStep } : {}),
+          ...(update.outcome ? { outcome: update.outcome } : {}),
+          ...(update.failureReason ? { failureReason: update.failureReason } : {}),
+          ...(update.closedAt ? { closedAt: new Date(update.closedAt) } : {}),
+        },
+      });
+    },
+
+    async appendAudit(entry: AuditInput): Promise<void> {
+      await writeAudit(deps, entry);
+    },
+
+    async resolveApprover(request: { role: string; subjectEmail: string }): Promise<Approver> {
+      const { role, subjectEmail } = request;
+      let person = null;
+      if (role === 'manager-of-requester' || role === 'manager-of-approver') {
+        const subject = await personByEmail(deps, subjectEmail);
+        if (subject?.managerEmail) person = await personByEmail(deps, subject.managerEmail);
+      } else if (role.startsWith('role:')) {
+        person = await deps.db.person.findFirst({ where: { roles: { has: role.slice(5) } }, orderBy: { email: 'asc' } });
+      } else if (role.startsWith('person:')) {
+        person = await personByEmail(deps, role.slice(7));
+      }
+      if (!person) {
+        const label = roleLabels[role] ?? role;
+        throw ApplicationFailure.nonRetryable(
+          `No approver found for ${label} (subject ${subjectEmail}); add them to the directory`,
+          'ApproverNotFound',
+          { role, subjectEmail },
+        );
+      }
+      return { email: person.email, name: person.name, role };
+    },
+  };
+}

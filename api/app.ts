@@ -1,0 +1,62 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import swaggerUi from 'swagger-ui-express';
+import { randomUUID } from 'node:crypto';
+import type { ApiContext } from './context.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { approvalsRouter } from './routes/approvals.js';
+import { healthRouter } from './routes/health.js';
+import { processesRouter } from './routes/processes.js';
+import { runsRouter } from './routes/runs.js';
+
+export interface AppOptions {
+  /** Requests per minute per client IP on the public approval-link routes. */
+  approvalRateLimitPerMinute?: number;
+}
+
+/** Builds the Express app without listening, so tests drive it with supertest and server.ts owns the socket. */
+export function createApp(ctx: ApiContext, options: AppOptions = {}): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(
+    pinoHttp({
+      logger: ctx.logger,
+      genReqId: (req, res) => {
+        const id = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Approval URLs carry tokens: log the route, never the token.
+      serializers: { req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/\/approvals\/[^/?]+/, '/approvals/[token]') }) },
+    }),
+  );
+  // Plain-HTTP deployments (and localhost) must keep form posts on http: no upgrade-insecure-requests.
+  app.use(
+    helmet({
+      referrerPolicy: { policy: 'no-referrer' },
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    }),
+  );
+  app.use(express.json({ limit: ctx.config.API_BODY_LIMIT }));
+
+  const openApi = buildOpenApiDocument(ctx.config.PUBLIC_BASE_URL);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(openApi));
+  app.get('/', (_req, res) => {
+    res.json({ name: 'Opsflow', docs: '/docs', openapi: '/openapi.json', processes: '/processes', runs: '/runs', health: '/healthz' });
+  });
+
+  app.use(healthRouter(ctx));
+  app.use(processesRouter());
+  app.use(runsRouter(ctx));
+  app.use(approvalsRouter(ctx, { rateLimitPerMinute: options.approvalRateLimitPerMinute ?? 120 }));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(ctx.logger));
+  return app;
+}

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ApprovalRequest, Run } from '../lib/generated/prisma/client.js';
+import { hashToken, looksLikeToken } from '../lib/tokens.js';
+import {
+  DECIDE_UPDATE,
+  DecisionRefusal,
+  type Decision,
+  type DecisionInput,
+  type DecisionResult,
+} from '../processes/approval-messages.js';
+import type { ApiContext } from './context.js';
+
+/** Why a link cannot be acted on, in the words the result page uses. */
+export type LinkRefusal =
+  | { kind: 'not_found' }
+  | { kind: 'already_decided'; approval: ApprovalRequest }
+  | { kind: 'expired'; approval: ApprovalRequest }
+  | { kind: 'revoked'; approval: ApprovalRequest }
+  | { kind: 'closed'; approval: ApprovalRequest; run: Run };
+
+export type LinkLookup = { ok: true; approval: ApprovalRequest; run: Run } | ({ ok: false } & LinkRefusal);
+
+/** Checks a link's token: exists, not used, not revoked, not expired, run still open. Never decides anything. */
+export async function lookUpLink(ctx: ApiContext, token: string, now = new Date()): Promise<LinkLookup> {
+  if (!looksLikeToken(token)) return { ok: false, kind: 'not_found' };
+  const approval = await ctx.db.approvalRequest.findUnique({ where: { tokenHash: hashToken(token) }, include: { run: true } });
+  if (!approval) return { ok: false, kind: 'not_found' };
+  const { run, ...request } = approval;
+  return refusalFor(request, run, now) ?? { ok: true, approval: request, run };
+}
+
+function refusalFor(approval: ApprovalRequest, run: Run, now: Date): ({ ok: false } & LinkRefusal) | undefined {
+  if (approval.usedAt) return { ok: false, kind: 'already_decided', approval };
+  if (approval.revokedAt) {
+    return { ok: false, kind: approval.revokedReason === 'the request expired' ? 'expired' : 'revoked', approval };
+  }
+  if (run.status !== 'running') return { ok: false, kind: 'closed', approval, run };
+  if (approval.expiresAt <= now) return { ok: false, kind: 'expired', approval };
+  return undefined;
+}
+
+export type DecideOutcome =
+  | { kind: 'decided'; result: DecisionResult }
+  | { kind: 'reason_required' }
+  | { kind: 'unavailable' }
+  | LinkRefusal;
+
+export interface LinkDecision {
+  decision: Decision;
+  comment: string | null;
+  ip?: string;
+  userAgent?: string;
+  channel?: 'link' | 'api';
+}
+
+/**
+ * Sends the decision to the run as an Update whose id is the request id: Temporal applies the first one and
+ * answers every repeat with that first result, so double submits and races end in exactly one decision. The
+ * nonce tells us whether the result we got back is our own decision or an earlier one.
+ */
+export async function decideByLink(ctx: ApiContext, approval: ApprovalRequest, decision: LinkDecision): Promise<DecideOutcome> {
+  const nonce = randomUUID();
+  const input: DecisionInput = {
+    requestId: approval.id,
+    decision: decision.decision,
+    comment: decision.comment,
+    actorEmail: approval.approverEmail,
+    channel: decision.channel ?? 'link',
+    ip: decision.ip,
+    userAgent: decision.userAgent?.slice(0, 500),
+    nonce,
+  };
+  try {
+    const result = await ctx.temporal.workflow
+      .getHandle(approval.runId)
+      .executeUpdate<DecisionResult, [DecisionInput]>(DECIDE_UPDATE, { args: [input], updateId: approval.id });
+    if (result.nonce === nonce) return { kind: 'decided', result };
+    return { kind: 'already_decided', approval: await reload(ctx, approval, result) };
+  } catch (error) {
+    return explainFailure(ctx, approval, error);
+  }
+}
+
+/** The repeat won nothing; show the decision that did win (its audit write may still be in flight). */
+async function reload(ctx: ApiContext, approval: ApprovalRequest, winner: DecisionResult): Promise<ApprovalRequest> {
+  const fresh = await ctx.db.approvalRequest.findUnique({ where: { id: approval.id } });
+  if (fresh?.usedAt) return fresh;
+  return { ...approval, usedAt: new Date(winner.decidedAt), decision: winner.decision, decidedBy: winner.actorEmail, comment: winner.comment };
+}
+
+async function explainFailure(ctx: ApiContext, approval: ApprovalRequest, error: unknown): Promise<DecideOutcome> {
+  const refusal = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure ? error.cause.type : undefined;
+  if (refusal === DecisionRefusal.reasonRequired) return { kind: 'reason_required' };
+  const fresh = await ctx.db.approvalRequest.findUnique({ where: { id: approval.id }, include: { run: true } });
+  if (fresh) {
+    const { run, ...request } = fresh;
+    const why = refusalFor(request, run, new Date());
+    if (why) return why;
+    // The workflow refused it but our records have not caught up yet (e.g. the step just timed out).
+    if (refusal) return { kind: 'revoked', approval: { ...request, revokedReason: 'the step is no longer open' } };
+  }
+  ctx.logger.warn({ err: error, requestId: approval.id }, 'decision not delivered');
+  return { kind: 'unavailable' };
+}

@@ -1,0 +1,12 @@
+import type { Client } from '@temporalio/client';
+import type { Config } from '../lib/config.js';
+import type { Db } from '../lib/db.js';
+import type { Logger } from '../lib/logger.js';
+
+/** What route handlers need; built once by server.ts (or a test) and passed to createApp. */
+export interface ApiContext {
+  db: Db;
+  temporal: Client;
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'PUBLIC_BASE_URL' | 'API_BODY_LIMIT'>;
+  logger: Logger;
+}

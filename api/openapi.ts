@@ -1,0 +1,93 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { processes } from '../processes/index.js';
+import { listRunsQuerySchema } from './routes/runs.js';
+
+const errorSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z
+      .object({ issues: z.array(z.object({ path: z.string(), message: z.string() })).optional() })
+      .catchall(z.unknown())
+      .optional(),
+  }),
+});
+
+const runIdParams = z.object({ id: z.string() });
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: errorSchema } } });
+
+/** One start body per registered process, so the docs show each process's own input and settings. */
+function startRunBody() {
+  const variants = processes.map((p) =>
+    z.object({ process: z.literal(p.key), input: p.inputSchema, settings: p.settingsSchema.optional() }).describe(p.title),
+  );
+  return variants.length === 1 ? variants[0]! : z.union(variants as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]]);
+}
+
+export function buildOpenApiDocument(serverUrl: string) {
+  const registry = new OpenAPIRegistry();
+
+  registry.registerPath({
+    method: 'post',
+    path: '/runs',
+    summary: 'Start a run of a process',
+    description: 'Validates `input` against the process schema and starts its workflow. Returns at once.',
+    request: {
+      headers: z.object({ 'Idempotency-Key': z.string().max(200).optional() }),
+      body: { content: { 'application/json': { schema: startRunBody() } } },
+    },
+    responses: {
+      201: { description: 'Run started', content: { 'application/json': { schema: z.object({ runId: z.string(), status: z.string() }) } } },
+      200: { description: 'Same Idempotency-Key and body as an earlier request: that run' },
+      400: errorResponse('Malformed JSON'),
+      404: errorResponse('Unknown process'),
+      413: errorResponse('Body too large'),
+      422: errorResponse('Invalid input; details.issues names each field path'),
+      503: errorResponse('Workflow engine unavailable; nothing was started'),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/runs',
+    summary: 'List runs, newest first',
+    request: { query: listRunsQuerySchema },
+    responses: { 200: { description: 'A page of runs and `nextCursor`' }, 422: errorResponse('Invalid query') },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/runs/{id}',
+    summary: 'A run: status, current step, approvals and timeline',
+    request: { params: runIdParams },
+    responses: { 200: { description: 'The run' }, 404: errorResponse('No such run') },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/runs/{id}/cancel',
+    summary: 'Cancel a running run (open approval links stop working)',
+    request: { params: runIdParams },
+    responses: { 202: { description: 'Cancellation requested' }, 404: errorResponse('No such run'), 409: errorResponse('Run is not running') },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/processes',
+    summary: 'The process catalog with JSON Schema of each input',
+    responses: { 200: { description: 'Processes' } },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness and dependency checks',
+    responses: { 200: { description: 'Healthy' }, 503: { description: 'A dependency is down' } },
+  });
+
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Opsflow API',
+      version: '0.1.0',
+      description: 'Start and follow runs of operational processes. Approvers act through e-mailed links.',
+    },
+    servers: [{ url: serverUrl }],
+  });
+}

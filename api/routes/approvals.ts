@@ -1,0 +1,135 @@
+import express, { Router, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { z } from 'zod';
+import { findProcess } from '../../processes/index.js';
+import { approvalPage, approvalResultPage, type ResultPageProps } from '../pages/approval.js';
+import { decideByLink, lookUpLink, type DecideOutcome, type LinkRefusal } from '../approval-service.js';
+import type { ApiContext } from '../context.js';
+import type { ApprovalRequest, Run } from '../../lib/generated/prisma/client.js';
+
+const decisionFormSchema = z.object({
+  decision: z.enum(['approve', 'reject'], { error: 'Choose Approve or Reject' }),
+  comment: z.string().max(2000, 'Keep the comment under 2000 characters').optional().default(''),
+});
+
+function sendResult(res: Response, props: ResultPageProps): void {
+  const { status, html } = approvalResultPage(props);
+  res.status(status).type('html').send(html);
+}
+
+function refusalPage(refusal: LinkRefusal | Extract<DecideOutcome, { kind: 'unavailable' }>): ResultPageProps {
+  if (refusal.kind === 'not_found' || refusal.kind === 'unavailable') return { kind: refusal.kind };
+  const { approval } = refusal;
+  const base = { stepTitle: approval.stepTitle };
+  switch (refusal.kind) {
+    case 'already_decided':
+      return {
+        ...base,
+        kind: 'already_decided',
+        decision: (approval.decision ?? undefined) as 'approved' | 'rejected' | undefined,
+        decidedBy: approval.decidedBy ?? approval.approverName,
+        decidedAt: approval.usedAt ?? undefined,
+      };
+    case 'expired':
+      return { ...base, kind: 'expired' };
+    case 'revoked':
+      return { ...base, kind: 'revoked', reason: approval.revokedReason ?? undefined };
+    case 'closed':
+      return { ...base, kind: 'closed', runTitle: refusal.run.title, reason: `it is ${refusal.run.status}` };
+  }
+}
+
+async function renderApprovalPage(
+  ctx: ApiContext,
+  token: string,
+  approval: ApprovalRequest,
+  run: Run,
+  extra: { error?: { message: string; fieldErrors?: Record<string, string> }; comment?: string } = {},
+): Promise<string> {
+  const process = findProcess(run.process);
+  const earlier = await ctx.db.approvalRequest.findMany({
+    where: { runId: run.id, decision: { not: null } },
+    orderBy: { usedAt: 'asc' },
+  });
+  return approvalPage({
+    token,
+    processTitle: process?.title ?? run.process,
+    runTitle: run.title,
+    stepTitle: approval.stepTitle,
+    approverName: approval.approverName,
+    requester: { name: run.requesterName, email: run.requesterEmail },
+    expiresAt: approval.expiresAt,
+    details: process ? process.describe(run.input) : [],
+    history: earlier.map((a) => ({
+      stepTitle: a.stepTitle,
+      approverName: a.approverName,
+      decision: a.decision as 'approved' | 'rejected',
+      comment: a.comment,
+      decidedAt: a.usedAt ?? a.createdAt,
+    })),
+    error: extra.error,
+    values: { comment: extra.comment },
+  });
+}
+
+/**
+ * Approval links. GET only shows (mail scanners and previews open links); POST decides. Rate-limited because
+ * these routes are public.
+ */
+export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: number }): Router {
+  const router = Router();
+  router.use(
+    '/approvals',
+    rateLimit({ windowMs: 60_000, limit: options.rateLimitPerMinute, standardHeaders: 'draft-8', legacyHeaders: false }),
+  );
+
+  router.get('/approvals/:token', async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    const link = await lookUpLink(ctx, req.params.token);
+    if (!link.ok) return sendResult(res, refusalPage(link));
+    res.type('html').send(await renderApprovalPage(ctx, req.params.token, link.approval, link.run));
+  });
+
+  router.post('/approvals/:token', express.urlencoded({ extended: false, limit: '20kb' }), async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    const token = req.params.token;
+    const link = await lookUpLink(ctx, token);
+    if (!link.ok) return sendResult(res, refusalPage(link));
+
+    const form = decisionFormSchema.safeParse(req.body ?? {});
+    const comment = typeof req.body?.comment === 'string' ? req.body.comment : '';
+    const rerender = async (fieldErrors: Record<string, string>) =>
+      res
+        .status(422)
+        .type('html')
+        .send(await renderApprovalPage(ctx, token, link.approval, link.run, { error: { message: 'Please correct the form.', fieldErrors }, comment }));
+
+    if (!form.success) {
+      const fieldErrors = Object.fromEntries(form.error.issues.map((i) => [String(i.path[0] ?? 'decision'), i.message]));
+      return rerender(fieldErrors);
+    }
+    const trimmed = form.data.comment.trim();
+    if (form.data.decision === 'reject' && !trimmed) return rerender({ comment: 'A reason is required to reject.' });
+
+    const outcome = await decideByLink(ctx, link.approval, {
+      decision: form.data.decision === 'approve' ? 'approved' : 'rejected',
+      comment: trimmed || null,
+      ip: req.ip,
+      userAgent: req.get('user-agent'),
+    });
+    if (outcome.kind === 'reason_required') return rerender({ comment: 'A reason is required to reject.' });
+    if (outcome.kind === 'decided') {
+      return sendResult(res, {
+        kind: outcome.result.decision,
+        runTitle: link.run.title,
+        stepTitle: link.approval.stepTitle,
+        decision: outcome.result.decision,
+        decidedBy: link.approval.approverName,
+        decidedAt: new Date(outcome.result.decidedAt),
+      });
+    }
+    sendResult(res, refusalPage(outcome));
+  });
+
+  return router;
+}

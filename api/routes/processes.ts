@@ -1,0 +1,31 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { AppError } from '../../lib/errors.js';
+import { processes, findProcess, type ProcessDefinition } from '../../processes/index.js';
+
+function catalogEntry(p: ProcessDefinition) {
+  const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  return {
+    key: p.key,
+    title: p.title,
+    description: p.description,
+    whoMayStart: p.whoMayStart,
+    slas: p.slas,
+    inputSchema: jsonSchema(p.inputSchema),
+    settingsSchema: jsonSchema(p.settingsSchema),
+    links: { start: { method: 'POST', href: '/runs', body: { process: p.key, input: '…', settings: '… (optional)' } } },
+  };
+}
+
+export function processesRouter(): Router {
+  const router = Router();
+  router.get('/processes', (_req, res) => {
+    res.json({ items: processes.map(catalogEntry) });
+  });
+  router.get('/processes/:key', (req, res) => {
+    const process = findProcess(req.params.key);
+    if (!process) throw new AppError('not_found', `Unknown process "${req.params.key}"`);
+    res.json(catalogEntry(process));
+  });
+  return router;
+}

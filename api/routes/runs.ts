@@ -1,0 +1,91 @@
+import { Router } from 'express';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import { AppError } from '../../lib/errors.js';
+import type { ApiContext } from '../context.js';
+import { parseOr422 } from '../errors.js';
+import { idempotencyKeySchema, startRun } from '../run-service.js';
+import { runDetail, runSummary } from '../run-views.js';
+
+export const runStatuses = ['running', 'completed', 'rejected', 'expired', 'cancelled', 'failed'] as const;
+
+export const listRunsQuerySchema = z.object({
+  process: z.string().min(1).optional(),
+  status: z.enum(runStatuses).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().optional(),
+});
+
+function decodeCursor(cursor: string): { startedAt: Date; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const startedAt = new Date(at ?? '');
+  if (!id || Number.isNaN(startedAt.getTime())) {
+    throw new AppError('validation_failed', 'Invalid cursor', { issues: [{ path: 'cursor', message: 'is not a cursor from a previous page' }] });
+  }
+  return { startedAt, id };
+}
+
+function encodeCursor(run: { startedAt: Date; id: string }): string {
+  return Buffer.from(`${run.startedAt.toISOString()}|${run.id}`).toString('base64url');
+}
+
+export function runsRouter(ctx: ApiContext): Router {
+  const router = Router();
+
+  router.post('/runs', async (req, res) => {
+    const rawKey = req.get('idempotency-key');
+    const idempotencyKey =
+      rawKey === undefined
+        ? undefined
+        : parseOr422(idempotencyKeySchema, rawKey, ['Idempotency-Key'], 'Idempotency-Key header is invalid');
+    const { runId, replayed } = await startRun(ctx, req.body, idempotencyKey);
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(replayed ? 200 : 201).location(`/runs/${runId}`).json({ runId, status: 'running', links: { self: `/runs/${runId}` } });
+  });
+
+  router.get('/runs', async (req, res) => {
+    const query = parseOr422(listRunsQuerySchema, req.query, ['query'], 'Query parameters are invalid');
+    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const rows = await ctx.db.run.findMany({
+      where: {
+        ...(query.process ? { process: query.process } : {}),
+        ...(query.status ? { status: query.status } : {}),
+        ...(after
+          ? { OR: [{ startedAt: { lt: after.startedAt } }, { startedAt: after.startedAt, id: { lt: after.id } }] }
+          : {}),
+      },
+      orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
+      take: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    res.json({
+      items: page.map(runSummary),
+      nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
+    });
+  });
+
+  router.get('/runs/:id', async (req, res) => {
+    const run = await ctx.db.run.findUnique({
+      where: { id: req.params.id },
+      include: { approvals: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
+    });
+    if (!run) throw new AppError('not_found', `No run ${req.params.id}`);
+    res.json(runDetail(run));
+  });
+
+  router.post('/runs/:id/cancel', async (req, res) => {
+    const run = await ctx.db.run.findUnique({ where: { id: req.params.id } });
+    if (!run) throw new AppError('not_found', `No run ${req.params.id}`);
+    if (run.status !== 'running') throw new AppError('conflict', `Run ${run.id} is already ${run.status}`, { status: run.status });
+    try {
+      await ctx.temporal.workflow.getHandle(run.id).cancel();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new AppError('conflict', `Run ${run.id} is no longer running`);
+      throw error;
+    }
+    res.status(202).json({ runId: run.id, status: 'cancelling', links: { self: `/runs/${run.id}` } });
+  });
+
+  return router;
+}

@@ -1,0 +1,150 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
+import { z } from 'zod';
+import { Prisma } from '../lib/db.js';
+import { AppError } from '../lib/errors.js';
+import { findProcess, type ProcessDefinition } from '../processes/index.js';
+import { searchAttributes } from '../processes/search-attributes.js';
+import type { ApiContext } from './context.js';
+import { parseOr422 } from './errors.js';
+
+export const startRunBodySchema = z.object({
+  process: z.string().min(1, 'required'),
+  input: z.unknown().refine((v) => v !== undefined, 'required'),
+  settings: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(200, 'must be at most 200 characters')
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
+export interface StartedRun {
+  runId: string;
+  replayed: boolean;
+}
+
+function canonicalHash(value: unknown): string {
+  const sortKeys = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sortKeys)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sortKeys(x)]))
+        : v;
+  return createHash('sha256').update(JSON.stringify(sortKeys(value))).digest('hex');
+}
+
+function runSearchAttributes(process: ProcessDefinition, input: unknown): SearchAttributePair[] {
+  const summary = process.summarize(input);
+  const pairs: SearchAttributePair[] = [
+    { key: searchAttributes.process, value: process.key },
+    { key: searchAttributes.status, value: 'running' },
+    { key: searchAttributes.requester, value: summary.requester.email.toLowerCase() },
+  ];
+  if (summary.amount !== undefined) pairs.push({ key: searchAttributes.amount, value: summary.amount });
+  if (summary.currency) pairs.push({ key: searchAttributes.currency, value: summary.currency });
+  return pairs;
+}
+
+/** Validates the body against the process's own schemas; field paths start at `input.` / `settings.`. */
+export function validateStartRequest(body: unknown) {
+  const envelope = parseOr422(startRunBodySchema, body);
+  const process = findProcess(envelope.process);
+  if (!process) throw new AppError('not_found', `Unknown process "${envelope.process}"`, { process: envelope.process });
+  const input = parseOr422(process.inputSchema, envelope.input, ['input'], `Input for ${process.key} is invalid`);
+  const settings = parseOr422(process.settingsSchema, envelope.settings ?? {}, ['settings'], `Settings for ${process.key} are invalid`);
+  return { process, input, settings };
+}
+
+async function startWorkflow(ctx: ApiContext, process: ProcessDefinition, runId: string, input: unknown, settings: unknown) {
+  try {
+    await ctx.temporal.workflow.start(process.workflowType, {
+      workflowId: runId,
+      taskQueue: process.taskQueue ?? ctx.config.TEMPORAL_TASK_QUEUE,
+      args: [{ input, settings }],
+      typedSearchAttributes: runSearchAttributes(process, input),
+    });
+  } catch (error) {
+    // A retried request whose first attempt already started the workflow.
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return;
+    throw error;
+  }
+}
+
+/**
+ * Records the run, then starts its workflow (workflow id = run id). With an Idempotency-Key, the same key and
+ * body return the first run; the same key with another body is refused.
+ */
+export async function startRun(ctx: ApiContext, body: unknown, idempotencyKey: string | undefined): Promise<StartedRun> {
+  const { process, input, settings } = validateStartRequest(body);
+  const requestHash = canonicalHash({ process: process.key, input, settings });
+
+  if (idempotencyKey) {
+    const existing = await ctx.db.idempotencyKey.findUnique({ where: { key: idempotencyKey } });
+    if (existing) return replay(ctx, existing, requestHash, process, input, settings);
+  }
+
+  const runId = `${process.key}-${randomUUID()}`;
+  const summary = process.summarize(input);
+  try {
+    await ctx.db.$transaction([
+      ctx.db.run.create({
+        data: {
+          id: runId,
+          process: process.key,
+          status: 'running',
+          title: summary.title,
+          requesterName: summary.requester.name,
+          requesterEmail: summary.requester.email.toLowerCase(),
+          input: input as Prisma.InputJsonValue,
+          settings: settings as Prisma.InputJsonValue,
+          amount: summary.amount ?? null,
+          currency: summary.currency ?? null,
+        },
+      }),
+      ctx.db.auditEntry.create({
+        data: { eventKey: `${runId}:run.started`, runId, action: 'run.started', actor: summary.requester.email.toLowerCase() },
+      }),
+      ...(idempotencyKey ? [ctx.db.idempotencyKey.create({ data: { key: idempotencyKey, requestHash, runId } })] : []),
+    ]);
+  } catch (error) {
+    // Two requests raced with one key: the other one won; answer as it did.
+    if (idempotencyKey && error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+      const winner = await ctx.db.idempotencyKey.findUniqueOrThrow({ where: { key: idempotencyKey } });
+      return replay(ctx, winner, requestHash, process, input, settings);
+    }
+    throw error;
+  }
+
+  try {
+    await startWorkflow(ctx, process, runId, input, settings);
+  } catch (error) {
+    ctx.logger.error({ err: error, runId }, 'could not start workflow');
+    await ctx.db.$transaction([
+      ctx.db.idempotencyKey.deleteMany({ where: { runId } }),
+      ctx.db.run.update({ where: { id: runId }, data: { status: 'failed', failureReason: 'the workflow engine was unavailable', closedAt: new Date() } }),
+    ]);
+    throw new AppError('unavailable', 'The workflow engine is unavailable; the run was not started. Try again shortly.');
+  }
+  return { runId, replayed: false };
+}
+
+async function replay(
+  ctx: ApiContext,
+  existing: { runId: string; requestHash: string },
+  requestHash: string,
+  process: ProcessDefinition,
+  input: unknown,
+  settings: unknown,
+): Promise<StartedRun> {
+  if (existing.requestHash !== requestHash) {
+    throw new AppError('validation_failed', 'This Idempotency-Key was already used with a different request body', {
+      issues: [{ path: 'Idempotency-Key', message: 'already used with a different body' }],
+    });
+  }
+  // The first attempt may have stopped between recording the run and starting it.
+  await startWorkflow(ctx, process, existing.runId, input, settings);
+  return { runId: existing.runId, replayed: true };
+}

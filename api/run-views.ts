@@ -1,0 +1,65 @@
+import type { ApprovalRequest, AuditEntry, Run } from '../lib/generated/prisma/client.js';
+import { findProcess } from '../processes/index.js';
+
+/** The JSON shapes of runs the API returns. Dates as ISO strings, amounts as numbers. */
+export function runSummary(run: Run) {
+  return {
+    runId: run.id,
+    process: run.process,
+    title: run.title,
+    status: run.status,
+    currentStep: run.currentStep,
+    requester: { name: run.requesterName, email: run.requesterEmail },
+    amount: run.amount === null ? null : Number(run.amount),
+    currency: run.currency,
+    startedAt: run.startedAt.toISOString(),
+    closedAt: run.closedAt?.toISOString() ?? null,
+  };
+}
+
+export function approvalState(a: ApprovalRequest, now = new Date()): 'pending' | 'approved' | 'rejected' | 'expired' | 'revoked' {
+  if (a.decision === 'approved' || a.decision === 'rejected') return a.decision;
+  if (a.revokedAt) return a.revokedReason === 'the request expired' ? 'expired' : 'revoked';
+  if (a.expiresAt <= now) return 'expired';
+  return 'pending';
+}
+
+export function approvalView(a: ApprovalRequest) {
+  return {
+    requestId: a.id,
+    step: a.stepId,
+    stepTitle: a.stepTitle,
+    round: a.round,
+    approver: { name: a.approverName, email: a.approverEmail, role: a.approverRole },
+    state: approvalState(a),
+    decision: a.decision,
+    comment: a.comment,
+    decidedBy: a.decidedBy,
+    decidedAt: a.usedAt?.toISOString() ?? null,
+    requestedAt: a.createdAt.toISOString(),
+    expiresAt: a.expiresAt.toISOString(),
+    remindersSent: a.remindersSent,
+    revokedReason: a.revokedReason,
+  };
+}
+
+export function runDetail(run: Run & { approvals: ApprovalRequest[]; audit: AuditEntry[] }) {
+  const process = findProcess(run.process);
+  return {
+    ...runSummary(run),
+    processTitle: process?.title ?? run.process,
+    outcome: run.outcome,
+    failureReason: run.failureReason,
+    input: run.input,
+    settings: run.settings,
+    approvals: run.approvals.map(approvalView),
+    timeline: run.audit.map((entry) => ({
+      at: entry.at.toISOString(),
+      action: entry.action,
+      actor: entry.actor,
+      onBehalfOf: entry.onBehalfOf,
+      step: entry.step,
+      details: entry.details,
+    })),
+  };
+}

@@ -1,0 +1,29 @@
+import type { Db } from '../lib/db.js';
+
+export interface DemoPerson {
+  email: string;
+  name: string;
+  department: string;
+  managerEmail?: string;
+  roles: string[];
+}
+
+/** A small company: enough people for every capex step, escalation and role in the demo and the tests. */
+export const demoOrg: DemoPerson[] = [
+  { email: 'jordan.blake@example.com', name: 'Jordan Blake', department: 'Executive', roles: ['ceo'] },
+  { email: 'sam.okafor@example.com', name: 'Sam Okafor', department: 'Finance', managerEmail: 'jordan.blake@example.com', roles: ['cfo'] },
+  { email: 'dana.whitfield@example.com', name: 'Dana Whitfield', department: 'Operations', managerEmail: 'jordan.blake@example.com', roles: ['coo', 'department-head:operations'] },
+  { email: 'priya.shah@example.com', name: 'Priya Shah', department: 'Finance', managerEmail: 'sam.okafor@example.com', roles: ['finance-director'] },
+  { email: 'morgan.lee@example.com', name: 'Morgan Lee', department: 'Operations', managerEmail: 'dana.whitfield@example.com', roles: ['line-manager'] },
+  { email: 'alex.rivera@example.com', name: 'Alex Rivera', department: 'Operations', managerEmail: 'morgan.lee@example.com', roles: [] },
+  { email: 'casey.nguyen@example.com', name: 'Casey Nguyen', department: 'Operations', managerEmail: 'morgan.lee@example.com', roles: [] },
+];
+
+/** Inserts the demo people that are missing; never overwrites edits. */
+export async function seedDemoOrg(db: Db): Promise<number> {
+  const result = await db.person.createMany({
+    data: demoOrg.map((p) => ({ id: p.email, email: p.email, name: p.name, department: p.department, managerEmail: p.managerEmail ?? null, roles: p.roles })),
+    skipDuplicates: true,
+  });
+  return result.count;
+}

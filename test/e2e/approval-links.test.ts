@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintApprovalToken } from '../../lib/tokens.js';
+import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
+import { getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
+import { startStack, type Stack } from '../support/stack.js';
+
+describe('approval links refuse what they must and decide exactly once', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  async function startSmallCapex(title: string, settings: object = quickTiming) {
+    const { body } = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title, amount: 2_500 }), settings });
+    const { link } = await waitForApprovalMail(stack, approvers.lineManager, { subject: new RegExp(title) });
+    return { runId: body.runId as string, link };
+  }
+
+  it('refuses forged and malformed tokens with a clear page and no stack trace', async () => {
+    const forged = `${stack.apiUrl}/approvals/${'A'.repeat(43)}`;
+    for (const url of [forged, `${stack.apiUrl}/approvals/short`, `${stack.apiUrl}/approvals/${'x'.repeat(500)}`]) {
+      const get = await fetch(url);
+      expect(get.status).toBe(404);
+      const html = await get.text();
+      expect(html).toContain('This link is not valid');
+      expect(html).not.toMatch(/at .*\.ts:\d+|Error:/);
+      expect((await submitDecision(url, 'approve')).status).toBe(404);
+    }
+  });
+
+  it('refuses a token minted with another secret or for a request that does not exist', async () => {
+    const { runId, link } = await startSmallCapex('Wrong run token');
+    const otherSecret = mintApprovalToken('a-different-deployment-secret-0123456789', `${runId}:line-manager:1`);
+    const otherRun = mintApprovalToken(stack.config.TOKEN_SECRET, 'capex-00000000-0000-0000-0000-000000000000:line-manager:1');
+    for (const token of [otherSecret, otherRun]) {
+      expect((await submitDecision(`${stack.apiUrl}/approvals/${token}`, 'approve')).status).toBe(404);
+    }
+    const run = await getJson(`${stack.apiUrl}/runs/${runId}`);
+    expect(run.body.approvals[0].state).toBe('pending');
+    expect((await submitDecision(link, 'approve')).status).toBe(200);
+  });
+
+  it('a used link shows who decided and decides nothing again', async () => {
+    const { runId, link } = await startSmallCapex('Used link');
+    expect((await submitDecision(link, 'approve')).status).toBe(200);
+    await waitForRunStatus(stack, runId, 'completed');
+    const again = await submitDecision(link, 'reject', 'changed my mind');
+    expect(again.status).toBe(409);
+    expect(again.html).toMatch(/already decided/i);
+    const page = await fetch(link);
+    expect(page.status).toBe(409);
+    const run = await getJson(`${stack.apiUrl}/runs/${runId}`);
+    expect(run.body.approvals[0].decision).toBe('approved');
+    expect(run.body.timeline.filter((e: { action: string }) => e.action === 'approval.decided')).toHaveLength(1);
+  });
+
+  it('an expired link says so', async () => {
+    const { runId, link } = await startSmallCapex('Expiring link', { approval: { reminderAfter: '1h', timeout: '2s', onTimeout: 'expire' } });
+    await waitForRunStatus(stack, runId, 'expired', 20_000);
+    const page = await fetch(link);
+    expect(page.status).toBe(410);
+    expect(await page.text()).toContain('expired');
+    expect((await submitDecision(link, 'approve')).status).toBe(410);
+  });
+
+  it('two concurrent POSTs on one link yield exactly one decision', async () => {
+    const { runId, link } = await startSmallCapex('Race on one link');
+    const results = await Promise.all([
+      submitDecision(link, 'approve', 'first'),
+      submitDecision(link, 'reject', 'second'),
+      submitDecision(link, 'approve', 'third'),
+    ]);
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 409, 409]);
+    const winner = results.find((r) => r.status === 200)!;
+    const run = await waitUntil(async () => {
+      const { body } = await getJson(`${stack.apiUrl}/runs/${runId}`);
+      return body.status !== 'running' ? body : undefined;
+    }, 'the run to close');
+    const decision = run.approvals[0].decision as string;
+    expect(winner.html).toContain(decision === 'approved' ? 'you approved' : 'you rejected');
+    expect(run.timeline.filter((e: { action: string }) => e.action === 'approval.decided')).toHaveLength(1);
+    expect(run.status).toBe(decision === 'approved' ? 'completed' : 'rejected');
+  });
+
+  it('records who decided, from which address and browser', async () => {
+    const { runId, link } = await startSmallCapex('Audit of a link');
+    expect((await submitDecision(link, 'approve', '', 'Mozilla/5.0 (Phone) Audit')).status).toBe(200);
+    const entry = await waitUntil(async () => {
+      const audit = await stack.db.auditEntry.findMany({ where: { runId, action: 'approval.decided' } });
+      return audit[0];
+    }, 'the decision audit entry');
+    expect(entry).toMatchObject({ actor: approvers.lineManager, userAgent: 'Mozilla/5.0 (Phone) Audit' });
+    expect(entry.ip).toMatch(/127\.0\.0\.1/);
+    await expect(stack.db.$executeRaw`UPDATE "AuditEntry" SET actor = 'someone-else' WHERE id = ${entry.id}`).rejects.toThrow(/append-only/);
+  });
+
+  it('cancelling a run revokes its open link and tells the requester', async () => {
+    const { runId, link } = await startSmallCapex('Cancelled request');
+    const cancel = await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, {});
+    expect(cancel.status).toBe(202);
+    const run = await waitForRunStatus(stack, runId, 'cancelled');
+    expect(run.approvals[0].state).toBe('revoked');
+    const page = await fetch(link);
+    expect(page.status).toBe(410);
+    expect(await page.text()).toContain('cancelled');
+    await stack.mail.waitFor((m) => m.to.includes(approvers.requester) && /was cancelled: Cancelled request/.test(m.subject));
+    expect((await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, {})).status).toBe(409);
+  });
+});

@@ -1,0 +1,154 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { inject } from 'vitest';
+import { createApp } from '../../api/app.js';
+import { seedDemoOrg } from '../../dev/demo-org.js';
+import { startMailSink, type MailSink } from '../../dev/mail-sink.js';
+import { startSimulators, type Simulators } from '../../dev/simulators/server.js';
+import { loadConfig, type Config } from '../../lib/config.js';
+import { createDb, type Db } from '../../lib/db.js';
+import { createLogger } from '../../lib/logger.js';
+import { createOpsflowWorker } from '../../worker/worker.js';
+import { cloneTemplateDatabase } from './pg.js';
+import type { Worker } from '@temporalio/worker';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface RunningWorker {
+  stop(): Promise<void>;
+}
+
+export interface Stack {
+  apiUrl: string;
+  config: Config;
+  db: Db;
+  temporal: Client;
+  mail: MailSink;
+  simulators: Simulators;
+  taskQueue: string;
+  /** Environment a worker process needs to join this stack. */
+  workerEnv: NodeJS.ProcessEnv;
+  startWorker(): Promise<RunningWorker>;
+  startWorkerProcess(): Promise<ChildProcess>;
+  stop(): Promise<void>;
+}
+
+/**
+ * One test file's Opsflow: its own database (cloned from the migrated template), task queue, SMTP sink, ERP
+ * simulator, API on a free port and a worker, all on the shared PostgreSQL and Temporal servers.
+ */
+export async function startStack(options: { worker?: 'in-process' | 'none'; approvalRateLimitPerMinute?: number } = {}): Promise<Stack> {
+  const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  const databaseName = `opsflow_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const databaseUrl = await cloneTemplateDatabase(inject('pgServerUrl'), inject('templateDatabase'), databaseName);
+  const mail = await startMailSink({ smtpPort: 0, httpPort: 0, web: false });
+  const simulators = await startSimulators({ port: 0, latencyMs: [0, 0] });
+  const taskQueue = `opsflow-test-${randomUUID()}`;
+
+  const db = createDb(databaseUrl);
+  await seedDemoOrg(db);
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const temporal = new Client({ connection, namespace: 'default' });
+
+  let config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    SMTP_URL: mail.smtpUrl,
+    TOKEN_SECRET: randomBytes(32).toString('base64url'),
+    ERP_BASE_URL: `${simulators.url}/erp`,
+    ERP_TIMEOUT_MS: '5000',
+  });
+  const server: Server = await new Promise((resolve) => {
+    const app = createApp({ db, temporal, config, logger }, { approvalRateLimitPerMinute: options.approvalRateLimitPerMinute });
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  config = { ...config, PUBLIC_BASE_URL: apiUrl };
+
+  const workerEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    SMTP_URL: config.SMTP_URL,
+    TOKEN_SECRET: config.TOKEN_SECRET,
+    ERP_BASE_URL: config.ERP_BASE_URL,
+    ERP_TIMEOUT_MS: String(config.ERP_TIMEOUT_MS),
+    PUBLIC_BASE_URL: apiUrl,
+    WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
+  };
+
+  const stoppers: Array<() => Promise<unknown>> = [];
+
+  async function startWorker(): Promise<RunningWorker> {
+    const { worker, deps, connection: workerConnection } = await createOpsflowWorker({
+      config,
+      logger,
+      workflowBundlePath: inject('workflowBundlePath'),
+    });
+    const running = worker.run();
+    const stop = async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await workerConnection.close();
+      await deps.db.$disconnect();
+      deps.mailer.close();
+    };
+    stoppers.unshift(stop);
+    return { stop };
+  }
+
+  async function startWorkerProcess(): Promise<ChildProcess> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], { cwd: root, env: workerEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const ready = new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        if (chunk.toString().includes('worker started')) resolve();
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', (chunk: Buffer) => process.env.TEST_LOG_LEVEL && process.stderr.write(chunk));
+      child.once('exit', (code) => reject(new Error(`worker process exited early with ${code}`)));
+    });
+    stoppers.unshift(async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+      }
+    });
+    await ready;
+    return child;
+  }
+
+  if (options.worker !== 'none') await startWorker();
+
+  return {
+    apiUrl,
+    config,
+    db,
+    temporal,
+    mail,
+    simulators,
+    taskQueue,
+    workerEnv,
+    startWorker,
+    startWorkerProcess,
+    async stop() {
+      for (const stop of stoppers) await stop();
+      await new Promise((resolve) => server.close(resolve));
+      await connection.close();
+      await db.$disconnect();
+      await mail.close();
+      await simulators.close();
+    },
+  };
+}
+
+export type { Worker };

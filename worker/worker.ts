@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { createMailer } from '../activities/email.js';
+import { HttpErp } from '../activities/erp.js';
+import type { Config } from '../lib/config.js';
+import { createDb } from '../lib/db.js';
+import type { Logger } from '../lib/logger.js';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Written by `npm run build`; production workers load it instead of bundling at start. */
+export const prebuiltBundlePath = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
+
+let runtimeInstalled = false;
+
+/** Routes the SDK's own logs (worker, activity and workflow loggers) into pino. Once per process. */
+export function installRuntimeLogger(logger: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const sdkLevels: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error'];
+  const level = (sdkLevels.includes(logger.level) ? logger.level.toUpperCase() : 'INFO') as LogLevel;
+  Runtime.install({
+    logger: new DefaultLogger(level, ({ level: entryLevel, message, meta }) => {
+      const method = entryLevel.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
+      logger[method]({ ...meta, source: 'temporal' }, message);
+    }),
+  });
+}
+
+export function createActivityDeps(config: Config, logger: Logger): ActivityDeps {
+  return {
+    db: createDb(config.DATABASE_URL),
+    mailer: createMailer(config.SMTP_URL),
+    erp: new HttpErp({ baseUrl: config.ERP_BASE_URL, apiKey: config.ERP_API_KEY, timeoutMs: config.ERP_TIMEOUT_MS }),
+    logger,
+    settings: { publicBaseUrl: config.PUBLIC_BASE_URL, mailFrom: config.MAIL_FROM, tokenSecret: config.TOKEN_SECRET },
+  };
+}
+
+export interface OpsflowWorkerOptions {
+  config: Config;
+  logger: Logger;
+  deps?: ActivityDeps;
+  /** A bundle built ahead of time (tests build one per run; production uses dist/workflow-bundle.js). */
+  workflowBundlePath?: string;
+  taskQueue?: string;
+}
+
+export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promise<{ worker: Worker; deps: ActivityDeps; connection: NativeConnection }> {
+  const { config, logger } = options;
+  installRuntimeLogger(logger);
+  const deps = options.deps ?? createActivityDeps(config, logger);
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  // Only production trusts dist/: in development a stale bundle would silently run old workflow code.
+  const usePrebuilt = config.NODE_ENV === 'production' && existsSync(prebuiltBundlePath);
+  const bundlePath = options.workflowBundlePath ?? (usePrebuilt ? prebuiltBundlePath : undefined);
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
+    activities: createActivities(deps),
+    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath }),
+  });
+  return { worker, deps, connection };
+}

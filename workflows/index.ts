@@ -1,0 +1,2 @@
+// The worker's workflow bundle entry: every process workflow, by its exported name (ProcessDefinition.workflowType).
+export { capexWorkflow } from './capex.js';

@@ -1,0 +1,78 @@
+import {
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { RunStatus } from '../activities/records.js';
+import { searchAttributes } from '../processes/search-attributes.js';
+
+const acts = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+export type ClosedStatus = Exclude<RunStatus, 'running'>;
+
+/**
+ * Keeps the run's read model and search attributes in step with the workflow: current step and approver while
+ * it waits, status and outcome when it ends.
+ */
+export class RunTracker {
+  readonly runId = workflowInfo().workflowId;
+
+  async enterStep(step: string, approverEmail?: string): Promise<void> {
+    upsertSearchAttributes([
+      { key: searchAttributes.currentStep, value: step },
+      { key: searchAttributes.currentApprover, value: approverEmail ?? null },
+    ]);
+    await acts.updateRun({ runId: this.runId, currentStep: step });
+  }
+
+  async audit(action: string, details: Record<string, unknown> = {}, step?: string): Promise<void> {
+    await acts.appendAudit({ eventKey: `${this.runId}:${action}`, runId: this.runId, action, actor: 'opsflow', step, details });
+  }
+
+  async close(status: ClosedStatus, outcome: string, failureReason?: string): Promise<void> {
+    upsertSearchAttributes([
+      { key: searchAttributes.status, value: status },
+      { key: searchAttributes.currentStep, value: null },
+      { key: searchAttributes.currentApprover, value: null },
+    ]);
+    await acts.updateRun({ runId: this.runId, status, currentStep: null, outcome, failureReason, closedAt: Date.now() });
+    await this.audit(`run.${status}`, { outcome, ...(failureReason ? { reason: failureReason } : {}) });
+  }
+}
+
+function failureMessage(error: unknown): string {
+  let current: unknown = error;
+  // The innermost cause says what went wrong; the outer layers say "activity task failed".
+  while (current instanceof Error && (current as { cause?: unknown }).cause instanceof Error) {
+    current = (current as { cause: Error }).cause;
+  }
+  return current instanceof Error ? current.message : String(current);
+}
+
+/**
+ * Runs a process body and records how it ended even when it is cancelled or fails: cleanup runs in a
+ * non-cancellable scope, then the original error is rethrown so Temporal shows the real status.
+ */
+export async function trackRun<T>(
+  tracker: RunTracker,
+  body: () => Promise<T>,
+  onAbort: (status: 'cancelled' | 'failed', reason: string) => Promise<void>,
+): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    const cancelled = isCancellation(error);
+    const reason = cancelled ? 'cancelled by an operator' : failureMessage(error);
+    await CancellationScope.nonCancellable(async () => {
+      await onAbort(cancelled ? 'cancelled' : 'failed', reason);
+      await tracker.close(cancelled ? 'cancelled' : 'failed', cancelled ? 'cancelled' : 'failed', reason);
+    });
+    throw error;
+  }
+}
