@@ -1,3 +1,4 @@
+import { approvalRequestId } from '../processes/approval-messages.js';
 import { findProcess } from '../processes/index.js';
 import { hashToken, mintApprovalToken } from '../lib/tokens.js';
 import type { ActivityDeps } from './deps.js';
@@ -27,11 +28,6 @@ export interface DecisionRecord {
   ip?: string;
   userAgent?: string;
   decidedAt: number;
-}
-
-/** One id per approver per step round: a retried activity finds its own row instead of making another. */
-export function approvalRequestId(runId: string, stepId: string, round: number): string {
-  return `${runId}:${stepId}:${round}`;
 }
 
 export function approvalLink(publicBaseUrl: string, token: string): string {

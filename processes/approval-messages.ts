@@ -39,3 +39,11 @@ export const DecisionRefusal = {
   reasonRequired: 'ReasonRequired',
 } as const;
 export type DecisionRefusal = (typeof DecisionRefusal)[keyof typeof DecisionRefusal];
+
+/**
+ * One id per approver per step round, derived the same way by the workflow (which must accept a decision as soon
+ * as the mail can be clicked) and by the activity (whose retries must find their own row).
+ */
+export function approvalRequestId(runId: string, stepId: string, round: number): string {
+  return `${runId}:${stepId}:${round}`;
+}

@@ -11,6 +11,7 @@ import type { Approver } from '../activities/records.js';
 import { durationMs } from '../processes/duration.js';
 import {
   APPROVALS_QUERY,
+  approvalRequestId,
   DECIDE_UPDATE,
   DecisionRefusal,
   type DecisionInput,
@@ -137,7 +138,13 @@ export class ApprovalDesk {
 
     for (let round = 1; ; round++) {
       const expiresAt = Date.now() + timeoutMs;
-      const { requestId } = await acts.openApprovalRequest({
+      // The run shows whom it waits on before that person's e-mail can arrive.
+      await this.hooks.onWaiting?.(spec, approver);
+      // Open for decisions before the mail goes out: an approver may click faster than the activity returns.
+      const requestId = approvalRequestId(this.run.runId, spec.stepId, round);
+      const waiting: Waiting = { requestId, stepId: spec.stepId, approver, expiresAt };
+      this.waiting.set(requestId, waiting);
+      await acts.openApprovalRequest({
         runId: this.run.runId,
         stepId: spec.stepId,
         stepTitle: spec.title,
@@ -146,9 +153,6 @@ export class ApprovalDesk {
         expiresAt,
         escalatedFrom,
       });
-      const waiting: Waiting = { requestId, stepId: spec.stepId, approver, expiresAt };
-      this.waiting.set(requestId, waiting);
-      await this.hooks.onWaiting?.(spec, approver);
 
       const decision = await this.waitWithReminders(waiting, durationMs(spec.timing.reminderAfter));
       this.waiting.delete(requestId);
