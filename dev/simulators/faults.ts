@@ -11,6 +11,11 @@ export interface Fault {
   retryAfterSeconds?: number;
   /** Hang this long before answering, to look like a timeout. */
   delayMs?: number;
+  /**
+   * Handle the request normally but hold the answer for `delayMs`: the system did the work and the caller has
+   * not heard yet (what a caller that crashes mid-call leaves behind).
+   */
+  passThrough?: boolean;
   body?: unknown;
 }
 
@@ -80,6 +85,14 @@ export class SimulatorControls {
       const fault = this.takeFault(system, `${req.method} ${req.path}`);
       if (!fault) return next();
       entry.fault = true;
+      if (fault.passThrough) {
+        const send = res.json.bind(res);
+        res.json = (body: unknown) => {
+          setTimeout(() => send(body), fault.delayMs ?? 0);
+          return res;
+        };
+        return next();
+      }
       if (fault.delayMs) await sleep(fault.delayMs);
       if (fault.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(fault.retryAfterSeconds));
       res

@@ -74,7 +74,8 @@ export async function startStack(options: { worker?: 'in-process' | 'none'; appr
   const workerEnv: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'test',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    // Info, because startWorkerProcess waits for the "worker started" line.
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
     TEMPORAL_TASK_QUEUE: taskQueue,
@@ -114,6 +115,7 @@ export async function startStack(options: { worker?: 'in-process' | 'none'; appr
       };
       child.stdout?.on('data', onData);
       child.stderr?.on('data', (chunk: Buffer) => process.env.TEST_LOG_LEVEL && process.stderr.write(chunk));
+      child.stdout?.on('data', (chunk: Buffer) => process.env.TEST_LOG_LEVEL && process.stdout.write(chunk));
       child.once('exit', (code) => reject(new Error(`worker process exited early with ${code}`)));
     });
     stoppers.unshift(async () => {
