@@ -33,22 +33,24 @@ export interface Approver {
   role: string;
 }
 
+function auditRow(entry: AuditInput) {
+  return {
+    eventKey: entry.eventKey,
+    runId: entry.runId,
+    action: entry.action,
+    actor: entry.actor,
+    step: entry.step ?? null,
+    onBehalfOf: entry.onBehalfOf ?? null,
+    ip: entry.ip ?? null,
+    userAgent: entry.userAgent ?? null,
+    details: (entry.details ?? {}) as Prisma.InputJsonValue,
+    ...(entry.at ? { at: new Date(entry.at) } : {}),
+  };
+}
+
 export async function writeAudit(deps: ActivityDeps, entry: AuditInput): Promise<void> {
   try {
-    await deps.db.auditEntry.create({
-      data: {
-        eventKey: entry.eventKey,
-        runId: entry.runId,
-        action: entry.action,
-        actor: entry.actor,
-        step: entry.step ?? null,
-        onBehalfOf: entry.onBehalfOf ?? null,
-        ip: entry.ip ?? null,
-        userAgent: entry.userAgent ?? null,
-        details: (entry.details ?? {}) as Prisma.InputJsonValue,
-        ...(entry.at ? { at: new Date(entry.at) } : {}),
-      },
-    });
+    await deps.db.auditEntry.create({ data: auditRow(entry) });
   } catch (error) {
     // Already written by an earlier attempt of the same activity.
     if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return;
@@ -71,16 +73,22 @@ async function personByEmail(deps: ActivityDeps, email: string) {
  */
 export function createRecordActivities(deps: ActivityDeps) {
   return {
-    async updateRun(update: RunUpdate): Promise<void> {
-      await deps.db.run.update({
-        where: { id: update.runId },
-        data: {
-          ...(update.status ? { status: update.status } : {}),
-          ...(update.currentStep !== undefined ? { currentStep: update.currentStep } : {}),
-          ...(update.outcome ? { outcome: update.outcome } : {}),
-          ...(update.failureReason ? { failureReason: update.failureReason } : {}),
-          ...(update.closedAt ? { closedAt: new Date(update.closedAt) } : {}),
-        },
+    /** With `audit`, the change and its audit entry commit together: nobody sees one without the other. */
+    async updateRun(update: RunUpdate & { audit?: AuditInput }): Promise<void> {
+      const data = {
+        ...(update.status ? { status: update.status } : {}),
+        ...(update.currentStep !== undefined ? { currentStep: update.currentStep } : {}),
+        ...(update.outcome ? { outcome: update.outcome } : {}),
+        ...(update.failureReason ? { failureReason: update.failureReason } : {}),
+        ...(update.closedAt ? { closedAt: new Date(update.closedAt) } : {}),
+      };
+      const { audit } = update;
+      await deps.db.$transaction(async (tx) => {
+        await tx.run.update({ where: { id: update.runId }, data });
+        // A retried activity finds its entry already written.
+        if (audit && (await tx.auditEntry.count({ where: { eventKey: audit.eventKey } })) === 0) {
+          await tx.auditEntry.create({ data: auditRow(audit) });
+        }
       });
     },
 

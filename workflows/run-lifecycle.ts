@@ -31,18 +31,27 @@ export class RunTracker {
     await acts.updateRun({ runId: this.runId, currentStep: step });
   }
 
-  async audit(action: string, details: Record<string, unknown> = {}, step?: string): Promise<void> {
-    await acts.appendAudit({ eventKey: `${this.runId}:${action}`, runId: this.runId, action, actor: 'opsflow', step, details });
-  }
-
   async close(status: ClosedStatus, outcome: string, failureReason?: string): Promise<void> {
     upsertSearchAttributes([
       { key: searchAttributes.status, value: status },
       { key: searchAttributes.currentStep, value: null },
       { key: searchAttributes.currentApprover, value: null },
     ]);
-    await acts.updateRun({ runId: this.runId, status, currentStep: null, outcome, failureReason, closedAt: Date.now() });
-    await this.audit(`run.${status}`, { outcome, ...(failureReason ? { reason: failureReason } : {}) });
+    await acts.updateRun({
+      runId: this.runId,
+      status,
+      currentStep: null,
+      outcome,
+      failureReason,
+      closedAt: Date.now(),
+      audit: {
+        eventKey: `${this.runId}:run.${status}`,
+        runId: this.runId,
+        action: `run.${status}`,
+        actor: 'opsflow',
+        details: { outcome, ...(failureReason ? { reason: failureReason } : {}) },
+      },
+    });
   }
 }
 
