@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
@@ -75,10 +77,27 @@ function webApp(sink: { list: () => CapturedMail[]; clear: () => void }) {
   return app;
 }
 
-/** A local SMTP listener that keeps every mail in memory, with a web page listing them. Port 0 = any free port. */
-export async function startMailSink(opts: { smtpPort?: number; httpPort?: number; host?: string; web?: boolean } = {}): Promise<MailSink> {
+function loadStored(file: string | undefined): CapturedMail[] {
+  if (!file || !existsSync(file)) return [];
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as Array<CapturedMail & { receivedAt: string }>;
+  return stored.map((m) => ({ ...m, receivedAt: new Date(m.receivedAt) }));
+}
+
+/**
+ * A local SMTP listener that keeps mail in memory (and in `storeFile`, so links mailed before a restart of
+ * `npm run dev` can still be clicked), with a web page listing them. Port 0 = any free port.
+ */
+export async function startMailSink(
+  opts: { smtpPort?: number; httpPort?: number; host?: string; web?: boolean; storeFile?: string } = {},
+): Promise<MailSink> {
   const host = opts.host ?? '127.0.0.1';
-  const captured: CapturedMail[] = [];
+  const captured: CapturedMail[] = loadStored(opts.storeFile);
+  let saving = Promise.resolve();
+  const save = () => {
+    if (!opts.storeFile) return;
+    const file = opts.storeFile;
+    saving = saving.then(() => writeFile(file, JSON.stringify(captured))).catch(() => {});
+  };
   const waiters = new Set<(m: CapturedMail) => void>();
 
   const smtp = new SMTPServer({
@@ -101,6 +120,7 @@ export async function startMailSink(opts: { smtpPort?: number; httpPort?: number
           };
           captured.push(mail);
           if (captured.length > MAX_MESSAGES) captured.shift();
+          save();
           for (const waiter of waiters) waiter(mail);
           callback();
         })
@@ -116,7 +136,13 @@ export async function startMailSink(opts: { smtpPort?: number; httpPort?: number
   let web: Server | undefined;
   let httpPort = 0;
   if (opts.web !== false) {
-    const app = webApp({ list: () => captured, clear: () => void captured.splice(0) });
+    const app = webApp({
+      list: () => captured,
+      clear: () => {
+        captured.splice(0);
+        save();
+      },
+    });
     web = await new Promise<Server>((resolve) => {
       const server = app.listen(opts.httpPort ?? 0, host, () => resolve(server));
     });
@@ -150,6 +176,7 @@ export async function startMailSink(opts: { smtpPort?: number; httpPort?: number
     },
     async close() {
       await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      await saving;
       if (web) await new Promise<void>((resolve) => web.close(() => resolve()));
     },
   };

