@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { configSchema } from '../../lib/config.js';
+import { searchAttributeFlags } from '../../processes/search-attributes.js';
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string | string[];
+  environment?: Record<string, string>;
+}
+
+const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+};
+const opsflowServices = ['migrate', 'worker', 'api'] as const;
+
+describe('docker-compose.yml', () => {
+  it('gives the engine only variables lib/config.ts reads, and every required one', () => {
+    const known = new Set(Object.keys(configSchema.shape));
+    for (const name of opsflowServices) {
+      const env = compose.services[name]?.environment ?? {};
+      expect(Object.keys(env).filter((key) => !known.has(key)), name).toEqual([]);
+      expect(env.DATABASE_URL, name).toMatch(/^postgresql:\/\/opsflow:opsflow@postgres:5432\/opsflow$/);
+      expect(configSchema.safeParse(env).success, name).toBe(true);
+    }
+  });
+
+  it('uses real images with pinned or official tags, and registers every search attribute', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      expect(service.image ?? service.build, name).toBeTruthy();
+    }
+    const temporal = compose.services.temporal!;
+    expect(temporal.image).toMatch(/^temporalio\/temporal:/);
+    const flags = (temporal.command as string[]).filter((arg) => arg.startsWith('--search-attribute=')).map((arg) => arg.slice(19));
+    expect(flags.sort()).toEqual(searchAttributeFlags().sort());
+  });
+});
