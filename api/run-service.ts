@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { z } from 'zod';
+import { hasScope, type Identity } from '../lib/api-keys.js';
 import { Prisma } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
 import { findProcess, type ProcessDefinition } from '../processes/index.js';
@@ -48,12 +49,30 @@ function runSearchAttributes(process: ProcessDefinition, input: unknown): Search
   return pairs;
 }
 
-/** Validates the body against the process's own schemas; field paths start at `input.` / `settings.`. */
-export function validateStartRequest(body: unknown) {
+export interface Starter {
+  identity: Identity;
+  /** The requester a run gets when its input names none: the key's own person. */
+  defaultRequester: () => Promise<{ name: string; email: string }>;
+}
+
+/**
+ * Validates the body against the process's own schemas (field paths start at `input.` / `settings.`), after
+ * checking the key may start this process and act for the requester it names.
+ */
+export async function validateStartRequest(body: unknown, starter: Starter) {
   const envelope = parseOr422(startRunBodySchema, body);
   const process = findProcess(envelope.process);
   if (!process) throw new AppError('not_found', `Unknown process "${envelope.process}"`, { process: envelope.process });
-  const input = parseOr422(process.inputSchema, envelope.input, ['input'], `Input for ${process.key} is invalid`);
+  if (!hasScope(starter.identity, `runs:start:${process.key}`)) {
+    throw new AppError('forbidden', `This API key lacks the "runs:start:${process.key}" scope`, { requiredScope: `runs:start:${process.key}` });
+  }
+  const rawInput = envelope.input as Record<string, unknown> | null;
+  const named = rawInput && typeof rawInput === 'object' ? (rawInput.requester as { email?: unknown } | undefined) : undefined;
+  if (named && typeof named.email === 'string' && named.email.toLowerCase() !== starter.identity.email && !hasScope(starter.identity, 'runs:act-for-others')) {
+    throw new AppError('forbidden', 'Starting a run for someone else needs the "runs:act-for-others" scope', { requiredScope: 'runs:act-for-others' });
+  }
+  const withRequester = rawInput && typeof rawInput === 'object' && !named ? { ...rawInput, requester: await starter.defaultRequester() } : envelope.input;
+  const input = parseOr422(process.inputSchema, withRequester, ['input'], `Input for ${process.key} is invalid`);
   const settings = parseOr422(process.settingsSchema, envelope.settings ?? {}, ['settings'], `Settings for ${process.key} are invalid`);
   return { process, input, settings };
 }
@@ -77,8 +96,8 @@ async function startWorkflow(ctx: ApiContext, process: ProcessDefinition, runId:
  * Records the run, then starts its workflow (workflow id = run id). With an Idempotency-Key, the same key and
  * body return the first run; the same key with another body is refused.
  */
-export async function startRun(ctx: ApiContext, body: unknown, idempotencyKey: string | undefined): Promise<StartedRun> {
-  const { process, input, settings } = validateStartRequest(body);
+export async function startRun(ctx: ApiContext, body: unknown, idempotencyKey: string | undefined, starter: Starter): Promise<StartedRun> {
+  const { process, input, settings } = await validateStartRequest(body, starter);
   const requestHash = canonicalHash({ process: process.key, input, settings });
 
   if (idempotencyKey) {

@@ -16,6 +16,7 @@ export const demoOrg: DemoPerson[] = [
   { email: 'priya.shah@example.com', name: 'Priya Shah', department: 'Finance', managerEmail: 'sam.okafor@example.com', roles: ['finance-director'] },
   { email: 'morgan.lee@example.com', name: 'Morgan Lee', department: 'Operations', managerEmail: 'dana.whitfield@example.com', roles: ['line-manager'] },
   { email: 'alex.rivera@example.com', name: 'Alex Rivera', department: 'Operations', managerEmail: 'morgan.lee@example.com', roles: [] },
+  { email: 'ops.desk@example.com', name: 'Ops Desk', department: 'Operations', managerEmail: 'dana.whitfield@example.com', roles: ['ops'] },
   { email: 'casey.nguyen@example.com', name: 'Casey Nguyen', department: 'Operations', managerEmail: 'morgan.lee@example.com', roles: [] },
 ];
 

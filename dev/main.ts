@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDb } from '../lib/db.js';
+import { createApiKey } from '../lib/api-keys.js';
+import { createDb, type Db } from '../lib/db.js';
 import { seedDemoOrg } from './demo-org.js';
 import { startMailSink } from './mail-sink.js';
 import { migrateDeploy } from './migrate.js';
@@ -24,12 +25,28 @@ const say = (line: string) => console.log(`[opsflow] ${line}`);
 /** Stopped in reverse order of start: API and worker first, PostgreSQL last. */
 const stops: Array<() => Promise<unknown>> = [];
 
-async function devSecret(): Promise<string> {
+interface DevSecrets {
+  tokenSecret: string;
+  /** An admin API key for the local Ops Desk, minted on first start. */
+  apiKey?: string;
+}
+
+async function devSecrets(): Promise<DevSecrets> {
   const file = join(dataDir, 'dev-secrets.json');
-  if (existsSync(file)) return (JSON.parse(await readFile(file, 'utf8')) as { tokenSecret: string }).tokenSecret;
-  const tokenSecret = randomBytes(32).toString('base64url');
-  await writeFile(file, JSON.stringify({ tokenSecret }), { mode: 0o600 });
-  return tokenSecret;
+  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as DevSecrets;
+  return { tokenSecret: randomBytes(32).toString('base64url') };
+}
+
+async function saveDevSecrets(secrets: DevSecrets): Promise<void> {
+  await writeFile(join(dataDir, 'dev-secrets.json'), JSON.stringify(secrets), { mode: 0o600 });
+}
+
+/** The key printed in the banner: created once per database, kept with the other dev secrets. */
+async function devApiKey(db: Db, secrets: DevSecrets): Promise<string> {
+  const id = secrets.apiKey?.split('_')[1];
+  if (secrets.apiKey && id && (await db.apiKey.findUnique({ where: { id } }))) return secrets.apiKey;
+  const { key } = await createApiKey(db, { name: 'npm run dev (Ops Desk)', personEmail: 'ops.desk@example.com', scopes: ['admin'] });
+  return key;
 }
 
 async function database(): Promise<string> {
@@ -94,8 +111,11 @@ async function main(): Promise<void> {
   await migrateDeploy(databaseUrl);
   const db = createDb(databaseUrl);
   const seeded = await seedDemoOrg(db);
-  await db.$disconnect();
   if (seeded) say(`seeded the demo org (${seeded} people)`);
+  const secrets = await devSecrets();
+  secrets.apiKey = await devApiKey(db, secrets);
+  await saveDevSecrets(secrets);
+  await db.$disconnect();
 
   const { address, uiUrl } = await temporal();
 
@@ -124,7 +144,7 @@ async function main(): Promise<void> {
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: address,
     SMTP_URL: smtpUrl,
-    TOKEN_SECRET: process.env.TOKEN_SECRET ?? (await devSecret()),
+    TOKEN_SECRET: process.env.TOKEN_SECRET ?? secrets.tokenSecret,
     API_PORT: String(apiPort),
     PUBLIC_BASE_URL: publicBaseUrl,
     ERP_BASE_URL: process.env.ERP_BASE_URL ?? `${simulators.url}/erp`,
@@ -139,9 +159,10 @@ async function main(): Promise<void> {
     `  Temporal UI    ${uiUrl ?? '(external cluster: ' + address + ')'}`,
     `  Mail           ${mailWebUrl ?? '(sent through ' + smtpUrl.replace(/\/\/[^@]*@/, '//***@') + ')'}`,
     `  ERP simulator  ${simulators.url}/erp`,
+    `  API key        ${secrets.apiKey}   (admin, acts as ops.desk@example.com; kept in .data/dev-secrets.json)`,
     '',
     'Try a capex request (the approval e-mail appears on the mail page):',
-    `  curl -s -X POST ${publicBaseUrl}/runs -H 'content-type: application/json' -d '{"process":"capex","input":{"title":"Laser cutter","amount":25000,"currency":"EUR","costCenter":"OPS-100","category":"equipment","vendor":"Trumpf","justification":"Replaces the 2009 cutter that fails weekly","requester":{"name":"Alex Rivera","email":"alex.rivera@example.com"}}}'`,
+    `  curl -s -X POST ${publicBaseUrl}/runs -H 'authorization: Bearer ${secrets.apiKey}' -H 'content-type: application/json' -d '{"process":"capex","input":{"title":"Laser cutter","amount":25000,"currency":"EUR","costCenter":"OPS-100","category":"equipment","vendor":"Trumpf","justification":"Replaces the 2009 cutter that fails weekly","requester":{"name":"Alex Rivera","email":"alex.rivera@example.com"}}}'`,
     '',
   ];
   console.log(lines.join('\n'));

@@ -18,6 +18,7 @@ export const capexInputSchema = z.object({
   category: z.enum(['equipment', 'it-hardware', 'software', 'facilities', 'vehicles', 'other']),
   vendor: z.string().trim().min(1, 'required').max(200),
   justification: z.string().trim().min(10, 'must be at least 10 characters').max(5000),
+  /** Who asks. Filled from the API key's person when absent; naming someone else needs runs:act-for-others. */
   requester: personSchema,
 });
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
 import type { ApiContext } from '../context.js';
 import { parseOr422 } from '../errors.js';
+import { authenticate, requireIdentity, requireScope } from '../auth.js';
 import { idempotencyKeySchema, startRun } from '../run-service.js';
 import { runDetail, runSummary } from '../run-views.js';
 
@@ -31,19 +32,25 @@ function encodeCursor(run: { startedAt: Date; id: string }): string {
 
 export function runsRouter(ctx: ApiContext): Router {
   const router = Router();
+  router.use('/runs', authenticate(ctx));
 
   router.post('/runs', async (req, res) => {
+    const identity = requireIdentity(req);
+    const defaultRequester = async () => {
+      const person = await ctx.db.person.findUnique({ where: { email: identity.email } });
+      return { name: person?.name ?? identity.email, email: identity.email };
+    };
     const rawKey = req.get('idempotency-key');
     const idempotencyKey =
       rawKey === undefined
         ? undefined
         : parseOr422(idempotencyKeySchema, rawKey, ['Idempotency-Key'], 'Idempotency-Key header is invalid');
-    const { runId, replayed } = await startRun(ctx, req.body, idempotencyKey);
+    const { runId, replayed } = await startRun(ctx, req.body, idempotencyKey, { identity, defaultRequester });
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     res.status(replayed ? 200 : 201).location(`/runs/${runId}`).json({ runId, status: 'running', links: { self: `/runs/${runId}` } });
   });
 
-  router.get('/runs', async (req, res) => {
+  router.get('/runs', requireScope('runs:read'), async (req, res) => {
     const query = parseOr422(listRunsQuerySchema, req.query, ['query'], 'Query parameters are invalid');
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
     const rows = await ctx.db.run.findMany({
@@ -65,18 +72,18 @@ export function runsRouter(ctx: ApiContext): Router {
     });
   });
 
-  router.get('/runs/:id', async (req, res) => {
+  router.get('/runs/:id', requireScope('runs:read'), async (req, res) => {
     const run = await ctx.db.run.findUnique({
-      where: { id: req.params.id },
+      where: { id: String(req.params.id) },
       include: { approvals: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
     });
-    if (!run) throw new AppError('not_found', `No run ${req.params.id}`);
+    if (!run) throw new AppError('not_found', `No run ${String(req.params.id)}`);
     res.json(runDetail(run));
   });
 
-  router.post('/runs/:id/cancel', async (req, res) => {
-    const run = await ctx.db.run.findUnique({ where: { id: req.params.id } });
-    if (!run) throw new AppError('not_found', `No run ${req.params.id}`);
+  router.post('/runs/:id/cancel', requireScope('runs:manage'), async (req, res) => {
+    const run = await ctx.db.run.findUnique({ where: { id: String(req.params.id) } });
+    if (!run) throw new AppError('not_found', `No run ${String(req.params.id)}`);
     if (run.status !== 'running') throw new AppError('conflict', `Run ${run.id} is already ${run.status}`, { status: run.status });
     try {
       await ctx.temporal.workflow.getHandle(run.id).cancel();

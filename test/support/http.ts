@@ -16,14 +16,25 @@ export async function waitForApprovalMail(stack: Stack, to: string, options: { s
   return { mail, link: approvalLinkIn(mail) };
 }
 
+let defaultHeaders: Record<string, string> = {};
+
+/** The API key requests carry unless a test passes its own headers (each test file runs in its own process). */
+export function useApiKey(key: string | undefined): void {
+  defaultHeaders = key ? { authorization: `Bearer ${key}` } : {};
+}
+
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...defaultHeaders, ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, any> };
 }
 
-export async function getJson(url: string) {
-  const response = await fetch(url);
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
+export async function getJson(url: string, headers: Record<string, string> = {}) {
+  const response = await fetch(url, { headers: { ...defaultHeaders, ...headers } });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, any> };
 }
 
 /** Submits the approval form as a browser would (urlencoded POST). */

@@ -13,6 +13,8 @@ import { loadConfig, type Config } from '../../lib/config.js';
 import { createDb, type Db } from '../../lib/db.js';
 import { createLogger } from '../../lib/logger.js';
 import { createOpsflowWorker } from '../../worker/worker.js';
+import { createApiKey } from '../../lib/api-keys.js';
+import { useApiKey } from './http.js';
 import { cloneTemplateDatabase } from './pg.js';
 import type { Worker } from '@temporalio/worker';
 
@@ -24,6 +26,10 @@ export interface RunningWorker {
 
 export interface Stack {
   apiUrl: string;
+  /** An `admin` key acting as ops.desk@example.com; the HTTP helpers send it by default. */
+  adminKey: string;
+  /** Mints a key for a person in the directory with the given scopes. */
+  createKey(email: string, scopes: string[]): Promise<string>;
   config: Config;
   db: Db;
   temporal: Client;
@@ -51,6 +57,9 @@ export async function startStack(options: { worker?: 'in-process' | 'none'; appr
 
   const db = createDb(databaseUrl);
   await seedDemoOrg(db);
+  const createKey = async (email: string, scopes: string[]) => (await createApiKey(db, { name: 'test', personEmail: email, scopes })).key;
+  const adminKey = await createKey('ops.desk@example.com', ['admin']);
+  useApiKey(adminKey);
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const temporal = new Client({ connection, namespace: 'default' });
 
@@ -133,6 +142,8 @@ export async function startStack(options: { worker?: 'in-process' | 'none'; appr
 
   return {
     apiUrl,
+    adminKey,
+    createKey,
     config,
     db,
     temporal,
@@ -154,3 +165,15 @@ export async function startStack(options: { worker?: 'in-process' | 'none'; appr
 }
 
 export type { Worker };
+
+/** Ends every workflow a worker-less test started, so nothing lingers on the shared Temporal server. */
+export async function terminateRuns(stack: Stack): Promise<void> {
+  const { WorkflowNotFoundError } = await import('@temporalio/client');
+  for (const run of await stack.db.run.findMany({ select: { id: true } })) {
+    try {
+      await stack.temporal.workflow.getHandle(run.id).terminate('test cleanup');
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+  }
+}

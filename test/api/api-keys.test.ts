@@ -1,0 +1,90 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../api/app.js';
+import { capexInput, quickTiming } from '../support/fixtures.js';
+import { getJson, postJson } from '../support/http.js';
+import { startStack, terminateRuns, type Stack } from '../support/stack.js';
+
+describe('API keys and scopes', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ worker: 'none' });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const runs = () => `${stack.apiUrl}/runs`;
+  const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+  const body = (input = capexInput()) => ({ process: 'capex', input, settings: quickTiming });
+
+  it('refuses requests without a key or with a wrong, malformed or revoked key (401)', async () => {
+    const none = await fetch(runs());
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toContain('Bearer');
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+
+    const [, id] = /^opk_([A-Za-z0-9]{12})_/.exec(stack.adminKey)!;
+    const wrongSecret = `opk_${id}_${'A'.repeat(43)}`;
+    for (const key of [wrongSecret, 'opk_nonsense', 'Basic abc']) {
+      expect((await getJson(runs(), bearer(key))).status).toBe(401);
+    }
+    const revoked = await stack.createKey('morgan.lee@example.com', ['runs:read']);
+    expect((await getJson(runs(), bearer(revoked))).status).toBe(200);
+    await stack.db.apiKey.updateMany({ where: { personEmail: 'morgan.lee@example.com' }, data: { revokedAt: new Date() } });
+    expect((await getJson(runs(), bearer(revoked))).status).toBe(401);
+  });
+
+  it('answers 403 naming the missing scope, and lets the right scope through', async () => {
+    const reader = await stack.createKey('alex.rivera@example.com', ['runs:read']);
+    const denied = await postJson(runs(), body(), bearer(reader));
+    expect(denied.status).toBe(403);
+    expect(denied.body.error).toMatchObject({ code: 'forbidden', details: { requiredScope: 'runs:start:capex' } });
+    expect(await stack.db.run.count()).toBe(0);
+
+    const starter = await stack.createKey('alex.rivera@example.com', ['runs:start:capex']);
+    const started = await postJson(runs(), body(), bearer(starter));
+    expect(started.status).toBe(201);
+    expect((await getJson(`${runs()}/${started.body.runId}`, bearer(starter))).status).toBe(403);
+    expect((await getJson(`${runs()}/${started.body.runId}`, bearer(reader))).status).toBe(200);
+    expect((await postJson(`${runs()}/${started.body.runId}/cancel`, {}, bearer(reader))).status).toBe(403);
+
+    const wildcard = await stack.createKey('alex.rivera@example.com', ['runs:start:*']);
+    expect((await postJson(runs(), body(capexInput({ title: 'Wildcard scope' })), bearer(wildcard))).status).toBe(201);
+    await terminateRuns(stack);
+  });
+
+  it("makes the key's person the requester unless the key may act for others", async () => {
+    const casey = await stack.createKey('casey.nguyen@example.com', ['runs:start:capex', 'runs:read']);
+    const { requester: _named, ...withoutRequester } = capexInput({ title: 'My own request' });
+    const own = await postJson(runs(), { process: 'capex', input: withoutRequester, settings: quickTiming }, bearer(casey));
+    expect(own.status).toBe(201);
+    const run = await getJson(`${runs()}/${own.body.runId}`, bearer(casey));
+    expect(run.body.requester).toEqual({ name: 'Casey Nguyen', email: 'casey.nguyen@example.com' });
+
+    const forAlex = await postJson(runs(), body(capexInput({ title: 'For someone else' })), bearer(casey));
+    expect(forAlex.status).toBe(403);
+    expect(forAlex.body.error.details.requiredScope).toBe('runs:act-for-others');
+
+    const desk = await stack.createKey('ops.desk@example.com', ['runs:start:capex', 'runs:act-for-others']);
+    expect((await postJson(runs(), body(capexInput({ title: 'On behalf' })), bearer(desk))).status).toBe(201);
+    await terminateRuns(stack);
+  });
+
+  it('never stores or logs a key in clear', async () => {
+    const key = await stack.createKey('alex.rivera@example.com', ['runs:read']);
+    const secret = key.split('_').at(-1)!;
+    const rows = await stack.db.$queryRaw<Array<Record<string, unknown>>>`SELECT * FROM "ApiKey"`;
+    expect(JSON.stringify(rows)).not.toContain(secret);
+
+    const lines: string[] = [];
+    const logger = pino({ level: 'trace' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
+    const app = createApp({ db: stack.db, temporal: stack.temporal, config: stack.config, logger });
+    await request(app).get('/runs').set('Authorization', `Bearer ${key}`).expect(200);
+    await request(app).get('/runs').set('X-API-Key', key).expect(200);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join('\n')).not.toContain(secret);
+  });
+});
