@@ -1,4 +1,4 @@
-import { approvalRequestId } from '../processes/approval-messages.js';
+import type { Decision } from '../processes/approval-messages.js';
 import { findProcess } from '../processes/index.js';
 import { hashToken, mintApprovalToken } from '../lib/tokens.js';
 import type { ActivityDeps } from './deps.js';
@@ -7,9 +7,11 @@ import { sendEmailOnce } from './email.js';
 import { writeAudit, type Approver } from './records.js';
 
 export interface OpenApprovalRequest {
+  requestId: string;
   runId: string;
   stepId: string;
   stepTitle: string;
+  seat: number;
   round: number;
   approver: Approver;
   expiresAt: number;
@@ -21,7 +23,7 @@ export interface DecisionRecord {
   requestId: string;
   runId: string;
   stepId: string;
-  decision: 'approved' | 'rejected';
+  decision: Decision;
   comment: string | null;
   actorEmail: string;
   channel: 'link' | 'api';
@@ -50,7 +52,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
   return {
     /** Records the request, then mails the approver a link. Safe to retry: same id, same token, one mail. */
     async openApprovalRequest(request: OpenApprovalRequest): Promise<{ requestId: string }> {
-      const requestId = approvalRequestId(request.runId, request.stepId, request.round);
+      const { requestId } = request;
       const token = mintApprovalToken(settings.tokenSecret, requestId);
       await db.approvalRequest.upsert({
         where: { id: requestId },
@@ -59,10 +61,12 @@ export function createApprovalActivities(deps: ActivityDeps) {
           runId: request.runId,
           stepId: request.stepId,
           stepTitle: request.stepTitle,
+          seat: request.seat,
           round: request.round,
           approverEmail: request.approver.email,
           approverName: request.approver.name,
           approverRole: request.approver.role,
+          onBehalfOf: request.approver.onBehalfOf?.email ?? null,
           tokenHash: hashToken(token),
           expiresAt: new Date(request.expiresAt),
         },
@@ -86,6 +90,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
           link: approvalLink(settings.publicBaseUrl, token),
           expiresAt: new Date(request.expiresAt),
           escalatedFrom: request.escalatedFrom?.name,
+          onBehalfOf: request.approver.onBehalfOf?.name,
         }),
       });
       if (sent) await db.approvalRequest.update({ where: { id: requestId }, data: { emailSentAt: new Date() } });
@@ -95,6 +100,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
         action: request.escalatedFrom ? 'approval.escalated' : 'approval.requested',
         actor: 'opsflow',
         step: request.stepId,
+        onBehalfOf: request.approver.onBehalfOf?.email,
         details: {
           requestId,
           approver: request.approver.email,
@@ -144,7 +150,13 @@ export function createApprovalActivities(deps: ActivityDeps) {
     },
 
     /** Links that are no longer needed stop working; their page shows the reason. */
-    async revokeApprovalRequests(request: { requestIds: string[]; reason: string; action: string }): Promise<void> {
+    async revokeApprovalRequests(request: {
+      requestIds: string[];
+      reason: string;
+      action: string;
+      actor?: string;
+      details?: Record<string, unknown>;
+    }): Promise<void> {
       const open = await db.approvalRequest.findMany({
         where: { id: { in: request.requestIds }, usedAt: null, revokedAt: null },
       });
@@ -157,15 +169,16 @@ export function createApprovalActivities(deps: ActivityDeps) {
           eventKey: `${approval.id}:${request.action}`,
           runId: approval.runId,
           action: request.action,
-          actor: 'opsflow',
+          actor: request.actor ?? 'opsflow',
           step: approval.stepId,
-          details: { requestId: approval.id, approver: approval.approverEmail, reason: request.reason },
+          details: { requestId: approval.id, approver: approval.approverEmail, reason: request.reason, ...request.details },
         });
       }
     },
 
     /** The decision was accepted by the workflow: mark the link used and write who decided, when and from where. */
     async recordDecision(decision: DecisionRecord): Promise<void> {
+      const approval = await db.approvalRequest.findUniqueOrThrow({ where: { id: decision.requestId } });
       await db.approvalRequest.updateMany({
         where: { id: decision.requestId, usedAt: null },
         data: {
@@ -180,6 +193,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
         runId: decision.runId,
         action: 'approval.decided',
         actor: decision.actorEmail,
+        onBehalfOf: approval.onBehalfOf ?? undefined,
         step: decision.stepId,
         ip: decision.ip,
         userAgent: decision.userAgent,

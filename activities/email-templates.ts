@@ -63,6 +63,8 @@ export interface ApprovalRequestEmailProps {
   link: string;
   expiresAt: Date;
   escalatedFrom?: string;
+  /** Set when the approver holds the request as delegate of someone who is out of office. */
+  onBehalfOf?: string;
 }
 
 export function approvalRequestEmail(p: ApprovalRequestEmailProps): RenderedEmail {
@@ -76,11 +78,12 @@ export function approvalRequestEmail(p: ApprovalRequestEmailProps): RenderedEmai
       : p.kind === 'reminder'
         ? 'This request is still waiting for your decision.'
         : `${p.requesterName} asks for your approval.`;
+  const delegation = p.onBehalfOf ? ` You receive it on behalf of ${p.onBehalfOf}, who is out of office.` : '';
   const deadline = `Please decide before ${p.expiresAt.toISOString().replace('T', ' ').slice(0, 16)} UTC.`;
   const text = [
     `Hello ${p.approverName},`,
     '',
-    intro,
+    intro + delegation,
     `${p.stepTitle} for "${p.runTitle}" (${p.processTitle}).`,
     '',
     detailsText(p.details),
@@ -90,7 +93,7 @@ export function approvalRequestEmail(p: ApprovalRequestEmailProps): RenderedEmai
     'Opening the link does not decide anything.',
   ].join('\n');
   const html = wrapHtml(
-    `<p>Hello ${escape(p.approverName)},</p><p>${escape(intro)}</p>` +
+    `<p>Hello ${escape(p.approverName)},</p><p>${escape(intro + delegation)}</p>` +
       `<p><strong>${escape(p.stepTitle)}</strong> for “${escape(p.runTitle)}” (${escape(p.processTitle)}).</p>` +
       detailsHtml(p.details) +
       button(p.link, 'Review and decide') +
@@ -140,6 +143,40 @@ export function requesterOutcomeEmail(p: RequesterOutcomeEmailProps): RenderedEm
       (p.reason ? `<p>Reason:</p><blockquote style="white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:12px">${escape(p.reason)}</blockquote>` : '') +
       (facts.length ? detailsHtml(facts) : '') +
       `<p><a href="${escape(p.runUrl)}">See the run</a></p>`,
+  );
+  return { subject, text, html };
+}
+
+export interface RevisionRequestEmailProps {
+  requesterName: string;
+  processTitle: string;
+  runTitle: string;
+  stepTitle: string;
+  askedBy: string;
+  comment: string;
+  link: string;
+  expiresAt: Date;
+}
+
+export function revisionRequestEmail(p: RevisionRequestEmailProps): RenderedEmail {
+  const subject = `Changes requested: ${p.runTitle} (${p.processTitle})`;
+  const deadline = `Please resubmit before ${p.expiresAt.toISOString().replace('T', ' ').slice(0, 16)} UTC.`;
+  const text = [
+    `Hello ${p.requesterName},`,
+    '',
+    `${p.askedBy} (${p.stepTitle}) asks you to change your request "${p.runTitle}" before deciding:`,
+    '',
+    p.comment,
+    '',
+    `Edit and resubmit: ${p.link}`,
+    deadline,
+  ].join('\n');
+  const html = wrapHtml(
+    `<p>Hello ${escape(p.requesterName)},</p>` +
+      `<p>${escape(p.askedBy)} (${escape(p.stepTitle)}) asks you to change your request “${escape(p.runTitle)}” before deciding:</p>` +
+      `<blockquote style="white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:12px">${escape(p.comment)}</blockquote>` +
+      button(p.link, 'Edit and resubmit') +
+      `<p>${escape(deadline)}</p>`,
   );
   return { subject, text, html };
 }

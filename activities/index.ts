@@ -3,6 +3,7 @@ import type { ActivityDeps } from './deps.js';
 import { createNotificationActivities } from './notifications.js';
 import { createPurchasingActivities } from './purchasing.js';
 import { createRecordActivities } from './records.js';
+import { createRevisionActivities } from './revisions.js';
 
 /** Every activity the worker registers, bound to its dependencies. Workflows import only the type. */
 export function createActivities(deps: ActivityDeps) {
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createApprovalActivities(deps),
     ...createNotificationActivities(deps),
     ...createPurchasingActivities(deps),
+    ...createRevisionActivities(deps),
   };
 }
 

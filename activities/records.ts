@@ -31,6 +31,8 @@ export interface Approver {
   email: string;
   name: string;
   role: string;
+  /** The person this approver stands in for (out of office with a delegation). */
+  onBehalfOf?: { email: string; name: string };
 }
 
 function auditRow(entry: AuditInput) {
@@ -96,26 +98,64 @@ export function createRecordActivities(deps: ActivityDeps) {
       await writeAudit(deps, entry);
     },
 
-    async resolveApprover(request: { role: string; subjectEmail: string }): Promise<Approver> {
-      const { role, subjectEmail } = request;
-      let person = null;
-      if (role === 'manager-of-requester' || role === 'manager-of-approver') {
-        const subject = await personByEmail(deps, subjectEmail);
-        if (subject?.managerEmail) person = await personByEmail(deps, subject.managerEmail);
-      } else if (role.startsWith('role:')) {
-        person = await deps.db.person.findFirst({ where: { roles: { has: role.slice(5) } }, orderBy: { email: 'asc' } });
-      } else if (role.startsWith('person:')) {
-        person = await personByEmail(deps, role.slice(7));
+    /** All seats of a step at once; the same person never holds two seats of one step. */
+    async resolveApprovers(request: { roles: string[]; subjectEmail: string }): Promise<Approver[]> {
+      const approvers: Approver[] = [];
+      for (const role of await expandRoles(deps, request.roles)) {
+        const approver = await resolveApprover(deps, { role, subjectEmail: request.subjectEmail });
+        if (!approvers.some((a) => a.email === approver.email)) approvers.push(approver);
       }
-      if (!person) {
-        const label = roleLabels[role] ?? role;
-        throw ApplicationFailure.nonRetryable(
-          `No approver found for ${label} (subject ${subjectEmail}); add them to the directory`,
-          'ApproverNotFound',
-          { role, subjectEmail },
-        );
-      }
-      return { email: person.email, name: person.name, role };
+      return approvers;
     },
+
+    resolveApprover: (request: { role: string; subjectEmail: string }) => resolveApprover(deps, request),
   };
+}
+
+async function resolveApprover(deps: ActivityDeps, request: { role: string; subjectEmail: string }): Promise<Approver> {
+  const { role, subjectEmail } = request;
+  let person = null;
+  if (role === 'manager-of-requester' || role === 'manager-of-approver') {
+    const subject = await personByEmail(deps, subjectEmail);
+    if (subject?.managerEmail) person = await personByEmail(deps, subject.managerEmail);
+  } else if (role.startsWith('role:')) {
+    person = await deps.db.person.findFirst({ where: { roles: { has: role.slice(5) } }, orderBy: { email: 'asc' } });
+  } else if (role.startsWith('person:')) {
+    person = await personByEmail(deps, role.slice(7));
+  }
+  if (!person) {
+    const label = roleLabels[role] ?? role;
+    throw ApplicationFailure.nonRetryable(
+      `No approver found for ${label} (subject ${subjectEmail}); add them to the directory`,
+      'ApproverNotFound',
+      { role, subjectEmail },
+    );
+  }
+  const delegate = await activeDelegate(deps, person.email);
+  if (delegate) return { email: delegate.email, name: delegate.name, role, onBehalfOf: { email: person.email, name: person.name } };
+  return { email: person.email, name: person.name, role };
+}
+
+/** `each-role:<role>` stands for every holder of the role (one seat each), in e-mail order. */
+async function expandRoles(deps: ActivityDeps, roles: string[]): Promise<string[]> {
+  const expanded: string[] = [];
+  for (const role of roles) {
+    if (!role.startsWith('each-role:')) {
+      expanded.push(role);
+      continue;
+    }
+    const holders = await deps.db.person.findMany({ where: { roles: { has: role.slice(10) } }, orderBy: { email: 'asc' } });
+    expanded.push(...holders.map((p) => `person:${p.email}`));
+  }
+  return expanded;
+}
+
+/** Whoever stands in for `email` right now (one level: a delegate's own absence is not followed). */
+async function activeDelegate(deps: ActivityDeps, email: string) {
+  const now = new Date();
+  const delegation = await deps.db.delegation.findFirst({
+    where: { personEmail: email, startsAt: { lte: now }, endsAt: { gt: now } },
+    orderBy: { createdAt: 'desc' },
+  });
+  return delegation ? personByEmail(deps, delegation.delegateEmail) : null;
 }

@@ -90,8 +90,9 @@ async function reload(ctx: ApiContext, approval: ApprovalRequest, winner: Decisi
   return { ...approval, usedAt: new Date(winner.decidedAt), decision: winner.decision, decidedBy: winner.actorEmail, comment: winner.comment };
 }
 
-async function explainFailure(ctx: ApiContext, approval: ApprovalRequest, error: unknown): Promise<DecideOutcome> {
-  const refusal = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure ? error.cause.type : undefined;
+export async function explainFailure(ctx: ApiContext, approval: ApprovalRequest, error: unknown): Promise<DecideOutcome> {
+  const cause = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure ? error.cause : undefined;
+  const refusal = cause?.type;
   if (refusal === DecisionRefusal.reasonRequired) return { kind: 'reason_required' };
   const fresh = await ctx.db.approvalRequest.findUnique({ where: { id: approval.id }, include: { run: true } });
   if (fresh) {
@@ -99,7 +100,7 @@ async function explainFailure(ctx: ApiContext, approval: ApprovalRequest, error:
     const why = refusalFor(request, run, new Date());
     if (why) return why;
     // The workflow refused it but our records have not caught up yet (e.g. the step just timed out).
-    if (refusal) return { kind: 'revoked', approval: { ...request, revokedReason: 'the step is no longer open' } };
+    if (refusal) return { kind: 'revoked', approval: { ...request, revokedReason: cause?.message ?? 'the step is no longer open' } };
   }
   ctx.logger.warn({ err: error, requestId: approval.id }, 'decision not delivered');
   return { kind: 'unavailable' };

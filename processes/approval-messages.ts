@@ -3,9 +3,14 @@
  * name and payloads. Kept here so the API does not import workflow code.
  */
 export const DECIDE_UPDATE = 'decide';
+export const REASSIGN_UPDATE = 'reassign';
+export const REVISE_UPDATE = 'revise';
 export const APPROVALS_QUERY = 'approvals';
 
-export type Decision = 'approved' | 'rejected';
+export type Decision = 'approved' | 'rejected' | 'changes_requested';
+
+/** How a step with several approvers closes: everyone, anyone, or k of them. */
+export type ApprovalRule = { kind: 'all' } | { kind: 'any' } | { kind: 'quorum'; required: number };
 
 export interface DecisionInput {
   requestId: string;
@@ -30,13 +35,39 @@ export interface DecisionResult {
   nonce: string;
 }
 
-/** ApplicationFailure types the decide validator uses to refuse a decision. */
+/** Ops staff move an open request to someone else; the old link stops working. */
+export interface ReassignInput {
+  requestId: string;
+  toEmail: string;
+  actorEmail: string;
+  reason?: string;
+}
+
+export interface ReassignResult {
+  oldRequestId: string;
+  newRequestId: string;
+  approverEmail: string;
+}
+
+/** The requester's edited input after an approver asked for changes (already validated by the API). */
+export interface ReviseInput {
+  requestId: string;
+  input: Record<string, unknown>;
+  actorEmail: string;
+  comment?: string | null;
+  ip?: string;
+  userAgent?: string;
+}
+
+/** ApplicationFailure types the validators use to refuse a message. */
 export const DecisionRefusal = {
   notOpen: 'ApprovalNotOpen',
   alreadyDecided: 'ApprovalAlreadyDecided',
   wrongApprover: 'WrongApprover',
   invalid: 'InvalidDecision',
   reasonRequired: 'ReasonRequired',
+  sameApprover: 'SameApprover',
+  notNeeded: 'ApprovalNotNeeded',
 } as const;
 export type DecisionRefusal = (typeof DecisionRefusal)[keyof typeof DecisionRefusal];
 
@@ -44,6 +75,11 @@ export type DecisionRefusal = (typeof DecisionRefusal)[keyof typeof DecisionRefu
  * One id per approver per step round, derived the same way by the workflow (which must accept a decision as soon
  * as the mail can be clicked) and by the activity (whose retries must find their own row).
  */
-export function approvalRequestId(runId: string, stepId: string, round: number): string {
-  return `${runId}:${stepId}:${round}`;
+export function approvalRequestId(runId: string, stepId: string, at: { attempt: number; seat: number; round: number }): string {
+  return `${runId}:${stepId}:a${at.attempt}:s${at.seat}:r${at.round}`;
+}
+
+/** The requester's edit link after changes were requested: one per step attempt. */
+export function revisionRequestId(runId: string, stepId: string, attempt: number): string {
+  return `${runId}:${stepId}:a${attempt}:revision`;
 }

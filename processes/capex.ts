@@ -55,8 +55,10 @@ export const capexSettingsSchema = z.object({
     })
     .partial()
     .default({}),
-  /** How long the requester has to be notified etc. is not a concern here; PO creation retries up to this long. */
+  /** PO creation retries up to this long. */
   purchaseOrderTimeout: durationSchema.default('1h'),
+  /** How long the requester has to resubmit after an approver asked for changes. */
+  revisionTimeout: durationSchema.default('7d'),
 });
 
 export type CapexSettings = z.infer<typeof capexSettingsSchema>;
@@ -64,7 +66,7 @@ export type CapexSettings = z.infer<typeof capexSettingsSchema>;
 export interface CapexApprovalStep {
   stepId: CapexStepId;
   title: string;
-  approver: string;
+  approvers: string[];
   timing: ApprovalTiming;
 }
 
@@ -81,7 +83,8 @@ export function capexApprovalChain(input: Pick<CapexInput, 'amount'>, settings: 
   if (input.amount >= settings.thresholds.cfoFrom) steps.push('cfo');
   return steps.map((stepId) => ({
     stepId,
-    ...stepMeta[stepId],
+    title: stepMeta[stepId].title,
+    approvers: [stepMeta[stepId].approver],
     timing: { ...defaultTiming, ...settings.approval, ...settings.steps[stepId] },
   }));
 }
@@ -96,6 +99,7 @@ export const capexProcess: ProcessDefinition<CapexInput, CapexSettings> = {
   inputSchema: capexInputSchema,
   settingsSchema: capexSettingsSchema,
   whoMayStart: ['runs:start:capex'],
+  editableFields: ['title', 'amount', 'currency', 'vendor', 'costCenter', 'category', 'justification'],
   slas: capexStepIds.map((step) => ({
     step,
     target: `remind after ${defaultTiming.reminderAfter}, SLA ${defaultTiming.timeout}`,

@@ -33,6 +33,8 @@ export interface ProcessDefinition<Input = unknown, Settings = unknown> {
   settingsSchema: z.ZodType<Settings>;
   /** Who may start it: roles or scopes, enforced by the API's auth layer. */
   whoMayStart: string[];
+  /** Top-level input fields the requester may edit when an approver asks for changes. */
+  editableFields: string[];
   slas: SlaDoc[];
   summarize(input: Input): RunSummary;
   /** Label/value pairs shown to approvers and on run pages. */

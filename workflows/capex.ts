@@ -17,14 +17,17 @@ export interface CapexResult {
 }
 
 /**
- * Capex sign-off: the approval chain grows with the amount; a rejection or an expired step ends the run; full
- * approval raises one purchase order in the ERP and tells the requester.
+ * Capex sign-off: the approval chain grows with the amount; a rejection or an expired step ends the run; an
+ * approver may send it back for changes, after which it resumes at that step; full approval raises one purchase
+ * order in the ERP and tells the requester.
  */
-export async function capexWorkflow({ input, settings }: RunArgs<CapexInput, CapexSettings>): Promise<CapexResult> {
+export async function capexWorkflow(args: RunArgs<CapexInput, CapexSettings>): Promise<CapexResult> {
+  const { settings } = args;
+  let input = args.input;
   const tracker = new RunTracker();
   const desk = new ApprovalDesk(
     { runId: tracker.runId, requesterEmail: input.requester.email },
-    { onWaiting: (step, approver) => tracker.enterStep(step.stepId, approver.email) },
+    { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },
   );
   const erp = proxyActivities<Activities>({
     startToCloseTimeout: '30s',
@@ -32,28 +35,45 @@ export async function capexWorkflow({ input, settings }: RunArgs<CapexInput, Cap
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m' },
   });
 
+  async function end(outcome: 'rejected' | 'expired', reason: string, decidedBy?: string): Promise<void> {
+    await tracker.close(outcome, outcome, reason);
+    await acts.notifyRequester({ runId: tracker.runId, outcome, reason, decidedBy });
+  }
+
   const result = await trackRun(
     tracker,
     async (): Promise<CapexResult> => {
       const approvals: DecisionResult[] = [];
-      for (const step of capexApprovalChain(input, settings)) {
-        const result = await desk.step(step);
-        if (result.outcome === 'expired') {
-          await tracker.close('expired', 'expired', result.reason);
-          await acts.notifyRequester({ runId: tracker.runId, outcome: 'expired', reason: result.reason });
+      const approvedSteps = new Set<string>();
+      for (;;) {
+        // Recomputed after every revision: a changed amount can add or remove steps.
+        const step = capexApprovalChain(input, settings).find((s) => !approvedSteps.has(s.stepId));
+        if (!step) break;
+        const outcome = await desk.step(step);
+        if (outcome.outcome === 'expired') {
+          await end('expired', outcome.reason);
           return { outcome: 'expired', approvals };
         }
-        approvals.push(result.decision);
-        if (result.outcome === 'rejected') {
-          await tracker.close('rejected', 'rejected', result.decision.comment ?? undefined);
-          await acts.notifyRequester({
-            runId: tracker.runId,
-            outcome: 'rejected',
-            decidedBy: `${result.approver.name} (${step.title})`,
-            reason: result.decision.comment ?? undefined,
-          });
+        if (outcome.outcome === 'rejected') {
+          approvals.push(outcome.decision);
+          await end('rejected', outcome.decision.comment ?? 'rejected', `${outcome.approver.name} (${step.title})`);
           return { outcome: 'rejected', approvals };
         }
+        if (outcome.outcome === 'changes_requested') {
+          await tracker.enterStep(`${step.stepId}:changes-requested`, input.requester.email);
+          const revised = await desk.requestRevision(
+            { stepId: step.stepId, stepTitle: step.title, decision: outcome.decision, approver: outcome.approver },
+            settings.revisionTimeout,
+          );
+          if (!revised) {
+            await end('expired', `The requester did not resubmit after ${outcome.approver.name} asked for changes`);
+            return { outcome: 'expired', approvals };
+          }
+          input = { ...input, ...(revised as Partial<CapexInput>), requester: input.requester };
+          continue;
+        }
+        approvals.push(...outcome.decisions);
+        approvedSteps.add(step.stepId);
       }
 
       await tracker.enterStep('purchase-order');
@@ -69,11 +89,7 @@ export async function capexWorkflow({ input, settings }: RunArgs<CapexInput, Cap
         requestedBy: input.requester.email,
       });
       await tracker.close('completed', 'approved');
-      await acts.notifyRequester({
-        runId: tracker.runId,
-        outcome: 'approved',
-        facts: [{ label: 'Purchase order', value: po.poNumber }],
-      });
+      await acts.notifyRequester({ runId: tracker.runId, outcome: 'approved', facts: [{ label: 'Purchase order', value: po.poNumber }] });
       return { outcome: 'approved', poNumber: po.poNumber, approvals };
     },
     async (status, reason) => {

@@ -39,7 +39,7 @@ export interface ApprovalPageProps {
   history: Array<{
     stepTitle: string;
     approverName: string;
-    decision: 'approved' | 'rejected';
+    decision: 'approved' | 'rejected' | 'changes_requested';
     comment: string | null;
     decidedAt: Date;
   }>;
@@ -49,7 +49,7 @@ export interface ApprovalPageProps {
   values?: { comment?: string };
 }
 
-const DECISION_LABEL = { approved: 'Approved', rejected: 'Rejected' } as const;
+const DECISION_LABEL = { approved: 'Approved', rejected: 'Rejected', changes_requested: 'Changes requested' } as const;
 
 function detailsList(details: ApprovalPageProps['details']): SafeHtml {
   if (details.length === 0) return html`<p class="muted">No details were provided.</p>`;
@@ -102,17 +102,18 @@ ${historyList(p.history)}
 
 <form class="decision" method="post" action="${action}">
 <h2>Your decision</h2>
-<label for="comment">Comment (required to reject)</label>
-<p class="hint" id="comment-hint">Optional when you approve. If you reject, say why: the requester will see it.</p>
+<label for="comment">Comment (required to reject or request changes)</label>
+<p class="hint" id="comment-hint">Optional when you approve. If you reject or ask for changes, say why: the requester will see it.</p>
 ${commentError && html`<p class="field-error" id="comment-error">${commentError}</p>`}
 <textarea id="comment" name="comment" rows="5" maxlength="2000" aria-describedby="${commentDescribedBy}"${commentError ? html` aria-invalid="true"` : false}>
 ${comment}</textarea>
 ${decisionError && html`<p class="field-error" id="decision-error">${decisionError}</p>`}
 <div class="actions">
 <button class="btn btn-approve" type="submit" name="decision" value="approve">Approve</button>
+<button class="btn btn-changes" type="submit" name="decision" value="request_changes" aria-describedby="reject-hint">Request changes</button>
 <button class="btn btn-reject" type="submit" name="decision" value="reject" aria-describedby="reject-hint">Reject</button>
 </div>
-<p class="notice" id="reject-hint">Opening this page does not decide anything. Your decision is recorded only when you press Approve or Reject, and a reason is required to reject.</p>
+<p class="notice" id="reject-hint">Opening this page does not decide anything. Your decision is recorded only when you press a button. Rejecting or requesting changes needs a comment; "Request changes" sends the request back to the requester to edit, then it comes back to you.</p>
 </form>
 
 <footer class="page-footer">
@@ -129,6 +130,8 @@ ${decisionError && html`<p class="field-error" id="decision-error">${decisionErr
 export type ResultKind =
   | 'approved'
   | 'rejected'
+  | 'changes_requested'
+  | 'revised'
   | 'already_decided'
   | 'expired'
   | 'revoked'
@@ -140,7 +143,7 @@ export interface ResultPageProps {
   kind: ResultKind;
   runTitle?: string;
   stepTitle?: string;
-  decision?: 'approved' | 'rejected';
+  decision?: 'approved' | 'rejected' | 'changes_requested' | 'revised';
   decidedBy?: string;
   decidedAt?: Date;
   /** e.g. a revoked link's reason ("escalated to Dana Lee", "run cancelled") or why a run is closed. */
@@ -150,6 +153,8 @@ export interface ResultPageProps {
 export const RESULT_STATUS: Readonly<Record<ResultKind, number>> = {
   approved: 200,
   rejected: 200,
+  changes_requested: 200,
+  revised: 200,
   already_decided: 409,
   expired: 410,
   revoked: 410,
@@ -207,6 +212,23 @@ ${context(p)}
 ${context(p)}
 <p>Your rejection was recorded${byAt(undefined, p.decidedAt)}.</p>
 <p><strong>What happens next:</strong> the request does not go ahead as submitted. The requester is told by e-mail, with your reason. You can close this page.</p>`,
+      };
+    case 'changes_requested':
+      return {
+        title: 'Thank you',
+        tone: 'info',
+        body: html`<h1>Thank you — you asked for changes to ${subject(p, 'this request')}</h1>
+${context(p)}
+<p>Your request for changes was recorded${byAt(undefined, p.decidedAt)}.</p>
+<p><strong>What happens next:</strong> the requester gets a link to edit and resubmit, with your comment. When they do, you receive a new e-mail to decide again. You can close this page.</p>`,
+      };
+    case 'revised':
+      return {
+        title: 'Thank you',
+        tone: 'success',
+        body: html`<h1>Thank you — ${subject(p, 'your request')} was resubmitted</h1>
+${context(p)}
+<p><strong>What happens next:</strong> the approver who asked for changes receives it again and decides. You are kept informed by e-mail. You can close this page.</p>`,
       };
     case 'already_decided': {
       const decided = p.decision ? html`: ${p.decision}${byAt(p.decidedBy, p.decidedAt)}` : byAt(p.decidedBy, p.decidedAt);

@@ -105,7 +105,7 @@ dl.details dd{margin:0;white-space:pre-wrap}
 ol.history{list-style:none;margin:0;padding:0}
 ol.history li{padding:.625rem 0;border-bottom:1px solid #e5e7eb}
 .badge{display:inline-block;padding:0 .5rem;border-radius:999px;font-size:.8125rem;font-weight:700;color:#fff}
-.badge-approved{background:#15803d}.badge-rejected{background:#b91c1c}
+.badge-approved{background:#15803d}.badge-rejected{background:#b91c1c}.badge-changes_requested{background:#b45309}
 blockquote{margin:.375rem 0 0;padding:.25rem .75rem;border-left:4px solid #d1d5db;color:#1f2937;white-space:pre-wrap}
 .deadline{background:#eff6ff;border:1px solid #bfdbfe;border-radius:.375rem;padding:.625rem .75rem}
 .alert{border:2px solid #b91c1c;background:#fef2f2;color:#7f1d1d;border-radius:.375rem;padding:.75rem 1rem;margin:0 0 1rem}
@@ -120,6 +120,7 @@ textarea[aria-invalid="true"]{border-color:#b91c1c}
 .btn{flex:1 1 10rem;min-height:48px;min-width:44px;padding:.75rem 1.25rem;font:inherit;font-size:1.0625rem;font-weight:700;border:2px solid transparent;border-radius:.5rem;cursor:pointer;color:#fff}
 .btn-approve{background:#15803d;border-color:#15803d}.btn-approve:hover{background:#166534}
 .btn-reject{background:#b91c1c;border-color:#b91c1c}.btn-reject:hover{background:#991b1b}
+.btn-changes{background:#b45309;border-color:#b45309}.btn-changes:hover{background:#92400e}
 :focus-visible{outline:3px solid #1d4ed8;outline-offset:3px}
 .btn:focus-visible{outline:3px solid #111827;outline-offset:3px;box-shadow:0 0 0 6px #fde68a}
 textarea:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px;border-color:#1d4ed8}

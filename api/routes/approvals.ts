@@ -6,11 +6,14 @@ import { approvalPage, approvalResultPage, type ResultPageProps } from '../pages
 import { decideByLink, lookUpLink, type DecideOutcome, type LinkRefusal } from '../approval-service.js';
 import type { ApiContext } from '../context.js';
 import type { ApprovalRequest, Run } from '../../lib/generated/prisma/client.js';
+import { renderRevisionPage, submitRevision } from '../revision-form.js';
 
 const decisionFormSchema = z.object({
-  decision: z.enum(['approve', 'reject'], { error: 'Choose Approve or Reject' }),
+  decision: z.enum(['approve', 'reject', 'request_changes'], { error: 'Choose Approve, Request changes or Reject' }),
   comment: z.string().max(2000, 'Keep the comment under 2000 characters').optional().default(''),
 });
+
+const decisionFor = { approve: 'approved', reject: 'rejected', request_changes: 'changes_requested' } as const;
 
 function sendResult(res: Response, props: ResultPageProps): void {
   const { status, html } = approvalResultPage(props);
@@ -26,7 +29,7 @@ function refusalPage(refusal: LinkRefusal | Extract<DecideOutcome, { kind: 'unav
       return {
         ...base,
         kind: 'already_decided',
-        decision: (approval.decision ?? undefined) as 'approved' | 'rejected' | undefined,
+        decision: (approval.decision ?? undefined) as ResultPageProps['decision'],
         decidedBy: approval.decidedBy ?? approval.approverName,
         decidedAt: approval.usedAt ?? undefined,
       };
@@ -48,7 +51,7 @@ async function renderApprovalPage(
 ): Promise<string> {
   const process = findProcess(run.process);
   const earlier = await ctx.db.approvalRequest.findMany({
-    where: { runId: run.id, decision: { not: null } },
+    where: { runId: run.id, kind: 'decision', decision: { not: null } },
     orderBy: { usedAt: 'asc' },
   });
   return approvalPage({
@@ -63,7 +66,7 @@ async function renderApprovalPage(
     history: earlier.map((a) => ({
       stepTitle: a.stepTitle,
       approverName: a.approverName,
-      decision: a.decision as 'approved' | 'rejected',
+      decision: a.decision as 'approved' | 'rejected' | 'changes_requested',
       comment: a.comment,
       decidedAt: a.usedAt ?? a.createdAt,
     })),
@@ -87,6 +90,10 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
     res.setHeader('Cache-Control', 'no-store');
     const link = await lookUpLink(ctx, req.params.token);
     if (!link.ok) return sendResult(res, refusalPage(link));
+    if (link.approval.kind === 'revision') {
+      const page = await renderRevisionPage(ctx, req.params.token, link.approval, link.run, link.run.input as Record<string, unknown>);
+      return void res.type('html').send(page);
+    }
     res.type('html').send(await renderApprovalPage(ctx, req.params.token, link.approval, link.run));
   });
 
@@ -95,6 +102,7 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
     const token = req.params.token;
     const link = await lookUpLink(ctx, token);
     if (!link.ok) return sendResult(res, refusalPage(link));
+    if (link.approval.kind === 'revision') return submitRevision(ctx, req, res, token, link.approval, link.run);
 
     const form = decisionFormSchema.safeParse(req.body ?? {});
     const comment = typeof req.body?.comment === 'string' ? req.body.comment : '';
@@ -110,14 +118,15 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
     }
     const trimmed = form.data.comment.trim();
     if (form.data.decision === 'reject' && !trimmed) return rerender({ comment: 'A reason is required to reject.' });
+    if (form.data.decision === 'request_changes' && !trimmed) return rerender({ comment: 'Say what should change.' });
 
     const outcome = await decideByLink(ctx, link.approval, {
-      decision: form.data.decision === 'approve' ? 'approved' : 'rejected',
+      decision: decisionFor[form.data.decision],
       comment: trimmed || null,
       ip: req.ip,
       userAgent: req.get('user-agent'),
     });
-    if (outcome.kind === 'reason_required') return rerender({ comment: 'A reason is required to reject.' });
+    if (outcome.kind === 'reason_required') return rerender({ comment: 'A comment is required to reject or request changes.' });
     if (outcome.kind === 'decided') {
       return sendResult(res, {
         kind: outcome.result.decision,

@@ -33,8 +33,8 @@ describe('approval links refuse what they must and decide exactly once', () => {
 
   it('refuses a token minted with another secret or for a request that does not exist', async () => {
     const { runId, link } = await startSmallCapex('Wrong run token');
-    const otherSecret = mintApprovalToken('a-different-deployment-secret-0123456789', `${runId}:line-manager:1`);
-    const otherRun = mintApprovalToken(stack.config.TOKEN_SECRET, 'capex-00000000-0000-0000-0000-000000000000:line-manager:1');
+    const otherSecret = mintApprovalToken('a-different-deployment-secret-0123456789', `${runId}:line-manager:a1:s0:r1`);
+    const otherRun = mintApprovalToken(stack.config.TOKEN_SECRET, 'capex-00000000-0000-0000-0000-000000000000:line-manager:a1:s0:r1');
     for (const token of [otherSecret, otherRun]) {
       expect((await submitDecision(`${stack.apiUrl}/approvals/${token}`, 'approve')).status).toBe(404);
     }

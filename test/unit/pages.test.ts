@@ -131,9 +131,10 @@ describe('approvalPage', () => {
     expect(page).not.toContain('a/b?c');
   });
 
-  it('has the comment field and both decision buttons', () => {
+  it('has the comment field and the three decision buttons', () => {
     const page = approvalPage(props());
-    expect(page).toContain('<label for="comment">Comment (required to reject)</label>');
+    expect(page).toContain('<label for="comment">Comment (required to reject or request changes)</label>');
+    expect(page).toMatch(/<button[^>]*type="submit" name="decision" value="request_changes"[^>]*>Request changes<\/button>/);
     expect(page).toMatch(/<textarea id="comment" name="comment"[^>]*aria-describedby="comment-hint"/);
     expect(page).toMatch(/<button[^>]*type="submit" name="decision" value="approve"[^>]*>Approve<\/button>/);
     expect(page).toMatch(/<button[^>]*type="submit" name="decision" value="reject"[^>]*>Reject<\/button>/);

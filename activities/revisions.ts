@@ -1,0 +1,116 @@
+import { Prisma } from '../lib/db.js';
+import { hashToken, mintApprovalToken } from '../lib/tokens.js';
+import { findProcess } from '../processes/index.js';
+import { approvalLink } from './approvals.js';
+import type { ActivityDeps } from './deps.js';
+import { revisionRequestEmail } from './email-templates.js';
+import { sendEmailOnce } from './email.js';
+import type { Approver } from './records.js';
+import { writeAudit } from './records.js';
+
+export interface OpenRevisionRequest {
+  requestId: string;
+  runId: string;
+  stepId: string;
+  stepTitle: string;
+  expiresAt: number;
+  askedBy: Approver;
+  comment: string;
+}
+
+export interface RevisionRecord {
+  requestId: string;
+  runId: string;
+  input: Record<string, unknown>;
+  actorEmail: string;
+  comment: string | null;
+  ip?: string;
+  userAgent?: string;
+}
+
+function changedFields(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+  return Object.keys({ ...before, ...after }).filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
+}
+
+/** "Changes requested": the requester gets a single-use link to edit the run's input and resubmit. */
+export function createRevisionActivities(deps: ActivityDeps) {
+  const { db, settings } = deps;
+  return {
+    async openRevisionRequest(request: OpenRevisionRequest): Promise<void> {
+      const run = await db.run.findUniqueOrThrow({ where: { id: request.runId } });
+      const token = mintApprovalToken(settings.tokenSecret, request.requestId);
+      await db.approvalRequest.upsert({
+        where: { id: request.requestId },
+        create: {
+          id: request.requestId,
+          runId: request.runId,
+          kind: 'revision',
+          stepId: request.stepId,
+          stepTitle: request.stepTitle,
+          approverEmail: run.requesterEmail,
+          approverName: run.requesterName,
+          approverRole: 'requester',
+          tokenHash: hashToken(token),
+          expiresAt: new Date(request.expiresAt),
+          comment: request.comment,
+        },
+        update: {},
+      });
+      await sendEmailOnce(deps, {
+        idempotencyKey: `${request.requestId}:request`,
+        runId: request.runId,
+        kind: 'revision.requested',
+        to: run.requesterEmail,
+        email: revisionRequestEmail({
+          requesterName: run.requesterName,
+          processTitle: findProcess(run.process)?.title ?? run.process,
+          runTitle: run.title,
+          stepTitle: request.stepTitle,
+          askedBy: request.askedBy.name,
+          comment: request.comment,
+          link: approvalLink(settings.publicBaseUrl, token),
+          expiresAt: new Date(request.expiresAt),
+        }),
+      });
+      await db.approvalRequest.update({ where: { id: request.requestId }, data: { emailSentAt: new Date() } });
+      await writeAudit(deps, {
+        eventKey: `${request.requestId}:requested`,
+        runId: request.runId,
+        action: 'revision.requested',
+        actor: request.askedBy.email,
+        step: request.stepId,
+        details: { requestId: request.requestId, comment: request.comment },
+      });
+    },
+
+    /** The requester's edit: the run's input (and its title) change; the audit keeps which fields changed. */
+    async recordRevision(revision: RevisionRecord): Promise<void> {
+      const run = await db.run.findUniqueOrThrow({ where: { id: revision.runId } });
+      const process = findProcess(run.process);
+      const summary = process?.summarize(revision.input);
+      const changed = changedFields(run.input as Record<string, unknown>, revision.input);
+      await db.$transaction([
+        db.run.update({
+          where: { id: revision.runId },
+          data: {
+            input: revision.input as Prisma.InputJsonValue,
+            ...(summary ? { title: summary.title, amount: summary.amount ?? null, currency: summary.currency ?? null } : {}),
+          },
+        }),
+        db.approvalRequest.updateMany({
+          where: { id: revision.requestId, usedAt: null },
+          data: { usedAt: new Date(), decision: 'revised', decidedBy: revision.actorEmail },
+        }),
+      ]);
+      await writeAudit(deps, {
+        eventKey: `${revision.requestId}:submitted`,
+        runId: revision.runId,
+        action: 'revision.submitted',
+        actor: revision.actorEmail,
+        ip: revision.ip,
+        userAgent: revision.userAgent,
+        details: { requestId: revision.requestId, changed, comment: revision.comment },
+      });
+    },
+  };
+}

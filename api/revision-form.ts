@@ -1,0 +1,104 @@
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { fieldIssues } from '../lib/errors.js';
+import type { ApprovalRequest, Run } from '../lib/generated/prisma/client.js';
+import { REVISE_UPDATE, type ReviseInput } from '../processes/approval-messages.js';
+import { findProcess } from '../processes/index.js';
+import { explainFailure, type LinkRefusal } from './approval-service.js';
+import type { ApiContext } from './context.js';
+import { approvalResultPage, formatDateTime } from './pages/approval.js';
+import { revisionPage, type FormField } from './pages/revision.js';
+
+interface JsonSchemaProperty {
+  type?: string;
+  enum?: string[];
+  maxLength?: number;
+}
+
+function humanize(name: string): string {
+  const words = name.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** The editable fields as form controls, typed from the process's JSON Schema. */
+function formFields(run: Run, values: Record<string, unknown>, errors: Record<string, string> = {}): FormField[] {
+  const process = findProcess(run.process);
+  if (!process) return [];
+  const schema = z.toJSONSchema(process.inputSchema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, JsonSchemaProperty> };
+  return process.editableFields.map((name) => {
+    const property = schema.properties?.[name] ?? {};
+    const type: FormField['type'] = property.enum ? 'select' : property.type === 'number' ? 'number' : (property.maxLength ?? 0) > 300 ? 'textarea' : 'text';
+    return { name, label: humanize(name), type, options: property.enum, value: values[name] === undefined ? '' : String(values[name]), error: errors[name] };
+  });
+}
+
+export async function renderRevisionPage(
+  ctx: ApiContext,
+  token: string,
+  request: ApprovalRequest,
+  run: Run,
+  values: Record<string, unknown>,
+  errors?: Record<string, string>,
+): Promise<string> {
+  const asked = await ctx.db.approvalRequest.findFirst({
+    where: { runId: run.id, stepId: request.stepId, decision: 'changes_requested' },
+    orderBy: { usedAt: 'desc' },
+  });
+  return revisionPage({
+    token,
+    processTitle: findProcess(run.process)?.title ?? run.process,
+    runTitle: run.title,
+    stepTitle: request.stepTitle,
+    askedBy: asked?.approverName ?? 'An approver',
+    comment: request.comment ?? '',
+    expiresAt: formatDateTime(request.expiresAt),
+    fields: formFields(run, values, errors),
+    error: errors ? 'Some fields need your attention.' : undefined,
+  });
+}
+
+/** Form values are strings: numbers go back to numbers, and untouched fields keep the run's current input. */
+function editedInput(run: Run, body: Record<string, unknown>): Record<string, unknown> {
+  const process = findProcess(run.process)!;
+  const schema = z.toJSONSchema(process.inputSchema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, JsonSchemaProperty> };
+  const input: Record<string, unknown> = { ...(run.input as Record<string, unknown>) };
+  for (const name of process.editableFields) {
+    if (typeof body[name] !== 'string') continue;
+    const raw = (body[name] as string).trim();
+    const isNumber = schema.properties?.[name]?.type === 'number';
+    input[name] = isNumber && raw !== '' && !Number.isNaN(Number(raw.replace(/,/g, ''))) ? Number(raw.replace(/,/g, '')) : raw;
+  }
+  return input;
+}
+
+/** Validates the edit with the process's own input schema, then hands it to the run as the `revise` Update. */
+export async function submitRevision(ctx: ApiContext, req: Request, res: Response, token: string, request: ApprovalRequest, run: Run): Promise<void> {
+  const process = findProcess(run.process);
+  if (!process) return void res.status(409).type('html').send(approvalResultPage({ kind: 'closed' }).html);
+  const input = editedInput(run, (req.body ?? {}) as Record<string, unknown>);
+  const parsed = process.inputSchema.safeParse(input);
+  if (!parsed.success) {
+    const errors = Object.fromEntries(fieldIssues(parsed.error.issues).map((i) => [i.path.split('.')[0]!, i.message]));
+    return void res.status(422).type('html').send(await renderRevisionPage(ctx, token, request, run, input, errors));
+  }
+  const note = typeof req.body?._note === 'string' ? req.body._note.trim() : '';
+  const update: ReviseInput = {
+    requestId: request.id,
+    input: parsed.data as Record<string, unknown>,
+    actorEmail: request.approverEmail,
+    comment: note || null,
+    ip: req.ip,
+    userAgent: req.get('user-agent')?.slice(0, 500),
+  };
+  try {
+    await ctx.temporal.workflow.getHandle(run.id).executeUpdate(REVISE_UPDATE, { args: [update], updateId: request.id });
+  } catch (error) {
+    const outcome = await explainFailure(ctx, request, error);
+    const kind = outcome.kind === 'decided' || outcome.kind === 'reason_required' ? 'unavailable' : outcome.kind;
+    const refusal = outcome as LinkRefusal;
+    const page = approvalResultPage({ kind, stepTitle: request.stepTitle, reason: 'approval' in refusal ? refusal.approval.revokedReason ?? undefined : undefined });
+    return void res.status(page.status).type('html').send(page.html);
+  }
+  const page = approvalResultPage({ kind: 'revised', runTitle: parsed.data ? process.summarize(parsed.data).title : run.title, stepTitle: request.stepTitle });
+  res.status(page.status).type('html').send(page.html);
+}
