@@ -7,6 +7,7 @@ import type { ApiContext } from './context.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { approvalsRouter } from './routes/approvals.js';
+import { decisionsRouter } from './routes/decisions.js';
 import { healthRouter } from './routes/health.js';
 import { processesRouter } from './routes/processes.js';
 import { runsRouter } from './routes/runs.js';
@@ -53,6 +54,7 @@ export function createApp(ctx: ApiContext, options: AppOptions = {}): Express {
 
   app.use(healthRouter(ctx));
   app.use(processesRouter());
+  app.use(decisionsRouter(ctx));
   app.use(runsRouter(ctx));
   app.use(approvalsRouter(ctx, { rateLimitPerMinute: options.approvalRateLimitPerMinute ?? 120 }));
 

@@ -31,7 +31,7 @@ export async function lookUpLink(ctx: ApiContext, token: string, now = new Date(
   return refusalFor(request, run, now) ?? { ok: true, approval: request, run };
 }
 
-function refusalFor(approval: ApprovalRequest, run: Run, now: Date): ({ ok: false } & LinkRefusal) | undefined {
+export function refusalFor(approval: ApprovalRequest, run: Run, now: Date): ({ ok: false } & LinkRefusal) | undefined {
   if (approval.usedAt) return { ok: false, kind: 'already_decided', approval };
   if (approval.revokedAt) {
     return { ok: false, kind: approval.revokedReason === 'the request expired' ? 'expired' : 'revoked', approval };

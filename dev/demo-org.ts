@@ -11,8 +11,11 @@ export interface DemoPerson {
 /** A small company: enough people for every capex step, escalation and role in the demo and the tests. */
 export const demoOrg: DemoPerson[] = [
   { email: 'jordan.blake@example.com', name: 'Jordan Blake', department: 'Executive', roles: ['ceo'] },
-  { email: 'sam.okafor@example.com', name: 'Sam Okafor', department: 'Finance', managerEmail: 'jordan.blake@example.com', roles: ['cfo'] },
-  { email: 'dana.whitfield@example.com', name: 'Dana Whitfield', department: 'Operations', managerEmail: 'jordan.blake@example.com', roles: ['coo', 'department-head:operations'] },
+  { email: 'sam.okafor@example.com', name: 'Sam Okafor', department: 'Finance', managerEmail: 'jordan.blake@example.com', roles: ['cfo', 'director'] },
+  { email: 'dana.whitfield@example.com', name: 'Dana Whitfield', department: 'Operations', managerEmail: 'jordan.blake@example.com', roles: ['coo', 'director', 'department-head:operations'] },
+  { email: 'riley.chen@example.com', name: 'Riley Chen', department: 'Sales', managerEmail: 'jordan.blake@example.com', roles: ['director', 'department-head:sales'] },
+  { email: 'lena.fischer@example.com', name: 'Lena Fischer', department: 'Legal', managerEmail: 'jordan.blake@example.com', roles: ['legal'] },
+  { email: 'omar.haddad@example.com', name: 'Omar Haddad', department: 'IT', managerEmail: 'sam.okafor@example.com', roles: ['security'] },
   { email: 'priya.shah@example.com', name: 'Priya Shah', department: 'Finance', managerEmail: 'sam.okafor@example.com', roles: ['finance-director'] },
   { email: 'morgan.lee@example.com', name: 'Morgan Lee', department: 'Operations', managerEmail: 'dana.whitfield@example.com', roles: ['line-manager'] },
   { email: 'alex.rivera@example.com', name: 'Alex Rivera', department: 'Operations', managerEmail: 'morgan.lee@example.com', roles: [] },

@@ -3,6 +3,7 @@ import type { Activities } from '../activities/index.js';
 import { capexApprovalChain, type CapexInput, type CapexSettings } from '../processes/capex.js';
 import type { RunArgs } from '../processes/types.js';
 import { ApprovalDesk, type DecisionResult } from './approval.js';
+import { revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
 import { RunTracker, trackRun } from './run-lifecycle.js';
 
 const acts = proxyActivities<Activities>({
@@ -22,11 +23,10 @@ export interface CapexResult {
  * order in the ERP and tells the requester.
  */
 export async function capexWorkflow(args: RunArgs<CapexInput, CapexSettings>): Promise<CapexResult> {
-  const { settings } = args;
-  let input = args.input;
+  const { settings, input: initialInput } = args;
   const tracker = new RunTracker();
   const desk = new ApprovalDesk(
-    { runId: tracker.runId, requesterEmail: input.requester.email },
+    { runId: tracker.runId, requesterEmail: initialInput.requester.email },
     { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },
   );
   const erp = proxyActivities<Activities>({
@@ -35,46 +35,14 @@ export async function capexWorkflow(args: RunArgs<CapexInput, CapexSettings>): P
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m' },
   });
 
-  async function end(outcome: 'rejected' | 'expired', reason: string, decidedBy?: string): Promise<void> {
-    await tracker.close(outcome, outcome, reason);
-    await acts.notifyRequester({ runId: tracker.runId, outcome, reason, decidedBy });
-  }
-
   const result = await trackRun(
     tracker,
     async (): Promise<CapexResult> => {
-      const approvals: DecisionResult[] = [];
-      const approvedSteps = new Set<string>();
-      for (;;) {
-        // Recomputed after every revision: a changed amount can add or remove steps.
-        const step = capexApprovalChain(input, settings).find((s) => !approvedSteps.has(s.stepId));
-        if (!step) break;
-        const outcome = await desk.step(step);
-        if (outcome.outcome === 'expired') {
-          await end('expired', outcome.reason);
-          return { outcome: 'expired', approvals };
-        }
-        if (outcome.outcome === 'rejected') {
-          approvals.push(outcome.decision);
-          await end('rejected', outcome.decision.comment ?? 'rejected', `${outcome.approver.name} (${step.title})`);
-          return { outcome: 'rejected', approvals };
-        }
-        if (outcome.outcome === 'changes_requested') {
-          await tracker.enterStep(`${step.stepId}:changes-requested`, input.requester.email);
-          const revised = await desk.requestRevision(
-            { stepId: step.stepId, stepTitle: step.title, decision: outcome.decision, approver: outcome.approver },
-            settings.revisionTimeout,
-          );
-          if (!revised) {
-            await end('expired', `The requester did not resubmit after ${outcome.approver.name} asked for changes`);
-            return { outcome: 'expired', approvals };
-          }
-          input = { ...input, ...(revised as Partial<CapexInput>), requester: input.requester };
-          continue;
-        }
-        approvals.push(...outcome.decisions);
-        approvedSteps.add(step.stepId);
-      }
+      const chain = await runApprovalChain({ desk, tracker, revisionTimeout: settings.revisionTimeout }, args.input, (current) =>
+        capexApprovalChain(current, settings),
+      );
+      if (chain.outcome !== 'approved') return { outcome: chain.outcome, approvals: chain.approvals };
+      const { input, approvals } = chain;
 
       await tracker.enterStep('purchase-order');
       const po = await erp.createPurchaseOrder({
@@ -92,13 +60,7 @@ export async function capexWorkflow(args: RunArgs<CapexInput, CapexSettings>): P
       await acts.notifyRequester({ runId: tracker.runId, outcome: 'approved', facts: [{ label: 'Purchase order', value: po.poNumber }] });
       return { outcome: 'approved', poNumber: po.poNumber, approvals };
     },
-    async (status, reason) => {
-      const open = desk.openRequestIds();
-      if (open.length) {
-        await acts.revokeApprovalRequests({ requestIds: open, reason: `the run was ${status}`, action: 'approval.revoked' });
-      }
-      await acts.notifyRequester({ runId: tracker.runId, outcome: status, reason });
-    },
+    revokeLinksAndTellRequester(desk, tracker),
   );
   // A decision's handler may still be recording its audit entry; let it finish before the run closes.
   await condition(allHandlersFinished);

@@ -1,2 +1,3 @@
 // The worker's workflow bundle entry: every process workflow, by its exported name (ProcessDefinition.workflowType).
 export { capexWorkflow } from './capex.js';
+export { contractWorkflow } from './contract.js';

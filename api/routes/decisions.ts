@@ -1,0 +1,111 @@
+import { Router } from 'express';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { z } from 'zod';
+import { AppError } from '../../lib/errors.js';
+import { REASSIGN_UPDATE, type ReassignInput, type ReassignResult } from '../../processes/approval-messages.js';
+import { decideByLink, refusalFor, type DecideOutcome } from '../approval-service.js';
+import { authenticate, requireIdentity, requireScope } from '../auth.js';
+import type { ApiContext } from '../context.js';
+import { parseOr422 } from '../errors.js';
+
+export const decisionBodySchema = z
+  .object({
+    requestId: z.string().min(1).optional().describe('Which open request; by default the one waiting on the key holder'),
+    decision: z.enum(['approve', 'reject', 'request_changes']),
+    comment: z.string().trim().max(2000).optional(),
+  })
+  .refine((b) => b.decision === 'approve' || !!b.comment, { path: ['comment'], message: 'required to reject or request changes' });
+
+export const reassignBodySchema = z.object({
+  to: z.email('must be an e-mail address'),
+  reason: z.string().trim().max(500).optional(),
+});
+
+const decisionFor = { approve: 'approved', reject: 'rejected', request_changes: 'changes_requested' } as const;
+
+/** The JSON answer for each way a decision can end: the same rules as links, as status codes. */
+function decisionResponse(outcome: DecideOutcome): { status: number; body: unknown } {
+  switch (outcome.kind) {
+    case 'decided':
+      return { status: 200, body: { requestId: outcome.result.requestId, decision: outcome.result.decision, decidedAt: new Date(outcome.result.decidedAt).toISOString() } };
+    case 'already_decided':
+      return { status: 409, body: { error: { code: 'conflict', message: `Already decided: ${outcome.approval.decision} by ${outcome.approval.decidedBy}` } } };
+    case 'expired':
+      return { status: 410, body: { error: { code: 'gone', message: 'This approval request has expired' } } };
+    case 'revoked':
+      return { status: 410, body: { error: { code: 'gone', message: `This approval request is no longer open: ${outcome.approval.revokedReason ?? 'revoked'}` } } };
+    case 'closed':
+      return { status: 409, body: { error: { code: 'conflict', message: `The run is already ${outcome.run.status}` } } };
+    case 'reason_required':
+      return { status: 422, body: { error: { code: 'validation_failed', message: 'A comment is required', details: { issues: [{ path: 'comment', message: 'required to reject or request changes' }] } } } };
+    case 'not_found':
+      return { status: 404, body: { error: { code: 'not_found', message: 'No such approval request' } } };
+    case 'unavailable':
+      return { status: 503, body: { error: { code: 'unavailable', message: 'The decision could not be delivered; nothing was decided. Retry.' } } };
+  }
+}
+
+export function decisionsRouter(ctx: ApiContext): Router {
+  const router = Router();
+
+  /** For integrations (chat buttons, portals): the key's person decides their own open request. */
+  router.post('/runs/:id/decisions', authenticate(ctx), requireScope('decisions:write'), async (req, res) => {
+    const identity = requireIdentity(req);
+    const body = parseOr422(decisionBodySchema, req.body);
+    const runId = String(req.params.id);
+    if (!(await ctx.db.run.findUnique({ where: { id: runId } }))) throw new AppError('not_found', `No run ${runId}`);
+    const approval = body.requestId
+      ? await ctx.db.approvalRequest.findFirst({ where: { id: body.requestId, runId, kind: 'decision' }, include: { run: true } })
+      : await ctx.db.approvalRequest.findFirst({
+          where: { runId, kind: 'decision', approverEmail: identity.email, usedAt: null, revokedAt: null },
+          orderBy: { createdAt: 'desc' },
+          include: { run: true },
+        });
+    if (!approval) throw new AppError('conflict', `Nothing on run ${runId} is waiting on ${identity.email}`);
+    if (approval.approverEmail !== identity.email) {
+      throw new AppError('forbidden', `Request ${approval.id} belongs to ${approval.approverEmail}, not ${identity.email}`);
+    }
+    const { run, ...request } = approval;
+    const refusal = refusalFor(request, run, new Date());
+    const outcome = refusal ?? (await decideByLink(ctx, request, {
+      decision: decisionFor[body.decision],
+      comment: body.comment || null,
+      channel: 'api',
+      ip: req.ip,
+      userAgent: req.get('user-agent'),
+    }));
+    const { status, body: answer } = decisionResponse(outcome);
+    res.status(status).json(answer);
+  });
+
+  /** Ops staff move an open request to someone else; the old link stops working and the new approver is mailed. */
+  router.post('/runs/:id/approvals/:requestId/reassign', authenticate(ctx), requireScope('runs:manage'), async (req, res) => {
+    const identity = requireIdentity(req);
+    const body = parseOr422(reassignBodySchema, req.body);
+    const runId = String(req.params.id);
+    const approval = await ctx.db.approvalRequest.findFirst({ where: { id: String(req.params.requestId), runId }, include: { run: true } });
+    if (!approval) throw new AppError('not_found', `No approval request ${String(req.params.requestId)} on run ${runId}`);
+    const { run, ...request } = approval;
+    const refusal = refusalFor(request, run, new Date());
+    if (refusal) {
+      const { status, body: answer } = decisionResponse(refusal);
+      return void res.status(status).json(answer);
+    }
+    const target = await ctx.db.person.findUnique({ where: { email: body.to.toLowerCase() } });
+    if (!target) {
+      throw new AppError('validation_failed', `${body.to} is not in the directory`, { issues: [{ path: 'to', message: 'not in the directory' }] });
+    }
+    const input: ReassignInput = { requestId: request.id, toEmail: target.email, actorEmail: identity.email, reason: body.reason };
+    try {
+      const result = await ctx.temporal.workflow
+        .getHandle(runId)
+        .executeUpdate<ReassignResult, [ReassignInput]>(REASSIGN_UPDATE, { args: [input], updateId: `reassign:${request.id}` });
+      res.json(result);
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) throw new AppError('conflict', error.cause?.message ?? 'The request can no longer be reassigned');
+      throw error;
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,43 @@
+import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { contractApprovalChain, type ContractInput, type ContractSettings } from '../processes/contract.js';
+import type { RunArgs } from '../processes/types.js';
+import { ApprovalDesk, type DecisionResult } from './approval.js';
+import { revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
+import { RunTracker, trackRun } from './run-lifecycle.js';
+
+const acts = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+export interface ContractResult {
+  outcome: 'approved' | 'rejected' | 'expired';
+  approvals: DecisionResult[];
+}
+
+/** Contract sign-off: a parallel review, then a directors' quorum for larger contracts. */
+export async function contractWorkflow(args: RunArgs<ContractInput, ContractSettings>): Promise<ContractResult> {
+  const { settings } = args;
+  const tracker = new RunTracker();
+  const desk = new ApprovalDesk(
+    { runId: tracker.runId, requesterEmail: args.input.requester.email },
+    { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },
+  );
+  const result = await trackRun(
+    tracker,
+    async (): Promise<ContractResult> => {
+      const chain = await runApprovalChain({ desk, tracker, revisionTimeout: settings.revisionTimeout }, args.input, (input) =>
+        contractApprovalChain(input, settings),
+      );
+      if (chain.outcome === 'approved') {
+        await tracker.close('completed', 'approved');
+        await acts.notifyRequester({ runId: tracker.runId, outcome: 'approved' });
+      }
+      return { outcome: chain.outcome, approvals: chain.approvals };
+    },
+    revokeLinksAndTellRequester(desk, tracker),
+  );
+  await condition(allHandlersFinished);
+  return result;
+}
