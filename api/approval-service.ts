@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ApprovalRequest, Run } from '../lib/generated/prisma/client.js';
 import { hashToken, looksLikeToken } from '../lib/tokens.js';
@@ -43,6 +43,8 @@ export function refusalFor(approval: ApprovalRequest, run: Run, now: Date): ({ o
 
 export type DecideOutcome =
   | { kind: 'decided'; result: DecisionResult }
+  /** Sent, but the run did not confirm in time (e.g. no worker is running); a repeat is safe (same update id). */
+  | { kind: 'pending' }
   | { kind: 'reason_required' }
   | { kind: 'unavailable' }
   | LinkRefusal;
@@ -73,9 +75,11 @@ export async function decideByLink(ctx: ApiContext, approval: ApprovalRequest, d
     nonce,
   };
   try {
-    const result = await ctx.temporal.workflow
-      .getHandle(approval.runId)
-      .executeUpdate<DecisionResult, [DecisionInput]>(DECIDE_UPDATE, { args: [input], updateId: approval.id });
+    const result = await ctx.temporal.withDeadline(Date.now() + (ctx.decisionWaitMs ?? 15_000), () =>
+      ctx.temporal.workflow
+        .getHandle(approval.runId)
+        .executeUpdate<DecisionResult, [DecisionInput]>(DECIDE_UPDATE, { args: [input], updateId: approval.id }),
+    );
     if (result.nonce === nonce) return { kind: 'decided', result };
     return { kind: 'already_decided', approval: await reload(ctx, approval, result) };
   } catch (error) {
@@ -91,6 +95,9 @@ async function reload(ctx: ApiContext, approval: ApprovalRequest, winner: Decisi
 }
 
 export async function explainFailure(ctx: ApiContext, approval: ApprovalRequest, error: unknown): Promise<DecideOutcome> {
+  if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (error as { code?: number }).code === 4 /* DEADLINE_EXCEEDED */) {
+    return { kind: 'pending' };
+  }
   const cause = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure ? error.cause : undefined;
   const refusal = cause?.type;
   if (refusal === DecisionRefusal.reasonRequired) return { kind: 'reason_required' };

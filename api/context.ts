@@ -9,4 +9,6 @@ export interface ApiContext {
   temporal: Client;
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'PUBLIC_BASE_URL' | 'API_BODY_LIMIT'>;
   logger: Logger;
+  /** How long a decision waits for the run to confirm it before answering "sent, not yet confirmed". */
+  decisionWaitMs?: number;
 }

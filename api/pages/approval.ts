@@ -132,6 +132,7 @@ export type ResultKind =
   | 'rejected'
   | 'changes_requested'
   | 'revised'
+  | 'pending'
   | 'already_decided'
   | 'expired'
   | 'revoked'
@@ -155,6 +156,7 @@ export const RESULT_STATUS: Readonly<Record<ResultKind, number>> = {
   rejected: 200,
   changes_requested: 200,
   revised: 200,
+  pending: 202,
   already_decided: 409,
   expired: 410,
   revoked: 410,
@@ -229,6 +231,14 @@ ${context(p)}
         body: html`<h1>Thank you — ${subject(p, 'your request')} was resubmitted</h1>
 ${context(p)}
 <p><strong>What happens next:</strong> the approver who asked for changes receives it again and decides. You are kept informed by e-mail. You can close this page.</p>`,
+      };
+    case 'pending':
+      return {
+        title: 'Decision sent',
+        tone: 'warning',
+        body: html`<h1>Your decision was sent but is not confirmed yet</h1>
+${context(p)}
+<p>The system is slower than usual. Reload this page in a minute: it shows your decision once it is recorded. If it shows the form again, submit once more; a decision is never recorded twice.</p>`,
       };
     case 'already_decided': {
       const decided = p.decision ? html`: ${p.decision}${byAt(p.decidedBy, p.decidedAt)}` : byAt(p.decidedBy, p.decidedAt);

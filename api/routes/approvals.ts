@@ -20,8 +20,8 @@ function sendResult(res: Response, props: ResultPageProps): void {
   res.status(status).type('html').send(html);
 }
 
-function refusalPage(refusal: LinkRefusal | Extract<DecideOutcome, { kind: 'unavailable' }>): ResultPageProps {
-  if (refusal.kind === 'not_found' || refusal.kind === 'unavailable') return { kind: refusal.kind };
+function refusalPage(refusal: LinkRefusal | Extract<DecideOutcome, { kind: 'unavailable' | 'pending' }>): ResultPageProps {
+  if (refusal.kind === 'not_found' || refusal.kind === 'unavailable' || refusal.kind === 'pending') return { kind: refusal.kind };
   const { approval } = refusal;
   const base = { stepTitle: approval.stepTitle };
   switch (refusal.kind) {

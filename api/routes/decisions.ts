@@ -40,6 +40,8 @@ function decisionResponse(outcome: DecideOutcome): { status: number; body: unkno
       return { status: 422, body: { error: { code: 'validation_failed', message: 'A comment is required', details: { issues: [{ path: 'comment', message: 'required to reject or request changes' }] } } } };
     case 'not_found':
       return { status: 404, body: { error: { code: 'not_found', message: 'No such approval request' } } };
+    case 'pending':
+      return { status: 202, body: { status: 'pending', message: 'Sent; the run has not confirmed it yet. Repeating the same request is safe.' } };
     case 'unavailable':
       return { status: 503, body: { error: { code: 'unavailable', message: 'The decision could not be delivered; nothing was decided. Retry.' } } };
   }

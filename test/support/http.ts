@@ -38,7 +38,7 @@ export async function getJson(url: string, headers: Record<string, string> = {})
 }
 
 /** Submits the approval form as a browser would (urlencoded POST). */
-export async function submitDecision(link: string, decision: 'approve' | 'reject', comment = '', userAgent = 'vitest-browser') {
+export async function submitDecision(link: string, decision: 'approve' | 'reject' | 'request_changes', comment = '', userAgent = 'vitest-browser') {
   const response = await fetch(link, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': userAgent },

@@ -47,7 +47,9 @@ export interface Stack {
  * One test file's Opsflow: its own database (cloned from the migrated template), task queue, SMTP sink, ERP
  * simulator, API on a free port and a worker, all on the shared PostgreSQL and Temporal servers.
  */
-export async function startStack(options: { worker?: 'in-process' | 'none'; approvalRateLimitPerMinute?: number } = {}): Promise<Stack> {
+export async function startStack(
+  options: { worker?: 'in-process' | 'none'; approvalRateLimitPerMinute?: number; decisionWaitMs?: number } = {},
+): Promise<Stack> {
   const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const databaseName = `opsflow_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const databaseUrl = await cloneTemplateDatabase(inject('pgServerUrl'), inject('templateDatabase'), databaseName);
@@ -74,7 +76,7 @@ export async function startStack(options: { worker?: 'in-process' | 'none'; appr
     ERP_TIMEOUT_MS: '5000',
   });
   const server: Server = await new Promise((resolve) => {
-    const app = createApp({ db, temporal, config, logger }, { approvalRateLimitPerMinute: options.approvalRateLimitPerMinute });
+    const app = createApp({ db, temporal, config, logger, decisionWaitMs: options.decisionWaitMs }, { approvalRateLimitPerMinute: options.approvalRateLimitPerMinute });
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -105,13 +107,15 @@ export async function startStack(options: { worker?: 'in-process' | 'none'; appr
       workflowBundlePath: inject('workflowBundlePath'),
     });
     const running = worker.run();
-    const stop = async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      await workerConnection.close();
-      await deps.db.$disconnect();
-      deps.mailer.close();
-    };
+    let stopped: Promise<void> | undefined;
+    const stop = () =>
+      (stopped ??= (async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running;
+        await workerConnection.close();
+        await deps.db.$disconnect();
+        deps.mailer.close();
+      })());
     stoppers.unshift(stop);
     return { stop };
   }
