@@ -46,6 +46,7 @@ function runSearchAttributes(process: ProcessDefinition, input: unknown): Search
   ];
   if (summary.amount !== undefined) pairs.push({ key: searchAttributes.amount, value: summary.amount });
   if (summary.currency) pairs.push({ key: searchAttributes.currency, value: summary.currency });
+  if (summary.costCenter) pairs.push({ key: searchAttributes.costCenter, value: summary.costCenter });
   return pairs;
 }
 

@@ -110,6 +110,7 @@ export const capexProcess: ProcessDefinition<CapexInput, CapexSettings> = {
     requester: input.requester,
     amount: input.amount,
     currency: input.currency,
+    costCenter: input.costCenter,
   }),
   describe: (input) => [
     { label: 'Amount', value: formatMoney(input.amount, input.currency) },

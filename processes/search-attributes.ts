@@ -11,6 +11,7 @@ export const searchAttributes = {
   requester: defineSearchAttributeKey('OpsflowRequester', SearchAttributeType.KEYWORD),
   amount: defineSearchAttributeKey('OpsflowAmount', SearchAttributeType.DOUBLE),
   currency: defineSearchAttributeKey('OpsflowCurrency', SearchAttributeType.KEYWORD),
+  costCenter: defineSearchAttributeKey('OpsflowCostCenter', SearchAttributeType.KEYWORD),
   currentStep: defineSearchAttributeKey('OpsflowCurrentStep', SearchAttributeType.KEYWORD),
   currentApprover: defineSearchAttributeKey('OpsflowCurrentApprover', SearchAttributeType.KEYWORD),
 } as const;

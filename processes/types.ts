@@ -9,6 +9,8 @@ export interface RunSummary {
   requester: { name: string; email: string };
   amount?: number;
   currency?: string;
+  /** Cost center or department the run is charged to, for search and KPIs. */
+  costCenter?: string;
 }
 
 export interface SlaDoc {

@@ -1,6 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ApprovalDesk, ApprovalStepSpec, DecisionResult } from './approval.js';
+import type { RunSummary } from '../processes/types.js';
 import type { RunTracker } from './run-lifecycle.js';
 
 const acts = proxyActivities<Activities>({
@@ -21,7 +22,7 @@ export interface ChainResult<Input> {
  * recomputed from the edited input (a changed amount can add or remove steps).
  */
 export async function runApprovalChain<Input extends { requester: { email: string } }>(
-  context: { desk: ApprovalDesk; tracker: RunTracker; revisionTimeout: string },
+  context: { desk: ApprovalDesk; tracker: RunTracker; revisionTimeout: string; summarize: (input: Input) => RunSummary },
   initialInput: Input,
   chainFor: (input: Input) => ApprovalStepSpec[],
 ): Promise<ChainResult<Input>> {
@@ -55,6 +56,7 @@ export async function runApprovalChain<Input extends { requester: { email: strin
         if (!revised) return end('expired', `The requester did not resubmit after ${result.approver.name} asked for changes`);
         // The requester cannot be changed by an edit.
         input = { ...input, ...(revised as Partial<Input>), requester: input.requester };
+        tracker.recordFacts(context.summarize(input));
         break;
       }
       case 'approved':

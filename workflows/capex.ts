@@ -1,6 +1,6 @@
 import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { capexApprovalChain, type CapexInput, type CapexSettings } from '../processes/capex.js';
+import { capexApprovalChain, capexProcess, type CapexInput, type CapexSettings } from '../processes/capex.js';
 import type { RunArgs } from '../processes/types.js';
 import { ApprovalDesk, type DecisionResult } from './approval.js';
 import { revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
@@ -38,7 +38,7 @@ export async function capexWorkflow(args: RunArgs<CapexInput, CapexSettings>): P
   const result = await trackRun(
     tracker,
     async (): Promise<CapexResult> => {
-      const chain = await runApprovalChain({ desk, tracker, revisionTimeout: settings.revisionTimeout }, args.input, (current) =>
+      const chain = await runApprovalChain({ desk, tracker, revisionTimeout: settings.revisionTimeout, summarize: capexProcess.summarize }, args.input, (current) =>
         capexApprovalChain(current, settings),
       );
       if (chain.outcome !== 'approved') return { outcome: chain.outcome, approvals: chain.approvals };

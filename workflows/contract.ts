@@ -1,6 +1,6 @@
 import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { contractApprovalChain, type ContractInput, type ContractSettings } from '../processes/contract.js';
+import { contractApprovalChain, contractProcess, type ContractInput, type ContractSettings } from '../processes/contract.js';
 import type { RunArgs } from '../processes/types.js';
 import { ApprovalDesk, type DecisionResult } from './approval.js';
 import { revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
@@ -27,7 +27,7 @@ export async function contractWorkflow(args: RunArgs<ContractInput, ContractSett
   const result = await trackRun(
     tracker,
     async (): Promise<ContractResult> => {
-      const chain = await runApprovalChain({ desk, tracker, revisionTimeout: settings.revisionTimeout }, args.input, (input) =>
+      const chain = await runApprovalChain({ desk, tracker, revisionTimeout: settings.revisionTimeout, summarize: contractProcess.summarize }, args.input, (input) =>
         contractApprovalChain(input, settings),
       );
       if (chain.outcome === 'approved') {

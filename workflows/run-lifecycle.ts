@@ -8,6 +8,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { RunStatus } from '../activities/records.js';
 import { searchAttributes } from '../processes/search-attributes.js';
+import type { RunSummary } from '../processes/types.js';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -29,6 +30,15 @@ export class RunTracker {
       { key: searchAttributes.currentApprover, value: approverEmail ?? null },
     ]);
     await acts.updateRun({ runId: this.runId, currentStep: step });
+  }
+
+  /** After an edit the run's searchable facts follow the new input. */
+  recordFacts(summary: RunSummary): void {
+    upsertSearchAttributes([
+      { key: searchAttributes.amount, value: summary.amount ?? null },
+      { key: searchAttributes.currency, value: summary.currency ?? null },
+      { key: searchAttributes.costCenter, value: summary.costCenter ?? null },
+    ]);
   }
 
   async close(status: ClosedStatus, outcome: string, failureReason?: string): Promise<void> {
