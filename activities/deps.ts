@@ -1,6 +1,7 @@
 import type { Transporter } from 'nodemailer';
 import type { Db } from '../lib/db.js';
 import type { Logger } from '../lib/logger.js';
+import type { WorkerMetrics } from '../lib/metrics.js';
 import type { Erp } from './erp.js';
 
 /** What activities need from the outside world, injected so tests can point them at local servers. */
@@ -9,6 +10,7 @@ export interface ActivityDeps {
   mailer: Transporter;
   erp: Erp;
   logger: Logger;
+  metrics?: WorkerMetrics;
   settings: {
     publicBaseUrl: string;
     mailFrom: string;

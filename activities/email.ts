@@ -56,6 +56,7 @@ export async function sendEmailOnce(deps: ActivityDeps, mail: OutgoingEmail): Pr
       headers: mail.runId ? { 'X-Opsflow-Run': mail.runId } : {},
     });
   } catch (error) {
+    deps.metrics?.emails.inc({ kind: mail.kind, result: 'failed' });
     if (isPermanentSmtpFailure(error)) {
       throw ApplicationFailure.nonRetryable(`Mail to ${mail.to} refused: ${(error as Error).message}`, 'EmailRejected');
     }
@@ -65,5 +66,6 @@ export async function sendEmailOnce(deps: ActivityDeps, mail: OutgoingEmail): Pr
     where: { idempotencyKey: mail.idempotencyKey },
     data: { status: 'sent', sentAt: new Date(), messageId },
   });
+  deps.metrics?.emails.inc({ kind: mail.kind, result: 'sent' });
   return { sent: true };
 }

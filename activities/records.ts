@@ -86,10 +86,11 @@ export function createRecordActivities(deps: ActivityDeps) {
       };
       const { audit } = update;
       await deps.db.$transaction(async (tx) => {
-        await tx.run.update({ where: { id: update.runId }, data });
+        const run = await tx.run.update({ where: { id: update.runId }, data });
         // A retried activity finds its entry already written.
         if (audit && (await tx.auditEntry.count({ where: { eventKey: audit.eventKey } })) === 0) {
           await tx.auditEntry.create({ data: auditRow(audit) });
+          if (update.status && update.status !== 'running') deps.metrics?.runsClosed.inc({ process: run.process, outcome: update.status });
         }
       });
     },

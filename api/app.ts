@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import { randomUUID } from 'node:crypto';
+import { createApiMetrics } from '../lib/metrics.js';
 import type { ApiContext } from './context.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -18,7 +19,9 @@ export interface AppOptions {
 }
 
 /** Builds the Express app without listening, so tests drive it with supertest and server.ts owns the socket. */
-export function createApp(ctx: ApiContext, options: AppOptions = {}): Express {
+export function createApp(apiContext: ApiContext, options: AppOptions = {}): Express {
+  const ctx: ApiContext = { ...apiContext, metrics: apiContext.metrics ?? createApiMetrics() };
+  const metrics = ctx.metrics!;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -41,6 +44,15 @@ export function createApp(ctx: ApiContext, options: AppOptions = {}): Express {
       contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
     }),
   );
+  app.use((req, res, next) => {
+    const stop = metrics.httpDuration.startTimer();
+    // The route template (/runs/:id), never the raw path: tokens and ids would explode the label set.
+    res.on('finish', () => stop({ method: req.method, route: req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched', status: res.statusCode }));
+    next();
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
   app.use(express.json({ limit: ctx.config.API_BODY_LIMIT }));
 
   const openApi = buildOpenApiDocument(ctx.config.PUBLIC_BASE_URL);

@@ -80,7 +80,10 @@ export async function decideByLink(ctx: ApiContext, approval: ApprovalRequest, d
         .getHandle(approval.runId)
         .executeUpdate<DecisionResult, [DecisionInput]>(DECIDE_UPDATE, { args: [input], updateId: approval.id }),
     );
-    if (result.nonce === nonce) return { kind: 'decided', result };
+    if (result.nonce === nonce) {
+      ctx.metrics?.decisions.inc({ channel: input.channel, decision: result.decision });
+      return { kind: 'decided', result };
+    }
     return { kind: 'already_decided', approval: await reload(ctx, approval, result) };
   } catch (error) {
     return explainFailure(ctx, approval, error);

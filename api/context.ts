@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/config.js';
 import type { Db } from '../lib/db.js';
 import type { Logger } from '../lib/logger.js';
+import type { ApiMetrics } from '../lib/metrics.js';
 
 /** What route handlers need; built once by server.ts (or a test) and passed to createApp. */
 export interface ApiContext {
@@ -11,4 +12,6 @@ export interface ApiContext {
   logger: Logger;
   /** How long a decision waits for the run to confirm it before answering "sent, not yet confirmed". */
   decisionWaitMs?: number;
+  /** Created by createApp when absent. */
+  metrics?: ApiMetrics;
 }

@@ -24,6 +24,7 @@ export const idempotencyKeySchema = z
 
 export interface StartedRun {
   runId: string;
+  process: string;
   replayed: boolean;
 }
 
@@ -148,7 +149,8 @@ export async function startRun(ctx: ApiContext, body: unknown, idempotencyKey: s
     ]);
     throw new AppError('unavailable', 'The workflow engine is unavailable; the run was not started. Try again shortly.');
   }
-  return { runId, replayed: false };
+  ctx.metrics?.runsStarted.inc({ process: process.key });
+  return { runId, process: process.key, replayed: false };
 }
 
 async function replay(
@@ -166,5 +168,5 @@ async function replay(
   }
   // The first attempt may have stopped between recording the run and starting it.
   await startWorkflow(ctx, process, existing.runId, input, settings);
-  return { runId: existing.runId, replayed: true };
+  return { runId: existing.runId, process: process.key, replayed: true };
 }

@@ -148,6 +148,8 @@ async function main(): Promise<void> {
     API_PORT: String(apiPort),
     PUBLIC_BASE_URL: publicBaseUrl,
     ERP_BASE_URL: process.env.ERP_BASE_URL ?? `${simulators.url}/erp`,
+    WORKER_METRICS_PORT: process.env.WORKER_METRICS_PORT ?? String(await freePort(9464)),
+    TEMPORAL_SDK_METRICS_PORT: process.env.TEMPORAL_SDK_METRICS_PORT ?? String(await freePort(9465)),
   };
   startChild('worker', 'worker/main.ts', env);
   startChild('api', 'api/server.ts', env);
@@ -159,6 +161,7 @@ async function main(): Promise<void> {
     `  Temporal UI    ${uiUrl ?? '(external cluster: ' + address + ')'}`,
     `  Mail           ${mailWebUrl ?? '(sent through ' + smtpUrl.replace(/\/\/[^@]*@/, '//***@') + ')'}`,
     `  ERP simulator  ${simulators.url}/erp`,
+    `  Metrics        ${publicBaseUrl}/metrics (API), http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics (worker), http://127.0.0.1:${env.TEMPORAL_SDK_METRICS_PORT}/metrics (Temporal SDK)`,
     `  API key        ${secrets.apiKey}   (admin, acts as ops.desk@example.com; kept in .data/dev-secrets.json)`,
     '',
     'Try a capex request (the approval e-mail appears on the mail page):',

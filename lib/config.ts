@@ -32,6 +32,11 @@ export const configSchema = z.object({
   ERP_BASE_URL: z.url().default('http://127.0.0.1:4100/erp'),
   ERP_API_KEY: z.string().min(1).default('dev-erp-key'),
   ERP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+
+  /** The worker's own Prometheus endpoint (activity failures, e-mails, runs closed); unset = off. */
+  WORKER_METRICS_PORT: port.optional(),
+  /** The Temporal SDK's Prometheus exporter in the worker; unset = off. */
+  TEMPORAL_SDK_METRICS_PORT: port.optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

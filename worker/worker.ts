@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type ActivityInterceptorsFactory, type LogLevel } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { createMailer } from '../activities/email.js';
 import { HttpErp } from '../activities/erp.js';
 import type { Config } from '../lib/config.js';
 import { createDb } from '../lib/db.js';
 import type { Logger } from '../lib/logger.js';
+import { createWorkerMetrics, type WorkerMetrics } from '../lib/metrics.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 /** Written by `npm run build`; production workers load it instead of bundling at start. */
@@ -15,12 +17,13 @@ export const prebuiltBundlePath = fileURLToPath(new URL('../dist/workflow-bundle
 let runtimeInstalled = false;
 
 /** Routes the SDK's own logs (worker, activity and workflow loggers) into pino. Once per process. */
-export function installRuntimeLogger(logger: Logger): void {
+export function installRuntimeLogger(logger: Logger, sdkMetricsPort?: number): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const sdkLevels: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error'];
   const level = (sdkLevels.includes(logger.level) ? logger.level.toUpperCase() : 'INFO') as LogLevel;
   Runtime.install({
+    ...(sdkMetricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } } : {}),
     logger: new DefaultLogger(level, ({ level: entryLevel, message, meta }) => {
       const method = entryLevel.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
       logger[method]({ ...meta, source: 'temporal' }, message);
@@ -28,8 +31,30 @@ export function installRuntimeLogger(logger: Logger): void {
   });
 }
 
+/** Counts every activity attempt and each failure by its ApplicationFailure type. */
+function activityMetricsInterceptor(metrics: WorkerMetrics): ActivityInterceptorsFactory {
+  return (ctx) => ({
+    inbound: {
+      async execute(input, next) {
+        const activity = ctx.info.activityType;
+        try {
+          const result = await next(input);
+          metrics.activities.inc({ activity, result: 'completed' });
+          return result;
+        } catch (error) {
+          const type = error instanceof ApplicationFailure ? (error.type ?? 'ApplicationFailure') : (error as Error).name;
+          metrics.activities.inc({ activity, result: 'failed' });
+          metrics.activityFailures.inc({ activity, type });
+          throw error;
+        }
+      },
+    },
+  });
+}
+
 export function createActivityDeps(config: Config, logger: Logger): ActivityDeps {
   return {
+    metrics: createWorkerMetrics(),
     db: createDb(config.DATABASE_URL),
     mailer: createMailer(config.SMTP_URL),
     erp: new HttpErp({ baseUrl: config.ERP_BASE_URL, apiKey: config.ERP_API_KEY, timeoutMs: config.ERP_TIMEOUT_MS }),
@@ -49,7 +74,7 @@ export interface OpsflowWorkerOptions {
 
 export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promise<{ worker: Worker; deps: ActivityDeps; connection: NativeConnection }> {
   const { config, logger } = options;
-  installRuntimeLogger(logger);
+  installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_PORT);
   const deps = options.deps ?? createActivityDeps(config, logger);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   // Only production trusts dist/: in development a stale bundle would silently run old workflow code.
@@ -60,6 +85,7 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     activities: createActivities(deps),
+    interceptors: deps.metrics ? { activity: [activityMetricsInterceptor(deps.metrics)] } : undefined,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath }),
   });
   return { worker, deps, connection };
