@@ -1,0 +1,20 @@
+/** The figures `GET /kpis` returns and the dashboard draws. Durations in seconds; rates between 0 and 1. */
+export interface Kpis {
+  window: { from: string; to: string };
+  process: string | null;
+  /** Runs started in the window, by their current status. */
+  runs: { started: number; running: number; completed: number; rejected: number; expired: number; failed: number; cancelled: number };
+  /** Start to close, for runs closed in the window. */
+  cycleTime: { count: number; p50: number | null; p90: number | null };
+  /** Cycle-time trend: runs closed per ISO week with their p50. */
+  cycleTimeByWeek: Array<{ weekStart: string; count: number; p50: number | null }>;
+  /** Decision time (request to decision) per step, for requests opened in the window. */
+  steps: Array<{ step: string; decided: number; p50: number | null; p90: number | null; open: number; requests: number; breaches: number; breachRate: number }>;
+  approvers: Array<{ email: string; name: string; decided: number; p50: number | null; p90: number | null; open: number }>;
+  reminders: number;
+  escalations: number;
+  /** The bottleneck list: approval requests waiting longest right now. */
+  oldestOpen: Array<{ requestId: string; runId: string; runTitle: string; process: string; step: string; stepTitle: string; approverEmail: string; approverName: string; waitingSeconds: number; expiresAt: string }>;
+  /** Runs started and completed per ISO week (Monday, UTC). */
+  weeklyThroughput: Array<{ weekStart: string; started: number; completed: number }>;
+}
