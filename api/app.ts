@@ -10,6 +10,7 @@ import { buildOpenApiDocument } from './openapi.js';
 import { approvalsRouter } from './routes/approvals.js';
 import { decisionsRouter } from './routes/decisions.js';
 import { healthRouter } from './routes/health.js';
+import { kpisRouter } from './routes/kpis.js';
 import { processesRouter } from './routes/processes.js';
 import { runsRouter } from './routes/runs.js';
 
@@ -67,6 +68,7 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.use(healthRouter(ctx));
   app.use(processesRouter());
   app.use(decisionsRouter(ctx));
+  app.use(kpisRouter(ctx));
   app.use(runsRouter(ctx));
   app.use(approvalsRouter(ctx, { rateLimitPerMinute: options.approvalRateLimitPerMinute ?? 120 }));
 

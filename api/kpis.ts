@@ -1,0 +1,131 @@
+import type { Db } from '../lib/db.js';
+import { Prisma } from '../lib/db.js';
+import type { Kpis } from './kpi-types.js';
+
+export interface KpiQuery {
+  process?: string;
+  from: Date;
+  to: Date;
+}
+
+/** Requests that passed their SLA: expired, or handed to someone else by escalation. */
+const BREACHED = Prisma.sql`(a."revokedReason" = 'the request expired' OR a."revokedReason" LIKE 'the request was escalated%')`;
+
+const num = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
+const maybe = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+const day = (value: Date): string => value.toISOString().slice(0, 10);
+
+/**
+ * Every figure an operations office steers by, computed in SQL from the run read model, approval requests and the
+ * audit log. Percentiles are PostgreSQL's percentile_cont (linear interpolation). Cycle time counts completed runs;
+ * decision time is request to decision per approval request.
+ */
+export async function computeKpis(db: Db, query: KpiQuery): Promise<Kpis> {
+  const { from, to } = query;
+  const process = query.process ?? null;
+  const runFilter = (alias: string) => Prisma.sql`(${process}::text IS NULL OR ${Prisma.raw(alias)}.process = ${process})`;
+
+  const [statusRows, cycle, cycleWeeks, steps, approvers, nudges, oldest, throughput] = await Promise.all([
+    db.$queryRaw<Array<{ status: string; n: number }>>`
+      SELECT r.status, count(*)::int AS n FROM "Run" r
+      WHERE r."startedAt" >= ${from} AND r."startedAt" < ${to} AND ${runFilter('r')}
+      GROUP BY r.status`,
+    db.$queryRaw<Array<{ n: number; p50: number | null; p90: number | null }>>`
+      SELECT count(*)::int AS n,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r."closedAt" - r."startedAt")) AS p50,
+        percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM r."closedAt" - r."startedAt")) AS p90
+      FROM "Run" r
+      WHERE r.status = 'completed' AND r."closedAt" >= ${from} AND r."closedAt" < ${to} AND ${runFilter('r')}`,
+    db.$queryRaw<Array<{ week: Date; n: number; p50: number | null }>>`
+      SELECT date_trunc('week', r."closedAt") AS week, count(*)::int AS n,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r."closedAt" - r."startedAt")) AS p50
+      FROM "Run" r
+      WHERE r.status = 'completed' AND r."closedAt" >= ${from} AND r."closedAt" < ${to} AND ${runFilter('r')}
+      GROUP BY 1 ORDER BY 1`,
+    db.$queryRaw<Array<{ step: string; decided: number; p50: number | null; p90: number | null; open: number; requests: number; breaches: number }>>`
+      SELECT a."stepId" AS step,
+        count(*) FILTER (WHERE a."usedAt" IS NOT NULL)::int AS decided,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a."usedAt" - a."createdAt")) FILTER (WHERE a."usedAt" IS NOT NULL) AS p50,
+        percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM a."usedAt" - a."createdAt")) FILTER (WHERE a."usedAt" IS NOT NULL) AS p90,
+        count(*) FILTER (WHERE a."usedAt" IS NULL AND a."revokedAt" IS NULL AND r.status = 'running')::int AS open,
+        count(*) FILTER (WHERE a.round = 1)::int AS requests,
+        count(*) FILTER (WHERE a.round = 1 AND ${BREACHED})::int AS breaches
+      FROM "ApprovalRequest" a JOIN "Run" r ON r.id = a."runId"
+      WHERE a.kind = 'decision' AND a."createdAt" >= ${from} AND a."createdAt" < ${to} AND ${runFilter('r')}
+      GROUP BY a."stepId" ORDER BY a."stepId"`,
+    db.$queryRaw<Array<{ email: string; name: string; decided: number; p50: number | null; p90: number | null; open: number }>>`
+      SELECT a."approverEmail" AS email, min(a."approverName") AS name,
+        count(*) FILTER (WHERE a."usedAt" IS NOT NULL)::int AS decided,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a."usedAt" - a."createdAt")) FILTER (WHERE a."usedAt" IS NOT NULL) AS p50,
+        percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM a."usedAt" - a."createdAt")) FILTER (WHERE a."usedAt" IS NOT NULL) AS p90,
+        count(*) FILTER (WHERE a."usedAt" IS NULL AND a."revokedAt" IS NULL AND r.status = 'running')::int AS open
+      FROM "ApprovalRequest" a JOIN "Run" r ON r.id = a."runId"
+      WHERE a.kind = 'decision' AND a."createdAt" >= ${from} AND a."createdAt" < ${to} AND ${runFilter('r')}
+      GROUP BY a."approverEmail" ORDER BY p90 DESC NULLS LAST, a."approverEmail"`,
+    db.$queryRaw<Array<{ reminders: number; escalations: number }>>`
+      SELECT count(*) FILTER (WHERE e.action = 'approval.reminded')::int AS reminders,
+             count(*) FILTER (WHERE e.action = 'approval.escalated')::int AS escalations
+      FROM "AuditEntry" e JOIN "Run" r ON r.id = e."runId"
+      WHERE e.at >= ${from} AND e.at < ${to} AND ${runFilter('r')}`,
+    db.$queryRaw<Array<{ requestId: string; runId: string; runTitle: string; process: string; step: string; stepTitle: string; approverEmail: string; approverName: string; createdAt: Date; expiresAt: Date }>>`
+      SELECT a.id AS "requestId", r.id AS "runId", r.title AS "runTitle", r.process, a."stepId" AS step, a."stepTitle",
+             a."approverEmail", a."approverName", a."createdAt", a."expiresAt"
+      FROM "ApprovalRequest" a JOIN "Run" r ON r.id = a."runId"
+      WHERE a.kind = 'decision' AND a."usedAt" IS NULL AND a."revokedAt" IS NULL AND r.status = 'running' AND ${runFilter('r')}
+      ORDER BY a."createdAt" ASC, a.id LIMIT 10`,
+    db.$queryRaw<Array<{ week: Date; started: number; completed: number }>>`
+      WITH weeks AS (
+        SELECT generate_series(date_trunc('week', ${from}::timestamp), date_trunc('week', ${to}::timestamp - interval '1 microsecond'), interval '1 week') AS week
+      )
+      SELECT w.week,
+        (SELECT count(*)::int FROM "Run" r WHERE date_trunc('week', r."startedAt") = w.week
+           AND r."startedAt" >= ${from} AND r."startedAt" < ${to} AND ${runFilter('r')}) AS started,
+        (SELECT count(*)::int FROM "Run" r WHERE r.status = 'completed' AND date_trunc('week', r."closedAt") = w.week
+           AND r."closedAt" >= ${from} AND r."closedAt" < ${to} AND ${runFilter('r')}) AS completed
+      FROM weeks w ORDER BY w.week`,
+  ]);
+
+  const count = (status: string) => num(statusRows.find((row) => row.status === status)?.n);
+  const now = Date.now();
+  return {
+    window: { from: from.toISOString(), to: to.toISOString() },
+    process,
+    runs: {
+      started: statusRows.reduce((sum, row) => sum + num(row.n), 0),
+      running: count('running'),
+      completed: count('completed'),
+      rejected: count('rejected'),
+      expired: count('expired'),
+      failed: count('failed'),
+      cancelled: count('cancelled'),
+    },
+    cycleTime: { count: num(cycle[0]?.n), p50: maybe(cycle[0]?.p50), p90: maybe(cycle[0]?.p90) },
+    cycleTimeByWeek: cycleWeeks.map((w) => ({ weekStart: day(w.week), count: num(w.n), p50: maybe(w.p50) })),
+    steps: steps.map((s) => ({
+      step: s.step,
+      decided: num(s.decided),
+      p50: maybe(s.p50),
+      p90: maybe(s.p90),
+      open: num(s.open),
+      requests: num(s.requests),
+      breaches: num(s.breaches),
+      breachRate: num(s.requests) ? num(s.breaches) / num(s.requests) : 0,
+    })),
+    approvers: approvers.map((a) => ({ email: a.email, name: a.name, decided: num(a.decided), p50: maybe(a.p50), p90: maybe(a.p90), open: num(a.open) })),
+    reminders: num(nudges[0]?.reminders),
+    escalations: num(nudges[0]?.escalations),
+    oldestOpen: oldest.map((o) => ({
+      requestId: o.requestId,
+      runId: o.runId,
+      runTitle: o.runTitle,
+      process: o.process,
+      step: o.step,
+      stepTitle: o.stepTitle,
+      approverEmail: o.approverEmail,
+      approverName: o.approverName,
+      waitingSeconds: Math.round((now - o.createdAt.getTime()) / 1000),
+      expiresAt: o.expiresAt.toISOString(),
+    })),
+    weeklyThroughput: throughput.map((t) => ({ weekStart: day(t.week), started: num(t.started), completed: num(t.completed) })),
+  };
+}

@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getJson } from '../support/http.js';
+import { startStack, type Stack } from '../support/stack.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/** A Monday, so ISO weeks are easy to predict. */
+const T0 = Date.parse('2026-06-01T00:00:00Z');
+
+/** PostgreSQL's percentile_cont: linear interpolation between the closest ranks. Written here from its definition. */
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = p * (sorted.length - 1);
+  const low = Math.floor(rank);
+  const high = Math.ceil(rank);
+  return sorted[low]! + (sorted[high]! - sorted[low]!) * (rank - low);
+}
+
+interface SeedRun {
+  id: string;
+  process?: string;
+  status: string;
+  startedAt: number;
+  closedAt?: number;
+  approvals?: Array<{ step: string; approver: string; createdAt: number; decidedAt?: number; round?: number; revokedReason?: string }>;
+  reminders?: number[];
+  escalations?: number[];
+}
+
+describe('KPIs computed from the read model and audit log', () => {
+  let stack: Stack;
+  const runs: SeedRun[] = [];
+
+  beforeAll(async () => {
+    stack = await startStack({ worker: 'none' });
+    // Ten completed capex runs over two weeks, cycle times 2h, 4h, ... 20h; each approved by Morgan after (i+1) hours.
+    for (let i = 0; i < 10; i++) {
+      const startedAt = T0 + i * DAY + HOUR;
+      runs.push({
+        id: `capex-done-${i}`, status: 'completed', startedAt, closedAt: startedAt + (i + 1) * 2 * HOUR,
+        approvals: [{ step: 'line-manager', approver: 'morgan.lee@example.com', createdAt: startedAt, decidedAt: startedAt + (i + 1) * HOUR }],
+        reminders: i % 3 === 0 ? [startedAt + 30 * 60_000] : [],
+      });
+    }
+    // Slow finance director: three decided in 10h, 30h and 50h; one breach escalated, one breach expired.
+    runs.push({ id: 'capex-rej-1', status: 'rejected', startedAt: T0 + 2 * DAY, closedAt: T0 + 3 * DAY,
+      approvals: [{ step: 'finance-director', approver: 'priya.shah@example.com', createdAt: T0 + 2 * DAY, decidedAt: T0 + 2 * DAY + 10 * HOUR }] });
+    runs.push({ id: 'capex-rej-2', status: 'rejected', startedAt: T0 + 3 * DAY, closedAt: T0 + 5 * DAY,
+      approvals: [{ step: 'finance-director', approver: 'priya.shah@example.com', createdAt: T0 + 3 * DAY, decidedAt: T0 + 3 * DAY + 30 * HOUR }] });
+    runs.push({ id: 'capex-esc', status: 'completed', startedAt: T0 + 4 * DAY, closedAt: T0 + 8 * DAY,
+      approvals: [
+        { step: 'finance-director', approver: 'priya.shah@example.com', createdAt: T0 + 4 * DAY, revokedReason: 'the request was escalated to Sam Okafor' },
+        { step: 'finance-director', approver: 'sam.okafor@example.com', createdAt: T0 + 7 * DAY, decidedAt: T0 + 7 * DAY + 50 * HOUR, round: 2 },
+      ],
+      escalations: [T0 + 7 * DAY] });
+    runs.push({ id: 'capex-exp', status: 'expired', startedAt: T0 + 5 * DAY, closedAt: T0 + 8 * DAY,
+      approvals: [{ step: 'finance-director', approver: 'priya.shah@example.com', createdAt: T0 + 5 * DAY, revokedReason: 'the request expired' }] });
+    // Still waiting: the bottleneck list, oldest first.
+    runs.push({ id: 'capex-open-old', status: 'running', startedAt: T0 + 6 * DAY,
+      approvals: [{ step: 'cfo', approver: 'sam.okafor@example.com', createdAt: T0 + 6 * DAY }] });
+    runs.push({ id: 'capex-open-new', status: 'running', startedAt: T0 + 9 * DAY,
+      approvals: [{ step: 'line-manager', approver: 'morgan.lee@example.com', createdAt: T0 + 9 * DAY }] });
+    // Another process and a run outside the window: both must stay out of the capex figures.
+    runs.push({ id: 'contract-1', process: 'contract', status: 'completed', startedAt: T0 + DAY, closedAt: T0 + DAY + 100 * HOUR });
+    runs.push({ id: 'capex-old', status: 'completed', startedAt: T0 - 30 * DAY, closedAt: T0 - 29 * DAY });
+
+    for (const run of runs) {
+      await stack.db.run.create({
+        data: {
+          id: run.id, process: run.process ?? 'capex', status: run.status, title: run.id, requesterName: 'Alex Rivera',
+          requesterEmail: 'alex.rivera@example.com', input: {}, settings: {}, startedAt: new Date(run.startedAt),
+          closedAt: run.closedAt ? new Date(run.closedAt) : null,
+        },
+      });
+      for (const [index, a] of (run.approvals ?? []).entries()) {
+        await stack.db.approvalRequest.create({
+          data: {
+            id: `${run.id}:${a.step}:${index}`, runId: run.id, stepId: a.step, stepTitle: a.step, round: a.round ?? 1,
+            approverEmail: a.approver, approverName: a.approver, approverRole: 'test', tokenHash: `${run.id}:${index}`,
+            createdAt: new Date(a.createdAt), expiresAt: new Date(a.createdAt + 3 * DAY),
+            usedAt: a.decidedAt ? new Date(a.decidedAt) : null, decision: a.decidedAt ? 'approved' : null,
+            revokedAt: a.revokedReason ? new Date(a.createdAt + 3 * DAY) : null, revokedReason: a.revokedReason ?? null,
+          },
+        });
+      }
+      for (const [action, times] of [['approval.reminded', run.reminders ?? []], ['approval.escalated', run.escalations ?? []]] as const) {
+        for (const at of times) await stack.db.auditEntry.create({ data: { runId: run.id, action, actor: 'opsflow', at: new Date(at) } });
+      }
+    }
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const window = `from=${new Date(T0).toISOString()}&to=${new Date(T0 + 14 * DAY).toISOString()}`;
+
+  it('counts runs, cycle time percentiles and weekly throughput', async () => {
+    const { status, body } = await getJson(`${stack.apiUrl}/kpis?process=capex&${window}`);
+    expect(status).toBe(200);
+    const inWindow = runs.filter((r) => (r.process ?? 'capex') === 'capex' && r.startedAt >= T0);
+    expect(body.runs).toEqual({
+      started: inWindow.length,
+      running: inWindow.filter((r) => r.status === 'running').length,
+      completed: inWindow.filter((r) => r.status === 'completed').length,
+      rejected: 2, expired: 1, failed: 0, cancelled: 0,
+    });
+    const cycles = inWindow.filter((r) => r.status === 'completed').map((r) => (r.closedAt! - r.startedAt) / 1000);
+    expect(body.cycleTime.count).toBe(cycles.length);
+    expect(body.cycleTime.p50).toBeCloseTo(percentile(cycles, 0.5), 3);
+    expect(body.cycleTime.p90).toBeCloseTo(percentile(cycles, 0.9), 3);
+
+    const week2 = T0 + 7 * DAY;
+    const startedIn = (from: number, to: number) => inWindow.filter((r) => r.startedAt >= from && r.startedAt < to).length;
+    const completedIn = (from: number, to: number) => inWindow.filter((r) => r.status === 'completed' && r.closedAt! >= from && r.closedAt! < to).length;
+    expect(body.weeklyThroughput).toEqual([
+      { weekStart: '2026-06-01', started: startedIn(T0, week2), completed: completedIn(T0, week2) },
+      { weekStart: '2026-06-08', started: startedIn(week2, week2 + 7 * DAY), completed: completedIn(week2, week2 + 7 * DAY) },
+    ]);
+    expect(body.cycleTimeByWeek.map((w: { count: number }) => w.count)).toEqual([completedIn(T0, week2), completedIn(week2, week2 + 7 * DAY)]);
+  });
+
+  it('gives time per step and per approver, SLA breach rates, nudges and the bottleneck list', async () => {
+    const { body } = await getJson(`${stack.apiUrl}/kpis?process=capex&${window}`);
+    const finance = body.steps.find((s: { step: string }) => s.step === 'finance-director');
+    const financeTimes = [10, 30, 50].map((h) => h * 3600);
+    expect(finance).toMatchObject({ decided: 3, requests: 4, breaches: 2, breachRate: 0.5, open: 0 });
+    expect(finance.p50).toBeCloseTo(percentile(financeTimes, 0.5), 3);
+    expect(finance.p90).toBeCloseTo(percentile(financeTimes, 0.9), 3);
+    const manager = body.steps.find((s: { step: string }) => s.step === 'line-manager');
+    const managerTimes = Array.from({ length: 10 }, (_, i) => (i + 1) * 3600);
+    expect(manager).toMatchObject({ decided: 10, requests: 11, breaches: 0, breachRate: 0, open: 1 });
+    expect(manager.p90).toBeCloseTo(percentile(managerTimes, 0.9), 3);
+
+    const priya = body.approvers.find((a: { email: string }) => a.email === 'priya.shah@example.com');
+    expect(priya).toMatchObject({ decided: 2, open: 0 });
+    expect(priya.p50).toBeCloseTo(percentile([10 * 3600, 30 * 3600], 0.5), 3);
+    expect(body.approvers[0].email).toBe('sam.okafor@example.com'); // slowest p90 first
+
+    expect(body.reminders).toBe(4);
+    expect(body.escalations).toBe(1);
+    expect(body.oldestOpen.map((o: { runId: string }) => o.runId)).toEqual(['capex-open-old', 'capex-open-new']);
+    expect(body.oldestOpen[0]).toMatchObject({ step: 'cfo', approverEmail: 'sam.okafor@example.com' });
+    expect(body.oldestOpen[0].waitingSeconds).toBeGreaterThan(body.oldestOpen[1].waitingSeconds);
+  });
+
+  it('separates processes and validates the query', async () => {
+    const contract = await getJson(`${stack.apiUrl}/kpis?process=contract&${window}`);
+    expect(contract.body.runs.started).toBe(1);
+    expect(contract.body.cycleTime.p50).toBe(100 * 3600);
+    const all = await getJson(`${stack.apiUrl}/kpis?${window}`);
+    expect(all.body.runs.started).toBe(runs.filter((r) => r.startedAt >= T0).length);
+    expect((await getJson(`${stack.apiUrl}/kpis?process=teleport`)).status).toBe(404);
+    const bad = await getJson(`${stack.apiUrl}/kpis?from=yesterday`);
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.details.issues[0].path).toBe('query.from');
+    const inverted = await getJson(`${stack.apiUrl}/kpis?from=2026-06-10&to=2026-06-01`);
+    expect(inverted.body.error.details.issues[0].path).toBe('query.from');
+  });
+});
