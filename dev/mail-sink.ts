@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
@@ -79,8 +79,18 @@ function webApp(sink: { list: () => CapturedMail[]; clear: () => void }) {
 
 function loadStored(file: string | undefined): CapturedMail[] {
   if (!file || !existsSync(file)) return [];
-  const stored = JSON.parse(readFileSync(file, 'utf8')) as Array<CapturedMail & { receivedAt: string }>;
-  return stored.map((m) => ({ ...m, receivedAt: new Date(m.receivedAt) }));
+  try {
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as Array<CapturedMail & { receivedAt: string }>;
+    return stored.map((m) => ({ ...m, receivedAt: new Date(m.receivedAt) }));
+  } catch {
+    return []; // a damaged store only loses the dev mail list, never the engine's state
+  }
+}
+
+/** Write then rename: a stop in the middle never leaves a half-written file. */
+async function writeAtomically(file: string, content: string): Promise<void> {
+  await writeFile(`${file}.tmp`, content);
+  await rename(`${file}.tmp`, file);
 }
 
 /**
@@ -96,7 +106,7 @@ export async function startMailSink(
   const save = () => {
     if (!opts.storeFile) return;
     const file = opts.storeFile;
-    saving = saving.then(() => writeFile(file, JSON.stringify(captured))).catch(() => {});
+    saving = saving.then(() => writeAtomically(file, JSON.stringify(captured))).catch(() => {});
   };
   const waiters = new Set<(m: CapturedMail) => void>();
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApiKey } from '../lib/api-keys.js';
@@ -38,7 +38,9 @@ async function devSecrets(): Promise<DevSecrets> {
 }
 
 async function saveDevSecrets(secrets: DevSecrets): Promise<void> {
-  await writeFile(join(dataDir, 'dev-secrets.json'), JSON.stringify(secrets), { mode: 0o600 });
+  const file = join(dataDir, 'dev-secrets.json');
+  await writeFile(`${file}.tmp`, JSON.stringify(secrets), { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
 }
 
 /** The key printed in the banner: created once per database, kept with the other dev secrets. */
@@ -151,6 +153,12 @@ async function main(): Promise<void> {
     WORKER_METRICS_PORT: process.env.WORKER_METRICS_PORT ?? String(await freePort(9464)),
     TEMPORAL_SDK_METRICS_PORT: process.env.TEMPORAL_SDK_METRICS_PORT ?? String(await freePort(9465)),
   };
+  // Tools such as `npm run seed:demo` find the running stack here.
+  await writeFile(
+    join(dataDir, 'dev-state.json'),
+    JSON.stringify({ apiUrl: publicBaseUrl, databaseUrl, temporalAddress: address, mailUrl: mailWebUrl ?? null }),
+    { mode: 0o600 },
+  );
   startChild('worker', 'worker/main.ts', env);
   startChild('api', 'api/server.ts', env);
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
-import { searchAttributeFlags } from '../processes/search-attributes.js';
+import { searchAttributeFlags, searchAttributes } from '../processes/search-attributes.js';
 import { freePort } from './ports.js';
 import type { ResolvedCli } from './temporal-cli.js';
 
@@ -55,6 +55,30 @@ function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
   });
 }
 
+/** Temporal's IndexedValueType numbers for the types Opsflow uses. */
+const indexedValueType: Record<string, number> = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 };
+
+/**
+ * Registers every Opsflow search attribute the namespace lacks. The dev server's --search-attribute flags only
+ * apply to a new database, so a .data/temporal.db from an older Opsflow would miss attributes added since.
+ */
+export async function ensureSearchAttributes(address: string, namespace = 'default'): Promise<string[]> {
+  const connection = await Connection.connect({ address });
+  try {
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+    const missing = Object.values(searchAttributes).filter((key) => !customAttributes?.[key.name]);
+    if (missing.length) {
+      await connection.operatorService.addSearchAttributes({
+        namespace,
+        searchAttributes: Object.fromEntries(missing.map((key) => [key.name, indexedValueType[key.type]!])),
+      });
+    }
+    return missing.map((key) => key.name);
+  } finally {
+    await connection.close();
+  }
+}
+
 /** Starts `temporal server start-dev` with Opsflow's search attributes registered, and waits until it serves. */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
   const port = await freePort(options.port ?? 0);
@@ -81,6 +105,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   const address = `127.0.0.1:${port}`;
   try {
     await waitUntilServing(address, child, 30_000);
+    await ensureSearchAttributes(address, options.namespace);
   } catch (error) {
     await stopChild(child);
     throw error;
