@@ -117,6 +117,8 @@ export class ApprovalDesk {
   /** Every request that can still be decided, by request id. */
   private readonly open = new Map<string, { step: ActiveStep; seat: Seat }>();
   private readonly decided: DecisionResult[] = [];
+  /** Why a request stopped being open, so a late decision is told the same reason its link page shows. */
+  private readonly closedBecause = new Map<string, string>();
   private readonly attempts = new Map<string, number>();
   private revision?: Revision;
 
@@ -149,7 +151,7 @@ export class ApprovalDesk {
 
   private validateDecision(input: DecisionInput): void {
     const entry = this.open.get(input.requestId);
-    if (!entry) refuse('This approval request is no longer open', DecisionRefusal.notOpen);
+    if (!entry) refuse(this.closedBecause.get(input.requestId) ?? 'This approval request is no longer open', DecisionRefusal.notOpen);
     if (entry.seat.decision) refuse('This approval request was already decided', DecisionRefusal.alreadyDecided);
     // Another approver's decision in the same instant may have closed the step: this vote is no longer needed.
     if (stepOutcome(entry.step.rule, entry.step.seats.map((s) => s.decision?.decision))) {
@@ -206,7 +208,7 @@ export class ApprovalDesk {
 
   private async reassign(input: ReassignInput): Promise<ReassignResult> {
     const { step, seat } = this.open.get(input.requestId)!;
-    this.open.delete(input.requestId);
+    this.closeRequest(input.requestId, `the request was reassigned to ${input.toEmail}`);
     const approver = await lookups.resolveApprover({ role: `person:${input.toEmail}`, subjectEmail: seat.approver.email });
     await acts.revokeApprovalRequests({
       requestIds: [input.requestId],
@@ -219,6 +221,11 @@ export class ApprovalDesk {
     seat.round += 1;
     const newRequestId = await this.openSeat(step, seat, {});
     return { oldRequestId: input.requestId, newRequestId, approverEmail: approver.email };
+  }
+
+  private closeRequest(requestId: string, reason: string): void {
+    this.open.delete(requestId);
+    this.closedBecause.set(requestId, reason.charAt(0).toUpperCase() + reason.slice(1));
   }
 
   // ----- steps -----------------------------------------------------------------------------------------------
@@ -305,7 +312,7 @@ export class ApprovalDesk {
       const next = await this.escalationApprover(step.spec, seat.approver);
       if (!next) continue;
       const from = seat.approver;
-      this.open.delete(seat.requestId!);
+      this.closeRequest(seat.requestId!, `the request was escalated to ${next.name}`);
       await acts.revokeApprovalRequests({
         requestIds: [seat.requestId!],
         reason: `the request was escalated to ${next.name}`,
@@ -332,7 +339,7 @@ export class ApprovalDesk {
 
   private async revokePending(step: ActiveStep, reason: string, action: string): Promise<void> {
     const requestIds = this.pending(step).map((seat) => seat.requestId!);
-    for (const id of requestIds) this.open.delete(id);
+    for (const id of requestIds) this.closeRequest(id, reason);
     if (requestIds.length) await acts.revokeApprovalRequests({ requestIds, reason, action });
   }
 
