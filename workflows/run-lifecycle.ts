@@ -24,7 +24,11 @@ export type ClosedStatus = Exclude<RunStatus, 'running'>;
 export class RunTracker {
   readonly runId = workflowInfo().workflowId;
 
+  /** The step the run is in; kept on close so a failure says where it happened. */
+  private step?: string;
+
   async enterStep(step: string, approverEmail?: string): Promise<void> {
+    this.step = step;
     upsertSearchAttributes([
       { key: searchAttributes.currentStep, value: step },
       { key: searchAttributes.currentApprover, value: approverEmail ?? null },
@@ -59,6 +63,7 @@ export class RunTracker {
         runId: this.runId,
         action: `run.${status}`,
         actor: 'opsflow',
+        step: this.step,
         details: { outcome, ...(failureReason ? { reason: failureReason } : {}) },
       },
     });
