@@ -8,6 +8,8 @@ import type { ApiContext } from './context.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { approvalsRouter } from './routes/approvals.js';
+import { auditLogRouter } from './routes/audit-log.js';
+import { peopleRouter } from './routes/people.js';
 import { decisionsRouter } from './routes/decisions.js';
 import { healthRouter } from './routes/health.js';
 import { kpisRouter } from './routes/kpis.js';
@@ -69,6 +71,8 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.use(processesRouter());
   app.use(decisionsRouter(ctx));
   app.use(kpisRouter(ctx));
+  app.use(peopleRouter(ctx));
+  app.use(auditLogRouter(ctx));
   app.use(runsRouter(ctx));
   app.use(approvalsRouter(ctx, { rateLimitPerMinute: options.approvalRateLimitPerMinute ?? 120 }));
 

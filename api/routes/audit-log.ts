@@ -1,0 +1,87 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { hasScope } from '../../lib/api-keys.js';
+import { AppError } from '../../lib/errors.js';
+import type { AuditEntry } from '../../lib/generated/prisma/client.js';
+import { authenticate, requireIdentity, requireScope } from '../auth.js';
+import type { ApiContext } from '../context.js';
+import { parseOr422 } from '../errors.js';
+
+export const auditExportQuerySchema = z
+  .object({
+    from: z.coerce.date({ error: 'must be an ISO date or date-time' }).optional(),
+    to: z.coerce.date({ error: 'must be an ISO date or date-time' }).optional(),
+    runId: z.string().min(1).optional(),
+    format: z.enum(['jsonl', 'csv']).default('jsonl'),
+  })
+  .refine((q) => !q.from || !q.to || q.from < q.to, { path: ['from'], message: 'must be before to' });
+
+const BATCH = 500;
+
+export function auditView(e: AuditEntry) {
+  return {
+    id: String(e.id),
+    at: e.at.toISOString(),
+    runId: e.runId,
+    action: e.action,
+    actor: e.actor,
+    onBehalfOf: e.onBehalfOf,
+    step: e.step,
+    ip: e.ip,
+    userAgent: e.userAgent,
+    details: e.details,
+  };
+}
+
+/** RFC 4180 field, with spreadsheet formulas defused: a leading = + - @ gets a quote so Excel shows text. */
+export function csvField(value: unknown): string {
+  let text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  if (/^[=+\-@]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+const csvColumns = ['id', 'at', 'run_id', 'action', 'actor', 'on_behalf_of', 'step', 'ip', 'user_agent', 'details'];
+const csvRow = (e: ReturnType<typeof auditView>) =>
+  [e.id, e.at, e.runId, e.action, e.actor, e.onBehalfOf, e.step, e.ip, e.userAgent, e.details].map(csvField).join(',');
+
+function assertCanRead(req: Request): void {
+  const identity = requireIdentity(req);
+  if (!hasScope(identity, 'runs:read') && !hasScope(identity, 'audit:read')) {
+    throw new AppError('forbidden', 'Reading the audit log needs "runs:read" or "audit:read"', { requiredScope: 'audit:read' });
+  }
+}
+
+/** The append-only audit log: per run as JSON, and the whole log (or a window) as JSON lines or CSV. */
+export function auditLogRouter(ctx: ApiContext): Router {
+  const router = Router();
+
+  router.get('/runs/:id/audit', authenticate(ctx), async (req, res) => {
+    assertCanRead(req);
+    const runId = String(req.params.id);
+    if (!(await ctx.db.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new AppError('not_found', `No run ${runId}`);
+    const entries = await ctx.db.auditEntry.findMany({ where: { runId }, orderBy: [{ at: 'asc' }, { id: 'asc' }] });
+    res.json({ items: entries.map(auditView) });
+  });
+
+  router.get('/audit/export', authenticate(ctx), requireScope('audit:read'), async (req, res) => {
+    const query = parseOr422(auditExportQuerySchema, req.query, ['query'], 'Query parameters are invalid');
+    const where = {
+      ...(query.runId ? { runId: query.runId } : {}),
+      ...(query.from || query.to ? { at: { ...(query.from ? { gte: query.from } : {}), ...(query.to ? { lt: query.to } : {}) } } : {}),
+    };
+    const csv = query.format === 'csv';
+    res.setHeader('Content-Type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
+    res.setHeader('Content-Disposition', `attachment; filename="opsflow-audit.${query.format}"`);
+    if (csv) res.write(`${csvColumns.join(',')}\r\n`);
+    // Keyset pages by id (ids grow with time), so a large log never sits in memory.
+    for (let after: bigint | undefined; ; ) {
+      const batch = await ctx.db.auditEntry.findMany({ where: { ...where, ...(after ? { id: { gt: after } } : {}) }, orderBy: { id: 'asc' }, take: BATCH });
+      for (const entry of batch) res.write(csv ? `${csvRow(auditView(entry))}\r\n` : `${JSON.stringify(auditView(entry))}\n`);
+      if (batch.length < BATCH) break;
+      after = batch.at(-1)!.id;
+    }
+    res.end();
+  });
+
+  return router;
+}

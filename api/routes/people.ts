@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { hasScope } from '../../lib/api-keys.js';
+import { AppError } from '../../lib/errors.js';
+import type { Person } from '../../lib/generated/prisma/client.js';
+import { authenticate, requireIdentity, requireScope } from '../auth.js';
+import type { ApiContext } from '../context.js';
+import { parseOr422 } from '../errors.js';
+
+const email = z.email('must be an e-mail address').max(320).transform((value) => value.toLowerCase());
+const roles = z.array(z.string().trim().min(1).max(100).regex(/^[a-z0-9:-]+$/, 'lowercase letters, digits, ":" and "-"')).max(50);
+
+export const createPersonSchema = z.object({
+  email,
+  name: z.string().trim().min(1, 'required').max(200),
+  department: z.string().trim().max(100).optional(),
+  managerEmail: email.optional(),
+  roles: roles.default([]),
+});
+export const updatePersonSchema = createPersonSchema.omit({ email: true }).partial().extend({ managerEmail: email.nullable().optional() });
+export const delegationSchema = z
+  .object({
+    delegateEmail: email,
+    startsAt: z.iso.datetime({ offset: true, error: 'must be an ISO date-time' }).transform((v) => new Date(v)),
+    endsAt: z.iso.datetime({ offset: true, error: 'must be an ISO date-time' }).transform((v) => new Date(v)),
+    reason: z.string().trim().max(500).optional(),
+  })
+  .refine((d) => d.endsAt > d.startsAt, { path: ['endsAt'], message: 'must be after startsAt' });
+
+const view = (p: Person) => ({ email: p.email, name: p.name, department: p.department, managerEmail: p.managerEmail, roles: p.roles });
+const invalid = (path: string, message: string) => new AppError('validation_failed', message, { issues: [{ path, message }] });
+
+async function findPerson(ctx: ApiContext, address: string): Promise<Person> {
+  const person = await ctx.db.person.findUnique({ where: { email: address.toLowerCase() } });
+  if (!person) throw new AppError('not_found', `${address} is not in the directory`);
+  return person;
+}
+
+/** Approvers manage their own out-of-office; `directory:write` manages anyone's. */
+function assertMayDelegateFor(req: Request, personEmail: string): string {
+  const identity = requireIdentity(req);
+  if (identity.email !== personEmail && !hasScope(identity, 'directory:write')) {
+    throw new AppError('forbidden', `Only ${personEmail} or a key with "directory:write" can change their delegations`, { requiredScope: 'directory:write' });
+  }
+  return identity.email;
+}
+
+/** The approver directory (people, managers, roles) and out-of-office delegations. */
+export function peopleRouter(ctx: ApiContext): Router {
+  const router = Router();
+  router.use('/directory', authenticate(ctx));
+
+  router.get('/directory/people', async (req, res) => {
+    const role = typeof req.query.role === 'string' ? req.query.role : undefined;
+    const people = await ctx.db.person.findMany({ where: role ? { roles: { has: role } } : {}, orderBy: { email: 'asc' } });
+    res.json({ items: people.map(view) });
+  });
+
+  router.get('/directory/people/:email', async (req, res) => {
+    res.json(view(await findPerson(ctx, String(req.params.email))));
+  });
+
+  router.post('/directory/people', requireScope('directory:write'), async (req, res) => {
+    const body = parseOr422(createPersonSchema, req.body);
+    if (body.managerEmail && !(await ctx.db.person.findUnique({ where: { email: body.managerEmail } }))) throw invalid('managerEmail', 'is not in the directory');
+    if (body.managerEmail === body.email) throw invalid('managerEmail', 'a person cannot be their own manager');
+    if (await ctx.db.person.findUnique({ where: { email: body.email } })) throw new AppError('conflict', `${body.email} is already in the directory`);
+    const person = await ctx.db.person.create({ data: { id: body.email, ...body, department: body.department ?? null, managerEmail: body.managerEmail ?? null } });
+    res.status(201).location(`/directory/people/${person.email}`).json(view(person));
+  });
+
+  router.patch('/directory/people/:email', requireScope('directory:write'), async (req, res) => {
+    const person = await findPerson(ctx, String(req.params.email));
+    const body = parseOr422(updatePersonSchema, req.body);
+    if (body.managerEmail === person.email) throw invalid('managerEmail', 'a person cannot be their own manager');
+    if (body.managerEmail && !(await ctx.db.person.findUnique({ where: { email: body.managerEmail } }))) throw invalid('managerEmail', 'is not in the directory');
+    res.json(view(await ctx.db.person.update({ where: { email: person.email }, data: body })));
+  });
+
+  router.get('/directory/people/:email/delegations', async (req, res) => {
+    const person = await findPerson(ctx, String(req.params.email));
+    res.json({ items: await ctx.db.delegation.findMany({ where: { personEmail: person.email }, orderBy: { startsAt: 'desc' } }) });
+  });
+
+  router.post('/directory/people/:email/delegations', async (req, res) => {
+    const person = await findPerson(ctx, String(req.params.email));
+    const actor = assertMayDelegateFor(req, person.email);
+    const body = parseOr422(delegationSchema, req.body);
+    if (body.delegateEmail === person.email) throw invalid('delegateEmail', 'cannot delegate to oneself');
+    if (!(await ctx.db.person.findUnique({ where: { email: body.delegateEmail } }))) throw invalid('delegateEmail', 'is not in the directory');
+    const id = randomUUID();
+    const [delegation] = await ctx.db.$transaction([
+      ctx.db.delegation.create({ data: { id, personEmail: person.email, ...body, reason: body.reason ?? null, createdBy: actor } }),
+      ctx.db.auditEntry.create({
+        data: {
+          eventKey: `delegation:${id}:created`, action: 'delegation.created', actor, onBehalfOf: person.email,
+          ip: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 500) ?? null,
+          details: { delegationId: id, delegateEmail: body.delegateEmail, startsAt: body.startsAt.toISOString(), endsAt: body.endsAt.toISOString(), reason: body.reason ?? null },
+        },
+      }),
+    ]);
+    res.status(201).json(delegation);
+  });
+
+  router.delete('/directory/people/:email/delegations/:id', async (req, res) => {
+    const person = await findPerson(ctx, String(req.params.email));
+    const actor = assertMayDelegateFor(req, person.email);
+    const delegation = await ctx.db.delegation.findFirst({ where: { id: String(req.params.id), personEmail: person.email } });
+    if (!delegation) throw new AppError('not_found', `No delegation ${String(req.params.id)} for ${person.email}`);
+    await ctx.db.$transaction([
+      ctx.db.delegation.delete({ where: { id: delegation.id } }),
+      ctx.db.auditEntry.create({
+        data: { eventKey: `delegation:${delegation.id}:deleted`, action: 'delegation.deleted', actor, onBehalfOf: person.email, ip: req.ip ?? null, details: { delegationId: delegation.id } },
+      }),
+    ]);
+    res.status(204).end();
+  });
+
+  return router;
+}
