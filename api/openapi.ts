@@ -1,6 +1,10 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { processes } from '../processes/index.js';
+import { auditExportQuerySchema } from './routes/audit-log.js';
+import { decisionBodySchema, reassignBodySchema } from './routes/decisions.js';
+import { kpiQuerySchema } from './routes/kpis.js';
+import { createPersonSchema, delegationSchema, updatePersonSchema } from './routes/people.js';
 import { listRunsQuerySchema } from './routes/runs.js';
 
 const errorSchema = z.object({
@@ -80,6 +84,30 @@ export function buildOpenApiDocument(serverUrl: string) {
     summary: 'Liveness and dependency checks',
     responses: { 200: { description: 'Healthy' }, 503: { description: 'A dependency is down' } },
   });
+
+  const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } });
+  const personParams = z.object({ email: z.string() });
+  registry.registerPath({
+    method: 'post',
+    path: '/runs/{id}/decisions',
+    summary: "Decide the key holder's open request on a run (scope decisions:write)",
+    request: { params: runIdParams, body: json(decisionBodySchema) },
+    responses: { 200: { description: 'Decided' }, 202: { description: 'Sent, not yet confirmed; repeating is safe' }, 403: errorResponse('Not your request'), 409: errorResponse('Already decided or nothing waiting'), 410: errorResponse('Expired or no longer needed'), 422: errorResponse('Comment missing') },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/runs/{id}/approvals/{requestId}/reassign',
+    summary: 'Move an open approval request to another person (scope runs:manage)',
+    request: { params: z.object({ id: z.string(), requestId: z.string() }), body: json(reassignBodySchema) },
+    responses: { 200: { description: 'Reassigned' }, 410: errorResponse('No longer open'), 422: errorResponse('Unknown person') },
+  });
+  registry.registerPath({ method: 'get', path: '/runs/{id}/audit', summary: "A run's audit entries", request: { params: runIdParams }, responses: { 200: { description: 'Entries' }, 404: errorResponse('No such run') } });
+  registry.registerPath({ method: 'get', path: '/audit/export', summary: 'The audit log as JSON lines or CSV (scope audit:read)', request: { query: auditExportQuerySchema }, responses: { 200: { description: 'Streamed entries' }, 422: errorResponse('Invalid query') } });
+  registry.registerPath({ method: 'get', path: '/kpis', summary: 'Operations KPIs over a window', request: { query: kpiQuerySchema }, responses: { 200: { description: 'KPIs' }, 422: errorResponse('Invalid query') } });
+  registry.registerPath({ method: 'get', path: '/directory/people', summary: 'The approver directory (?role=)', responses: { 200: { description: 'People' } } });
+  registry.registerPath({ method: 'post', path: '/directory/people', summary: 'Add a person (scope directory:write)', request: { body: json(createPersonSchema) }, responses: { 201: { description: 'Added' }, 409: errorResponse('Already there'), 422: errorResponse('Invalid') } });
+  registry.registerPath({ method: 'patch', path: '/directory/people/{email}', summary: 'Edit a person (scope directory:write)', request: { params: personParams, body: json(updatePersonSchema) }, responses: { 200: { description: 'Edited' } } });
+  registry.registerPath({ method: 'post', path: '/directory/people/{email}/delegations', summary: 'Out of office: route new requests to a delegate (the person themself, or directory:write)', request: { params: personParams, body: json(delegationSchema) }, responses: { 201: { description: 'Created' }, 403: errorResponse('Not yours'), 422: errorResponse('Invalid window') } });
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
