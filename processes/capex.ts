@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ProcessDefinition } from './types.js';
 import {
   approvalTimingSchema,
+  defaultApprovalTiming,
   currencySchema,
   durationSchema,
   formatMoney,
@@ -27,13 +28,6 @@ export type CapexInput = z.infer<typeof capexInputSchema>;
 export const capexStepIds = ['line-manager', 'finance-director', 'cfo'] as const;
 export type CapexStepId = (typeof capexStepIds)[number];
 
-const defaultTiming: ApprovalTiming = {
-  reminderAfter: '1d',
-  timeout: '3d',
-  onTimeout: 'escalate',
-  escalateTo: 'manager-of-approver',
-  escalationTimeout: '2d',
-};
 
 export const capexSettingsSchema = z.object({
   thresholds: z
@@ -85,7 +79,7 @@ export function capexApprovalChain(input: Pick<CapexInput, 'amount'>, settings: 
     stepId,
     title: stepMeta[stepId].title,
     approvers: [stepMeta[stepId].approver],
-    timing: { ...defaultTiming, ...settings.approval, ...settings.steps[stepId] },
+    timing: { ...defaultApprovalTiming, ...settings.approval, ...settings.steps[stepId] },
   }));
 }
 
@@ -102,8 +96,8 @@ export const capexProcess: ProcessDefinition<CapexInput, CapexSettings> = {
   editableFields: ['title', 'amount', 'currency', 'vendor', 'costCenter', 'category', 'justification'],
   slas: capexStepIds.map((step) => ({
     step,
-    target: `remind after ${defaultTiming.reminderAfter}, SLA ${defaultTiming.timeout}`,
-    onBreach: `escalate to the approver's manager, who has ${defaultTiming.escalationTimeout}; then the run expires`,
+    target: `remind after ${defaultApprovalTiming.reminderAfter}, SLA ${defaultApprovalTiming.timeout}`,
+    onBreach: `escalate to the approver's manager, who has ${defaultApprovalTiming.escalationTimeout}; then the run expires`,
   })),
   summarize: (input) => ({
     title: input.title,

@@ -40,6 +40,15 @@ export const approvalTimingSchema = z.object({
 
 export type ApprovalTiming = z.infer<typeof approvalTimingSchema>;
 
+/** Remind after a day, escalate to the approver's manager after three, expire two days later. */
+export const defaultApprovalTiming: ApprovalTiming = {
+  reminderAfter: '1d',
+  timeout: '3d',
+  onTimeout: 'escalate',
+  escalateTo: 'manager-of-approver',
+  escalationTimeout: '2d',
+};
+
 export function formatMoney(amount: number, currency: string): string {
   return `${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
 }
