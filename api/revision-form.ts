@@ -1,35 +1,18 @@
 import type { Request, Response } from 'express';
-import { z } from 'zod';
 import { fieldIssues } from '../lib/errors.js';
 import type { ApprovalRequest, Run } from '../lib/generated/prisma/client.js';
 import { REVISE_UPDATE, type ReviseInput } from '../processes/approval-messages.js';
 import { findProcess } from '../processes/index.js';
 import { explainFailure, type LinkRefusal } from './approval-service.js';
 import type { ApiContext } from './context.js';
+import { fieldsFromSchema, inputJsonSchema, valuesFromForm } from './form-fields.js';
 import { approvalResultPage, formatDateTime } from './pages/approval.js';
 import { revisionPage, type FormField } from './pages/revision.js';
-
-interface JsonSchemaProperty {
-  type?: string;
-  enum?: string[];
-  maxLength?: number;
-}
-
-function humanize(name: string): string {
-  const words = name.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
 
 /** The editable fields as form controls, typed from the process's JSON Schema. */
 function formFields(run: Run, values: Record<string, unknown>, errors: Record<string, string> = {}): FormField[] {
   const process = findProcess(run.process);
-  if (!process) return [];
-  const schema = z.toJSONSchema(process.inputSchema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, JsonSchemaProperty> };
-  return process.editableFields.map((name) => {
-    const property = schema.properties?.[name] ?? {};
-    const type: FormField['type'] = property.enum ? 'select' : property.type === 'number' ? 'number' : (property.maxLength ?? 0) > 300 ? 'textarea' : 'text';
-    return { name, label: humanize(name), type, options: property.enum, value: values[name] === undefined ? '' : String(values[name]), error: errors[name] };
-  });
+  return process ? fieldsFromSchema(inputJsonSchema(process), values, errors, process.editableFields) : [];
 }
 
 export async function renderRevisionPage(
@@ -57,18 +40,10 @@ export async function renderRevisionPage(
   });
 }
 
-/** Form values are strings: numbers go back to numbers, and untouched fields keep the run's current input. */
+/** Untouched fields keep the run's current input. */
 function editedInput(run: Run, body: Record<string, unknown>): Record<string, unknown> {
   const process = findProcess(run.process)!;
-  const schema = z.toJSONSchema(process.inputSchema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, JsonSchemaProperty> };
-  const input: Record<string, unknown> = { ...(run.input as Record<string, unknown>) };
-  for (const name of process.editableFields) {
-    if (typeof body[name] !== 'string') continue;
-    const raw = (body[name] as string).trim();
-    const isNumber = schema.properties?.[name]?.type === 'number';
-    input[name] = isNumber && raw !== '' && !Number.isNaN(Number(raw.replace(/,/g, ''))) ? Number(raw.replace(/,/g, '')) : raw;
-  }
-  return input;
+  return { ...(run.input as Record<string, unknown>), ...valuesFromForm(inputJsonSchema(process), body, process.editableFields) };
 }
 
 /** Validates the edit with the process's own input schema, then hands it to the run as the `revise` Update. */

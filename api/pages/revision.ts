@@ -4,7 +4,7 @@ import { html, layout } from './html.js';
 export interface FormField {
   name: string;
   label: string;
-  type: 'text' | 'textarea' | 'number' | 'select';
+  type: 'text' | 'textarea' | 'number' | 'select' | 'checkbox';
   options?: string[];
   value: string;
   error?: string;
@@ -23,9 +23,13 @@ export interface RevisionPageProps {
   error?: string;
 }
 
-function field(f: FormField) {
+export function formField(f: FormField) {
   const id = `field-${f.name}`;
   const invalid = f.error ? html` aria-invalid="true" aria-describedby="${id}-error"` : false;
+  if (f.type === 'checkbox') {
+    return html`<div class="field"><label><input type="checkbox" id="${id}" name="${f.name}"${f.value === 'true' ? html` checked` : false}> ${f.label}</label>
+${f.error && html`<p class="field-error" id="${id}-error">${f.error}</p>`}</div>`;
+  }
   const control =
     f.type === 'textarea'
       ? html`<textarea id="${id}" name="${f.name}" rows="6"${invalid}>${f.value}</textarea>`
@@ -33,7 +37,7 @@ function field(f: FormField) {
         ? html`<select id="${id}" name="${f.name}"${invalid}>${(f.options ?? []).map(
             (o) => html`<option value="${o}"${o === f.value ? html` selected` : false}>${o}</option>`,
           )}</select>`
-        : html`<input id="${id}" name="${f.name}" type="${f.type === 'number' ? 'text' : 'text'}"${f.type === 'number' ? html` inputmode="decimal"` : false} value="${f.value}"${invalid}>`;
+        : html`<input id="${id}" name="${f.name}" type="text"${f.type === 'number' ? html` inputmode="decimal"` : false} value="${f.value}"${invalid}>`;
   return html`<div class="field">
 <label for="${id}">${f.label}</label>
 ${f.hint && html`<p class="hint">${f.hint}</p>`}
@@ -51,7 +55,7 @@ export function revisionPage(p: RevisionPageProps): string {
 <p class="callout">Please resubmit by ${p.expiresAt}. Opening this page changes nothing.</p>
 ${p.error && html`<div class="error-summary" role="alert"><p>${p.error}</p></div>`}
 <form method="post" action="/approvals/${encodeURIComponent(p.token)}">
-${p.fields.map(field)}
+${p.fields.map(formField)}
 <label for="field-note">Note to the approver (optional)</label>
 <textarea id="field-note" name="_note" rows="3" maxlength="2000"></textarea>
 <div class="actions"><button class="btn btn-approve" type="submit">Resubmit</button></div>

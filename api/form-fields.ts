@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import type { ProcessDefinition } from '../processes/types.js';
+import type { FormField } from './pages/revision.js';
+
+interface JsonSchema {
+  type?: string;
+  enum?: string[];
+  maxLength?: number;
+  description?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+}
+
+export function inputJsonSchema(process: ProcessDefinition): JsonSchema {
+  return z.toJSONSchema(process.inputSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+}
+
+function humanize(name: string): string {
+  const last = name.split('.').at(-1)!;
+  const words = last.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function get(values: Record<string, unknown>, path: string): unknown {
+  return path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), values);
+}
+
+function fieldFor(name: string, property: JsonSchema, required: boolean, values: Record<string, unknown>, errors: Record<string, string>): FormField {
+  const type: FormField['type'] = property.enum
+    ? 'select'
+    : property.type === 'number' || property.type === 'integer'
+      ? 'number'
+      : property.type === 'boolean'
+        ? 'checkbox'
+        : (property.maxLength ?? 0) > 300
+          ? 'textarea'
+          : 'text';
+  const value = get(values, name);
+  return {
+    name,
+    label: `${humanize(name)}${required ? '' : ' (optional)'}`,
+    type,
+    options: property.enum,
+    value: value === undefined || value === null ? '' : String(value),
+    error: errors[name],
+    hint: property.description,
+  };
+}
+
+/** Form controls for a process's input, typed from its JSON Schema; nested objects become dotted names. */
+export function fieldsFromSchema(schema: JsonSchema, values: Record<string, unknown>, errors: Record<string, string> = {}, only?: string[]): FormField[] {
+  const fields: FormField[] = [];
+  for (const [name, property] of Object.entries(schema.properties ?? {})) {
+    if (only && !only.includes(name)) continue;
+    const required = schema.required?.includes(name) ?? false;
+    if (property.type === 'object' && property.properties) {
+      for (const [child, childProperty] of Object.entries(property.properties)) {
+        fields.push(fieldFor(`${name}.${child}`, childProperty, required && (property.required?.includes(child) ?? false), values, errors));
+      }
+    } else {
+      fields.push(fieldFor(name, property, required, values, errors));
+    }
+  }
+  return fields;
+}
+
+/**
+ * Form posts are strings: numbers and booleans go back to their types, blanks are left out (so optional fields
+ * and optional nested objects stay absent), dotted names nest.
+ */
+export function valuesFromForm(schema: JsonSchema, body: Record<string, unknown>, only?: string[]): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const field of fieldsFromSchema(schema, {}, {}, only)) {
+    const raw = body[field.name];
+    let value: unknown;
+    if (field.type === 'checkbox') value = raw === 'on' || raw === 'true';
+    else if (typeof raw !== 'string' || raw.trim() === '') continue;
+    else if (field.type === 'number') value = Number.isNaN(Number(raw.trim().replace(/,/g, ''))) ? raw.trim() : Number(raw.trim().replace(/,/g, ''));
+    else value = raw.trim();
+    const [head, child] = field.name.split('.') as [string, string | undefined];
+    if (child) result[head] = { ...((result[head] as Record<string, unknown>) ?? {}), [child]: value };
+    else result[head] = value;
+  }
+  return result;
+}
