@@ -9,6 +9,7 @@ import { errorHandler, notFoundHandler } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { approvalsRouter } from './routes/approvals.js';
 import { auditLogRouter } from './routes/audit-log.js';
+import { consoleRouter } from './routes/console.js';
 import { peopleRouter } from './routes/people.js';
 import { decisionsRouter } from './routes/decisions.js';
 import { healthRouter } from './routes/health.js';
@@ -72,6 +73,7 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.use(decisionsRouter(ctx));
   app.use(kpisRouter(ctx));
   app.use(peopleRouter(ctx));
+  app.use(consoleRouter(ctx));
   app.use(auditLogRouter(ctx));
   app.use(runsRouter(ctx));
   app.use(approvalsRouter(ctx, { rateLimitPerMinute: options.approvalRateLimitPerMinute ?? 120 }));

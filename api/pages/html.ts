@@ -69,6 +69,10 @@ export interface LayoutProps {
   title: string;
   body: SafeHtml;
   status?: PageTone | number;
+  /** Ops pages: a wider card for tables and charts. */
+  wide?: boolean;
+  /** Ops pages: navigation beside the header. */
+  nav?: SafeHtml;
 }
 
 function toneOf(status: PageTone | number | undefined): PageTone {
@@ -86,6 +90,22 @@ html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
 body{margin:0;background:#f3f4f6;color:#111827;font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",sans-serif;font-size:1rem;line-height:1.5;overflow-wrap:anywhere}
 .site-header{max-width:40rem;margin:0 auto;padding:1rem 1rem .5rem;font-size:.875rem;font-weight:700;letter-spacing:.04em;color:#374151}
 main{display:block}
+.card.wide,.site-header.wide{max-width:72rem}
+.site-header nav{display:inline-flex;gap:1rem;margin-left:1.5rem;font-weight:600}
+.site-header nav form{display:inline}
+.site-header nav button{background:none;border:0;color:#1d4ed8;font:inherit;cursor:pointer;padding:0}
+table.data{width:100%;border-collapse:collapse;font-size:.9rem}
+table.data th,table.data td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #e5e7eb;vertical-align:top}
+.table-scroll{overflow-x:auto}
+.stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(8rem,1fr));gap:.75rem;margin:1rem 0}
+.stat{border:1px solid #e5e7eb;border-radius:.5rem;padding:.75rem}.stat b{display:block;font-size:1.5rem}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(24rem,1fr));gap:1.5rem}
+figure.chart{margin:0}figure.chart svg{width:100%;height:auto}figure.chart figcaption{font-weight:600;margin-bottom:.25rem}
+form.filters{display:flex;flex-wrap:wrap;gap:.75rem;align-items:end;margin:1rem 0}
+form.filters label{display:flex;flex-direction:column;font-size:.85rem}
+form.filters .btn{flex:0 0 auto;min-height:2.25rem;padding:.4rem 1rem;background:#1d4ed8;border-color:#1d4ed8;color:#fff;width:auto}
+.status{display:inline-block;padding:.1rem .5rem;border-radius:1rem;background:#e5e7eb;font-size:.8rem}
+.status-completed{background:#dcfce7}.status-rejected,.status-failed{background:#fee2e2}.status-expired,.status-cancelled{background:#fef3c7}.status-running{background:#dbeafe}
 .card{max-width:40rem;margin:0 auto 2rem;background:#fff;border:1px solid #d1d5db;border-top:6px solid #6b7280;border-radius:.5rem;padding:1.25rem 1rem}
 @media (min-width:40rem){.card{padding:2rem 2.25rem}.site-header{padding-left:0;padding-right:0}}
 .tone-success{border-top-color:#15803d}.tone-info{border-top-color:#1d4ed8}.tone-warning{border-top-color:#b45309}.tone-error{border-top-color:#b91c1c}
@@ -129,7 +149,7 @@ footer.page-footer{margin-top:1.5rem;font-size:.8125rem;color:#4b5563}
 `;
 
 /** A complete HTML document around `body`. */
-export function layout({ title, body, status }: LayoutProps): string {
+export function layout({ title, body, status, wide, nav }: LayoutProps): string {
   const tone = toneOf(status);
   return `<!doctype html>\n${html`<html lang="en">
 <head>
@@ -142,8 +162,8 @@ export function layout({ title, body, status }: LayoutProps): string {
 <style>${raw(STYLESHEET)}</style>
 </head>
 <body>
-<header class="site-header">Opsflow</header>
-<main class="${`card tone-${tone}`}">
+<header class="${wide ? 'site-header wide' : 'site-header'}">Opsflow${nav ?? false}</header>
+<main class="${`card tone-${tone}${wide ? ' wide' : ''}`}">
 ${body}
 </main>
 </body>

@@ -17,7 +17,7 @@ export const listRunsQuerySchema = z.object({
   cursor: z.string().optional(),
 });
 
-function decodeCursor(cursor: string): { startedAt: Date; id: string } {
+export function decodeCursor(cursor: string): { startedAt: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
   const startedAt = new Date(at ?? '');
   if (!id || Number.isNaN(startedAt.getTime())) {
@@ -26,7 +26,7 @@ function decodeCursor(cursor: string): { startedAt: Date; id: string } {
   return { startedAt, id };
 }
 
-function encodeCursor(run: { startedAt: Date; id: string }): string {
+export function encodeCursor(run: { startedAt: Date; id: string }): string {
   return Buffer.from(`${run.startedAt.toISOString()}|${run.id}`).toString('base64url');
 }
 

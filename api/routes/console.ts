@@ -1,0 +1,129 @@
+import express, { Router, type Request, type Response } from 'express';
+import { hasScope, verifyApiKey } from '../../lib/api-keys.js';
+import { AppError } from '../../lib/errors.js';
+import { findProcess, processes } from '../../processes/index.js';
+import type { ApiContext } from '../context.js';
+import { fieldsFromSchema, inputJsonSchema, valuesFromForm } from '../form-fields.js';
+import { computeKpis } from '../kpis.js';
+import { dashboardPage, loginPage, messagePage, runPage, runsPage, startPage } from '../pages/console.js';
+import { startRun } from '../run-service.js';
+import { runDetail, runSummary } from '../run-views.js';
+import { decodeCursor, encodeCursor, runStatuses } from './runs.js';
+
+const COOKIE = 'opsflow_key';
+const DAY = 86_400_000;
+const catalog = () => processes.map((p) => ({ key: p.key, title: p.title }));
+const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
+
+function cookieKey(req: Request): string | undefined {
+  const pair = (req.headers.cookie ?? '').split(';').map((c) => c.trim()).find((c) => c.startsWith(`${COOKIE}=`));
+  return pair ? decodeURIComponent(pair.slice(COOKIE.length + 1)) : undefined;
+}
+
+const sendPage = (res: Response, html: string, status = 200) => void res.status(status).type('html').send(html);
+
+/**
+ * The ops console: server-rendered pages on the same data as the API. Browsers cannot send bearer keys, so the key
+ * pasted at /ops/login rides in an HttpOnly, SameSite=Strict cookie scoped to /ops.
+ */
+export function consoleRouter(ctx: ApiContext): Router {
+  const router = Router();
+  const form = express.urlencoded({ extended: false, limit: '100kb' });
+
+  router.get('/ops/login', (_req, res) => sendPage(res, loginPage()));
+  router.post('/ops/login', form, async (req, res) => {
+    const key = text(req.body?.key) ?? '';
+    const identity = await verifyApiKey(ctx.db, key);
+    if (!identity) return sendPage(res, loginPage('That key is not valid or was revoked.'), 401);
+    res.cookie(COOKIE, key, { httpOnly: true, sameSite: 'strict', path: '/ops', secure: ctx.config.PUBLIC_BASE_URL.startsWith('https:') });
+    res.redirect(303, '/ops');
+  });
+  router.post('/ops/logout', (_req, res) => {
+    res.clearCookie(COOKIE, { path: '/ops' });
+    res.redirect(303, '/ops/login');
+  });
+
+  router.use('/ops', async (req, res, next) => {
+    const identity = await verifyApiKey(ctx.db, cookieKey(req) ?? '');
+    if (!identity) return res.redirect(303, '/ops/login');
+    if (!hasScope(identity, 'runs:read')) return sendPage(res, messagePage('Not allowed', 'This key lacks the "runs:read" scope.', 403), 403);
+    req.identity = identity;
+    next();
+  });
+
+  router.get('/ops', async (req, res) => {
+    const to = req.query.to ? new Date(`${String(req.query.to)}T23:59:59.999Z`) : new Date();
+    const from = req.query.from ? new Date(`${String(req.query.from)}T00:00:00Z`) : new Date(to.getTime() - 90 * DAY);
+    const process = text(req.query.process);
+    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from >= to || (process && !findProcess(process))) {
+      return sendPage(res, messagePage('Invalid filter', 'Pick a known process and a "from" date before the "to" date.', 422), 422);
+    }
+    const kpis = await computeKpis(ctx.db, { process, from, to });
+    sendPage(res, dashboardPage(kpis, catalog(), { process, from: from.toISOString().slice(0, 10), to: to.toISOString().slice(0, 10) }));
+  });
+
+  router.get('/ops/runs', async (req, res) => {
+    const process = text(req.query.process);
+    const status = (runStatuses as readonly string[]).includes(String(req.query.status)) ? String(req.query.status) : undefined;
+    const q = text(req.query.q);
+    const after = text(req.query.cursor) ? decodeCursor(String(req.query.cursor)) : undefined;
+    const rows = await ctx.db.run.findMany({
+      where: {
+        ...(process ? { process } : {}),
+        ...(status ? { status } : {}),
+        ...(q ? { OR: [{ title: { contains: q, mode: 'insensitive' } }, { requesterName: { contains: q, mode: 'insensitive' } }, { requesterEmail: { contains: q, mode: 'insensitive' } }] } : {}),
+        ...(after ? { AND: [{ OR: [{ startedAt: { lt: after.startedAt } }, { startedAt: after.startedAt, id: { lt: after.id } }] }] } : {}),
+      },
+      orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
+      take: 26,
+    });
+    const pageRows = rows.slice(0, 25);
+    const next = rows.length > 25 ? new URLSearchParams({ ...(process ? { process } : {}), ...(status ? { status } : {}), ...(q ? { q } : {}), cursor: encodeCursor(pageRows.at(-1)!) }) : null;
+    sendPage(res, runsPage(pageRows.map(runSummary), { process, status, q }, next ? `/ops/runs?${next.toString()}` : null, catalog()));
+  });
+
+  router.get('/ops/runs/:id', async (req, res) => {
+    const run = await ctx.db.run.findUnique({
+      where: { id: String(req.params.id) },
+      include: { approvals: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
+    });
+    if (!run) return sendPage(res, messagePage('Not found', `No run ${String(req.params.id)}.`, 404), 404);
+    const details = findProcess(run.process)?.describe(run.input) ?? [];
+    sendPage(res, runPage(runDetail(run), details, hasScope(req.identity!, 'runs:manage')));
+  });
+
+  router.post('/ops/runs/:id/cancel', async (req, res) => {
+    if (!hasScope(req.identity!, 'runs:manage')) return sendPage(res, messagePage('Not allowed', 'Cancelling needs the "runs:manage" scope.', 403), 403);
+    const run = await ctx.db.run.findUnique({ where: { id: String(req.params.id) } });
+    if (run?.status === 'running') await ctx.temporal.workflow.getHandle(run.id).cancel();
+    res.redirect(303, `/ops/runs/${encodeURIComponent(String(req.params.id))}`);
+  });
+
+  router.get('/ops/start/:process', (req, res) => {
+    const process = findProcess(String(req.params.process));
+    if (!process) return sendPage(res, messagePage('Not found', 'No such process.', 404), 404);
+    sendPage(res, startPage(process, fieldsFromSchema(inputJsonSchema(process), {})));
+  });
+
+  router.post('/ops/start/:process', form, async (req, res) => {
+    const process = findProcess(String(req.params.process));
+    if (!process) return sendPage(res, messagePage('Not found', 'No such process.', 404), 404);
+    const schema = inputJsonSchema(process);
+    const input = valuesFromForm(schema, (req.body ?? {}) as Record<string, unknown>);
+    const identity = req.identity!;
+    const defaultRequester = async () => {
+      const person = await ctx.db.person.findUnique({ where: { email: identity.email } });
+      return { name: person?.name ?? identity.email, email: identity.email };
+    };
+    try {
+      const { runId } = await startRun(ctx, { process: process.key, input }, undefined, { identity, defaultRequester });
+      res.redirect(303, `/ops/runs/${runId}`);
+    } catch (error) {
+      if (!(error instanceof AppError) || (error.code !== 'validation_failed' && error.code !== 'forbidden')) throw error;
+      const errors = Object.fromEntries((error.details?.issues ?? []).map((i) => [i.path.replace(/^input\./, ''), i.message]));
+      sendPage(res, startPage(process, fieldsFromSchema(schema, input, errors), error.message), error.status);
+    }
+  });
+
+  return router;
+}
