@@ -10,6 +10,7 @@ import { buildOpenApiDocument } from './openapi.js';
 import { approvalsRouter } from './routes/approvals.js';
 import { auditLogRouter } from './routes/audit-log.js';
 import { consoleRouter } from './routes/console.js';
+import { eventsRouter } from './routes/events.js';
 import { peopleRouter } from './routes/people.js';
 import { decisionsRouter } from './routes/decisions.js';
 import { healthRouter } from './routes/health.js';
@@ -57,6 +58,8 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  // Inbound events are verified on their raw bytes, so they are routed before the JSON parser.
+  app.use(eventsRouter(ctx));
   app.use(express.json({ limit: ctx.config.API_BODY_LIMIT }));
 
   const openApi = buildOpenApiDocument(ctx.config.PUBLIC_BASE_URL);

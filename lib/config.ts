@@ -33,6 +33,24 @@ export const configSchema = z.object({
   ERP_API_KEY: z.string().min(1).default('dev-erp-key'),
   ERP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 
+  /** Inbound event sources and their Standard Webhooks secrets: `ats=whsec_...,erp=whsec_...`. */
+  EVENT_SOURCE_SECRETS: z
+    .string()
+    .default('')
+    .transform((value, context) => {
+      const sources: Record<string, string> = {};
+      for (const pair of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const at = pair.indexOf('=');
+        const [name, secret] = at > 0 ? [pair.slice(0, at), pair.slice(at + 1)] : [pair, undefined];
+        if (!/^[a-z0-9-]+$/.test(name) || !secret) {
+          context.addIssue({ code: 'custom', message: `"${pair}" is not source=secret` });
+          return z.NEVER;
+        }
+        sources[name] = secret;
+      }
+      return sources;
+    }),
+
   /** The worker's own Prometheus endpoint (activity failures, e-mails, runs closed); unset = off. */
   WORKER_METRICS_PORT: port.optional(),
   /** The Temporal SDK's Prometheus exporter in the worker; unset = off. */

@@ -28,6 +28,8 @@ export interface Stack {
   apiUrl: string;
   /** An `admin` key acting as ops.desk@example.com; the HTTP helpers send it by default. */
   adminKey: string;
+  /** Standard Webhooks secrets of the inbound event sources this stack accepts. */
+  eventSecrets: { ats: string; erp: string };
   /** Mints a key for a person in the directory with the given scopes. */
   createKey(email: string, scopes: string[]): Promise<string>;
   config: Config;
@@ -65,8 +67,10 @@ export async function startStack(
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const temporal = new Client({ connection, namespace: 'default' });
 
+  const eventSecrets = { ats: `whsec_${randomBytes(24).toString('base64')}`, erp: `whsec_${randomBytes(24).toString('base64')}` };
   let config = loadConfig({
     NODE_ENV: 'test',
+    EVENT_SOURCE_SECRETS: Object.entries(eventSecrets).map(([source, secret]) => `${source}=${secret}`).join(','),
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: taskQueue,
@@ -148,6 +152,7 @@ export async function startStack(
     apiUrl,
     adminKey,
     createKey,
+    eventSecrets,
     config,
     db,
     temporal,
