@@ -30,9 +30,12 @@ function axes(labels: string[], max: number, format: (v: number) => string): Saf
   const ticks = [0, 0.5, 1].map((f) => html`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${PAD.top + innerH * (1 - f)}" y2="${PAD.top + innerH * (1 - f)}" stroke="#e5e7eb"/>
 <text x="${PAD.left - 6}" y="${PAD.top + innerH * (1 - f) + 4}" text-anchor="end" font-size="14" fill="#555">${format(max * f)}</text>`);
   const step = labels.length > 8 ? Math.ceil(labels.length / 8) : 1;
+  // About 8 px per character at this size: labels longer than their slot are shortened (the bar's tooltip has all).
+  const fits = Math.max(3, Math.floor((innerW / labels.length) * step / 8));
+  const short = (label: string) => (label.length > fits ? `${label.slice(0, fits - 1)}…` : label);
   const xLabels = labels.map((label, i) =>
     i % step === 0
-      ? html`<text x="${PAD.left + (innerW * (i + 0.5)) / labels.length}" y="${H - PAD.bottom + 16}" text-anchor="middle" font-size="14" fill="#555">${label}</text>`
+      ? html`<text x="${PAD.left + (innerW * (i + 0.5)) / labels.length}" y="${H - PAD.bottom + 16}" text-anchor="middle" font-size="14" fill="#555">${short(label)}</text>`
       : false,
   );
   return html`${ticks}${xLabels}`;
