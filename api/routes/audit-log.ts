@@ -33,10 +33,10 @@ export function auditView(e: AuditEntry) {
   };
 }
 
-/** RFC 4180 field, with spreadsheet formulas defused: a leading = + - @ gets a quote so Excel shows text. */
+/** RFC 4180 field, with spreadsheet formulas defused: a leading = + - @ tab or CR gets a quote so it stays text. */
 export function csvField(value: unknown): string {
   let text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
-  if (/^[=+\-@]/.test(text)) text = `'${text}`;
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
@@ -73,12 +73,14 @@ export function auditLogRouter(ctx: ApiContext): Router {
     res.setHeader('Content-Type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
     res.setHeader('Content-Disposition', `attachment; filename="opsflow-audit.${query.format}"`);
     if (csv) res.write(`${csvColumns.join(',')}\r\n`);
-    // Keyset pages by id (ids grow with time), so a large log never sits in memory.
-    for (let after: bigint | undefined; ; ) {
-      const batch = await ctx.db.auditEntry.findMany({ where: { ...where, ...(after ? { id: { gt: after } } : {}) }, orderBy: { id: 'asc' }, take: BATCH });
+    // Keyset pages in time order (at, then id for ties): entries may be written with an earlier `at` than
+    // their neighbours (a decision records when it was made), and a large log never sits in memory.
+    for (let after: { at: Date; id: bigint } | undefined; ; ) {
+      const page = after ? { OR: [{ at: { gt: after.at } }, { at: after.at, id: { gt: after.id } }] } : {};
+      const batch = await ctx.db.auditEntry.findMany({ where: { AND: [where, page] }, orderBy: [{ at: 'asc' }, { id: 'asc' }], take: BATCH });
       for (const entry of batch) res.write(csv ? `${csvRow(auditView(entry))}\r\n` : `${JSON.stringify(auditView(entry))}\n`);
       if (batch.length < BATCH) break;
-      after = batch.at(-1)!.id;
+      after = { at: batch.at(-1)!.at, id: batch.at(-1)!.id };
     }
     res.end();
   });

@@ -127,4 +127,21 @@ describe('directory, delegations and the audit log over the API', () => {
     expect(bad.status).toBe(422);
     expect(bad.body.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(['query.format', 'query.from']);
   });
+
+  it('exports in time order across batches even when entries were written out of order', async () => {
+    await stack.db.run.create({ data: { id: 'order-run', process: 'capex', status: 'running', title: 'Ordered', requesterName: 'A', requesterEmail: 'alex.rivera@example.com', input: {}, settings: {} } });
+    const base = Date.parse('2026-08-01T00:00:00Z');
+    // 1,203 entries written newest first, with pairs sharing a timestamp: more than two export batches.
+    const count = 1_203;
+    await stack.db.auditEntry.createMany({
+      data: Array.from({ length: count }, (_, i) => ({ runId: 'order-run', action: 'test.entry', actor: `n${count - 1 - i}`, at: new Date(base + Math.floor((count - 1 - i) / 2) * 1000) })),
+    });
+    const response = await fetch(api('/audit/export?runId=order-run'), { headers: as(stack.adminKey) });
+    const lines = (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as { at: string; actor: string; id: string });
+    expect(lines).toHaveLength(count);
+    expect(new Set(lines.map((l) => l.id)).size).toBe(count);
+    const times = lines.map((l) => Date.parse(l.at));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(lines[0]!.actor === 'n0' || lines[0]!.actor === 'n1').toBe(true);
+  });
 });
