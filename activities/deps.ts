@@ -2,6 +2,7 @@ import type { Transporter } from 'nodemailer';
 import type { Db } from '../lib/db.js';
 import type { Logger } from '../lib/logger.js';
 import type { WorkerMetrics } from '../lib/metrics.js';
+import type { DeliveryRef } from '../lib/outbound-webhooks.js';
 import type { Erp } from './erp.js';
 
 /** What activities need from the outside world, injected so tests can point them at local servers. */
@@ -11,6 +12,10 @@ export interface ActivityDeps {
   erp: Erp;
   logger: Logger;
   metrics?: WorkerMetrics;
+  /** Wakes the workflows that deliver outbound webhooks after an audit entry queued deliveries. */
+  wakeWebhookDeliveries(refs: DeliveryRef[]): Promise<void>;
+  /** Closes connections (database, SMTP, Temporal client) when the worker stops. */
+  close(): Promise<void>;
   settings: {
     publicBaseUrl: string;
     mailFrom: string;

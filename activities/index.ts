@@ -4,6 +4,7 @@ import { createNotificationActivities } from './notifications.js';
 import { createPurchasingActivities } from './purchasing.js';
 import { createRecordActivities } from './records.js';
 import { createRevisionActivities } from './revisions.js';
+import { createWebhookActivities } from './webhooks.js';
 
 /** Every activity the worker registers, bound to its dependencies. Workflows import only the type. */
 export function createActivities(deps: ActivityDeps) {
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotificationActivities(deps),
     ...createPurchasingActivities(deps),
     ...createRevisionActivities(deps),
+    ...createWebhookActivities(deps),
   };
 }
 

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { Prisma } from '../lib/db.js';
+import { insertAuditEntry } from '../lib/outbound-webhooks.js';
 import type { ActivityDeps } from './deps.js';
 
 export type RunStatus = 'running' | 'completed' | 'rejected' | 'expired' | 'cancelled' | 'failed';
@@ -51,13 +52,15 @@ function auditRow(entry: AuditInput) {
 }
 
 export async function writeAudit(deps: ActivityDeps, entry: AuditInput): Promise<void> {
+  let result;
   try {
-    await deps.db.auditEntry.create({ data: auditRow(entry) });
+    result = await deps.db.$transaction((tx) => insertAuditEntry(tx, auditRow(entry)));
   } catch (error) {
-    // Already written by an earlier attempt of the same activity.
+    // A concurrent attempt of the same activity wrote it first.
     if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return;
     throw error;
   }
+  await deps.wakeWebhookDeliveries(result.wake);
 }
 
 const roleLabels: Record<string, string> = {
@@ -85,14 +88,14 @@ export function createRecordActivities(deps: ActivityDeps) {
         ...(update.closedAt ? { closedAt: new Date(update.closedAt) } : {}),
       };
       const { audit } = update;
-      await deps.db.$transaction(async (tx) => {
+      const wake = await deps.db.$transaction(async (tx) => {
         const run = await tx.run.update({ where: { id: update.runId }, data });
-        // A retried activity finds its entry already written.
-        if (audit && (await tx.auditEntry.count({ where: { eventKey: audit.eventKey } })) === 0) {
-          await tx.auditEntry.create({ data: auditRow(audit) });
-          if (update.status && update.status !== 'running') deps.metrics?.runsClosed.inc({ process: run.process, outcome: update.status });
-        }
+        if (!audit) return [];
+        const written = await insertAuditEntry(tx, auditRow(audit));
+        if (written.inserted && update.status && update.status !== 'running') deps.metrics?.runsClosed.inc({ process: run.process, outcome: update.status });
+        return written.wake;
       });
+      await deps.wakeWebhookDeliveries(wake);
     },
 
     async appendAudit(entry: AuditInput): Promise<void> {

@@ -17,6 +17,7 @@ import { healthRouter } from './routes/health.js';
 import { kpisRouter } from './routes/kpis.js';
 import { processesRouter } from './routes/processes.js';
 import { runsRouter } from './routes/runs.js';
+import { webhooksRouter } from './routes/webhooks.js';
 
 export interface AppOptions {
   /** Requests per minute per client IP on the public approval-link routes. */
@@ -78,6 +79,7 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.use(peopleRouter(ctx));
   app.use(consoleRouter(ctx));
   app.use(auditLogRouter(ctx));
+  app.use(webhooksRouter(ctx));
   app.use(runsRouter(ctx));
   app.use(approvalsRouter(ctx, { rateLimitPerMinute: options.approvalRateLimitPerMinute ?? 120 }));
 

@@ -6,6 +6,7 @@ import { decisionBodySchema, reassignBodySchema } from './routes/decisions.js';
 import { kpiQuerySchema } from './routes/kpis.js';
 import { createPersonSchema, delegationSchema, updatePersonSchema } from './routes/people.js';
 import { listRunsQuerySchema } from './routes/runs.js';
+import { createSubscriptionSchema, deliveriesQuerySchema } from './routes/webhooks.js';
 
 const errorSchema = z.object({
   error: z.object({
@@ -108,6 +109,13 @@ export function buildOpenApiDocument(serverUrl: string) {
   registry.registerPath({ method: 'post', path: '/directory/people', summary: 'Add a person (scope directory:write)', request: { body: json(createPersonSchema) }, responses: { 201: { description: 'Added' }, 409: errorResponse('Already there'), 422: errorResponse('Invalid') } });
   registry.registerPath({ method: 'patch', path: '/directory/people/{email}', summary: 'Edit a person (scope directory:write)', request: { params: personParams, body: json(updatePersonSchema) }, responses: { 200: { description: 'Edited' } } });
   registry.registerPath({ method: 'post', path: '/directory/people/{email}/delegations', summary: 'Out of office: route new requests to a delegate (the person themself, or directory:write)', request: { params: personParams, body: json(delegationSchema) }, responses: { 201: { description: 'Created' }, 403: errorResponse('Not yours'), 422: errorResponse('Invalid window') } });
+  const webhookParams = z.object({ id: z.string() });
+  registry.registerPath({ method: 'post', path: '/webhooks', summary: 'Subscribe a URL to run lifecycle events (scope webhooks:manage); the signing secret is returned once', request: { body: json(createSubscriptionSchema) }, responses: { 201: { description: 'Subscribed' }, 422: errorResponse('Invalid URL, event type or process') } });
+  registry.registerPath({ method: 'get', path: '/webhooks', summary: 'Webhook subscriptions', responses: { 200: { description: 'Subscriptions' } } });
+  registry.registerPath({ method: 'get', path: '/webhooks/{id}', summary: 'A subscription with delivery counts by status', request: { params: webhookParams }, responses: { 200: { description: 'Subscription' }, 404: errorResponse('No such subscription') } });
+  registry.registerPath({ method: 'delete', path: '/webhooks/{id}', summary: 'Unsubscribe (pending deliveries are dropped)', request: { params: webhookParams }, responses: { 204: { description: 'Deleted' }, 404: errorResponse('No such subscription') } });
+  registry.registerPath({ method: 'get', path: '/webhooks/{id}/deliveries', summary: 'The delivery log: each event, its status and every attempt', request: { params: webhookParams, query: deliveriesQuerySchema }, responses: { 200: { description: 'Deliveries, newest first' } } });
+  registry.registerPath({ method: 'post', path: '/webhooks/{id}/deliveries/{deliveryId}/redeliver', summary: 'Send a delivery again now (same webhook-id) and report the answer', request: { params: z.object({ id: z.string(), deliveryId: z.string() }) }, responses: { 200: { description: 'Attempted; `delivered` says how it went' }, 404: errorResponse('No such delivery') } });
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

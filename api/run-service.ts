@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { hasScope, type Identity } from '../lib/api-keys.js';
 import { Prisma } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
+import { insertAuditEntry, wakeDeliveryWorkflows, type DeliveryRef } from '../lib/outbound-webhooks.js';
 import { findProcess, type ProcessDefinition } from '../processes/index.js';
 import { searchAttributes } from '../processes/search-attributes.js';
 import type { ApiContext } from './context.js';
@@ -94,6 +95,40 @@ async function startWorkflow(ctx: ApiContext, process: ProcessDefinition, runId:
   }
 }
 
+/** The Run row every process run has, whatever started it. */
+export function runRow(
+  process: ProcessDefinition,
+  runId: string,
+  input: unknown,
+  settings: unknown,
+  origin: { trigger: 'api' | 'event' | 'schedule'; correlationKey?: string; scheduleId?: string },
+) {
+  const summary = process.summarize(input);
+  return {
+    id: runId,
+    process: process.key,
+    status: 'running',
+    title: summary.title,
+    requesterName: summary.requester.name,
+    requesterEmail: summary.requester.email.toLowerCase(),
+    input: input as Prisma.InputJsonValue,
+    settings: settings as Prisma.InputJsonValue,
+    amount: summary.amount ?? null,
+    currency: summary.currency ?? null,
+    trigger: origin.trigger,
+    correlationKey: origin.correlationKey ?? null,
+    scheduleId: origin.scheduleId ?? null,
+  };
+}
+
+/** Outbound webhooks are best effort here: a lost wake-up is picked up by the worker's sweep. */
+export async function wakeWebhooks(ctx: ApiContext, refs: DeliveryRef[]): Promise<void> {
+  if (refs.length === 0) return;
+  await wakeDeliveryWorkflows(ctx.temporal, ctx.config.TEMPORAL_TASK_QUEUE, refs).catch((error: unknown) =>
+    ctx.logger.warn({ err: error }, 'could not wake webhook deliveries; the sweep will'),
+  );
+}
+
 /**
  * Records the run, then starts its workflow (workflow id = run id). With an Idempotency-Key, the same key and
  * body return the first run; the same key with another body is refused.
@@ -109,27 +144,14 @@ export async function startRun(ctx: ApiContext, body: unknown, idempotencyKey: s
 
   const runId = `${process.key}-${randomUUID()}`;
   const summary = process.summarize(input);
+  let wake: DeliveryRef[] = [];
   try {
-    await ctx.db.$transaction([
-      ctx.db.run.create({
-        data: {
-          id: runId,
-          process: process.key,
-          status: 'running',
-          title: summary.title,
-          requesterName: summary.requester.name,
-          requesterEmail: summary.requester.email.toLowerCase(),
-          input: input as Prisma.InputJsonValue,
-          settings: settings as Prisma.InputJsonValue,
-          amount: summary.amount ?? null,
-          currency: summary.currency ?? null,
-        },
-      }),
-      ctx.db.auditEntry.create({
-        data: { eventKey: `${runId}:run.started`, runId, action: 'run.started', actor: summary.requester.email.toLowerCase() },
-      }),
-      ...(idempotencyKey ? [ctx.db.idempotencyKey.create({ data: { key: idempotencyKey, requestHash, runId } })] : []),
-    ]);
+    wake = await ctx.db.$transaction(async (tx) => {
+      await tx.run.create({ data: runRow(process, runId, input, settings, { trigger: 'api' }) });
+      if (idempotencyKey) await tx.idempotencyKey.create({ data: { key: idempotencyKey, requestHash, runId } });
+      const audit = await insertAuditEntry(tx, { eventKey: `${runId}:run.started`, runId, action: 'run.started', actor: summary.requester.email.toLowerCase() });
+      return audit.wake;
+    });
   } catch (error) {
     // Two requests raced with one key: the other one won; answer as it did.
     if (idempotencyKey && error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
@@ -150,6 +172,7 @@ export async function startRun(ctx: ApiContext, body: unknown, idempotencyKey: s
     throw new AppError('unavailable', 'The workflow engine is unavailable; the run was not started. Try again shortly.');
   }
   ctx.metrics?.runsStarted.inc({ process: process.key });
+  await wakeWebhooks(ctx, wake);
   return { runId, process: process.key, replayed: false };
 }
 

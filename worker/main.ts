@@ -1,6 +1,8 @@
 import { createServer } from 'node:http';
 import type { Registry } from 'prom-client';
+import type { ActivityDeps } from '../activities/index.js';
 import { loadConfig } from '../lib/config.js';
+import { staleDeliveryRefs } from '../lib/outbound-webhooks.js';
 import { createLogger } from '../lib/logger.js';
 import { createOpsflowWorker } from './worker.js';
 
@@ -13,6 +15,18 @@ function serveMetrics(registry: Registry, port: number) {
   }).listen(port, '127.0.0.1');
 }
 
+/**
+ * A webhook delivery whose wake-up signal was lost (Temporal unreachable right after the audit entry committed)
+ * is still pending in the database; this sends the wake-up again.
+ */
+function sweepLostWebhookWakeUps(deps: ActivityDeps): NodeJS.Timeout {
+  return setInterval(() => {
+    staleDeliveryRefs(deps.db, 30_000)
+      .then((refs) => deps.wakeWebhookDeliveries(refs))
+      .catch((error: unknown) => logger.warn({ err: error }, 'webhook sweep failed; next one in 30 s'));
+  }, 30_000);
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const { worker, deps, connection } = await createOpsflowWorker({
@@ -23,10 +37,12 @@ async function main(): Promise<void> {
   // worker.run() resolves after shutdown() once in-flight tasks are done; the SDK handles SIGINT/SIGTERM itself.
   const metricsServer = config.WORKER_METRICS_PORT && deps.metrics ? serveMetrics(deps.metrics.registry, config.WORKER_METRICS_PORT) : undefined;
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS }, 'worker started');
+  const sweep = sweepLostWebhookWakeUps(deps);
   await worker.run();
+  clearInterval(sweep);
   metricsServer?.close();
   await connection.close();
-  await deps.db.$disconnect();
+  await deps.close();
   logger.info('worker stopped');
 }
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type ActivityInterceptorsFactory, type LogLevel } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
@@ -9,6 +10,7 @@ import type { Config } from '../lib/config.js';
 import { createDb } from '../lib/db.js';
 import type { Logger } from '../lib/logger.js';
 import { createWorkerMetrics, type WorkerMetrics } from '../lib/metrics.js';
+import { wakeDeliveryWorkflows } from '../lib/outbound-webhooks.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 /** Written by `npm run build`; production workers load it instead of bundling at start. */
@@ -52,14 +54,39 @@ function activityMetricsInterceptor(metrics: WorkerMetrics): ActivityInterceptor
   });
 }
 
+/** A client connection opened on first use: only activities that queue webhook deliveries need one. */
+function lazyTemporalClient(config: Config) {
+  let client: Promise<Client> | undefined;
+  return {
+    get: () =>
+      (client ??= Connection.connect({ address: config.TEMPORAL_ADDRESS }).then(
+        (connection) => new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+      )),
+    close: async () => {
+      if (client) await (await client).connection.close();
+    },
+  };
+}
+
 export function createActivityDeps(config: Config, logger: Logger): ActivityDeps {
+  const temporal = lazyTemporalClient(config);
+  const db = createDb(config.DATABASE_URL);
+  const mailer = createMailer(config.SMTP_URL);
   return {
     metrics: createWorkerMetrics(),
-    db: createDb(config.DATABASE_URL),
-    mailer: createMailer(config.SMTP_URL),
+    db,
+    mailer,
     erp: new HttpErp({ baseUrl: config.ERP_BASE_URL, apiKey: config.ERP_API_KEY, timeoutMs: config.ERP_TIMEOUT_MS }),
     logger,
     settings: { publicBaseUrl: config.PUBLIC_BASE_URL, mailFrom: config.MAIL_FROM, tokenSecret: config.TOKEN_SECRET },
+    async wakeWebhookDeliveries(refs) {
+      if (refs.length > 0) await wakeDeliveryWorkflows(await temporal.get(), config.TEMPORAL_TASK_QUEUE, refs);
+    },
+    async close() {
+      await temporal.close();
+      await db.$disconnect();
+      mailer.close();
+    },
   };
 }
 

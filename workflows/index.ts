@@ -1,3 +1,4 @@
 // The worker's workflow bundle entry: every process workflow, by its exported name (ProcessDefinition.workflowType).
 export { capexWorkflow } from './capex.js';
 export { contractWorkflow } from './contract.js';
+export { webhookDeliveryWorkflow } from './webhook-delivery.js';

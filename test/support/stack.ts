@@ -117,8 +117,7 @@ export async function startStack(
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running;
         await workerConnection.close();
-        await deps.db.$disconnect();
-        deps.mailer.close();
+        await deps.close();
       })());
     stoppers.unshift(stop);
     return { stop };

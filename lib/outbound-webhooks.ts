@@ -1,0 +1,212 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { Prisma } from './db.js';
+import { signWebhook } from './webhook-signature.js';
+
+/** What subscribers can ask for. Every one is also an audit entry, which is where deliveries come from. */
+export const lifecycleEventTypes = [
+  'run.started',
+  'approval.requested',
+  'approval.decided',
+  'run.completed',
+  'run.failed',
+  'run.cancelled',
+] as const;
+export type LifecycleEventType = (typeof lifecycleEventTypes)[number];
+
+/** Audit actions that are lifecycle events. Rejected and expired runs ended normally: subscribers see run.completed with the status. */
+const eventTypeByAuditAction: Record<string, LifecycleEventType> = {
+  'run.started': 'run.started',
+  'approval.requested': 'approval.requested',
+  'approval.escalated': 'approval.requested',
+  'approval.decided': 'approval.decided',
+  'run.completed': 'run.completed',
+  'run.rejected': 'run.completed',
+  'run.expired': 'run.completed',
+  'run.failed': 'run.failed',
+  'run.cancelled': 'run.cancelled',
+};
+
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(24).toString('base64')}`;
+}
+
+/** Names the Temporal workflow that delivers one subscription's events for one run, in order. */
+export function deliveryWorkflowId(subscriptionId: string, runId: string): string {
+  return `webhooks:${subscriptionId}:${runId}`;
+}
+
+export const deliveryWorkflowType = 'webhookDeliveryWorkflow';
+export const deliveriesPendingSignal = 'deliveriesPending';
+
+export interface DeliveryRef {
+  subscriptionId: string;
+  runId: string;
+}
+
+/** The body a subscriber receives. */
+export interface LifecycleEventPayload {
+  type: LifecycleEventType;
+  timestamp: string;
+  data: {
+    runId: string;
+    process: string;
+    status: string;
+    action: string;
+    step: string | null;
+    actor: string;
+    onBehalfOf: string | null;
+    details: unknown;
+  };
+}
+
+type AuditRow = Prisma.AuditEntryUncheckedCreateInput;
+
+/**
+ * Writes an audit entry and, in the same transaction, one pending delivery per subscription that wants it: the
+ * audit log doubles as the outbox, so an event is never recorded without its deliveries or the other way round.
+ * Returns whether it was new (a retried activity finds it written) and the (subscription, run) pairs to wake.
+ */
+export async function insertAuditEntry(tx: Prisma.TransactionClient, row: AuditRow): Promise<{ inserted: boolean; wake: DeliveryRef[] }> {
+  const existing = row.eventKey ? await tx.auditEntry.findUnique({ where: { eventKey: row.eventKey }, select: { id: true } }) : null;
+  if (existing) {
+    // A retried activity: its first attempt may have committed and then died before waking the deliveries.
+    const pending = await tx.webhookDelivery.findMany({ where: { sequence: existing.id, status: 'pending' }, select: { subscriptionId: true, runId: true } });
+    return { inserted: false, wake: pending };
+  }
+  const entry = await tx.auditEntry.create({ data: row });
+  const eventType = eventTypeByAuditAction[entry.action];
+  if (!eventType || !entry.runId) return { inserted: true, wake: [] };
+  const run = await tx.run.findUnique({ where: { id: entry.runId }, select: { process: true } });
+  if (!run) return { inserted: true, wake: [] };
+  const subscriptions = await tx.webhookSubscription.findMany({
+    where: {
+      deletedAt: null,
+      OR: [{ eventTypes: { has: eventType } }, { eventTypes: { has: '*' } }],
+      AND: [{ OR: [{ process: null }, { process: run.process }] }],
+    },
+    select: { id: true },
+  });
+  if (subscriptions.length === 0) return { inserted: true, wake: [] };
+  const payload: LifecycleEventPayload = {
+    type: eventType,
+    timestamp: entry.at.toISOString(),
+    data: {
+      runId: entry.runId,
+      process: run.process,
+      status: entry.action.startsWith('run.') && entry.action !== 'run.started' ? entry.action.slice(4) : 'running',
+      action: entry.action,
+      step: entry.step,
+      actor: entry.actor,
+      onBehalfOf: entry.onBehalfOf,
+      details: entry.details,
+    },
+  };
+  await tx.webhookDelivery.createMany({
+    data: subscriptions.map((s) => ({
+      id: `dlv_${randomUUID()}`,
+      subscriptionId: s.id,
+      eventId: `evt_${entry.id}`,
+      eventType,
+      runId: entry.runId!,
+      sequence: entry.id,
+      payload: payload as unknown as Prisma.InputJsonValue,
+    })),
+    skipDuplicates: true,
+  });
+  return { inserted: true, wake: subscriptions.map((s) => ({ subscriptionId: s.id, runId: entry.runId! })) };
+}
+
+/**
+ * Wakes (or starts) the delivery workflow of each (subscription, run). The database is the queue; the signal only
+ * says "look again", so a lost signal delays a delivery until the next sweep but never loses it.
+ */
+export async function wakeDeliveryWorkflows(temporal: Client, taskQueue: string, refs: DeliveryRef[]): Promise<void> {
+  const unique = new Map(refs.map((r) => [deliveryWorkflowId(r.subscriptionId, r.runId), r]));
+  await Promise.all(
+    [...unique].map(([workflowId, ref]) =>
+      temporal.workflow.signalWithStart(deliveryWorkflowType, {
+        workflowId,
+        taskQueue,
+        args: [ref],
+        signal: deliveriesPendingSignal,
+        signalArgs: [],
+      }),
+    ),
+  );
+}
+
+/** Pending deliveries that have waited longer than `olderThanMs` without an attempt: their wake-up was lost. */
+export async function staleDeliveryRefs(db: { webhookDelivery: Prisma.TransactionClient['webhookDelivery'] }, olderThanMs: number): Promise<DeliveryRef[]> {
+  const rows = await db.webhookDelivery.findMany({
+    where: { status: 'pending', attempts: 0, createdAt: { lt: new Date(Date.now() - olderThanMs) } },
+    select: { subscriptionId: true, runId: true },
+    distinct: ['subscriptionId', 'runId'],
+    take: 500,
+  });
+  return rows;
+}
+
+export interface AttemptResult {
+  ok: boolean;
+  statusCode: number | null;
+  error: string | null;
+  retryAfterSeconds?: number;
+}
+
+/**
+ * One signed POST of a delivery, logged as an attempt. The webhook-id is the event's id, the same on every attempt
+ * and redelivery, so a receiver can drop what it already processed.
+ */
+export async function attemptDelivery(
+  db: { webhookDelivery: Prisma.TransactionClient['webhookDelivery']; webhookAttempt: Prisma.TransactionClient['webhookAttempt'] },
+  deliveryId: string,
+  trigger: 'automatic' | 'manual',
+  timeoutMs = 10_000,
+): Promise<AttemptResult> {
+  const delivery = await db.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { subscription: true } });
+  const body = JSON.stringify(delivery.payload);
+  const timestamp = Math.floor(Date.now() / 1000);
+  const started = Date.now();
+  let result: AttemptResult;
+  try {
+    const response = await fetch(delivery.subscription.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'Opsflow-Webhooks/1',
+        'webhook-id': delivery.eventId,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signWebhook(delivery.subscription.secret, delivery.eventId, timestamp, body),
+      },
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await response.arrayBuffer().catch(() => undefined);
+    const retryAfter = Number(response.headers.get('retry-after'));
+    result = {
+      ok: response.status >= 200 && response.status < 300,
+      statusCode: response.status,
+      error: response.ok ? null : `receiver answered ${response.status}`,
+      ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
+    };
+  } catch (error) {
+    const message = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `could not connect: ${(error as Error).message}`;
+    result = { ok: false, statusCode: null, error: message };
+  }
+  const attempts = delivery.attempts + 1;
+  await db.webhookAttempt.create({
+    data: { deliveryId, attempt: attempts, statusCode: result.statusCode, error: result.error, durationMs: Date.now() - started, trigger },
+  });
+  await db.webhookDelivery.update({
+    where: { id: deliveryId },
+    data: {
+      attempts,
+      lastStatusCode: result.statusCode,
+      lastError: result.error,
+      ...(result.ok ? { status: 'delivered', deliveredAt: new Date() } : {}),
+    },
+  });
+  return result;
+}
