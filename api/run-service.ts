@@ -80,10 +80,12 @@ export async function validateStartRequest(body: unknown, starter: Starter) {
   return { process, input, settings };
 }
 
-async function startWorkflow(ctx: ApiContext, process: ProcessDefinition, runId: string, input: unknown, settings: unknown) {
+/** Starting twice with one run id is a no-op: the run id is the workflow id and the conflict policy keeps the first. */
+export async function startWorkflow(ctx: ApiContext, process: ProcessDefinition, runId: string, input: unknown, settings: unknown) {
   try {
     await ctx.temporal.workflow.start(process.workflowType, {
       workflowId: runId,
+      workflowIdConflictPolicy: 'USE_EXISTING',
       taskQueue: process.taskQueue ?? ctx.config.TEMPORAL_TASK_QUEUE,
       args: [{ input, settings }],
       typedSearchAttributes: runSearchAttributes(process, input),

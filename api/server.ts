@@ -4,6 +4,7 @@ import { createDb } from '../lib/db.js';
 import { createLogger } from '../lib/logger.js';
 import { connectClient } from '../lib/temporal.js';
 import { createApp } from './app.js';
+import { startEventSweep } from './event-routing.js';
 
 const logger = createLogger('api');
 
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
   const db = createDb(config.DATABASE_URL);
   const temporal = await connectClient(config);
   const app = createApp({ db, temporal, config, logger });
+  startEventSweep({ db, temporal, config, logger });
 
   const server: Server = app.listen(config.API_PORT, config.API_HOST, () => {
     logger.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api listening');

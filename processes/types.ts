@@ -19,6 +19,25 @@ export interface SlaDoc {
   onBreach: string;
 }
 
+type EventData = Record<string, unknown>;
+
+/** An event that starts a run: one run per correlation key, however often the event is delivered. */
+export interface EventStartRoute {
+  source: string;
+  type: string;
+  /** The key later events for the same run carry (a PO number, a candidate id), read from the event's data. */
+  correlationKey(data: EventData): unknown;
+  /** The run's input, validated with the process's inputSchema exactly like a start over the API. */
+  toInput(data: EventData): unknown;
+}
+
+/** An event a running run waits for, matched by correlation key (or by run id when the key is the run's id). */
+export interface EventConsumeRoute {
+  source: string;
+  type: string;
+  correlationKey(data: EventData): unknown;
+}
+
 /**
  * A process as the API, docs and catalog see it. The registry (processes/index.ts) lists these; nothing else
  * needs editing to add one. `workflowType` is the exported name of the workflow function in workflows/.
@@ -38,6 +57,8 @@ export interface ProcessDefinition<Input = unknown, Settings = unknown> {
   /** Top-level input fields the requester may edit when an approver asks for changes. */
   editableFields: string[];
   slas: SlaDoc[];
+  /** Inbound events this process reacts to (POST /events/:source). */
+  events?: { starts?: EventStartRoute[]; consumes?: EventConsumeRoute[] };
   summarize(input: Input): RunSummary;
   /** Label/value pairs shown to approvers and on run pages. */
   describe(input: Input): Array<{ label: string; value: string }>;

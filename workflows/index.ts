@@ -2,3 +2,4 @@
 export { capexWorkflow } from './capex.js';
 export { contractWorkflow } from './contract.js';
 export { webhookDeliveryWorkflow } from './webhook-delivery.js';
+export { invoiceMatchWorkflow } from './invoice-match.js';

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import express, { Router } from 'express';
 import { z } from 'zod';
 import { Prisma } from '../../lib/db.js';
+import type { InboundEvent } from '../../lib/generated/prisma/client.js';
 import { AppError } from '../../lib/errors.js';
 import { verifyWebhook, WebhookVerificationError } from '../../lib/webhook-signature.js';
 import { authenticate, requireScope } from '../auth.js';
 import type { ApiContext } from '../context.js';
+import { routeEvent } from '../event-routing.js';
 import { parseOr422 } from '../errors.js';
 
 export const inboundEventSchema = z.object({
@@ -13,16 +15,37 @@ export const inboundEventSchema = z.object({
   data: z.record(z.string(), z.unknown()).default({}),
 });
 
-const listQuerySchema = z.object({
+export const eventsQuerySchema = z.object({
   source: z.string().optional(),
-  status: z.enum(['received', 'applied', 'started', 'unmatched']).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  type: z.string().optional(),
+  status: z.enum(['received', 'applied', 'started', 'unmatched', 'invalid']).optional(),
+  runId: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
 });
+
+/** How long an event's sender waits for routing before it gets "received" and the sweep finishes the job. */
+const INLINE_ROUTING_WAIT_MS = 2_000;
 
 /**
  * Inbound events from the systems around the company (`POST /events/:source`), signed with the source's secret per
  * Standard Webhooks. Verified on the raw bytes, deduplicated by webhook-id, recorded, answered 202 at once.
  */
+function eventView(event: InboundEvent) {
+  return {
+    eventId: event.id,
+    source: event.source,
+    webhookId: event.webhookId,
+    type: event.type,
+    status: event.status,
+    runId: event.runId,
+    reason: event.statusReason,
+    ...(event.issues ? { issues: event.issues } : {}),
+    payload: event.payload,
+    receivedAt: event.receivedAt,
+    routedAt: event.routedAt,
+  };
+}
+
 export function eventsRouter(ctx: ApiContext): Router {
   const router = Router();
 
@@ -51,22 +74,51 @@ export function eventsRouter(ctx: ApiContext): Router {
       const stored = await ctx.db.inboundEvent.create({
         data: { id: randomUUID(), source, webhookId: verified.id, type: event.type, payload: event.data as Prisma.InputJsonValue, status: 'received' },
       });
-      res.status(202).json({ eventId: stored.id, status: stored.status });
+      const routed = await routeEvent(ctx, stored, INLINE_ROUTING_WAIT_MS).catch((error: unknown) => {
+        ctx.logger.warn({ err: error, eventId: stored.id }, 'event recorded, routing deferred to the sweep');
+        return stored;
+      });
+      res.status(202).json(eventView(routed));
     } catch (error) {
       if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002') throw error;
       const first = await ctx.db.inboundEvent.findUniqueOrThrow({ where: { source_webhookId: { source, webhookId: verified.id } } });
-      res.status(200).setHeader('Idempotent-Replayed', 'true').json({ eventId: first.id, status: first.status, duplicate: true });
+      res.status(200).setHeader('Idempotent-Replayed', 'true').json({ ...eventView(first), duplicate: true });
     }
   });
 
   router.get('/events', authenticate(ctx), requireScope('runs:read'), async (req, res) => {
-    const query = parseOr422(listQuerySchema, req.query, ['query'], 'Query parameters are invalid');
+    const query = parseOr422(eventsQuerySchema, req.query, ['query'], 'Query parameters are invalid');
     const items = await ctx.db.inboundEvent.findMany({
-      where: { ...(query.source ? { source: query.source } : {}), ...(query.status ? { status: query.status } : {}) },
+      where: {
+        ...(query.source ? { source: query.source } : {}),
+        ...(query.type ? { type: query.type } : {}),
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.runId ? { runId: query.runId } : {}),
+      },
       orderBy: { receivedAt: 'desc' },
       take: query.limit,
     });
-    res.json({ items });
+    res.json({ items: items.map(eventView) });
+  });
+
+  router.get('/events/:id', authenticate(ctx), requireScope('runs:read'), async (req, res) => {
+    const event = await ctx.db.inboundEvent.findUnique({ where: { id: String(req.params.id) } });
+    if (!event) throw new AppError('not_found', `No event ${String(req.params.id)}`);
+    res.json(eventView(event));
+  });
+
+  /** Routes an unmatched event again, e.g. after the run it was meant for was started by hand. */
+  router.post('/events/:id/route', authenticate(ctx), requireScope('runs:manage'), async (req, res) => {
+    const event = await ctx.db.inboundEvent.findUnique({ where: { id: String(req.params.id) } });
+    if (!event) throw new AppError('not_found', `No event ${String(req.params.id)}`);
+    if (event.status === 'applied' || event.status === 'started') {
+      throw new AppError('conflict', `Event ${event.id} was already ${event.status} (run ${event.runId})`);
+    }
+    // Back to received first, so the sweep finishes the job if the run does not answer now.
+    const requeued = await ctx.db.inboundEvent.update({ where: { id: event.id }, data: { status: 'received', statusReason: null } });
+    const routed = await routeEvent(ctx, requeued);
+    // Still `received`: the run did not answer in time; the sweep finishes it.
+    res.status(routed.status === 'received' ? 202 : 200).json(eventView(routed));
   });
 
   return router;

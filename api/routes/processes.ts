@@ -11,6 +11,10 @@ function catalogEntry(p: ProcessDefinition) {
     description: p.description,
     whoMayStart: p.whoMayStart,
     slas: p.slas,
+    events: {
+      startsOn: (p.events?.starts ?? []).map((r) => ({ source: r.source, type: r.type })),
+      consumes: (p.events?.consumes ?? []).map((r) => ({ source: r.source, type: r.type })),
+    },
     inputSchema: jsonSchema(p.inputSchema),
     settingsSchema: jsonSchema(p.settingsSchema),
     links: { start: { method: 'POST', href: '/runs', body: { process: p.key, input: '…', settings: '… (optional)' } } },

@@ -26,7 +26,9 @@ describe('inbound events: signed, fresh, once', () => {
     const headers = signed(stack.eventSecrets.ats, 'msg_valid', offer);
     const first = await send('ats', offer, headers);
     expect(first.status).toBe(202);
-    expect(first.body.status).toBe('received');
+    // No run is waiting for this candidate: recorded as unmatched, with the reason.
+    expect(first.body).toMatchObject({ status: 'unmatched', type: 'offer.accepted' });
+    expect(first.body.reason).toBeTruthy();
     const again = await send('ats', offer, headers);
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ eventId: first.body.eventId, duplicate: true });

@@ -8,6 +8,7 @@ import { inject } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { seedDemoOrg } from '../../dev/demo-org.js';
 import { startMailSink, type MailSink } from '../../dev/mail-sink.js';
+import { startEventSweep } from '../../api/event-routing.js';
 import { startSimulators, type Simulators } from '../../dev/simulators/server.js';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { createDb, type Db } from '../../lib/db.js';
@@ -84,6 +85,8 @@ export async function startStack(
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // As api/server.ts does: events a run did not take in time are routed again by the sweep.
+  const eventSweep = startEventSweep({ db, temporal, config, logger }, 2_000);
   config = { ...config, PUBLIC_BASE_URL: apiUrl };
 
   const workerEnv: NodeJS.ProcessEnv = {
@@ -162,6 +165,7 @@ export async function startStack(
     startWorker,
     startWorkerProcess,
     async stop() {
+      clearInterval(eventSweep);
       for (const stop of stoppers) await stop();
       await new Promise((resolve) => server.close(resolve));
       await connection.close();

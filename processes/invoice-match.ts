@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { approvalTimingSchema, currencySchema, defaultApprovalTiming, durationSchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
+import type { ProcessDefinition } from './types.js';
+
+export const invoiceMatchInputSchema = z.object({
+  invoiceNumber: z.string().trim().min(1, 'required').max(100),
+  poNumber: z.string().trim().min(1, 'required').max(100),
+  supplier: z.string().trim().min(1, 'required').max(200),
+  amount: moneyAmountSchema,
+  currency: currencySchema,
+  /** The buyer who raised the purchase order; told how the match ended. */
+  requester: personSchema,
+});
+export type InvoiceMatchInput = z.infer<typeof invoiceMatchInputSchema>;
+
+export const invoiceMatchSettingsSchema = z.object({
+  /** How long to wait for goods receipts that cover the invoice. */
+  receiptTimeout: durationSchema.default('14d'),
+  /** Receipts within this share of the invoice amount count as a match. */
+  tolerancePercent: z.number().min(0).max(20).default(2),
+  /** Who may release payment when the receipts fall short at the deadline. */
+  releaseApprovers: z.array(z.string().min(1)).min(1).default(['role:finance-director']),
+  approval: approvalTimingSchema.partial().default({}),
+});
+export type InvoiceMatchSettings = z.infer<typeof invoiceMatchSettingsSchema>;
+
+/** Every supplier invoice for a PO, matched against the goods receipts the ERP posts for that PO. */
+export const invoiceMatchProcess: ProcessDefinition<InvoiceMatchInput, InvoiceMatchSettings> = {
+  key: 'invoice-match',
+  title: 'Supplier invoice match',
+  description:
+    'Started by the ERP when a supplier invoice arrives (event invoice.received). Waits for goods receipts for the ' +
+    'same purchase order (goods.received) until they cover the invoice, then releases it for payment. If they fall ' +
+    'short by the deadline, a finance director decides whether to release it anyway. invoice.cancelled ends the run.',
+  workflowType: 'invoiceMatchWorkflow',
+  inputSchema: invoiceMatchInputSchema,
+  settingsSchema: invoiceMatchSettingsSchema,
+  whoMayStart: ['runs:start:invoice-match', 'event erp/invoice.received'],
+  editableFields: [],
+  slas: [
+    { step: 'awaiting-goods-receipt', target: 'receipts within 14d', onBreach: 'a finance director decides on releasing payment' },
+    { step: 'payment-release', target: 'remind after 1d, SLA 3d', onBreach: "the approver's manager gets the request; then the run expires" },
+  ],
+  events: {
+    starts: [
+      {
+        source: 'erp',
+        type: 'invoice.received',
+        correlationKey: (data) => data.poNumber,
+        toInput: (data) => ({
+          invoiceNumber: data.invoiceNumber,
+          poNumber: data.poNumber,
+          supplier: data.supplier,
+          amount: data.amount,
+          currency: data.currency,
+          requester: data.buyer,
+        }),
+      },
+    ],
+    consumes: [
+      { source: 'erp', type: 'goods.received', correlationKey: (data) => data.poNumber },
+      { source: 'erp', type: 'invoice.cancelled', correlationKey: (data) => data.poNumber },
+    ],
+  },
+  summarize: (input) => ({
+    title: `Invoice ${input.invoiceNumber} for ${input.poNumber}`,
+    requester: input.requester,
+    amount: input.amount,
+    currency: input.currency,
+  }),
+  describe: (input) => [
+    { label: 'Supplier', value: input.supplier },
+    { label: 'Invoice', value: input.invoiceNumber },
+    { label: 'Purchase order', value: input.poNumber },
+    { label: 'Amount', value: formatMoney(input.amount, input.currency) },
+  ],
+};
+
+export const releaseTiming = (settings: InvoiceMatchSettings) => ({ ...defaultApprovalTiming, ...settings.approval });
