@@ -1,6 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { Prisma } from '../lib/db.js';
 import { insertAuditEntry } from '../lib/outbound-webhooks.js';
+import { runRow } from '../lib/run-record.js';
+import { findProcess } from '../processes/index.js';
 import type { ActivityDeps } from './deps.js';
 
 export type RunStatus = 'running' | 'completed' | 'rejected' | 'expired' | 'cancelled' | 'failed';
@@ -94,6 +96,24 @@ export function createRecordActivities(deps: ActivityDeps) {
         const written = await insertAuditEntry(tx, auditRow(audit));
         if (written.inserted && update.status && update.status !== 'running') deps.metrics?.runsClosed.inc({ process: run.process, outcome: update.status });
         return written.wake;
+      });
+      await deps.wakeWebhookDeliveries(wake);
+    },
+
+    async recordScheduledRun(request: { runId: string; processKey: string; input: unknown; settings: unknown; scheduleId: string }): Promise<void> {
+      const process = findProcess(request.processKey);
+      if (!process) throw ApplicationFailure.nonRetryable(`Unknown process ${request.processKey}`, 'UnknownProcess');
+      const wake = await deps.db.$transaction(async (tx) => {
+        if (await tx.run.findUnique({ where: { id: request.runId }, select: { id: true } })) return [];
+        await tx.run.create({ data: runRow(process, request.runId, request.input, request.settings, { trigger: 'schedule', scheduleId: request.scheduleId }) });
+        const started = await insertAuditEntry(tx, {
+          eventKey: `${request.runId}:run.started`,
+          runId: request.runId,
+          action: 'run.started',
+          actor: `schedule:${request.scheduleId}`,
+          details: { scheduleId: request.scheduleId },
+        });
+        return started.wake;
       });
       await deps.wakeWebhookDeliveries(wake);
     },

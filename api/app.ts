@@ -17,6 +17,7 @@ import { healthRouter } from './routes/health.js';
 import { kpisRouter } from './routes/kpis.js';
 import { processesRouter } from './routes/processes.js';
 import { runsRouter } from './routes/runs.js';
+import { schedulesRouter } from './routes/schedules.js';
 import { webhooksRouter } from './routes/webhooks.js';
 
 export interface AppOptions {
@@ -80,6 +81,7 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.use(consoleRouter(ctx));
   app.use(auditLogRouter(ctx));
   app.use(webhooksRouter(ctx));
+  app.use(schedulesRouter(ctx));
   app.use(runsRouter(ctx));
   app.use(approvalsRouter(ctx, { rateLimitPerMinute: options.approvalRateLimitPerMinute ?? 120 }));
 

@@ -7,7 +7,8 @@ import { APPLY_EVENT_UPDATE, type AppliedEvent, type InboundEventMessage } from 
 import { processes, type ProcessDefinition } from '../processes/index.js';
 import type { EventConsumeRoute, EventStartRoute } from '../processes/types.js';
 import type { ApiContext } from './context.js';
-import { runRow, startWorkflow, wakeWebhooks } from './run-service.js';
+import { runRow } from '../lib/run-record.js';
+import { startWorkflow, wakeWebhooks } from './run-service.js';
 
 type Outcome = Pick<InboundEvent, 'status' | 'runId' | 'statusReason'> & { issues?: Prisma.InputJsonValue };
 

@@ -6,6 +6,8 @@ import { decisionBodySchema, reassignBodySchema } from './routes/decisions.js';
 import { kpiQuerySchema } from './routes/kpis.js';
 import { createPersonSchema, delegationSchema, updatePersonSchema } from './routes/people.js';
 import { listRunsQuerySchema } from './routes/runs.js';
+import { createScheduleSchema, pauseScheduleSchema } from './routes/schedules.js';
+import { eventsQuerySchema } from './routes/events.js';
 import { createSubscriptionSchema, deliveriesQuerySchema } from './routes/webhooks.js';
 
 const errorSchema = z.object({
@@ -116,6 +118,17 @@ export function buildOpenApiDocument(serverUrl: string) {
   registry.registerPath({ method: 'delete', path: '/webhooks/{id}', summary: 'Unsubscribe (pending deliveries are dropped)', request: { params: webhookParams }, responses: { 204: { description: 'Deleted' }, 404: errorResponse('No such subscription') } });
   registry.registerPath({ method: 'get', path: '/webhooks/{id}/deliveries', summary: 'The delivery log: each event, its status and every attempt', request: { params: webhookParams, query: deliveriesQuerySchema }, responses: { 200: { description: 'Deliveries, newest first' } } });
   registry.registerPath({ method: 'post', path: '/webhooks/{id}/deliveries/{deliveryId}/redeliver', summary: 'Send a delivery again now (same webhook-id) and report the answer', request: { params: z.object({ id: z.string(), deliveryId: z.string() }) }, responses: { 200: { description: 'Attempted; `delivered` says how it went' }, 404: errorResponse('No such delivery') } });
+  const scheduleParams = z.object({ id: z.string() });
+  registry.registerPath({ method: 'post', path: '/schedules', summary: 'Run a process on a schedule (scopes schedules:manage and runs:start:<process>); input validated now, as POST /runs', request: { body: json(createScheduleSchema) }, responses: { 201: { description: 'Created, with the next run times' }, 409: errorResponse('Name taken'), 422: errorResponse('Invalid input, settings, interval or cron') } });
+  registry.registerPath({ method: 'get', path: '/schedules', summary: 'Schedules with next run times and recent runs', responses: { 200: { description: 'Schedules' } } });
+  registry.registerPath({ method: 'get', path: '/schedules/{id}', summary: 'A schedule', request: { params: scheduleParams }, responses: { 200: { description: 'Schedule' }, 404: errorResponse('No such schedule') } });
+  registry.registerPath({ method: 'post', path: '/schedules/{id}/pause', summary: 'Pause (no runs start until unpaused)', request: { params: scheduleParams, body: json(pauseScheduleSchema) }, responses: { 200: { description: 'Paused' } } });
+  registry.registerPath({ method: 'post', path: '/schedules/{id}/unpause', summary: 'Resume', request: { params: scheduleParams }, responses: { 200: { description: 'Resumed' } } });
+  registry.registerPath({ method: 'post', path: '/schedules/{id}/trigger', summary: 'Start one run now', request: { params: scheduleParams }, responses: { 202: { description: 'Started' } } });
+  registry.registerPath({ method: 'delete', path: '/schedules/{id}', summary: 'Delete (runs already started go on)', request: { params: scheduleParams }, responses: { 204: { description: 'Deleted' } } });
+  registry.registerPath({ method: 'post', path: '/events/{source}', summary: 'Receive an event from a source, signed per Standard Webhooks with that source\'s secret; routed to the processes that declare it', request: { params: z.object({ source: z.string() }) }, responses: { 202: { description: 'Recorded; status started | applied | unmatched | invalid | received (routing pending)' }, 200: { description: 'Duplicate webhook-id: the first answer' }, 400: errorResponse('Missing headers or malformed JSON'), 401: errorResponse('Bad signature or stale timestamp'), 422: errorResponse('Not an event envelope') } });
+  registry.registerPath({ method: 'get', path: '/events', summary: 'Received events with their routing outcome (?status=unmatched shows what no run took)', request: { query: eventsQuerySchema }, responses: { 200: { description: 'Events' } } });
+  registry.registerPath({ method: 'post', path: '/events/{id}/route', summary: 'Route an unmatched or invalid event again (scope runs:manage)', request: { params: z.object({ id: z.string() }) }, responses: { 200: { description: 'Routed' }, 202: { description: 'The run did not answer yet; the sweep finishes it' }, 409: errorResponse('Already applied') } });
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

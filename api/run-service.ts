@@ -1,13 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { SearchAttributePair } from '@temporalio/common';
 import { z } from 'zod';
 import { hasScope, type Identity } from '../lib/api-keys.js';
 import { Prisma } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
+import { runRow, runSearchAttributes } from '../lib/run-record.js';
 import { insertAuditEntry, wakeDeliveryWorkflows, type DeliveryRef } from '../lib/outbound-webhooks.js';
 import { findProcess, type ProcessDefinition } from '../processes/index.js';
-import { searchAttributes } from '../processes/search-attributes.js';
 import type { ApiContext } from './context.js';
 import { parseOr422 } from './errors.js';
 
@@ -39,23 +38,21 @@ function canonicalHash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(sortKeys(value))).digest('hex');
 }
 
-function runSearchAttributes(process: ProcessDefinition, input: unknown): SearchAttributePair[] {
-  const summary = process.summarize(input);
-  const pairs: SearchAttributePair[] = [
-    { key: searchAttributes.process, value: process.key },
-    { key: searchAttributes.status, value: 'running' },
-    { key: searchAttributes.requester, value: summary.requester.email.toLowerCase() },
-  ];
-  if (summary.amount !== undefined) pairs.push({ key: searchAttributes.amount, value: summary.amount });
-  if (summary.currency) pairs.push({ key: searchAttributes.currency, value: summary.currency });
-  if (summary.costCenter) pairs.push({ key: searchAttributes.costCenter, value: summary.costCenter });
-  return pairs;
-}
-
 export interface Starter {
   identity: Identity;
   /** The requester a run gets when its input names none: the key's own person. */
   defaultRequester: () => Promise<{ name: string; email: string }>;
+}
+
+/** A starter whose runs, when the input names no requester, are requested by the key's own person. */
+export function starterFor(ctx: ApiContext, identity: Identity): Starter {
+  return {
+    identity,
+    defaultRequester: async () => {
+      const person = await ctx.db.person.findUnique({ where: { email: identity.email } });
+      return { name: person?.name ?? identity.email, email: identity.email };
+    },
+  };
 }
 
 /**
@@ -95,32 +92,6 @@ export async function startWorkflow(ctx: ApiContext, process: ProcessDefinition,
     if (error instanceof WorkflowExecutionAlreadyStartedError) return;
     throw error;
   }
-}
-
-/** The Run row every process run has, whatever started it. */
-export function runRow(
-  process: ProcessDefinition,
-  runId: string,
-  input: unknown,
-  settings: unknown,
-  origin: { trigger: 'api' | 'event' | 'schedule'; correlationKey?: string; scheduleId?: string },
-) {
-  const summary = process.summarize(input);
-  return {
-    id: runId,
-    process: process.key,
-    status: 'running',
-    title: summary.title,
-    requesterName: summary.requester.name,
-    requesterEmail: summary.requester.email.toLowerCase(),
-    input: input as Prisma.InputJsonValue,
-    settings: settings as Prisma.InputJsonValue,
-    amount: summary.amount ?? null,
-    currency: summary.currency ?? null,
-    trigger: origin.trigger,
-    correlationKey: origin.correlationKey ?? null,
-    scheduleId: origin.scheduleId ?? null,
-  };
 }
 
 /** Outbound webhooks are best effort here: a lost wake-up is picked up by the worker's sweep. */

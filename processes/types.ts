@@ -68,4 +68,6 @@ export interface ProcessDefinition<Input = unknown, Settings = unknown> {
 export interface RunArgs<Input, Settings> {
   input: Input;
   settings: Settings;
+  /** Set by a schedule's action: the run records itself, since no API call did. */
+  trigger?: { kind: 'schedule'; scheduleId: string };
 }

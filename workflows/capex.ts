@@ -25,6 +25,7 @@ export interface CapexResult {
 export async function capexWorkflow(args: RunArgs<CapexInput, CapexSettings>): Promise<CapexResult> {
   const { settings, input: initialInput } = args;
   const tracker = new RunTracker();
+  await tracker.recordIfScheduled(capexProcess.key, args);
   const desk = new ApprovalDesk(
     { runId: tracker.runId, requesterEmail: initialInput.requester.email },
     { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },

@@ -20,6 +20,7 @@ export interface ContractResult {
 export async function contractWorkflow(args: RunArgs<ContractInput, ContractSettings>): Promise<ContractResult> {
   const { settings } = args;
   const tracker = new RunTracker();
+  await tracker.recordIfScheduled(contractProcess.key, args);
   const desk = new ApprovalDesk(
     { runId: tracker.runId, requesterEmail: args.input.requester.email },
     { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },

@@ -2,7 +2,7 @@ import { allHandlersFinished, condition, proxyActivities } from '@temporalio/wor
 import type { Activities } from '../activities/index.js';
 import { durationMs } from '../processes/duration.js';
 import { eventKind } from '../processes/event-messages.js';
-import { releaseTiming, type InvoiceMatchInput, type InvoiceMatchSettings } from '../processes/invoice-match.js';
+import { invoiceMatchProcess, releaseTiming, type InvoiceMatchInput, type InvoiceMatchSettings } from '../processes/invoice-match.js';
 import { formatMoney } from '../processes/shared.js';
 import type { RunArgs } from '../processes/types.js';
 import { ApprovalDesk } from './approval.js';
@@ -29,6 +29,7 @@ export async function invoiceMatchWorkflow(args: RunArgs<InvoiceMatchInput, Invo
   const { input, settings } = args;
   const inbox = new EventInbox([GOODS_RECEIVED, INVOICE_CANCELLED]);
   const tracker = new RunTracker();
+  await tracker.recordIfScheduled(invoiceMatchProcess.key, args);
   const desk = new ApprovalDesk(
     { runId: tracker.runId, requesterEmail: input.requester.email },
     { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },

@@ -8,7 +8,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { RunStatus } from '../activities/records.js';
 import { searchAttributes } from '../processes/search-attributes.js';
-import type { RunSummary } from '../processes/types.js';
+import type { RunArgs, RunSummary } from '../processes/types.js';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -26,6 +26,12 @@ export class RunTracker {
 
   /** The step the run is in; kept on close so a failure says where it happened. */
   private step?: string;
+
+  /** Runs started over the API or by an event are recorded before they start; a scheduled run records itself. */
+  async recordIfScheduled(processKey: string, args: RunArgs<unknown, unknown>): Promise<void> {
+    if (args.trigger?.kind !== 'schedule') return;
+    await acts.recordScheduledRun({ runId: this.runId, processKey, input: args.input, settings: args.settings, scheduleId: args.trigger.scheduleId });
+  }
 
   async enterStep(step: string, approverEmail?: string): Promise<void> {
     this.step = step;

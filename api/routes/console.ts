@@ -6,7 +6,7 @@ import type { ApiContext } from '../context.js';
 import { fieldsFromSchema, inputJsonSchema, valuesFromForm } from '../form-fields.js';
 import { computeKpis } from '../kpis.js';
 import { dashboardPage, loginPage, messagePage, runPage, runsPage, startPage } from '../pages/console.js';
-import { startRun } from '../run-service.js';
+import { startRun, starterFor } from '../run-service.js';
 import { runDetail, runSummary } from '../run-views.js';
 import { decodeCursor, encodeCursor, runStatuses } from './runs.js';
 
@@ -110,13 +110,8 @@ export function consoleRouter(ctx: ApiContext): Router {
     if (!process) return sendPage(res, messagePage('Not found', 'No such process.', 404), 404);
     const schema = inputJsonSchema(process);
     const input = valuesFromForm(schema, (req.body ?? {}) as Record<string, unknown>);
-    const identity = req.identity!;
-    const defaultRequester = async () => {
-      const person = await ctx.db.person.findUnique({ where: { email: identity.email } });
-      return { name: person?.name ?? identity.email, email: identity.email };
-    };
     try {
-      const { runId } = await startRun(ctx, { process: process.key, input }, undefined, { identity, defaultRequester });
+      const { runId } = await startRun(ctx, { process: process.key, input }, undefined, starterFor(ctx, req.identity!));
       res.redirect(303, `/ops/runs/${runId}`);
     } catch (error) {
       if (!(error instanceof AppError) || (error.code !== 'validation_failed' && error.code !== 'forbidden')) throw error;

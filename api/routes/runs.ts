@@ -5,7 +5,7 @@ import { AppError } from '../../lib/errors.js';
 import type { ApiContext } from '../context.js';
 import { parseOr422 } from '../errors.js';
 import { authenticate, requireIdentity, requireScope } from '../auth.js';
-import { idempotencyKeySchema, startRun } from '../run-service.js';
+import { idempotencyKeySchema, startRun, starterFor } from '../run-service.js';
 import { runDetail, runSummary } from '../run-views.js';
 
 export const runStatuses = ['running', 'completed', 'rejected', 'expired', 'cancelled', 'failed'] as const;
@@ -35,17 +35,12 @@ export function runsRouter(ctx: ApiContext): Router {
   router.use('/runs', authenticate(ctx));
 
   router.post('/runs', async (req, res) => {
-    const identity = requireIdentity(req);
-    const defaultRequester = async () => {
-      const person = await ctx.db.person.findUnique({ where: { email: identity.email } });
-      return { name: person?.name ?? identity.email, email: identity.email };
-    };
     const rawKey = req.get('idempotency-key');
     const idempotencyKey =
       rawKey === undefined
         ? undefined
         : parseOr422(idempotencyKeySchema, rawKey, ['Idempotency-Key'], 'Idempotency-Key header is invalid');
-    const { runId, replayed } = await startRun(ctx, req.body, idempotencyKey, { identity, defaultRequester });
+    const { runId, replayed } = await startRun(ctx, req.body, idempotencyKey, starterFor(ctx, requireIdentity(req)));
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     res.status(replayed ? 200 : 201).location(`/runs/${runId}`).json({ runId, status: 'running', links: { self: `/runs/${runId}` } });
   });
