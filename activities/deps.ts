@@ -3,13 +3,23 @@ import type { Db } from '../lib/db.js';
 import type { Logger } from '../lib/logger.js';
 import type { WorkerMetrics } from '../lib/metrics.js';
 import type { DeliveryRef } from '../lib/outbound-webhooks.js';
+import type { Ats } from './ats.js';
 import type { Erp } from './erp.js';
+import type { ESignature } from './esign.js';
+import type { Hris } from './hris.js';
+import type { ItProvisioning } from './it.js';
+import type { Screening } from './screening.js';
 
 /** What activities need from the outside world, injected so tests can point them at local servers. */
 export interface ActivityDeps {
   db: Db;
   mailer: Transporter;
   erp: Erp;
+  hris: Hris;
+  ats: Ats;
+  screening: Screening;
+  esign: ESignature;
+  it: ItProvisioning;
   logger: Logger;
   metrics?: WorkerMetrics;
   /** Wakes the workflows that deliver outbound webhooks after an audit entry queued deliveries. */

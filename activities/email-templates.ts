@@ -180,3 +180,34 @@ export function revisionRequestEmail(p: RevisionRequestEmailProps): RenderedEmai
   );
   return { subject, text, html };
 }
+
+export interface NoticeEmailProps {
+  subject: string;
+  greeting: string;
+  paragraphs: string[];
+  details?: Detail[];
+  /** A checklist, one line each. */
+  checklist?: string[];
+  link?: { url: string; label: string };
+}
+
+/** A plain notice to someone outside the approval flow: a new hire, a manager, a supplier. */
+export function noticeEmail(p: NoticeEmailProps): RenderedEmail {
+  const text = [
+    `${p.greeting},`,
+    '',
+    ...p.paragraphs.flatMap((para) => [para, '']),
+    ...(p.details?.length ? [detailsText(p.details), ''] : []),
+    ...(p.checklist?.length ? [...p.checklist.map((item) => `[ ] ${item}`), ''] : []),
+    ...(p.link ? [`${p.link.label}: ${p.link.url}`, ''] : []),
+    'Sent by Opsflow.',
+  ].join('\n');
+  const html = wrapHtml(
+    `<p>${escape(p.greeting)},</p>` +
+      p.paragraphs.map((para) => `<p>${escape(para)}</p>`).join('') +
+      (p.details?.length ? detailsHtml(p.details) : '') +
+      (p.checklist?.length ? `<ul>${p.checklist.map((item) => `<li>${escape(item)}</li>`).join('')}</ul>` : '') +
+      (p.link ? button(p.link.url, p.link.label) : ''),
+  );
+  return { subject: p.subject, text, html };
+}

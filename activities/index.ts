@@ -1,5 +1,6 @@
 import { createApprovalActivities } from './approvals.js';
 import type { ActivityDeps } from './deps.js';
+import { createHiringActivities } from './hiring.js';
 import { createNotificationActivities } from './notifications.js';
 import { createPurchasingActivities } from './purchasing.js';
 import { createRecordActivities } from './records.js';
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPurchasingActivities(deps),
     ...createRevisionActivities(deps),
     ...createWebhookActivities(deps),
+    ...createHiringActivities(deps),
   };
 }
 

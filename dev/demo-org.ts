@@ -21,6 +21,11 @@ export const demoOrg: DemoPerson[] = [
   { email: 'alex.rivera@example.com', name: 'Alex Rivera', department: 'Operations', managerEmail: 'morgan.lee@example.com', roles: [] },
   { email: 'ops.desk@example.com', name: 'Ops Desk', department: 'Operations', managerEmail: 'dana.whitfield@example.com', roles: ['ops'] },
   { email: 'casey.nguyen@example.com', name: 'Casey Nguyen', department: 'Operations', managerEmail: 'morgan.lee@example.com', roles: [] },
+  { email: 'taylor.brooks@example.com', name: 'Taylor Brooks', department: 'Engineering', managerEmail: 'jordan.blake@example.com', roles: ['department-head:engineering'] },
+  { email: 'jamie.ortiz@example.com', name: 'Jamie Ortiz', department: 'People', managerEmail: 'jordan.blake@example.com', roles: ['hr-business-partner', 'department-head:people'] },
+  { email: 'kim.park@example.com', name: 'Kim Park', department: 'Procurement', managerEmail: 'dana.whitfield@example.com', roles: ['procurement'] },
+  { email: 'chris.mendes@example.com', name: 'Chris Mendes', department: 'Legal', managerEmail: 'lena.fischer@example.com', roles: ['compliance'] },
+  { email: 'avery.kim@example.com', name: 'Avery Kim', department: 'Engineering', managerEmail: 'taylor.brooks@example.com', roles: ['line-manager'] },
 ];
 
 /** Inserts the demo people that are missing; never overwrites edits. */

@@ -11,7 +11,7 @@ import { startMailSink } from './mail-sink.js';
 import { migrateDeploy } from './migrate.js';
 import { freePort } from './ports.js';
 import { startEmbeddedPostgres } from './postgres.js';
-import { startSimulators } from './simulators/server.js';
+import { simulatorUrls, startSimulators } from './simulators/server.js';
 import { resolveTemporalCli } from './temporal-cli.js';
 import { startTemporalDevServer } from './temporal-server.js';
 
@@ -29,6 +29,8 @@ interface DevSecrets {
   tokenSecret: string;
   /** An admin API key for the local Ops Desk, minted on first start. */
   apiKey?: string;
+  /** Standard Webhooks secrets of the event sources the simulators play (ats, erp). */
+  eventSecrets?: Record<string, string>;
 }
 
 async function devSecrets(): Promise<DevSecrets> {
@@ -49,6 +51,11 @@ async function devApiKey(db: Db, secrets: DevSecrets): Promise<string> {
   if (secrets.apiKey && id && (await db.apiKey.findUnique({ where: { id } }))) return secrets.apiKey;
   const { key } = await createApiKey(db, { name: 'npm run dev (Ops Desk)', personEmail: 'ops.desk@example.com', scopes: ['admin'] });
   return key;
+}
+
+/** The variables a user set, which win over the simulator defaults. */
+function pick(env: NodeJS.ProcessEnv, pattern: RegExp): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => pattern.test(entry[0]) && entry[1] !== undefined));
 }
 
 async function database(): Promise<string> {
@@ -139,6 +146,10 @@ async function main(): Promise<void> {
 
   const apiPort = await freePort(Number(process.env.API_PORT ?? 4000));
   const publicBaseUrl = process.env.PUBLIC_BASE_URL ?? `http://localhost:${apiPort}`;
+  secrets.eventSecrets ??= { ats: `whsec_${randomBytes(24).toString('base64')}`, erp: `whsec_${randomBytes(24).toString('base64')}` };
+  await saveDevSecrets(secrets);
+  // The simulated ATS tells the engine about accepted and withdrawn offers, signed like the real one would.
+  simulators.ats.sendEventsTo({ url: `http://127.0.0.1:${apiPort}/events/ats`, secret: secrets.eventSecrets.ats! });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: process.env.NODE_ENV ?? 'development',
@@ -149,7 +160,10 @@ async function main(): Promise<void> {
     TOKEN_SECRET: process.env.TOKEN_SECRET ?? secrets.tokenSecret,
     API_PORT: String(apiPort),
     PUBLIC_BASE_URL: publicBaseUrl,
-    ERP_BASE_URL: process.env.ERP_BASE_URL ?? `${simulators.url}/erp`,
+    ...simulatorUrls(simulators.url),
+    ...pick(process.env, /_BASE_URL$/),
+    EVENT_SOURCE_SECRETS:
+      process.env.EVENT_SOURCE_SECRETS ?? Object.entries(secrets.eventSecrets).map(([source, secret]) => `${source}=${secret}`).join(','),
     WORKER_METRICS_PORT: process.env.WORKER_METRICS_PORT ?? String(await freePort(9464)),
     TEMPORAL_SDK_METRICS_PORT: process.env.TEMPORAL_SDK_METRICS_PORT ?? String(await freePort(9465)),
   };
@@ -168,7 +182,8 @@ async function main(): Promise<void> {
     `  API            ${publicBaseUrl}   (docs: ${publicBaseUrl}/docs)`,
     `  Temporal UI    ${uiUrl ?? '(external cluster: ' + address + ')'}`,
     `  Mail           ${mailWebUrl ?? '(sent through ' + smtpUrl.replace(/\/\/[^@]*@/, '//***@') + ')'}`,
-    `  ERP simulator  ${simulators.url}/erp`,
+    `  Simulators     ${simulators.url}/{erp,hris,ats,screening,esign,it}   (ERP, HRIS, ATS, screening, e-signature, IT)`,
+    `  Event secrets  .data/dev-secrets.json (POST /events/ats and /events/erp are signed with them)`,
     `  Metrics        ${publicBaseUrl}/metrics (API), http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics (worker), http://127.0.0.1:${env.TEMPORAL_SDK_METRICS_PORT}/metrics (Temporal SDK)`,
     `  API key        ${secrets.apiKey}   (admin, acts as ops.desk@example.com; kept in .data/dev-secrets.json)`,
     '',

@@ -33,6 +33,20 @@ export const configSchema = z.object({
   ERP_API_KEY: z.string().min(1).default('dev-erp-key'),
   ERP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 
+  // The other systems processes call; each an HTTP API with a bearer key (the simulators by default).
+  HRIS_BASE_URL: z.url().default('http://127.0.0.1:4100/hris'),
+  HRIS_API_KEY: z.string().min(1).default('dev-hris-key'),
+  ATS_BASE_URL: z.url().default('http://127.0.0.1:4100/ats'),
+  ATS_API_KEY: z.string().min(1).default('dev-ats-key'),
+  SCREENING_BASE_URL: z.url().default('http://127.0.0.1:4100/screening'),
+  SCREENING_API_KEY: z.string().min(1).default('dev-screening-key'),
+  ESIGN_BASE_URL: z.url().default('http://127.0.0.1:4100/esign'),
+  ESIGN_API_KEY: z.string().min(1).default('dev-esign-key'),
+  IT_BASE_URL: z.url().default('http://127.0.0.1:4100/it'),
+  IT_API_KEY: z.string().min(1).default('dev-it-key'),
+  /** Per-request timeout for HRIS, ATS, screening, e-signature and IT calls. */
+  INTEGRATION_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+
   /** Inbound event sources and their Standard Webhooks secrets: `ats=whsec_...,erp=whsec_...`. */
   EVENT_SOURCE_SECRETS: z
     .string()

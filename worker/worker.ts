@@ -5,7 +5,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type ActivityInterceptorsFactory, type LogLevel } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { createMailer } from '../activities/email.js';
+import { HttpAts } from '../activities/ats.js';
 import { HttpErp } from '../activities/erp.js';
+import { HttpESignature } from '../activities/esign.js';
+import { HttpHris } from '../activities/hris.js';
+import { HttpSystem } from '../activities/http-system.js';
+import { HttpItProvisioning } from '../activities/it.js';
+import { HttpScreening } from '../activities/screening.js';
 import type { Config } from '../lib/config.js';
 import { createDb } from '../lib/db.js';
 import type { Logger } from '../lib/logger.js';
@@ -68,6 +74,19 @@ function lazyTemporalClient(config: Config) {
   };
 }
 
+/** One HTTP adapter per external system, each configured by its own *_BASE_URL and *_API_KEY. */
+export function createIntegrations(config: Config) {
+  const system = (name: string, baseUrl: string, apiKey: string, timeoutMs = config.INTEGRATION_TIMEOUT_MS) => new HttpSystem(name, { baseUrl, apiKey, timeoutMs });
+  return {
+    erp: new HttpErp(system('Erp', config.ERP_BASE_URL, config.ERP_API_KEY, config.ERP_TIMEOUT_MS)),
+    hris: new HttpHris(system('Hris', config.HRIS_BASE_URL, config.HRIS_API_KEY)),
+    ats: new HttpAts(system('Ats', config.ATS_BASE_URL, config.ATS_API_KEY)),
+    screening: new HttpScreening(system('Screening', config.SCREENING_BASE_URL, config.SCREENING_API_KEY)),
+    esign: new HttpESignature(system('ESignature', config.ESIGN_BASE_URL, config.ESIGN_API_KEY)),
+    it: new HttpItProvisioning(system('ItProvisioning', config.IT_BASE_URL, config.IT_API_KEY)),
+  };
+}
+
 export function createActivityDeps(config: Config, logger: Logger): ActivityDeps {
   const temporal = lazyTemporalClient(config);
   const db = createDb(config.DATABASE_URL);
@@ -76,7 +95,7 @@ export function createActivityDeps(config: Config, logger: Logger): ActivityDeps
     metrics: createWorkerMetrics(),
     db,
     mailer,
-    erp: new HttpErp({ baseUrl: config.ERP_BASE_URL, apiKey: config.ERP_API_KEY, timeoutMs: config.ERP_TIMEOUT_MS }),
+    ...createIntegrations(config),
     logger,
     settings: { publicBaseUrl: config.PUBLIC_BASE_URL, mailFrom: config.MAIL_FROM, tokenSecret: config.TOKEN_SECRET },
     async wakeWebhookDeliveries(refs) {

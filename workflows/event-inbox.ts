@@ -11,6 +11,7 @@ export const applyEventUpdate = defineUpdate<AppliedEvent, [InboundEventMessage]
  */
 export class EventInbox {
   private readonly accepting = new Set<string>();
+  private readonly checks = new Map<string, (data: Record<string, unknown>) => string | undefined>();
   private readonly queued: InboundEventMessage[] = [];
 
   /**
@@ -30,6 +31,8 @@ export class EventInbox {
           if (!this.accepting.has(eventKind(event.source, event.type))) {
             throw ApplicationFailure.nonRetryable(`the run is not waiting for ${event.type} from ${event.source}`, 'EventNotAwaited');
           }
+          const problem = this.checks.get(eventKind(event.source, event.type))?.(event.data);
+          if (problem) throw ApplicationFailure.nonRetryable(`${event.type} refused: ${problem}`, 'EventInvalid');
         },
       },
     );
@@ -37,6 +40,12 @@ export class EventInbox {
 
   accept(...kinds: string[]): void {
     for (const kind of kinds) this.accepting.add(kind);
+  }
+
+  /** Accepts one kind whose data must pass `check` (which returns what is wrong, or undefined). */
+  acceptChecked(kind: string, check: (data: Record<string, unknown>) => string | undefined): void {
+    this.checks.set(kind, check);
+    this.accepting.add(kind);
   }
 
   stopAccepting(...kinds: string[]): void {

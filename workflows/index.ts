@@ -3,3 +3,4 @@ export { capexWorkflow } from './capex.js';
 export { contractWorkflow } from './contract.js';
 export { webhookDeliveryWorkflow } from './webhook-delivery.js';
 export { invoiceMatchWorkflow } from './invoice-match.js';
+export { hiringWorkflow } from './hiring.js';

@@ -40,7 +40,8 @@ export class SimulatorControls {
   private readonly log: LoggedRequest[] = [];
   private readonly idempotency = new Map<string, { hash: string; result: Promise<{ status: number; body: unknown }> }>();
 
-  constructor(private readonly options: { latencyMs: [number, number]; apiKey: string }) {}
+  /** `apiKeys`: each system's own bearer key, so a key for one system never works on another. */
+  constructor(private readonly options: { latencyMs: [number, number]; apiKeys: Record<string, string> }) {}
 
   injectFault(fault: Fault): void {
     this.faults.push({ ...fault });
@@ -76,7 +77,8 @@ export class SimulatorControls {
         entry.status = res.statusCode;
       });
 
-      if (req.get('authorization') !== `Bearer ${this.options.apiKey}`) {
+      const key = this.options.apiKeys[system];
+      if (!key || req.get('authorization') !== `Bearer ${key}`) {
         return void res.status(401).json({ error: { code: 'unauthorized', message: 'Missing or wrong bearer token' } });
       }
       const [min, max] = this.options.latencyMs;

@@ -1,18 +1,39 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express } from 'express';
+import { AtsStore, atsRouter, type EventTarget } from './ats.js';
 import { ErpStore, erpRouter } from './erp.js';
+import { ESignStore, esignRouter } from './esign.js';
 import { SimulatorControls, type Fault, type LoggedRequest } from './faults.js';
+import { HrisStore, hrisRouter } from './hris.js';
+import { ItStore, itRouter } from './it.js';
+import { ScreeningStore, screeningRouter } from './screening.js';
+
+export const simulatedSystems = ['erp', 'hris', 'ats', 'screening', 'esign', 'it'] as const;
+export type SystemName = (typeof simulatedSystems)[number];
+
+/** The engine's *_BASE_URL settings for simulators listening at `url`. */
+export function simulatorUrls(url: string): Record<string, string> {
+  return Object.fromEntries(simulatedSystems.map((system) => [`${system.toUpperCase()}_BASE_URL`, `${url}/${system}`]));
+}
 
 export interface SimulatorOptions {
   latencyMs?: [number, number];
-  apiKey?: string;
+  /** Each system's bearer key; default `dev-<system>-key`. */
+  apiKeys?: Partial<Record<SystemName, string>>;
+  /** Where the ATS sends its signed events (offer.accepted, offer.withdrawn): the engine's POST /events/ats. */
+  eventTargets?: { ats?: EventTarget };
 }
 
 export interface Simulators {
   url: string;
   port: number;
   erp: ErpStore;
+  hris: HrisStore;
+  ats: AtsStore;
+  screening: ScreeningStore;
+  esign: ESignStore;
+  it: ItStore;
   injectFault(fault: Fault): void;
   clearFaults(): void;
   requestLog(system?: string): LoggedRequest[];
@@ -25,13 +46,21 @@ const jsonErrors: ErrorRequestHandler = (error: { type?: string }, _req, res, _n
 };
 
 /**
- * Local stand-ins for the SaaS systems processes call, one HTTP service, each system under its own prefix. Adding
- * a system: a store, a router, and one `app.use` line below.
+ * Local stand-ins for the SaaS systems processes call, one HTTP service, each system under its own prefix with its
+ * own key. Adding a system: a store, a router, and one `app.use` line below.
  */
-export function createSimulatorApp(options: SimulatorOptions = {}): { app: Express; erp: ErpStore; controls: SimulatorControls } {
-  const controls = new SimulatorControls({ latencyMs: options.latencyMs ?? [20, 120], apiKey: options.apiKey ?? 'dev-erp-key' });
-  const erp = new ErpStore();
-  const app = express();
+export function createSimulatorApp(options: SimulatorOptions = {}) {
+  const apiKeys = Object.fromEntries(simulatedSystems.map((system) => [system, options.apiKeys?.[system] ?? `dev-${system}-key`]));
+  const controls = new SimulatorControls({ latencyMs: options.latencyMs ?? [20, 120], apiKeys });
+  const stores = {
+    erp: new ErpStore(),
+    hris: new HrisStore(),
+    ats: new AtsStore(options.eventTargets?.ats),
+    screening: new ScreeningStore(),
+    esign: new ESignStore(),
+    it: new ItStore(),
+  };
+  const app: Express = express();
   app.use(express.json({ limit: '1mb' }));
 
   app.post('/_control/faults', (req, res) => {
@@ -51,15 +80,21 @@ export function createSimulatorApp(options: SimulatorOptions = {}): { app: Expre
     res.json({ items: controls.requestLog(typeof req.query.system === 'string' ? req.query.system : undefined) });
   });
 
-  app.use('/erp', controls.gate('erp'), erpRouter(erp, controls));
+  app.use('/erp', controls.gate('erp'), erpRouter(stores.erp, controls));
+  app.use('/hris', controls.gate('hris'), hrisRouter(stores.hris, controls));
+  app.use('/ats', controls.gate('ats'), atsRouter(stores.ats, controls));
+  app.use('/screening', controls.gate('screening'), screeningRouter(stores.screening, controls));
+  // The signing page is public (the signer has no key), so the e-signature router gates its API routes itself.
+  app.use('/esign', esignRouter(stores.esign, controls));
+  app.use('/it', controls.gate('it'), itRouter(stores.it, controls));
 
   app.use((req, res) => void res.status(404).json({ error: { code: 'not_found', message: `No route ${req.method} ${req.path}` } }));
   app.use(jsonErrors);
-  return { app, erp, controls };
+  return { app, controls, ...stores };
 }
 
 export async function startSimulators(options: SimulatorOptions & { port?: number; host?: string } = {}): Promise<Simulators> {
-  const { app, erp, controls } = createSimulatorApp(options);
+  const { app, controls, ...stores } = createSimulatorApp(options);
   const host = options.host ?? '127.0.0.1';
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(options.port ?? 0, host, () => resolve(listening));
@@ -68,7 +103,7 @@ export async function startSimulators(options: SimulatorOptions & { port?: numbe
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     port,
-    erp,
+    ...stores,
     injectFault: (fault) => controls.injectFault(fault),
     clearFaults: () => controls.clearFaults(),
     requestLog: (system) => controls.requestLog(system),

@@ -9,7 +9,7 @@ import { createApp } from '../../api/app.js';
 import { seedDemoOrg } from '../../dev/demo-org.js';
 import { startMailSink, type MailSink } from '../../dev/mail-sink.js';
 import { startEventSweep } from '../../api/event-routing.js';
-import { startSimulators, type Simulators } from '../../dev/simulators/server.js';
+import { simulatorUrls, startSimulators, type Simulators } from '../../dev/simulators/server.js';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { createDb, type Db } from '../../lib/db.js';
 import { createLogger } from '../../lib/logger.js';
@@ -77,14 +77,16 @@ export async function startStack(
     TEMPORAL_TASK_QUEUE: taskQueue,
     SMTP_URL: mail.smtpUrl,
     TOKEN_SECRET: randomBytes(32).toString('base64url'),
-    ERP_BASE_URL: `${simulators.url}/erp`,
+    ...simulatorUrls(simulators.url),
     ERP_TIMEOUT_MS: '5000',
+    INTEGRATION_TIMEOUT_MS: '5000',
   });
   const server: Server = await new Promise((resolve) => {
     const app = createApp({ db, temporal, config, logger, decisionWaitMs: options.decisionWaitMs }, { approvalRateLimitPerMinute: options.approvalRateLimitPerMinute });
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  simulators.ats.sendEventsTo({ url: `${apiUrl}/events/ats`, secret: eventSecrets.ats });
   // As api/server.ts does: events a run did not take in time are routed again by the sweep.
   const eventSweep = startEventSweep({ db, temporal, config, logger }, 2_000);
   config = { ...config, PUBLIC_BASE_URL: apiUrl };
@@ -99,8 +101,9 @@ export async function startStack(
     TEMPORAL_TASK_QUEUE: taskQueue,
     SMTP_URL: config.SMTP_URL,
     TOKEN_SECRET: config.TOKEN_SECRET,
-    ERP_BASE_URL: config.ERP_BASE_URL,
+    ...simulatorUrls(simulators.url),
     ERP_TIMEOUT_MS: String(config.ERP_TIMEOUT_MS),
+    INTEGRATION_TIMEOUT_MS: String(config.INTEGRATION_TIMEOUT_MS),
     PUBLIC_BASE_URL: apiUrl,
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
   };

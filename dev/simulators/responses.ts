@@ -1,0 +1,22 @@
+import type { Response } from 'express';
+import type { z } from 'zod';
+
+/** What the simulated systems answer when something is wrong, in the shape real APIs use. */
+export function validationFailed(error: z.ZodError, what: string) {
+  const issues = error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  return { status: 422, body: { error: { code: 'validation_failed', message: `Invalid ${what}`, details: { issues } } } };
+}
+
+export function sendNotFound(res: Response, what: string): void {
+  res.status(404).json({ error: { code: 'not_found', message: `No ${what}` } });
+}
+
+export function sendConflict(res: Response, message: string): void {
+  res.status(409).json({ error: { code: 'conflict', message } });
+}
+
+/** Readable sequential ids: PREFIX-000001. */
+export function sequence(prefix: string, width: number, start = 1) {
+  let next = start;
+  return () => `${prefix}-${String(next++).padStart(width, '0')}`;
+}

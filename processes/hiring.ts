@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { approvalTimingSchema, currencySchema, defaultApprovalTiming, durationSchema, formatMoney, moneyAmountSchema, personSchema, type ApprovalTiming } from './shared.js';
+import type { ProcessDefinition } from './types.js';
+
+const isoDate = z.iso.date({ error: 'must be a date as YYYY-MM-DD' });
+
+export const hiringInputSchema = z.object({
+  role: z.string().trim().min(2, 'required').max(200).describe('Job title, e.g. "Senior Backend Engineer"'),
+  department: z.string().trim().min(2, 'required').max(100).describe('As in the HRIS headcount plan, e.g. Engineering'),
+  level: z.enum(['L1', 'L2', 'L3', 'L4', 'L5', 'L6', 'L7']),
+  location: z.string().trim().min(2, 'required').max(200),
+  salaryRange: z
+    .object({ min: moneyAmountSchema, max: moneyAmountSchema, currency: currencySchema })
+    .refine((range) => range.max >= range.min, { path: ['max'], message: 'must be at least the minimum' }),
+  headcountJustification: z.string().trim().min(20, 'must be at least 20 characters').max(5000),
+  hiringManager: personSchema,
+  /** The requisition closes by itself if no offer is accepted by then. */
+  closesOn: isoDate.optional(),
+  requester: personSchema,
+});
+export type HiringInput = z.infer<typeof hiringInputSchema>;
+
+export const hiringSettingsSchema = z.object({
+  approval: approvalTimingSchema.partial().default({}),
+  /** How long the requisition stays open for an accepted offer, when the input gives no closesOn. */
+  offerTimeout: durationSchema.default('60d'),
+  /** How long the new hire has to sign the offer letter. */
+  signatureTimeout: durationSchema.default('14d'),
+  /** How often the e-signature provider is asked whether the letter is signed. */
+  signaturePollInterval: durationSchema.default('30s'),
+  /** Accounts every new hire gets. */
+  systems: z.array(z.string().min(1)).min(1).default(['google-workspace', 'slack', 'hr-portal']),
+  revisionTimeout: durationSchema.default('7d'),
+});
+export type HiringSettings = z.infer<typeof hiringSettingsSchema>;
+
+/** What the HRIS says about the requisition before anyone approves it. */
+export interface HeadcountFacts {
+  overPlan: boolean;
+  aboveBand: boolean;
+  available: number;
+  band: { min: number; max: number; currency: string };
+}
+
+/** The accepted offer, as the ATS reports it (event offer.accepted). */
+export const acceptedOfferSchema = z.object({
+  candidateId: z.string().min(1),
+  name: z.string().min(1),
+  email: z.email(),
+  startDate: isoDate,
+  salary: z.number().positive(),
+  currency: currencySchema,
+});
+export type AcceptedOffer = z.infer<typeof acceptedOfferSchema>;
+
+export interface HiringStep {
+  stepId: 'department-head' | 'finance' | 'hr-business-partner';
+  title: string;
+  approvers: string[];
+  timing: ApprovalTiming;
+}
+
+/** Department head, then finance when the hire is over plan or above the band, then the HR business partner. */
+export function hiringApprovalChain(input: HiringInput, facts: HeadcountFacts, settings: HiringSettings): HiringStep[] {
+  const timing = { ...defaultApprovalTiming, ...settings.approval };
+  const aboveBand = input.salaryRange.max > facts.band.max;
+  const steps: HiringStep[] = [
+    { stepId: 'department-head', title: `Head of ${input.department}`, approvers: [`role:department-head:${input.department.toLowerCase()}`], timing },
+  ];
+  if (facts.overPlan || aboveBand) {
+    const why = [facts.overPlan ? 'over the headcount plan' : '', aboveBand ? `above the ${input.level} band` : ''].filter(Boolean).join(' and ');
+    steps.push({ stepId: 'finance', title: `Finance (${why})`, approvers: ['role:finance-director'], timing });
+  }
+  steps.push({ stepId: 'hr-business-partner', title: 'HR business partner', approvers: ['role:hr-business-partner'], timing });
+  return steps;
+}
+
+/** Laptop by level: what IT orders for a new hire. */
+export function equipmentFor(input: Pick<HiringInput, 'level' | 'department'>) {
+  const engineering = input.department.toLowerCase() === 'engineering';
+  return [
+    { sku: engineering ? 'LAPTOP-PRO-16' : 'LAPTOP-STD-14', description: engineering ? 'Laptop, 16", 32 GB' : 'Laptop, 14", 16 GB', quantity: 1 },
+    { sku: 'MON-27', description: 'Monitor, 27"', quantity: ['L5', 'L6', 'L7'].includes(input.level) ? 2 : 1 },
+    { sku: 'HEADSET-1', description: 'Headset', quantity: 1 },
+  ];
+}
+
+export const hiringProcess: ProcessDefinition<HiringInput, HiringSettings> = {
+  key: 'hiring',
+  title: 'Hiring',
+  description:
+    'A requisition: the HRIS headcount plan and salary band are checked; the department head approves, finance too ' +
+    'when the hire is over plan or above band, then the HR business partner. The requisition opens in the ATS and ' +
+    'the run waits for an accepted offer (event offer.accepted from the ATS). Then the offer letter goes out for ' +
+    'e-signature; once signed the employee is created in the HRIS, accounts and equipment are provisioned in ' +
+    'parallel, and the new hire and manager are mailed. A withdrawal (offer.withdrawn) before the start date undoes ' +
+    'what was done.',
+  workflowType: 'hiringWorkflow',
+  inputSchema: hiringInputSchema,
+  settingsSchema: hiringSettingsSchema,
+  whoMayStart: ['runs:start:hiring'],
+  editableFields: ['role', 'location', 'salaryRange', 'headcountJustification', 'closesOn'],
+  slas: [
+    { step: 'department-head / finance / hr-business-partner', target: 'remind after 1d, SLA 3d', onBreach: "the approver's manager gets the request; then the run expires" },
+    { step: 'awaiting-offer', target: 'offer accepted by closesOn (default 60d)', onBreach: 'the requisition is closed in the ATS' },
+    { step: 'offer-signature', target: 'signed within 14d', onBreach: 'the offer letter is voided and the run expires' },
+  ],
+  events: {
+    consumes: [
+      // The ATS carries our run id as the requisition's reference.
+      { source: 'ats', type: 'offer.accepted', correlationKey: (data) => data.requisitionReference },
+      { source: 'ats', type: 'offer.withdrawn', correlationKey: (data) => data.requisitionReference },
+    ],
+  },
+  summarize: (input) => ({
+    title: `${input.role} (${input.level}, ${input.department})`,
+    requester: input.requester,
+    amount: input.salaryRange.max,
+    currency: input.salaryRange.currency,
+    costCenter: input.department,
+  }),
+  describe: (input) => [
+    { label: 'Role', value: `${input.role}, ${input.level}` },
+    { label: 'Department', value: input.department },
+    { label: 'Location', value: input.location },
+    { label: 'Salary range', value: `${formatMoney(input.salaryRange.min, input.salaryRange.currency)} – ${formatMoney(input.salaryRange.max, input.salaryRange.currency)}` },
+    { label: 'Hiring manager', value: `${input.hiringManager.name} <${input.hiringManager.email}>` },
+    { label: 'Justification', value: input.headcountJustification },
+  ],
+};

@@ -1,0 +1,194 @@
+import { ActivityFailure, allHandlersFinished, CancellationScope, condition, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { durationMs } from '../processes/duration.js';
+import { eventKind, type InboundEventMessage } from '../processes/event-messages.js';
+import { acceptedOfferSchema, hiringApprovalChain, hiringProcess, type AcceptedOffer, type HiringInput, type HiringSettings } from '../processes/hiring.js';
+import type { RunArgs } from '../processes/types.js';
+import { ApprovalDesk } from './approval.js';
+import { revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
+import { EventInbox } from './event-inbox.js';
+import { RunTracker, trackRun } from './run-lifecycle.js';
+
+const OFFER_ACCEPTED = eventKind('ats', 'offer.accepted');
+const OFFER_WITHDRAWN = eventKind('ats', 'offer.withdrawn');
+
+const acts = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+/** External systems: retried for up to an hour (429 and 5xx); their 4xx answers are not retried. */
+const systems = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '1h',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m' },
+});
+
+export interface HiringResult {
+  outcome: 'hired' | 'rejected' | 'expired' | 'withdrawn' | 'declined';
+  requisitionId?: string;
+  employeeId?: string;
+  undone?: string[];
+}
+
+function isoDate(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 10);
+}
+
+function offerProblem(data: Record<string, unknown>): string | undefined {
+  const parsed = acceptedOfferSchema.safeParse(data);
+  return parsed.success ? undefined : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+}
+
+/**
+ * A hire from requisition to provisioned employee. Everything done after the offer is accepted is recorded as an
+ * undo step; a withdrawal (or cancelling the run) undoes it in reverse order and audits what was undone.
+ */
+export async function hiringWorkflow(args: RunArgs<HiringInput, HiringSettings>): Promise<HiringResult> {
+  const { settings } = args;
+  const inbox = new EventInbox();
+  const tracker = new RunTracker();
+  await tracker.recordIfScheduled(hiringProcess.key, args);
+  const runId = tracker.runId;
+  const desk = new ApprovalDesk(
+    { runId, requesterEmail: args.input.requester.email },
+    { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },
+  );
+  const undo: Array<{ what: string; run: () => Promise<void> }> = [];
+  let withdrawal: InboundEventMessage | undefined;
+
+  async function compensate(reason: string): Promise<string[]> {
+    const undone: string[] = [];
+    for (const step of [...undo].reverse()) {
+      await step.run();
+      undone.push(step.what);
+    }
+    undo.length = 0;
+    await acts.appendAudit({ eventKey: `${runId}:hire.undone`, runId, action: 'hire.undone', actor: 'opsflow', step: 'compensation', details: { reason, undone } });
+    return undone;
+  }
+
+  async function withdrawn(offer: AcceptedOffer): Promise<HiringResult> {
+    const reason = String(withdrawal?.data.reason ?? `${offer.name} withdrew`);
+    await tracker.enterStep('compensation');
+    const undone = await compensate(reason);
+    await tracker.close('cancelled', 'withdrawn', `Hire withdrawn: ${reason}`);
+    await acts.notifyRequester({ runId, outcome: 'cancelled', reason: `Hire withdrawn: ${reason}`, facts: undone.map((what) => ({ label: 'Undone', value: what })) });
+    return { outcome: 'withdrawn', undone };
+  }
+
+  const result = await trackRun(
+    tracker,
+    async (): Promise<HiringResult> => {
+      await tracker.enterStep('headcount-check');
+      const facts = await systems.checkHeadcount({ runId, department: args.input.department, level: args.input.level, salaryMax: args.input.salaryRange.max });
+      const chain = await runApprovalChain({ desk, tracker, revisionTimeout: settings.revisionTimeout, summarize: hiringProcess.summarize }, args.input, (input) =>
+        hiringApprovalChain(input, facts, settings),
+      );
+      if (chain.outcome !== 'approved') return { outcome: chain.outcome };
+      const input = chain.input;
+
+      await tracker.enterStep('open-requisition');
+      const closesOn = input.closesOn ?? isoDate(Date.now() + durationMs(settings.offerTimeout));
+      const { requisitionId } = await systems.openRequisition({ runId, input, closesOn });
+
+      inbox.acceptChecked(OFFER_ACCEPTED, offerProblem);
+      await tracker.enterStep('awaiting-offer');
+      const accepted = await inbox.next([OFFER_ACCEPTED], Math.max(1, Date.parse(`${closesOn}T23:59:59Z`) - Date.now()));
+      inbox.stopAccepting(OFFER_ACCEPTED);
+      if (!accepted) {
+        await systems.closeRequisition({ runId, requisitionId, reason: 'expired' });
+        await tracker.close('expired', 'expired', `No offer was accepted by ${closesOn}; the requisition is closed`);
+        await acts.notifyRequester({ runId, outcome: 'expired', reason: `No offer was accepted by ${closesOn}; the requisition is closed` });
+        return { outcome: 'expired', requisitionId };
+      }
+      const offer = acceptedOfferSchema.parse(accepted.data);
+      inbox.accept(OFFER_WITHDRAWN);
+      void inbox.next([OFFER_WITHDRAWN]).then((event) => {
+        withdrawal = event;
+      });
+      await systems.closeRequisition({ runId, requisitionId, reason: 'filled' });
+
+      await tracker.enterStep('offer-signature', offer.email);
+      const { envelopeId } = await systems.sendOfferLetter({ runId, input, offer });
+      undo.push({ what: `offer letter ${envelopeId} voided`, run: () => systems.voidOfferLetter({ runId, envelopeId, reason: 'hire withdrawn' }) });
+      const signature = await waitForSignature(runId, envelopeId, settings, () => withdrawal !== undefined);
+      if (withdrawal) return withdrawn(offer);
+      if (signature !== 'signed') {
+        const reason = signature === 'expired' ? `The offer letter was not signed within ${settings.signatureTimeout}` : `${offer.name} declined the offer letter`;
+        await compensate(reason);
+        await tracker.close(signature === 'expired' ? 'expired' : 'rejected', signature === 'expired' ? 'expired' : 'declined', reason);
+        await acts.notifyRequester({ runId, outcome: signature === 'expired' ? 'expired' : 'rejected', reason });
+        return { outcome: signature === 'expired' ? 'expired' : 'declined', requisitionId };
+      }
+
+      await tracker.enterStep('create-employee');
+      const employee = await systems.createEmployee({ runId, input, offer });
+      undo.push({ what: `HRIS record ${employee.employeeId} marked withdrawn`, run: () => systems.withdrawEmployee({ runId, employeeId: employee.employeeId, reason: 'hire withdrawn' }) });
+      if (withdrawal) return withdrawn(offer);
+
+      await tracker.enterStep('provisioning');
+      await Promise.all([
+        systems.createAccount({ runId, employeeId: employee.employeeId, name: offer.name, workEmail: employee.workEmail, systems: settings.systems }).then(({ accountId }) => {
+          undo.push({ what: `account ${accountId} deactivated`, run: () => systems.deactivateAccount({ runId, accountId }) });
+        }),
+        systems.orderEquipment({ runId, employeeId: employee.employeeId, input, offer }).then(({ orderId }) => {
+          undo.push({ what: `equipment order ${orderId} cancelled`, run: () => systems.cancelEquipmentOrder({ runId, orderId }) });
+        }),
+      ]);
+      if (withdrawal) return withdrawn(offer);
+      await acts.sendWelcomeMails({ runId, input, offer, workEmail: employee.workEmail, employeeId: employee.employeeId });
+
+      // Until the first day a withdrawal still undoes the hire.
+      await tracker.enterStep('awaiting-start-date');
+      await condition(() => withdrawal !== undefined, Math.max(1, Date.parse(`${offer.startDate}T00:00:00Z`) - Date.now()));
+      if (withdrawal) return withdrawn(offer);
+      inbox.stopAccepting(OFFER_WITHDRAWN);
+      await tracker.close('completed', 'hired');
+      await acts.notifyRequester({
+        runId,
+        outcome: 'approved',
+        facts: [
+          { label: 'New hire', value: `${offer.name}, starting ${offer.startDate}` },
+          { label: 'Employee id', value: employee.employeeId },
+        ],
+      });
+      return { outcome: 'hired', requisitionId, employeeId: employee.employeeId };
+    },
+    async (status, reason) => {
+      await revokeLinksAndTellRequester(desk, tracker)(status, reason);
+      if (undo.length) await compensate(`the run was ${status}: ${reason}`);
+    },
+  );
+  await condition(allHandlersFinished);
+  return result;
+}
+
+/** Signed, declined or voided as the provider says; 'expired' when the signature timeout ran out; undefined if withdrawn. */
+async function waitForSignature(runId: string, envelopeId: string, settings: HiringSettings, isWithdrawn: () => boolean) {
+  const signing = proxyActivities<Activities>({
+    startToCloseTimeout: settings.signatureTimeout,
+    scheduleToCloseTimeout: settings.signatureTimeout,
+    heartbeatTimeout: '2m',
+    retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' },
+  });
+  const scope = new CancellationScope();
+  let outcome: 'signed' | 'declined' | 'voided' | 'expired' | undefined;
+  let failure: unknown;
+  void scope
+    .run(() => signing.awaitSignature({ runId, envelopeId, pollIntervalMs: durationMs(settings.signaturePollInterval) }))
+    .then(
+      (status) => {
+        outcome = status === 'sent' ? undefined : status;
+      },
+      (error: unknown) => {
+        if (error instanceof ActivityFailure && error.cause instanceof TimeoutFailure) outcome = 'expired';
+        else failure = error;
+      },
+    );
+  await condition(() => outcome !== undefined || failure !== undefined || isWithdrawn());
+  if (outcome) return outcome;
+  if (failure) throw failure;
+  scope.cancel();
+  return undefined;
+}
