@@ -1,6 +1,8 @@
 import { createApprovalActivities } from './approvals.js';
 import type { ActivityDeps } from './deps.js';
+import { createFormActivities } from './forms.js';
 import { createHiringActivities } from './hiring.js';
+import { createSupplierActivities } from './suppliers.js';
 import { createNotificationActivities } from './notifications.js';
 import { createPurchasingActivities } from './purchasing.js';
 import { createRecordActivities } from './records.js';
@@ -17,6 +19,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createRevisionActivities(deps),
     ...createWebhookActivities(deps),
     ...createHiringActivities(deps),
+    ...createFormActivities(deps),
+    ...createSupplierActivities(deps),
   };
 }
 

@@ -4,6 +4,7 @@ import type { FormField } from './pages/revision.js';
 
 interface JsonSchema {
   type?: string;
+  items?: JsonSchema;
   enum?: string[];
   maxLength?: number;
   description?: string;
@@ -17,7 +18,7 @@ export function inputJsonSchema(process: ProcessDefinition): JsonSchema {
 
 function humanize(name: string): string {
   const last = name.split('.').at(-1)!;
-  const words = last.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  const words = last.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase().replace(/\b(iban|bic|vat|id)\b/g, (w) => w.toUpperCase());
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -47,13 +48,22 @@ function fieldFor(name: string, property: JsonSchema, required: boolean, values:
   };
 }
 
-/** Form controls for a process's input, typed from its JSON Schema; nested objects become dotted names. */
-export function fieldsFromSchema(schema: JsonSchema, values: Record<string, unknown>, errors: Record<string, string> = {}, only?: string[]): FormField[] {
+/**
+ * Form controls for a process's input, typed from its JSON Schema; nested objects become dotted names, and an
+ * array of objects becomes `rows` optional rows named `name.0.field`, `name.1.field`.
+ */
+export function fieldsFromSchema(schema: JsonSchema, values: Record<string, unknown>, errors: Record<string, string> = {}, only?: string[], rows = 0): FormField[] {
   const fields: FormField[] = [];
   for (const [name, property] of Object.entries(schema.properties ?? {})) {
     if (only && !only.includes(name)) continue;
     const required = schema.required?.includes(name) ?? false;
-    if (property.type === 'object' && property.properties) {
+    if (property.type === 'array' && property.items?.type === 'object') {
+      for (let row = 0; row < rows; row++) {
+        for (const [child, childProperty] of Object.entries(property.items.properties ?? {})) {
+          fields.push({ ...fieldFor(`${name}.${row}.${child}`, childProperty, false, values, errors), label: `${humanize(name).replace(/s$/, '')} ${row + 1}: ${humanize(child).toLowerCase()} (optional)` });
+        }
+      }
+    } else if (property.type === 'object' && property.properties) {
       for (const [child, childProperty] of Object.entries(property.properties)) {
         fields.push(fieldFor(`${name}.${child}`, childProperty, required && (property.required?.includes(child) ?? false), values, errors));
       }
@@ -68,18 +78,27 @@ export function fieldsFromSchema(schema: JsonSchema, values: Record<string, unkn
  * Form posts are strings: numbers and booleans go back to their types, blanks are left out (so optional fields
  * and optional nested objects stay absent), dotted names nest.
  */
-export function valuesFromForm(schema: JsonSchema, body: Record<string, unknown>, only?: string[]): Record<string, unknown> {
+export function valuesFromForm(schema: JsonSchema, body: Record<string, unknown>, only?: string[], rows = 0): Record<string, unknown> {
   const result: Record<string, unknown> = {};
-  for (const field of fieldsFromSchema(schema, {}, {}, only)) {
+  const filledRows = new Set<string>();
+  for (const field of fieldsFromSchema(schema, {}, {}, only, rows)) {
     const raw = body[field.name];
     let value: unknown;
     if (field.type === 'checkbox') value = raw === 'on' || raw === 'true';
     else if (typeof raw !== 'string' || raw.trim() === '') continue;
     else if (field.type === 'number') value = Number.isNaN(Number(raw.trim().replace(/,/g, ''))) ? raw.trim() : Number(raw.trim().replace(/,/g, ''));
     else value = raw.trim();
-    const [head, child] = field.name.split('.') as [string, string | undefined];
-    if (child) result[head] = { ...((result[head] as Record<string, unknown>) ?? {}), [child]: value };
+    const [head, child, grandchild] = field.name.split('.') as [string, string | undefined, string | undefined];
+    if (grandchild) {
+      // A select always posts a value; a row counts as filled only when something else in it was typed.
+      if (field.type !== 'select' && field.type !== 'checkbox') filledRows.add(`${head}.${child}`);
+      const list = ((result[head] as Array<Record<string, unknown>>) ??= []);
+      list[Number(child)] = { ...list[Number(child)], [grandchild]: value };
+    } else if (child) result[head] = { ...((result[head] as Record<string, unknown>) ?? {}), [child]: value };
     else result[head] = value;
+  }
+  for (const [key, value] of Object.entries(result)) {
+    if (Array.isArray(value)) result[key] = value.filter((row, index) => row && filledRows.has(`${key}.${index}`));
   }
   return result;
 }

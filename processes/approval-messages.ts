@@ -83,3 +83,15 @@ export function approvalRequestId(runId: string, stepId: string, at: { attempt: 
 export function revisionRequestId(runId: string, stepId: string, attempt: number): string {
   return `${runId}:${stepId}:a${attempt}:revision`;
 }
+
+/** Someone outside the company (a supplier) fills in a form through an e-mailed link. */
+export const SUBMIT_FORM_UPDATE = 'submitForm';
+
+export interface FormSubmission {
+  requestId: string;
+  /** Already validated by the API with the process's own schema. */
+  values: Record<string, unknown>;
+  actorEmail: string;
+  ip?: string;
+  userAgent?: string;
+}

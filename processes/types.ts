@@ -38,6 +38,17 @@ export interface EventConsumeRoute {
   correlationKey(data: EventData): unknown;
 }
 
+/** A form someone outside the company fills in through an e-mailed link (e.g. a supplier's own details). */
+export interface ExternalFormDefinition {
+  title: string;
+  intro: string;
+  /** The fields shown; its JSON Schema drives the page. Arrays of objects get `rows` empty rows. */
+  schema: z.ZodObject;
+  rows?: number;
+  /** The full check, which may depend on the run's input (e.g. rules by the supplier's country). */
+  validatorFor(input: unknown): z.ZodType;
+}
+
 /**
  * A process as the API, docs and catalog see it. The registry (processes/index.ts) lists these; nothing else
  * needs editing to add one. `workflowType` is the exported name of the workflow function in workflows/.
@@ -57,6 +68,8 @@ export interface ProcessDefinition<Input = unknown, Settings = unknown> {
   /** Top-level input fields the requester may edit when an approver asks for changes. */
   editableFields: string[];
   slas: SlaDoc[];
+  /** Forms sent to outside parties, by key; the submitted values land in the run's input under that key. */
+  forms?: Record<string, ExternalFormDefinition>;
   /** Inbound events this process reacts to (POST /events/:source). */
   events?: { starts?: EventStartRoute[]; consumes?: EventConsumeRoute[] };
   summarize(input: Input): RunSummary;

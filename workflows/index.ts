@@ -4,3 +4,4 @@ export { contractWorkflow } from './contract.js';
 export { webhookDeliveryWorkflow } from './webhook-delivery.js';
 export { invoiceMatchWorkflow } from './invoice-match.js';
 export { hiringWorkflow } from './hiring.js';
+export { supplierOnboardingWorkflow } from './supplier-onboarding.js';

@@ -132,6 +132,7 @@ export type ResultKind =
   | 'rejected'
   | 'changes_requested'
   | 'revised'
+  | 'form_sent'
   | 'pending'
   | 'already_decided'
   | 'expired'
@@ -156,6 +157,7 @@ export const RESULT_STATUS: Readonly<Record<ResultKind, number>> = {
   rejected: 200,
   changes_requested: 200,
   revised: 200,
+  form_sent: 200,
   pending: 202,
   already_decided: 409,
   expired: 410,
@@ -223,6 +225,13 @@ ${context(p)}
 ${context(p)}
 <p>Your request for changes was recorded${byAt(undefined, p.decidedAt)}.</p>
 <p><strong>What happens next:</strong> the requester gets a link to edit and resubmit, with your comment. When they do, you receive a new e-mail to decide again. You can close this page.</p>`,
+      };
+    case 'form_sent':
+      return {
+        title: 'Thank you',
+        tone: 'success',
+        body: html`<h1>Thank you — ${p.runTitle ?? 'your details'} were sent</h1>
+<p><strong>What happens next:</strong> our team reviews them and e-mails you once everything is set up. You can close this page; this link no longer works.</p>`,
       };
     case 'revised':
       return {

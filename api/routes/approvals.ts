@@ -6,6 +6,7 @@ import { approvalPage, approvalResultPage, type ResultPageProps } from '../pages
 import { decideByLink, lookUpLink, type DecideOutcome, type LinkRefusal } from '../approval-service.js';
 import type { ApiContext } from '../context.js';
 import type { ApprovalRequest, Run } from '../../lib/generated/prisma/client.js';
+import { renderExternalForm, submitExternalForm } from '../external-form.js';
 import { renderRevisionPage, submitRevision } from '../revision-form.js';
 
 const decisionFormSchema = z.object({
@@ -94,6 +95,7 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
       const page = await renderRevisionPage(ctx, req.params.token, link.approval, link.run, link.run.input as Record<string, unknown>);
       return void res.type('html').send(page);
     }
+    if (link.approval.kind === 'form') return void res.type('html').send(renderExternalForm(req.params.token, link.approval, link.run, {}));
     res.type('html').send(await renderApprovalPage(ctx, req.params.token, link.approval, link.run));
   });
 
@@ -103,6 +105,7 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
     const link = await lookUpLink(ctx, token);
     if (!link.ok) return sendResult(res, refusalPage(link));
     if (link.approval.kind === 'revision') return submitRevision(ctx, req, res, token, link.approval, link.run);
+    if (link.approval.kind === 'form') return submitExternalForm(ctx, req, res, token, link.approval, link.run);
 
     const form = decisionFormSchema.safeParse(req.body ?? {});
     const comment = typeof req.body?.comment === 'string' ? req.body.comment : '';

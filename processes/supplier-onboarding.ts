@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { approvalTimingSchema, currencySchema, defaultApprovalTiming, durationSchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
+import { formatIban, supplierDetailsFor, supplierDetailsSchema, type SupplierDetails } from './supplier-details.js';
+import type { ProcessDefinition } from './types.js';
+
+export const supplierOnboardingInputSchema = z.object({
+  legalName: z.string().trim().min(2, 'required').max(300),
+  country: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, 'must be a two-letter country code such as DE'),
+  contact: personSchema.describe("The supplier's contact, who fills in their company details"),
+  category: z.enum(['raw-materials', 'logistics', 'it-services', 'professional-services', 'facilities', 'marketing', 'other']),
+  expectedAnnualSpend: moneyAmountSchema,
+  currency: currencySchema,
+  handlesPersonalData: z.boolean().describe('Will the supplier handle personal or confidential data? Security then reviews it.'),
+  requester: personSchema,
+  /** Filled in by the supplier through their link; absent until then. */
+  details: z.unknown().optional(),
+});
+export type SupplierOnboardingInput = z.infer<typeof supplierOnboardingInputSchema>;
+
+export const supplierOnboardingSettingsSchema = z.object({
+  approval: approvalTimingSchema.partial().default({}),
+  /** How long the supplier's form link stays valid. */
+  detailsTimeout: durationSchema.default('14d'),
+  /** Vendor creation in the ERP retries up to this long. */
+  vendorTimeout: durationSchema.default('1h'),
+});
+export type SupplierOnboardingSettings = z.infer<typeof supplierOnboardingSettingsSchema>;
+
+export const supplierTiming = (settings: SupplierOnboardingSettings) => ({ ...defaultApprovalTiming, ...settings.approval });
+
+/** Procurement always, finance for the bank details, security when the supplier handles our data. */
+export function supplierReviewers(input: SupplierOnboardingInput): string[] {
+  return ['role:procurement', 'role:finance-director', ...(input.handlesPersonalData ? ['role:security'] : [])];
+}
+
+function detailsOf(input: SupplierOnboardingInput): SupplierDetails | undefined {
+  return input.details as SupplierDetails | undefined;
+}
+
+export const supplierOnboardingProcess: ProcessDefinition<SupplierOnboardingInput, SupplierOnboardingSettings> = {
+  key: 'supplier-onboarding',
+  title: 'Supplier onboarding',
+  description:
+    'Procurement asks for a new supplier. Sanctions and risk screening first (a hit goes to compliance, who decide); ' +
+    'then the supplier fills in their own details through an e-mailed link (tax id, address, bank account, ' +
+    'certificates, checked by country); procurement, finance and, when data is handled, security review in ' +
+    'parallel; the vendor is created in the ERP and both sides are told. Approved suppliers are screened again ' +
+    'every year (process supplier-rescreening, run by a schedule).',
+  workflowType: 'supplierOnboardingWorkflow',
+  inputSchema: supplierOnboardingInputSchema,
+  settingsSchema: supplierOnboardingSettingsSchema,
+  whoMayStart: ['runs:start:supplier-onboarding'],
+  editableFields: ['legalName', 'category', 'expectedAnnualSpend', 'currency'],
+  slas: [
+    { step: 'compliance-review', target: 'remind after 1d, SLA 3d', onBreach: "the reviewer's manager gets it; then the run expires" },
+    { step: 'supplier-details', target: 'supplier answers within 14d', onBreach: 'the link expires and the run expires' },
+    { step: 'reviews', target: 'remind after 1d, SLA 3d', onBreach: "each silent reviewer's manager gets it; then the run expires" },
+  ],
+  forms: {
+    details: {
+      title: 'Your company details for supplier set-up',
+      intro: 'We need these to set you up as a supplier and pay you. They go only to our procurement and finance teams.',
+      schema: supplierDetailsSchema,
+      rows: 2,
+      validatorFor: (input) => {
+        const supplier = input as SupplierOnboardingInput;
+        return supplierDetailsFor({ country: supplier.country, handlesPersonalData: supplier.handlesPersonalData });
+      },
+    },
+  },
+  summarize: (input) => ({
+    title: `Supplier ${input.legalName} (${input.country})`,
+    requester: input.requester,
+    amount: input.expectedAnnualSpend,
+    currency: input.currency,
+  }),
+  describe: (input) => {
+    const details = detailsOf(input);
+    return [
+      { label: 'Supplier', value: `${input.legalName}, ${input.country}` },
+      { label: 'Category', value: input.category },
+      { label: 'Expected annual spend', value: formatMoney(input.expectedAnnualSpend, input.currency) },
+      { label: 'Handles personal data', value: input.handlesPersonalData ? 'Yes: security reviews it' : 'No' },
+      ...(details
+        ? [
+            { label: 'Tax id / VAT', value: [details.taxId, details.vatNumber].filter(Boolean).join(' / ') },
+            { label: 'Registered address', value: [details.registeredAddress.line1, details.registeredAddress.line2, `${details.registeredAddress.postalCode} ${details.registeredAddress.city}`, details.registeredAddress.country].filter(Boolean).join(', ') },
+            { label: 'Bank account', value: [details.bank.accountHolder, details.bank.iban ? formatIban(details.bank.iban) : details.bank.accountNumber, details.bank.bic ?? details.bank.routingNumber].filter(Boolean).join(' · ') },
+            { label: 'Certificates', value: details.certificates.map((c) => `${c.kind} ${c.reference} (until ${c.validUntil})`).join(', ') || 'none' },
+          ]
+        : []),
+    ];
+  },
+};

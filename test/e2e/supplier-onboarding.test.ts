@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SupplierOnboardingInput } from '../../processes/supplier-onboarding.js';
+import { getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
+import { startStack, type Stack } from '../support/stack.js';
+
+const requester = { name: 'Alex Rivera', email: 'alex.rivera@example.com' };
+const reviewers = { procurement: 'kim.park@example.com', finance: 'priya.shah@example.com', security: 'omar.haddad@example.com', compliance: 'chris.mendes@example.com' };
+
+function supplier(legalName: string, overrides: Partial<SupplierOnboardingInput> = {}): SupplierOnboardingInput {
+  return {
+    legalName,
+    country: 'DE',
+    contact: { name: 'Hanna Vogel', email: `hanna@${legalName.toLowerCase().replace(/[^a-z]/g, '')}.test` },
+    category: 'it-services',
+    expectedAnnualSpend: 180_000,
+    currency: 'EUR',
+    handlesPersonalData: true,
+    requester,
+    ...overrides,
+  };
+}
+
+/** The supplier's form as their browser posts it. */
+function detailsForm(iban: string, taxId: string): Record<string, string> {
+  return {
+    taxId,
+    vatNumber: 'DE 123 456 789',
+    'registeredAddress.line1': 'Torstraße 1',
+    'registeredAddress.city': 'Berlin',
+    'registeredAddress.postalCode': '10119',
+    'registeredAddress.country': 'DE',
+    'bank.accountHolder': 'Vogel Cloud GmbH',
+    'bank.iban': iban,
+    'bank.bic': 'COBADEFFXXX',
+    'certificates.0.kind': 'iso27001',
+    'certificates.0.reference': 'ISO-27001-4711',
+    'certificates.0.validUntil': '2030-12-31',
+    'certificates.1.kind': 'iso9001',
+  };
+}
+
+const settings = { approval: { reminderAfter: '1h', timeout: '2h' } };
+
+describe('supplier onboarding on the whole local stack', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  async function start(input: SupplierOnboardingInput): Promise<string> {
+    const started = await postJson(`${stack.apiUrl}/runs`, { process: 'supplier-onboarding', input, settings });
+    expect(started.status).toBe(201);
+    return started.body.runId;
+  }
+
+  async function fillInDetails(contactEmail: string, legalName: string) {
+    const taxId = `HRB ${legalName.length}${contactEmail.length}${Date.now() % 100000}`;
+    const mail = await stack.mail.waitFor((m) => m.to.includes(contactEmail) && m.subject.includes('your company details'));
+    const link = /https?:\/\/\S+\/approvals\/[A-Za-z0-9_-]{43}/.exec(mail.text)![0];
+    const page = await fetch(link);
+    const form = await page.text();
+    expect(form).toContain('name="bank.iban"');
+    expect(form).toContain('IBAN (optional)');
+    const post = (form: Record<string, string>) =>
+      fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+
+    // A typo in the IBAN: refused next to the field, everything typed kept.
+    const refused = await post(detailsForm('DE89 3704 0044 0532 0130 01', taxId));
+    expect(refused.status).toBe(422);
+    const html = await refused.text();
+    expect(html).toMatch(/field-bank\.iban-error[^>]*>[^<]*not a valid IBAN/);
+    expect(html).toContain('value="Torstraße 1"');
+
+    const accepted = await post(detailsForm('DE89 3704 0044 0532 0130 00', taxId));
+    expect(accepted.status).toBe(200);
+    expect(await accepted.text()).toContain('Thank you');
+    expect((await post(detailsForm('DE89 3704 0044 0532 0130 00', taxId))).status).toBeGreaterThanOrEqual(400);
+    return legalName;
+  }
+
+  it('screens, collects the supplier’s details through their link, runs parallel reviews and creates one ERP vendor', async () => {
+    const input = supplier('Vogel Cloud GmbH');
+    const runId = await start(input);
+    await fillInDetails(input.contact.email, input.legalName);
+
+    for (const reviewer of [reviewers.procurement, reviewers.finance, reviewers.security]) {
+      const { mail, link } = await waitForApprovalMail(stack, reviewer, { subject: /Vogel Cloud/ });
+      expect(mail.text).toContain('DE89 3704 0044 0532 0130 00');
+      expect((await submitDecision(link, 'approve')).status).toBe(200);
+    }
+    const run = await waitForRunStatus(stack, runId, 'completed');
+    expect(run.outcome).toBe('onboarded');
+
+    const vendors = stack.simulators.erp.vendors().filter((v) => v.reference === runId);
+    expect(vendors).toHaveLength(1);
+    expect(vendors[0]).toMatchObject({ legalName: 'Vogel Cloud GmbH', vatNumber: 'DE123456789', bank: { iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' }, status: 'active' });
+    expect(stack.simulators.screening.checks().filter((c) => c.reference === runId)).toEqual([expect.objectContaining({ status: 'clear' })]);
+    const welcome = await stack.mail.waitFor((m) => m.to.includes(input.contact.email) && m.subject.includes('set up as our supplier'));
+    expect(welcome.text).toContain(vendors[0]!.vendorId);
+    await stack.mail.waitFor((m) => m.to.includes(requester.email) && m.text.includes(vendors[0]!.vendorId));
+  });
+
+  it('a sanctions hit goes to compliance; rejected, the supplier is never created or asked for details', async () => {
+    const input = supplier('Petrov Trading LLC', { country: 'CY' });
+    const runId = await start(input);
+    const { mail, link } = await waitForApprovalMail(stack, reviewers.compliance, { subject: /Petrov Trading/ });
+    expect(mail.text).toContain('EU-CONSOLIDATED');
+    expect((await submitDecision(link, 'reject', 'Confirmed match on the EU consolidated list')).status).toBe(200);
+    const run = await waitForRunStatus(stack, runId, 'rejected');
+    expect(run.failureReason ?? run.outcome).toBeTruthy();
+    expect(stack.simulators.erp.vendors().filter((v) => v.reference === runId)).toEqual([]);
+    expect(stack.mail.messages().filter((m) => m.to.includes(input.contact.email))).toEqual([]);
+    const actions = (await getJson(`${stack.apiUrl}/runs/${runId}/audit`)).body.items.map((e: { action: string }) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['screening.hit', 'approval.decided', 'run.rejected']));
+  });
+
+  it('the ERP answering 503 three times still ends with exactly one vendor', async () => {
+    const input = supplier('Brandt Logistik AG', { handlesPersonalData: false, category: 'logistics' });
+    stack.simulators.injectFault({ system: 'erp', route: 'POST /vendors', fail: 3, status: 503 });
+    const runId = await start(input);
+    await fillInDetails(input.contact.email, input.legalName);
+    for (const reviewer of [reviewers.procurement, reviewers.finance]) {
+      const { link } = await waitForApprovalMail(stack, reviewer, { subject: /Brandt Logistik/ });
+      await submitDecision(link, 'approve');
+    }
+    await waitForRunStatus(stack, runId, 'completed', 45_000);
+    const attempts = stack.simulators.requestLog('erp').filter((r) => r.method === 'POST' && r.path === '/vendors' && r.idempotencyKey === `${runId}:vendor`);
+    expect(attempts.map((a) => a.status)).toEqual([503, 503, 503, 201]);
+    expect(stack.simulators.erp.vendors().filter((v) => v.reference === runId)).toHaveLength(1);
+  });
+
+  it('a 4xx from the ERP fails the run at the vendor step, with the reason on GET /runs/:id', async () => {
+    const input = supplier('Kessler Facility GmbH', { handlesPersonalData: false, category: 'facilities' });
+    stack.simulators.injectFault({ system: 'erp', route: 'POST /vendors', fail: 1, status: 422, body: { error: { code: 'validation_failed', message: 'Bank country not allowed for this company code' } } });
+    const runId = await start(input);
+    await fillInDetails(input.contact.email, input.legalName);
+    for (const reviewer of [reviewers.procurement, reviewers.finance]) {
+      const { link } = await waitForApprovalMail(stack, reviewer, { subject: /Kessler Facility/ });
+      await submitDecision(link, 'approve');
+    }
+    const run = await waitForRunStatus(stack, runId, 'failed');
+    expect(run.failureReason).toContain('Bank country not allowed');
+    const audit = (await getJson(`${stack.apiUrl}/runs/${runId}/audit`)).body.items as Array<{ action: string; step: string | null }>;
+    expect(audit.find((e) => e.action === 'run.failed')?.step).toBe('create-vendor');
+    await waitUntil(async () => stack.simulators.requestLog('erp').filter((r) => r.idempotencyKey === `${runId}:vendor`).length === 1 || undefined, 'one ERP call, not retried');
+  });
+});

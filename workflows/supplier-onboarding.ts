@@ -1,0 +1,91 @@
+import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { supplierOnboardingProcess, supplierReviewers, supplierTiming, type SupplierOnboardingInput, type SupplierOnboardingSettings } from '../processes/supplier-onboarding.js';
+import type { SupplierDetails } from '../processes/supplier-details.js';
+import type { RunArgs } from '../processes/types.js';
+import { ApprovalDesk, type DecisionResult } from './approval.js';
+import { revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
+import { FormDesk } from './external-form.js';
+import { RunTracker, trackRun } from './run-lifecycle.js';
+
+const acts = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+export interface SupplierOnboardingResult {
+  outcome: 'onboarded' | 'rejected' | 'expired';
+  vendorId?: string;
+  approvals: DecisionResult[];
+}
+
+/** Screening (a hit goes to compliance), the supplier's own details by link, parallel reviews, ERP vendor. */
+export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardingInput, SupplierOnboardingSettings>): Promise<SupplierOnboardingResult> {
+  const { settings } = args;
+  const tracker = new RunTracker();
+  await tracker.recordIfScheduled(supplierOnboardingProcess.key, args);
+  const runId = tracker.runId;
+  const desk = new ApprovalDesk(
+    { runId, requesterEmail: args.input.requester.email },
+    { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },
+  );
+  const forms = new FormDesk(runId);
+  const systems = proxyActivities<Activities>({
+    startToCloseTimeout: '30s',
+    scheduleToCloseTimeout: settings.vendorTimeout,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  });
+  const chainContext = { desk, tracker, revisionTimeout: '7d', summarize: supplierOnboardingProcess.summarize };
+
+  const result = await trackRun(
+    tracker,
+    async (): Promise<SupplierOnboardingResult> => {
+      let input = args.input;
+      const approvals: DecisionResult[] = [];
+
+      await tracker.enterStep('screening');
+      const screening = await systems.screenSupplier({ runId, reference: runId, name: input.legalName, country: input.country, step: 'screening' });
+      if (screening.status === 'hit') {
+        const matches = screening.matches.map((m) => `${m.list} "${m.name}" ${Math.round(m.score * 100)}%`).join(', ');
+        const review = await runApprovalChain(chainContext, input, () => [
+          { stepId: 'compliance-review', title: `Compliance review of a screening match: ${matches}`, approvers: ['role:compliance'], timing: supplierTiming(settings) },
+        ]);
+        approvals.push(...review.approvals);
+        if (review.outcome !== 'approved') return { outcome: review.outcome, approvals };
+        input = review.input;
+      }
+
+      await tracker.enterStep('supplier-details', input.contact.email);
+      const details = (await forms.request({
+        formKey: 'details',
+        title: `${input.legalName}: your company details`,
+        recipient: input.contact,
+        timeout: settings.detailsTimeout,
+        message: [`${input.requester.name} would like to set ${input.legalName} up as a supplier. Please tell us your tax, address and bank details through this link.`],
+      })) as SupplierDetails | undefined;
+      if (!details) {
+        const reason = `${input.contact.name} did not send the company details within ${settings.detailsTimeout}`;
+        await tracker.close('expired', 'expired', reason);
+        await acts.notifyRequester({ runId, outcome: 'expired', reason });
+        return { outcome: 'expired', approvals };
+      }
+      input = { ...input, details };
+
+      const reviews = await runApprovalChain(chainContext, input, (current) => [
+        { stepId: 'reviews', title: 'Procurement, finance (bank details) and security review', approvers: supplierReviewers(current), rule: { kind: 'all' }, timing: supplierTiming(settings) },
+      ]);
+      approvals.push(...reviews.approvals);
+      if (reviews.outcome !== 'approved') return { outcome: reviews.outcome, approvals };
+
+      await tracker.enterStep('create-vendor');
+      const { vendorId } = await systems.createVendor({ runId, input: reviews.input, details });
+      await tracker.close('completed', 'onboarded');
+      await acts.notifyRequester({ runId, outcome: 'approved', facts: [{ label: 'Supplier number', value: vendorId }] });
+      await acts.welcomeSupplier({ runId, input: reviews.input, vendorId });
+      return { outcome: 'onboarded', vendorId, approvals };
+    },
+    revokeLinksAndTellRequester(desk, tracker),
+  );
+  await condition(allHandlersFinished);
+  return result;
+}
