@@ -5,3 +5,4 @@ export { webhookDeliveryWorkflow } from './webhook-delivery.js';
 export { invoiceMatchWorkflow } from './invoice-match.js';
 export { hiringWorkflow } from './hiring.js';
 export { supplierOnboardingWorkflow } from './supplier-onboarding.js';
+export { supplierRescreeningWorkflow } from './supplier-rescreening.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capexInput, quickTiming } from '../support/fixtures.js';
-import { getJson, postJson, waitUntil } from '../support/http.js';
+import { getJson, postJson, submitDecision, waitForApprovalMail, waitUntil } from '../support/http.js';
 import { startStack, terminateRuns, type Stack } from '../support/stack.js';
 
 describe('schedules', () => {
@@ -61,5 +61,38 @@ describe('schedules', () => {
     const deleted = await fetch(`${stack.apiUrl}/schedules/${scheduleId}`, { method: 'DELETE', headers: { authorization: `Bearer ${stack.adminKey}` } });
     expect(deleted.status).toBe(204);
     expect((await getJson(`${stack.apiUrl}/schedules/${scheduleId}`)).status).toBe(404);
+  });
+});
+
+describe('annual supplier re-screening as a schedule', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('screens every active vendor; compliance rejecting a match blocks it in the ERP', async () => {
+    const base = { reference: 'seed', country: 'DE', taxId: 'x', address: { line1: 'a', city: 'b', postalCode: '10115', country: 'DE' }, bank: { accountHolder: 'c' }, category: 'logistics', contactEmail: 'a@b.test' };
+    const clean = stack.simulators.erp.createVendor({ ...base, reference: 'seed-1', legalName: 'Clean Freight GmbH', taxId: 't1' });
+    const listed = stack.simulators.erp.createVendor({ ...base, reference: 'seed-2', legalName: 'Nordlicht Handels GmbH', taxId: 't2' });
+    // Since it was onboarded, the supplier has been listed.
+    stack.simulators.screening.addToWatchlist('Nordlicht Handels');
+
+    const id = `rescreen-${Date.now().toString(36)}`;
+    const created = await postJson(`${stack.apiUrl}/schedules`, { id, process: 'supplier-rescreening', input: {}, cron: '0 6 15 1 *', timezone: 'Europe/Berlin' });
+    expect(created.status).toBe(201);
+    expect(created.body.nextRunTimes[0]).toMatch(/-01-15T0[56]:00:00/);
+    expect((await postJson(`${stack.apiUrl}/schedules/${id}/trigger`, {})).status).toBe(202);
+
+    const run = await waitUntil(async () => (await stack.db.run.findFirst({ where: { scheduleId: id } })) ?? undefined, 'the triggered run');
+    const { mail, link } = await waitForApprovalMail(stack, 'chris.mendes@example.com', { subject: /Supplier re-screening/ });
+    expect(mail.text).toContain('Nordlicht Handels GmbH');
+    await submitDecision(link, 'reject', 'Listed since March; stop all payments');
+    await waitUntil(async () => (await stack.db.run.findUniqueOrThrow({ where: { id: run.id } })).status === 'completed' || undefined, 'the re-screening to finish');
+    expect(stack.simulators.erp.vendors().find((v) => v.vendorId === listed.vendorId)).toMatchObject({ status: 'blocked', blockedReason: 'Listed since March; stop all payments' });
+    expect(stack.simulators.erp.vendors().find((v) => v.vendorId === clean.vendorId)).toMatchObject({ status: 'active' });
+    await fetch(`${stack.apiUrl}/schedules/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${stack.adminKey}` } });
   });
 });

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { approvalTimingSchema, defaultApprovalTiming, personSchema } from './shared.js';
+import type { ProcessDefinition } from './types.js';
+
+export const supplierRescreeningInputSchema = z.object({
+  /** Who is told the result: usually the procurement lead. */
+  requester: personSchema,
+});
+export type SupplierRescreeningInput = z.infer<typeof supplierRescreeningInputSchema>;
+
+export const supplierRescreeningSettingsSchema = z.object({
+  approval: approvalTimingSchema.partial().default({}),
+});
+export type SupplierRescreeningSettings = z.infer<typeof supplierRescreeningSettingsSchema>;
+
+export const rescreeningTiming = (settings: SupplierRescreeningSettings) => ({ ...defaultApprovalTiming, ...settings.approval });
+
+export const supplierRescreeningProcess: ProcessDefinition<SupplierRescreeningInput, SupplierRescreeningSettings> = {
+  key: 'supplier-rescreening',
+  title: 'Supplier re-screening',
+  description:
+    'Screens every active ERP vendor against the sanctions lists again. A match goes to compliance: approved, the ' +
+    'vendor stays; rejected, it is blocked in the ERP. Meant to run from a schedule, e.g. yearly: ' +
+    'POST /schedules {"id":"annual-supplier-rescreening","process":"supplier-rescreening","cron":"0 6 15 1 *",...}.',
+  workflowType: 'supplierRescreeningWorkflow',
+  inputSchema: supplierRescreeningInputSchema,
+  settingsSchema: supplierRescreeningSettingsSchema,
+  whoMayStart: ['runs:start:supplier-rescreening', 'schedules:manage'],
+  editableFields: [],
+  slas: [{ step: 'compliance-review', target: 'remind after 1d, SLA 3d', onBreach: "the reviewer's manager gets it; then the vendor stays as it is" }],
+  summarize: (input) => ({ title: 'Supplier re-screening', requester: input.requester }),
+  describe: () => [{ label: 'Scope', value: 'Every active vendor in the ERP' }],
+};

@@ -1,0 +1,70 @@
+import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { rescreeningTiming, supplierRescreeningProcess, type SupplierRescreeningInput, type SupplierRescreeningSettings } from '../processes/supplier-rescreening.js';
+import type { RunArgs } from '../processes/types.js';
+import { ApprovalDesk } from './approval.js';
+import { revokeLinksAndTellRequester } from './approval-chain.js';
+import { RunTracker, trackRun } from './run-lifecycle.js';
+
+const acts = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '1h',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+export interface RescreeningResult {
+  screened: number;
+  hits: number;
+  blocked: string[];
+}
+
+/** Every active vendor screened again; each match decided by compliance, a rejected one blocked in the ERP. */
+export async function supplierRescreeningWorkflow(args: RunArgs<SupplierRescreeningInput, SupplierRescreeningSettings>): Promise<RescreeningResult> {
+  const tracker = new RunTracker();
+  await tracker.recordIfScheduled(supplierRescreeningProcess.key, args);
+  const runId = tracker.runId;
+  const desk = new ApprovalDesk(
+    { runId, requesterEmail: args.input.requester.email },
+    { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },
+  );
+  const result = await trackRun(
+    tracker,
+    async (): Promise<RescreeningResult> => {
+      await tracker.enterStep('rescreening');
+      const vendors = await acts.activeVendors();
+      const blocked: string[] = [];
+      let hits = 0;
+      for (const vendor of vendors) {
+        const check = await acts.screenSupplier({ runId, reference: `${runId}:${vendor.vendorId}`, name: vendor.legalName, country: vendor.country, step: 'rescreening' });
+        if (check.status !== 'hit') continue;
+        hits += 1;
+        const matches = check.matches.map((m) => `${m.list} "${m.name}"`).join(', ');
+        const review = await desk.step({
+          stepId: `compliance-review:${vendor.vendorId}`,
+          title: `Keep ${vendor.legalName} (${vendor.vendorId})? Screening match: ${matches}`,
+          approvers: ['role:compliance'],
+          timing: rescreeningTiming(args.settings),
+        });
+        if (review.outcome === 'rejected') {
+          await acts.blockVendor({ runId, vendorId: vendor.vendorId, reason: review.decision.comment ?? 'sanctions match' });
+          blocked.push(vendor.vendorId);
+        }
+        await tracker.enterStep('rescreening');
+      }
+      await tracker.close('completed', `${vendors.length} screened, ${hits} matches, ${blocked.length} blocked`);
+      await acts.notifyRequester({
+        runId,
+        outcome: 'approved',
+        facts: [
+          { label: 'Vendors screened', value: String(vendors.length) },
+          { label: 'Matches', value: String(hits) },
+          { label: 'Blocked', value: blocked.join(', ') || 'none' },
+        ],
+      });
+      return { screened: vendors.length, hits, blocked };
+    },
+    revokeLinksAndTellRequester(desk, tracker),
+  );
+  await condition(allHandlersFinished);
+  return result;
+}
