@@ -44,6 +44,7 @@ export interface EventTarget {
 }
 
 export interface EventDelivery {
+  url: string;
   webhookId: string;
   type: string;
   attempt: number;
@@ -97,7 +98,7 @@ export class AtsStore {
     void (async () => {
       for (let attempt = 1; attempt <= 3; attempt++) {
         const timestamp = Math.floor(Date.now() / 1000);
-        const delivery: EventDelivery = { webhookId, type, attempt, status: null };
+        const delivery: EventDelivery = { url: target.url, webhookId, type, attempt, status: null };
         this.deliveries.push(delivery);
         try {
           const response = await fetch(target.url, {

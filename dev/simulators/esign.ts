@@ -44,7 +44,7 @@ function signingPage(envelope: Envelope, message?: string): string {
   const rows = Object.entries(envelope.fields).map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`).join('');
   const action =
     envelope.status === 'sent'
-      ? `<form method="post"><button type="submit" name="action" value="sign">Sign</button> <button type="submit" name="action" value="decline">Decline</button></form>`
+      ? `<form method="post" action="/esign/sign/${escapeHtml(encodeURIComponent(envelope.envelopeId))}"><button type="submit" name="action" value="sign">Sign</button> <button type="submit" name="action" value="decline">Decline</button></form>`
       : `<p><strong>${escapeHtml(message ?? `This document is ${envelope.status}.`)}</strong></p>`;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(envelope.documentName)}</title></head>
 <body style="font-family:system-ui;max-width:640px;margin:2rem auto"><p>E-signature (simulator)</p><h1>${escapeHtml(envelope.documentName)}</h1>
@@ -92,6 +92,14 @@ export function esignRouter(store: ESignStore, controls: SimulatorControls): Rou
     if (envelope.status === 'sent') Object.assign(envelope, { status: 'signed', signedAt: new Date().toISOString() });
     res.json(envelope);
   });
+  router.post('/envelopes/:id/decline', gate, (req, res) => {
+    const envelope = store.find(String(req.params.id));
+    if (!envelope) return sendNotFound(res, `envelope ${req.params.id}`);
+    if (envelope.status === 'signed' || envelope.status === 'voided') return sendConflict(res, `Envelope ${envelope.envelopeId} is ${envelope.status}`);
+    if (envelope.status === 'sent') Object.assign(envelope, { status: 'declined', reason: String(req.body?.reason ?? 'declined') });
+    res.json(envelope);
+  });
+  // Voiding is allowed even after signing (the offer was withdrawn); signedAt stays as a record.
   router.post('/envelopes/:id/void', gate, (req, res) => {
     const envelope = store.find(String(req.params.id));
     if (!envelope) return sendNotFound(res, `envelope ${req.params.id}`);

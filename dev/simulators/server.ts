@@ -19,6 +19,8 @@ export function simulatorUrls(url: string): Record<string, string> {
 
 export interface SimulatorOptions {
   latencyMs?: [number, number];
+  /** The ERP key, as before systems had their own; `apiKeys.erp` wins. */
+  apiKey?: string;
   /** Each system's bearer key; default `dev-<system>-key`. */
   apiKeys?: Partial<Record<SystemName, string>>;
   /** Where the ATS sends its signed events (offer.accepted, offer.withdrawn): the engine's POST /events/ats. */
@@ -50,7 +52,8 @@ const jsonErrors: ErrorRequestHandler = (error: { type?: string }, _req, res, _n
  * own key. Adding a system: a store, a router, and one `app.use` line below.
  */
 export function createSimulatorApp(options: SimulatorOptions = {}) {
-  const apiKeys = Object.fromEntries(simulatedSystems.map((system) => [system, options.apiKeys?.[system] ?? `dev-${system}-key`]));
+  const apiKeys: Record<string, string> = Object.fromEntries(simulatedSystems.map((system) => [system, options.apiKeys?.[system] ?? `dev-${system}-key`]));
+  if (options.apiKey && !options.apiKeys?.erp) apiKeys.erp = options.apiKey;
   const controls = new SimulatorControls({ latencyMs: options.latencyMs ?? [20, 120], apiKeys });
   const stores = {
     erp: new ErpStore(),
