@@ -118,6 +118,17 @@ export async function routeEvent(ctx: ApiContext, event: InboundEvent, waitMs = 
   return settle(ctx, event, { status: 'unmatched', runId: null, statusReason: reasons.join('; ') });
 }
 
+/**
+ * An event an operator records for one run over the API (e.g. an offer accepted by phone): no correlation key
+ * needed, the same Update and the same record as a routed event.
+ */
+export async function applyEventToRun(ctx: ApiContext, event: InboundEvent, runId: string): Promise<InboundEvent> {
+  const delivery = await deliverToRun(ctx, runId, event, 10_000);
+  if (delivery.kind === 'applied') return settle(ctx, event, { status: 'applied', runId, statusReason: null });
+  if (delivery.kind === 'no_answer') return event;
+  return settle(ctx, event, { status: 'unmatched', runId: null, statusReason: `${runId}: ${delivery.reason}` });
+}
+
 /** Returns null when another event already started the run for this key. */
 async function startFromEvent(ctx: ApiContext, event: InboundEvent, process: ProcessDefinition, route: EventStartRoute, data: Record<string, unknown>): Promise<InboundEvent | null> {
   const key = keyOf(route, data);
@@ -168,7 +179,11 @@ export function startEventSweep(ctx: ApiContext, everyMs = 15_000): NodeJS.Timeo
         orderBy: { receivedAt: 'asc' },
         take: 100,
       });
-      for (const event of stale) await routeEvent(ctx, event);
+      for (const event of stale) {
+        // Recorded by hand for one run (POST /runs/:id/events): it goes to that run, not by correlation key.
+        if (event.webhookId.startsWith('api:') && event.runId) await applyEventToRun(ctx, event, event.runId);
+        else await routeEvent(ctx, event);
+      }
     })().catch((error: unknown) => ctx.logger.warn({ err: error }, 'event sweep failed; next one soon'));
   }, everyMs);
   timer.unref();

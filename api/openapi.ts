@@ -7,7 +7,7 @@ import { kpiQuerySchema } from './routes/kpis.js';
 import { createPersonSchema, delegationSchema, updatePersonSchema } from './routes/people.js';
 import { listRunsQuerySchema } from './routes/runs.js';
 import { createScheduleSchema, pauseScheduleSchema } from './routes/schedules.js';
-import { eventsQuerySchema } from './routes/events.js';
+import { eventsQuerySchema, operatorEventSchema } from './routes/events.js';
 import { createSubscriptionSchema, deliveriesQuerySchema } from './routes/webhooks.js';
 
 const errorSchema = z.object({
@@ -127,6 +127,7 @@ export function buildOpenApiDocument(serverUrl: string) {
   registry.registerPath({ method: 'post', path: '/schedules/{id}/trigger', summary: 'Start one run now', request: { params: scheduleParams }, responses: { 202: { description: 'Started' } } });
   registry.registerPath({ method: 'delete', path: '/schedules/{id}', summary: 'Delete (runs already started go on)', request: { params: scheduleParams }, responses: { 204: { description: 'Deleted' } } });
   registry.registerPath({ method: 'post', path: '/events/{source}', summary: 'Receive an event from a source, signed per Standard Webhooks with that source\'s secret; routed to the processes that declare it', request: { params: z.object({ source: z.string() }) }, responses: { 202: { description: 'Recorded; status started | applied | unmatched | invalid | received (routing pending)' }, 200: { description: 'Duplicate webhook-id: the first answer' }, 400: errorResponse('Missing headers or malformed JSON'), 401: errorResponse('Bad signature or stale timestamp'), 422: errorResponse('Not an event envelope') } });
+  registry.registerPath({ method: 'post', path: '/runs/{id}/events', summary: 'Record an event for one run by hand, e.g. an offer accepted by phone (scope runs:manage); applied like a routed event', request: { params: runIdParams, body: json(operatorEventSchema) }, responses: { 200: { description: 'Applied' }, 202: { description: 'The run did not answer yet' }, 409: errorResponse('The run is not waiting for it (recorded as unmatched)') } });
   registry.registerPath({ method: 'get', path: '/events', summary: 'Received events with their routing outcome (?status=unmatched shows what no run took)', request: { query: eventsQuerySchema }, responses: { 200: { description: 'Events' } } });
   registry.registerPath({ method: 'post', path: '/events/{id}/route', summary: 'Route an unmatched or invalid event again (scope runs:manage)', request: { params: z.object({ id: z.string() }) }, responses: { 200: { description: 'Routed' }, 202: { description: 'The run did not answer yet; the sweep finishes it' }, 409: errorResponse('Already applied') } });
 

@@ -57,6 +57,16 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringSettings>)
   const undo: Array<{ what: string; run: () => Promise<void> }> = [];
   let withdrawal: InboundEventMessage | undefined;
 
+  /**
+   * Does something that will need undoing. It runs to the end even if the run is cancelled meanwhile, so its
+   * result (the id to undo) is never lost; the cancellation lands at the next wait.
+   */
+  async function doUndoably<T>(work: () => Promise<T>, undoFor: (result: T) => { what: string; run: () => Promise<void> }): Promise<T> {
+    const result = await CancellationScope.nonCancellable(work);
+    undo.push(undoFor(result));
+    return result;
+  }
+
   async function compensate(reason: string): Promise<string[]> {
     const undone: string[] = [];
     for (const step of [...undo].reverse()) {
@@ -90,12 +100,17 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringSettings>)
 
       await tracker.enterStep('open-requisition');
       const closesOn = input.closesOn ?? isoDate(Date.now() + durationMs(settings.offerTimeout));
-      const { requisitionId } = await systems.openRequisition({ runId, input, closesOn });
+      const { requisitionId } = await doUndoably(
+        () => systems.openRequisition({ runId, input, closesOn }),
+        (opened) => ({ what: `requisition ${opened.requisitionId} closed`, run: () => systems.closeRequisition({ runId, requisitionId: opened.requisitionId, reason: 'cancelled' }) }),
+      );
 
       inbox.acceptChecked(OFFER_ACCEPTED, offerProblem);
       await tracker.enterStep('awaiting-offer');
       const accepted = await inbox.next([OFFER_ACCEPTED], Math.max(1, Date.parse(`${closesOn}T23:59:59Z`) - Date.now()));
       inbox.stopAccepting(OFFER_ACCEPTED);
+      // From here the requisition is closed one way or the other, not undone.
+      undo.length = 0;
       if (!accepted) {
         await systems.closeRequisition({ runId, requisitionId, reason: 'expired' });
         await tracker.close('expired', 'expired', `No offer was accepted by ${closesOn}; the requisition is closed`);
@@ -104,14 +119,20 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringSettings>)
       }
       const offer = acceptedOfferSchema.parse(accepted.data);
       inbox.accept(OFFER_WITHDRAWN);
-      void inbox.next([OFFER_WITHDRAWN]).then((event) => {
-        withdrawal = event;
-      });
+      // Watched in the background; cancelling the run rejects this wait, which is not a withdrawal.
+      void inbox.next([OFFER_WITHDRAWN]).then(
+        (event) => {
+          withdrawal = event;
+        },
+        () => undefined,
+      );
       await systems.closeRequisition({ runId, requisitionId, reason: 'filled' });
 
       await tracker.enterStep('offer-signature', offer.email);
-      const { envelopeId } = await systems.sendOfferLetter({ runId, input, offer });
-      undo.push({ what: `offer letter ${envelopeId} voided`, run: () => systems.voidOfferLetter({ runId, envelopeId, reason: 'hire withdrawn' }) });
+      const { envelopeId } = await doUndoably(
+        () => systems.sendOfferLetter({ runId, input, offer }),
+        (sent) => ({ what: `offer letter ${sent.envelopeId} voided`, run: () => systems.voidOfferLetter({ runId, envelopeId: sent.envelopeId, reason: 'hire withdrawn' }) }),
+      );
       const signature = await waitForSignature(runId, envelopeId, settings, () => withdrawal !== undefined);
       if (withdrawal) return withdrawn(offer);
       if (signature !== 'signed') {
@@ -123,18 +144,22 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringSettings>)
       }
 
       await tracker.enterStep('create-employee');
-      const employee = await systems.createEmployee({ runId, input, offer });
-      undo.push({ what: `HRIS record ${employee.employeeId} marked withdrawn`, run: () => systems.withdrawEmployee({ runId, employeeId: employee.employeeId, reason: 'hire withdrawn' }) });
+      const employee = await doUndoably(
+        () => systems.createEmployee({ runId, input, offer }),
+        (created) => ({ what: `HRIS record ${created.employeeId} marked withdrawn`, run: () => systems.withdrawEmployee({ runId, employeeId: created.employeeId, reason: 'hire withdrawn' }) }),
+      );
       if (withdrawal) return withdrawn(offer);
 
       await tracker.enterStep('provisioning');
       await Promise.all([
-        systems.createAccount({ runId, employeeId: employee.employeeId, name: offer.name, workEmail: employee.workEmail, systems: settings.systems }).then(({ accountId }) => {
-          undo.push({ what: `account ${accountId} deactivated`, run: () => systems.deactivateAccount({ runId, accountId }) });
-        }),
-        systems.orderEquipment({ runId, employeeId: employee.employeeId, input, offer }).then(({ orderId }) => {
-          undo.push({ what: `equipment order ${orderId} cancelled`, run: () => systems.cancelEquipmentOrder({ runId, orderId }) });
-        }),
+        doUndoably(
+          () => systems.createAccount({ runId, employeeId: employee.employeeId, name: offer.name, workEmail: employee.workEmail, systems: settings.systems }),
+          ({ accountId }) => ({ what: `account ${accountId} deactivated`, run: () => systems.deactivateAccount({ runId, accountId }) }),
+        ),
+        doUndoably(
+          () => systems.orderEquipment({ runId, employeeId: employee.employeeId, input, offer }),
+          ({ orderId }) => ({ what: `equipment order ${orderId} cancelled`, run: () => systems.cancelEquipmentOrder({ runId, orderId }) }),
+        ),
       ]);
       if (withdrawal) return withdrawn(offer);
       await acts.sendWelcomeMails({ runId, input, offer, workEmail: employee.workEmail, employeeId: employee.employeeId });

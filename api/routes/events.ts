@@ -5,14 +5,18 @@ import { Prisma } from '../../lib/db.js';
 import type { InboundEvent } from '../../lib/generated/prisma/client.js';
 import { AppError } from '../../lib/errors.js';
 import { verifyWebhook, WebhookVerificationError } from '../../lib/webhook-signature.js';
-import { authenticate, requireScope } from '../auth.js';
+import { authenticate, requireIdentity, requireScope } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import { routeEvent } from '../event-routing.js';
+import { applyEventToRun, routeEvent } from '../event-routing.js';
 import { parseOr422 } from '../errors.js';
 
 export const inboundEventSchema = z.object({
   type: z.string().min(1).max(200).regex(/^[a-z0-9_.-]+$/i, 'letters, digits, ".", "_" and "-"'),
   data: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const operatorEventSchema = inboundEventSchema.extend({
+  source: z.string().regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and "-"').describe('The system the event stands for, e.g. "ats"'),
 });
 
 export const eventsQuerySchema = z.object({
@@ -84,6 +88,32 @@ export function eventsRouter(ctx: ApiContext): Router {
       const first = await ctx.db.inboundEvent.findUniqueOrThrow({ where: { source_webhookId: { source, webhookId: verified.id } } });
       res.status(200).setHeader('Idempotent-Replayed', 'true').json({ ...eventView(first), duplicate: true });
     }
+  });
+
+  /** The same event, recorded by a person with `runs:manage` for one run instead of sent by the system. */
+  router.post('/runs/:id/events', express.json({ limit: '256kb' }), authenticate(ctx), requireScope('runs:manage'), async (req, res) => {
+    const runId = String(req.params.id);
+    const body = parseOr422(operatorEventSchema, req.body);
+    const run = await ctx.db.run.findUnique({ where: { id: runId } });
+    if (!run) throw new AppError('not_found', `No run ${runId}`);
+    const key = req.get('idempotency-key');
+    const webhookId = `api:${key ?? randomUUID()}`;
+    let event: InboundEvent;
+    try {
+      event = await ctx.db.inboundEvent.create({
+        data: { id: randomUUID(), source: body.source, webhookId, type: body.type, payload: body.data as Prisma.InputJsonValue, status: 'received', runId },
+      });
+    } catch (error) {
+      if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002') throw error;
+      const first = await ctx.db.inboundEvent.findUniqueOrThrow({ where: { source_webhookId: { source: body.source, webhookId } } });
+      return void res.status(200).setHeader('Idempotent-Replayed', 'true').json(eventView(first));
+    }
+    await ctx.db.auditEntry.create({
+      data: { eventKey: `${runId}:event-recorded:${event.id}`, runId, action: 'event.recorded', actor: requireIdentity(req).email, ip: req.ip ?? null, details: { eventId: event.id, source: body.source, type: body.type } },
+    });
+    const applied = await applyEventToRun(ctx, event, runId);
+    const status = applied.status === 'applied' ? 200 : applied.status === 'received' ? 202 : 409;
+    res.status(status).json(eventView(applied));
   });
 
   router.get('/events', authenticate(ctx), requireScope('runs:read'), async (req, res) => {

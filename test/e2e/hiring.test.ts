@@ -133,6 +133,32 @@ describe('hiring: requisition to provisioned employee, on the whole local stack'
     }
   });
 
+  it('takes an offer recorded by hand over the API, and cancelling the run undoes what was done', async () => {
+    const started = await postJson(`${stack.apiUrl}/runs`, { process: 'hiring', input: requisition('Data Engineer'), settings });
+    const runId: string = started.body.runId;
+    await approveThrough(runId, 'Data Engineer', ['taylor.brooks@example.com', 'jamie.ortiz@example.com']);
+    const offer = { candidateId: 'phone-1', name: 'Ira Novak', email: 'ira.novak@mail.test', startDate: inDays(20), salary: 90_000, currency: 'EUR' };
+
+    const refused = await postJson(`${stack.apiUrl}/runs/${runId}/events`, { source: 'ats', type: 'offer.accepted', data: { ...offer, email: 'not-an-address' } });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ status: 'unmatched' });
+    expect(refused.body.reason).toContain('email');
+    const applied = await postJson(`${stack.apiUrl}/runs/${runId}/events`, { source: 'ats', type: 'offer.accepted', data: offer }, { 'idempotency-key': `offer-${runId}` });
+    expect(applied.status).toBe(200);
+    expect(applied.body).toMatchObject({ status: 'applied', runId });
+    const again = await postJson(`${stack.apiUrl}/runs/${runId}/events`, { source: 'ats', type: 'offer.accepted', data: offer }, { 'idempotency-key': `offer-${runId}` });
+    expect(again.body.eventId).toBe(applied.body.eventId);
+
+    await stack.mail.waitFor((m) => m.to.includes('ira.novak@mail.test') && m.subject.startsWith('Your offer letter'));
+    const cancelled = await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, {});
+    expect(cancelled.status).toBe(202);
+    await waitForRunStatus(stack, runId, 'cancelled');
+    await waitUntil(async () => stack.simulators.esign.envelopes().find((e) => e.reference === runId)?.status === 'voided' || undefined, 'the offer letter voided');
+    const audit = (await getJson(`${stack.apiUrl}/runs/${runId}/audit`)).body.items as Array<{ action: string; actor: string }>;
+    expect(audit.find((e) => e.action === 'event.recorded')?.actor).toBe('ops.desk@example.com');
+    expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['compensation.offer_letter_voided', 'hire.undone']));
+  });
+
   it('refuses a requisition with field errors', async () => {
     const bad = await postJson(`${stack.apiUrl}/runs`, {
       process: 'hiring',
