@@ -58,6 +58,32 @@ function pick(env: NodeJS.ProcessEnv, pattern: RegExp): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => pattern.test(entry[0]) && entry[1] !== undefined));
 }
 
+/**
+ * Approved suppliers are screened again every year: the dev stack has that schedule from the start, as a company
+ * would set it up once (see README, Processes). It is an ordinary schedule: pause or delete it over the API.
+ */
+async function ensureYearlyRescreening(apiUrl: string, apiKey: string): Promise<void> {
+  const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+  for (let attempt = 0; attempt < 120; attempt++) {
+    const healthy = await fetch(`${apiUrl}/healthz`).then((r) => r.ok, () => false);
+    if (healthy) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  try {
+    const existing = await fetch(`${apiUrl}/schedules/annual-supplier-rescreening`, { headers });
+    if (existing.status !== 404) return;
+    const created = await fetch(`${apiUrl}/schedules`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ id: 'annual-supplier-rescreening', process: 'supplier-rescreening', input: {}, cron: '0 6 15 1 *', timezone: 'Europe/Berlin', note: 'Yearly sanctions re-screening of every active supplier' }),
+    });
+    if (created.ok) say('created the schedule annual-supplier-rescreening (15 January, 06:00 Berlin)');
+    else say(`could not create the re-screening schedule: ${created.status} ${await created.text()}`);
+  } catch (error) {
+    say(`could not create the re-screening schedule: ${(error as Error).message}`);
+  }
+}
+
 async function database(): Promise<string> {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
   say('starting embedded PostgreSQL (data in .data/postgres)');
@@ -175,6 +201,7 @@ async function main(): Promise<void> {
   );
   startChild('worker', 'worker/main.ts', env);
   startChild('api', 'api/server.ts', env);
+  void ensureYearlyRescreening(`http://127.0.0.1:${apiPort}`, secrets.apiKey!);
 
   const lines = [
     '',
