@@ -18,7 +18,7 @@ export function inputJsonSchema(process: ProcessDefinition): JsonSchema {
 
 function humanize(name: string): string {
   const last = name.split('.').at(-1)!;
-  const words = last.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase().replace(/\b(iban|bic|vat|id)\b/g, (w) => w.toUpperCase());
+  const words = last.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/([a-z])(\d)/g, '$1 $2').toLowerCase().replace(/\b(iban|bic|vat|id)\b/g, (w) => w.toUpperCase());
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -45,6 +45,7 @@ function fieldFor(name: string, property: JsonSchema, required: boolean, values:
     value: value === undefined || value === null ? '' : String(value),
     error: errors[name],
     hint: property.description,
+    optional: !required,
   };
 }
 
@@ -65,7 +66,10 @@ export function fieldsFromSchema(schema: JsonSchema, values: Record<string, unkn
       }
     } else if (property.type === 'object' && property.properties) {
       for (const [child, childProperty] of Object.entries(property.properties)) {
-        fields.push(fieldFor(`${name}.${child}`, childProperty, required && (property.required?.includes(child) ?? false), values, errors));
+        const field = fieldFor(`${name}.${child}`, childProperty, required && (property.required?.includes(child) ?? false), values, errors);
+        // "City" alone does not say whose: name the group.
+        const childLabel = /^[A-Z]{2}/.test(field.label) ? field.label : `${field.label.charAt(0).toLowerCase()}${field.label.slice(1)}`;
+        fields.push({ ...field, label: `${humanize(name)}: ${childLabel}` });
       }
     } else {
       fields.push(fieldFor(name, property, required, values, errors));

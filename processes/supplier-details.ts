@@ -62,7 +62,7 @@ export function isValidUsRoutingNumber(value: string): boolean {
   return (3 * (d[0]! + d[3]! + d[6]!) + 7 * (d[1]! + d[4]! + d[7]!) + (d[2]! + d[5]! + d[8]!)) % 10 === 0;
 }
 
-const text = (max: number) => z.string().trim().min(1, 'required').max(max);
+const text = (max: number) => z.string({ error: 'required' }).trim().min(1, 'required').max(max);
 const optionalText = (max: number) => z.string().trim().max(max).optional();
 
 /** What a new supplier tells us about themselves, through the link we e-mail them. */
@@ -74,7 +74,7 @@ export const supplierDetailsSchema = z.object({
     line2: optionalText(200),
     city: text(100),
     postalCode: text(20),
-    country: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, 'must be a two-letter country code such as DE'),
+    country: z.string({ error: 'required' }).trim().toUpperCase().regex(/^[A-Z]{2}$/, 'must be a two-letter country code such as DE'),
   }),
   bank: z.object({
     accountHolder: text(200).describe('As the bank knows it'),
@@ -84,7 +84,7 @@ export const supplierDetailsSchema = z.object({
     routingNumber: optionalText(9).describe('US only: the nine-digit ABA routing number'),
   }),
   certificates: z
-    .array(z.object({ kind: z.enum(['iso27001', 'soc2', 'iso9001', 'insurance', 'other']), reference: text(100), validUntil: z.iso.date({ error: 'must be a date as YYYY-MM-DD' }) }))
+    .array(z.object({ kind: z.enum(['iso27001', 'soc2', 'iso9001', 'insurance', 'other']), reference: text(100), validUntil: z.iso.date({ error: 'must be a date as YYYY-MM-DD' }) }), { error: 'fill in kind, reference and valid until' })
     .max(10)
     .default([]),
 });

@@ -9,6 +9,8 @@ export interface FormField {
   value: string;
   error?: string;
   hint?: string;
+  /** An optional select gets an empty first choice, so nothing is picked by accident. */
+  optional?: boolean;
 }
 
 export interface RevisionPageProps {
@@ -34,7 +36,7 @@ ${f.error && html`<p class="field-error" id="${id}-error">${f.error}</p>`}</div>
     f.type === 'textarea'
       ? html`<textarea id="${id}" name="${f.name}" rows="6"${invalid}>${f.value}</textarea>`
       : f.type === 'select'
-        ? html`<select id="${id}" name="${f.name}"${invalid}>${(f.options ?? []).map(
+        ? html`<select id="${id}" name="${f.name}"${invalid}>${f.optional ? html`<option value="">—</option>` : false}${(f.options ?? []).map(
             (o) => html`<option value="${o}"${o === f.value ? html` selected` : false}>${o}</option>`,
           )}</select>`
         : html`<input id="${id}" name="${f.name}" type="text"${f.type === 'number' ? html` inputmode="decimal"` : false} value="${f.value}"${invalid}>`;

@@ -63,7 +63,7 @@ describe('supplier onboarding on the whole local stack', () => {
     const page = await fetch(link);
     const form = await page.text();
     expect(form).toContain('name="bank.iban"');
-    expect(form).toContain('IBAN (optional)');
+    expect(form).toContain('Bank: IBAN (optional)');
     const post = (form: Record<string, string>) =>
       fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
 
