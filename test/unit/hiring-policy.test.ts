@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { equipmentFor, hiringApprovalChain, hiringInputSchema, hiringSettingsSchema, type HeadcountFacts, type HiringInput } from '../../processes/hiring.js';
+
+const input: HiringInput = hiringInputSchema.parse({
+  role: 'Controller',
+  department: 'Finance',
+  level: 'L4',
+  location: 'Berlin',
+  salaryRange: { min: 80_000, max: 100_000, currency: 'EUR' },
+  headcountJustification: 'Month-end close needs a second controller.',
+  hiringManager: { name: 'Priya Shah', email: 'priya.shah@example.com' },
+  requester: { name: 'Priya Shah', email: 'priya.shah@example.com' },
+});
+const settings = hiringSettingsSchema.parse({});
+const facts = (overrides: Partial<HeadcountFacts> = {}): HeadcountFacts => ({ overPlan: false, aboveBand: false, available: 2, band: { min: 80_000, max: 105_000, currency: 'EUR' }, ...overrides });
+const steps = (i: HiringInput, f: HeadcountFacts) => hiringApprovalChain(i, f, settings).map((s) => s.stepId);
+
+describe('hiring approval chain', () => {
+  it('is department head then HR business partner within plan and band', () => {
+    expect(steps(input, facts())).toEqual(['department-head', 'hr-business-partner']);
+    expect(hiringApprovalChain(input, facts(), settings)[0]!.approvers).toEqual(['role:department-head:finance']);
+  });
+
+  it('adds finance when the hire is over the headcount plan, or the range tops the band, and says why', () => {
+    expect(steps(input, facts({ overPlan: true, available: 0 }))).toEqual(['department-head', 'finance', 'hr-business-partner']);
+    const aboveBand = { ...input, salaryRange: { ...input.salaryRange, max: 110_000 } };
+    const chain = hiringApprovalChain(aboveBand, facts(), settings);
+    expect(chain.map((s) => s.stepId)).toEqual(['department-head', 'finance', 'hr-business-partner']);
+    expect(chain[1]!.title).toContain('above the L4 band');
+  });
+
+  it('orders more screens for senior levels and a bigger laptop for engineering', () => {
+    expect(equipmentFor({ level: 'L6', department: 'Engineering' }).map((i) => [i.sku, i.quantity])).toEqual([['LAPTOP-PRO-16', 1], ['MON-27', 2], ['HEADSET-1', 1]]);
+    expect(equipmentFor({ level: 'L2', department: 'Sales' })[0]!.sku).toBe('LAPTOP-STD-14');
+  });
+});
