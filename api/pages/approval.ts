@@ -133,6 +133,7 @@ export type ResultKind =
   | 'changes_requested'
   | 'revised'
   | 'form_sent'
+  | 'form_already_sent'
   | 'pending'
   | 'already_decided'
   | 'expired'
@@ -158,6 +159,7 @@ export const RESULT_STATUS: Readonly<Record<ResultKind, number>> = {
   changes_requested: 200,
   revised: 200,
   form_sent: 200,
+  form_already_sent: 409,
   pending: 202,
   already_decided: 409,
   expired: 410,
@@ -232,6 +234,13 @@ ${context(p)}
         tone: 'success',
         body: html`<h1>Thank you — ${p.runTitle ?? 'your details'} were sent</h1>
 <p><strong>What happens next:</strong> our team reviews them and e-mails you once everything is set up. You can close this page; this link no longer works.</p>`,
+      };
+    case 'form_already_sent':
+      return {
+        title: 'Already sent',
+        tone: 'info',
+        body: html`<h1>This form was already sent</h1>
+<p>${p.stepTitle ?? 'The form'} was sent${byAt(undefined, p.decidedAt)}. Nothing was changed; you do not need to do anything else. If something in it was wrong, reply to our e-mail.</p>`,
       };
     case 'revised':
       return {

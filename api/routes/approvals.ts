@@ -27,6 +27,7 @@ function refusalPage(refusal: LinkRefusal | Extract<DecideOutcome, { kind: 'unav
   const base = { stepTitle: approval.stepTitle };
   switch (refusal.kind) {
     case 'already_decided':
+      if (approval.kind === 'form') return { ...base, kind: 'form_already_sent', decidedAt: approval.usedAt ?? undefined };
       return {
         ...base,
         kind: 'already_decided',

@@ -77,7 +77,9 @@ describe('supplier onboarding on the whole local stack', () => {
     const accepted = await post(detailsForm('DE89 3704 0044 0532 0130 00', taxId));
     expect(accepted.status).toBe(200);
     expect(await accepted.text()).toContain('Thank you');
-    expect((await post(detailsForm('DE89 3704 0044 0532 0130 00', taxId))).status).toBeGreaterThanOrEqual(400);
+    const repeated = await post(detailsForm('DE89 3704 0044 0532 0130 00', taxId));
+    expect(repeated.status).toBe(409);
+    expect(await repeated.text()).toContain('This form was already sent');
     return legalName;
   }
 
