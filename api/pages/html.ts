@@ -99,7 +99,7 @@ table.data th,table.data td{text-align:left;padding:.4rem .5rem;border-bottom:1p
 .table-scroll{overflow-x:auto}
 .stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(8rem,1fr));gap:.75rem;margin:1rem 0}
 .stat{border:1px solid #e5e7eb;border-radius:.5rem;padding:.75rem}.stat b{display:block;font-size:1.5rem}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(24rem,1fr));gap:1.5rem}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(24rem,100%),1fr));gap:1.5rem}
 figure.chart{margin:0}figure.chart svg{width:100%;height:auto}figure.chart figcaption{font-weight:600;margin-bottom:.25rem}
 form.filters{display:flex;flex-wrap:wrap;gap:.75rem;align-items:end;margin:1rem 0}
 form.filters label{display:flex;flex-direction:column;font-size:.85rem}
@@ -136,6 +136,12 @@ label{display:block;font-weight:600;margin-bottom:.25rem}
 .field-error{color:#b91c1c;font-weight:600;margin:.25rem 0 .5rem}
 textarea{display:block;width:100%;min-height:7rem;padding:.625rem .75rem;font:inherit;color:inherit;background:#fff;border:2px solid #6b7280;border-radius:.375rem;resize:vertical}
 textarea[aria-invalid="true"]{border-color:#b91c1c}
+.field{margin-bottom:1.125rem}
+.field input[type=text],.field select{display:block;width:100%;min-height:44px;padding:.5rem .75rem;font:inherit;color:inherit;background:#fff;border:2px solid #6b7280;border-radius:.375rem}
+.field input[aria-invalid="true"],.field select[aria-invalid="true"]{border-color:#b91c1c}
+.field input:focus-visible,.field select:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px;border-color:#1d4ed8}
+.error-summary{border:2px solid #b91c1c;background:#fef2f2;color:#7f1d1d;border-radius:.375rem;padding:.75rem 1rem;margin:0 0 1rem}
+.error-summary ul{margin:.25rem 0 0;padding-left:1.25rem}
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1rem}
 .btn{flex:1 1 10rem;min-height:48px;min-width:44px;padding:.75rem 1.25rem;font:inherit;font-size:1.0625rem;font-weight:700;border:2px solid transparent;border-radius:.5rem;cursor:pointer;color:#fff}
 .btn-approve{background:#15803d;border-color:#15803d}.btn-approve:hover{background:#166534}
