@@ -96,7 +96,9 @@ export function supplierDetailsFor(context: { country: string; handlesPersonalDa
   const { country } = context;
   const european = IBAN_COUNTRIES.has(country);
   return supplierDetailsSchema
-    .superRefine((d, ctx) => {
+    .superRefine((parsed, ctx) => {
+      // Runs even when a required field is missing, so the supplier sees every problem at once; hence the guards.
+      const d = { ...parsed, bank: parsed.bank ?? {}, registeredAddress: parsed.registeredAddress ?? {}, certificates: Array.isArray(parsed.certificates) ? parsed.certificates : [] } as typeof parsed;
       const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
       if (european) {
         if (!d.bank.iban) issue(['bank', 'iban'], 'required for a supplier registered in Europe');
@@ -111,23 +113,23 @@ export function supplierDetailsFor(context: { country: string; handlesPersonalDa
       if (country === 'GB' && d.vatNumber && !/^GB(\d{9}|\d{12}|GD\d{3}|HA\d{3})$/.test(d.vatNumber.replace(/\s+/g, '').toUpperCase())) {
         issue(['vatNumber'], 'a UK VAT number is GB followed by 9 digits');
       }
-      if (country === 'CH' && !/^CHE-?\d{3}\.?\d{3}\.?\d{3}$/.test(d.taxId)) issue(['taxId'], 'a Swiss UID looks like CHE-123.456.789');
+      if (country === 'CH' && !/^CHE-?\d{3}\.?\d{3}\.?\d{3}$/.test(d.taxId ?? '')) issue(['taxId'], 'a Swiss UID looks like CHE-123.456.789');
       if (country === 'US') {
-        if (!/^\d{2}-?\d{7}$/.test(d.taxId)) issue(['taxId'], 'a US EIN looks like 12-3456789');
+        if (!/^\d{2}-?\d{7}$/.test(d.taxId ?? '')) issue(['taxId'], 'a US EIN looks like 12-3456789');
         if (!d.bank.accountNumber || !/^\d{4,17}$/.test(d.bank.accountNumber)) issue(['bank', 'accountNumber'], 'required: 4 to 17 digits');
         if (!d.bank.routingNumber || !isValidUsRoutingNumber(d.bank.routingNumber)) issue(['bank', 'routingNumber'], 'is not a valid ABA routing number');
         if (d.bank.iban) issue(['bank', 'iban'], 'US banks have no IBAN; give the account and routing numbers');
       }
       if (!european && country !== 'US' && !d.bank.iban && !d.bank.accountNumber) issue(['bank', 'iban'], 'give an IBAN or an account number');
-      const postal = POSTAL_CODES[d.registeredAddress.country];
-      if (postal && !postal.test(d.registeredAddress.postalCode.toUpperCase())) issue(['registeredAddress', 'postalCode'], `is not a ${d.registeredAddress.country} postal code`);
-      if (context.handlesPersonalData && !d.certificates.some((c) => c.kind === 'iso27001' || c.kind === 'soc2')) {
+      const postal = POSTAL_CODES[d.registeredAddress.country ?? ''];
+      if (postal && d.registeredAddress.postalCode && !postal.test(d.registeredAddress.postalCode.toUpperCase())) issue(['registeredAddress', 'postalCode'], `is not a ${d.registeredAddress.country} postal code`);
+      if (context.handlesPersonalData && !d.certificates.some((c) => c?.kind === 'iso27001' || c.kind === 'soc2')) {
         issue(['certificates'], 'A supplier handling personal or confidential data must provide an ISO 27001 or SOC 2 certificate');
       }
       d.certificates.forEach((c, i) => {
-        if (c.validUntil < today) issue(['certificates', i, 'validUntil'], 'has expired');
+        if (c?.validUntil && c.validUntil < today) issue(['certificates', i, 'validUntil'], 'has expired');
       });
-    })
+    }, { when: () => true })
     .transform((d) => ({
       ...d,
       vatNumber: d.vatNumber?.replace(/[\s.-]/g, '').toUpperCase(),

@@ -51,6 +51,12 @@ describe('supplier details', () => {
     expect(paths(supplierDetailsFor({ country: 'DE', handlesPersonalData: false, today: '2026-11-25' }).safeParse(noCertificate))).toEqual([]);
   });
 
+  it('reports the country rules together with missing fields, so the supplier fixes everything in one go', () => {
+    const rules = supplierDetailsFor({ country: 'DE', handlesPersonalData: false, today: '2026-11-25' });
+    const incomplete = { ...german, registeredAddress: { line1: 'Torstraße 1', country: 'DE' }, bank: { accountHolder: 'Vogel GmbH', iban: 'DE89370400440532013001', bic: 'COBADEFFXXX' } };
+    expect(paths(rules.safeParse(incomplete))).toEqual(['bank.iban', 'registeredAddress.city', 'registeredAddress.postalCode']);
+  });
+
   it('asks US suppliers for an EIN, account and ABA routing number instead of an IBAN', () => {
     const rules = supplierDetailsFor({ country: 'US', handlesPersonalData: false });
     const us = { taxId: '12-3456789', registeredAddress: { line1: '1 Main St', city: 'Austin', postalCode: '73301', country: 'US' }, bank: { accountHolder: 'Acme Inc', accountNumber: '123456789', routingNumber: '021000021' } };
