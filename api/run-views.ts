@@ -45,11 +45,14 @@ export function approvalView(a: ApprovalRequest) {
 
 export function runDetail(run: Run & { approvals: ApprovalRequest[]; audit: AuditEntry[] }) {
   const process = findProcess(run.process);
+  const failed = run.status === 'failed' ? run.audit.find((entry) => entry.action === 'run.failed') : undefined;
   return {
     ...runSummary(run),
     processTitle: process?.title ?? run.process,
     outcome: run.outcome,
     failureReason: run.failureReason,
+    /** Where a failed run stopped and why, e.g. { step: 'create-vendor', reason: 'Erp answered 422: …' }. */
+    failure: run.status === 'failed' ? { step: failed?.step ?? null, reason: run.failureReason } : null,
     input: run.input,
     settings: run.settings,
     approvals: run.approvals.map(approvalView),

@@ -144,7 +144,7 @@ describe('supplier onboarding on the whole local stack', () => {
       await submitDecision(link, 'approve');
     }
     const run = await waitForRunStatus(stack, runId, 'failed');
-    expect(run.failureReason).toContain('Bank country not allowed');
+    expect(run.failure).toMatchObject({ step: 'create-vendor', reason: expect.stringContaining('Bank country not allowed') });
     const audit = (await getJson(`${stack.apiUrl}/runs/${runId}/audit`)).body.items as Array<{ action: string; step: string | null }>;
     expect(audit.find((e) => e.action === 'run.failed')?.step).toBe('create-vendor');
     await waitUntil(async () => stack.simulators.requestLog('erp').filter((r) => r.idempotencyKey === `${runId}:vendor`).length === 1 || undefined, 'one ERP call, not retried');
