@@ -12,8 +12,13 @@ interface JsonSchema {
   required?: string[];
 }
 
+/** The input a person starting or editing a run fills in: without the parts outsiders fill in through forms. */
 export function inputJsonSchema(process: ProcessDefinition): JsonSchema {
-  return z.toJSONSchema(process.inputSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const schema = z.toJSONSchema(process.inputSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const filledByOthers = Object.keys(process.forms ?? {});
+  if (!schema.properties || filledByOthers.length === 0) return schema;
+  const properties = Object.fromEntries(Object.entries(schema.properties).filter(([name]) => !filledByOthers.includes(name)));
+  return { ...schema, properties, required: schema.required?.filter((name) => !filledByOthers.includes(name)) };
 }
 
 function humanize(name: string): string {
