@@ -38,7 +38,7 @@ function fieldFor(name: string, property: JsonSchema, required: boolean, values:
       ? 'number'
       : property.type === 'boolean'
         ? 'checkbox'
-        : (property.maxLength ?? 0) > 300
+        : (property.maxLength ?? 0) > 1000
           ? 'textarea'
           : 'text';
   const value = get(values, name);
