@@ -14,8 +14,8 @@ export const hiringInputSchema = z.object({
     .refine((range) => range.max >= range.min, { path: ['max'], message: 'must be at least the minimum' }),
   headcountJustification: z.string().trim().min(20, 'must be at least 20 characters').max(5000),
   hiringManager: personSchema,
-  /** The requisition closes by itself if no offer is accepted by then. */
-  closesOn: isoDate.optional(),
+  /** The requisition closes by itself if no offer is accepted by the end of this day (UTC). */
+  closesOn: isoDate.refine((date) => date >= new Date().toISOString().slice(0, 10), 'must be today or later').optional(),
   requester: personSchema,
 });
 export type HiringInput = z.infer<typeof hiringInputSchema>;

@@ -99,7 +99,8 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringSettings>)
       const input = chain.input;
 
       await tracker.enterStep('open-requisition');
-      const closesOn = input.closesOn ?? isoDate(Date.now() + durationMs(settings.offerTimeout));
+      const deadline = input.closesOn ? Date.parse(`${input.closesOn}T23:59:59Z`) : Date.now() + durationMs(settings.offerTimeout);
+      const closesOn = input.closesOn ?? isoDate(deadline);
       const { requisitionId } = await doUndoably(
         () => systems.openRequisition({ runId, input, closesOn }),
         (opened) => ({ what: `requisition ${opened.requisitionId} closed`, run: () => systems.closeRequisition({ runId, requisitionId: opened.requisitionId, reason: 'cancelled' }) }),
@@ -107,7 +108,7 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringSettings>)
 
       inbox.acceptChecked(OFFER_ACCEPTED, offerProblem);
       await tracker.enterStep('awaiting-offer');
-      const accepted = await inbox.next([OFFER_ACCEPTED], Math.max(1, Date.parse(`${closesOn}T23:59:59Z`) - Date.now()));
+      const accepted = await inbox.next([OFFER_ACCEPTED], Math.max(1, deadline - Date.now()));
       inbox.stopAccepting(OFFER_ACCEPTED);
       // From here the requisition is closed one way or the other, not undone.
       undo.length = 0;

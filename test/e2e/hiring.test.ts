@@ -159,12 +159,25 @@ describe('hiring: requisition to provisioned employee, on the whole local stack'
     expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['compensation.offer_letter_voided', 'hire.undone']));
   });
 
+  it('closes the requisition when no offer is accepted in time', async () => {
+    const started = await postJson(`${stack.apiUrl}/runs`, { process: 'hiring', input: requisition('QA Engineer'), settings: { ...settings, offerTimeout: '2s' } });
+    const runId: string = started.body.runId;
+    for (const approver of ['taylor.brooks@example.com', 'jamie.ortiz@example.com']) {
+      const { link } = await waitForApprovalMail(stack, approver, { subject: /QA Engineer/ });
+      await submitDecision(link, 'approve');
+    }
+    const run = await waitForRunStatus(stack, runId, 'expired');
+    expect(run.failureReason).toContain('No offer was accepted');
+    expect(stack.simulators.ats.requisitions().find((r) => r.reference === runId)).toMatchObject({ status: 'closed', closeReason: 'expired' });
+    await stack.mail.waitFor((m) => m.to.includes(manager.email) && /expired/i.test(m.subject) && m.text.includes('QA Engineer'));
+  });
+
   it('refuses a requisition with field errors', async () => {
     const bad = await postJson(`${stack.apiUrl}/runs`, {
       process: 'hiring',
-      input: { ...requisition('X'), level: 'L9', salaryRange: { min: 100_000, max: 90_000, currency: 'EUR' } },
+      input: { ...requisition('X'), level: 'L9', salaryRange: { min: 100_000, max: 90_000, currency: 'EUR' }, closesOn: '2020-01-01' },
     });
     expect(bad.status).toBe(422);
-    expect(bad.body.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(['input.level', 'input.role', 'input.salaryRange.max']);
+    expect(bad.body.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(['input.closesOn', 'input.level', 'input.role', 'input.salaryRange.max']);
   });
 });
