@@ -167,7 +167,7 @@ async function main(): Promise<void> {
     mailWebUrl = sink.webUrl;
   }
 
-  const simulators = await startSimulators({ port: await freePort(4100) });
+  const simulators = await startSimulators({ port: await freePort(4100), storeFile: join(dataDir, 'simulators.json') });
   stops.unshift(() => simulators.close());
 
   const apiPort = await freePort(Number(process.env.API_PORT ?? 4000));

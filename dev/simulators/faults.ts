@@ -39,6 +39,8 @@ export class SimulatorControls {
   private faults: Fault[] = [];
   private readonly log: LoggedRequest[] = [];
   private readonly idempotency = new Map<string, { hash: string; result: Promise<{ status: number; body: unknown }> }>();
+  /** Answers already given, kept with the records (persistence.ts) so a retry after a restart still replays. */
+  readonly answered = { creates: [] as Array<{ key: string; hash: string; status: number; body: unknown }> };
 
   /** `apiKeys`: each system's own bearer key, so a key for one system never works on another. */
   constructor(private readonly options: { latencyMs: [number, number]; apiKeys: Record<string, string> }) {}
@@ -121,7 +123,8 @@ export class SimulatorControls {
       if (!key) return void res.status(400).json({ error: { code: 'idempotency_key_required', message: 'Idempotency-Key header is required' } });
       const hash = createHash('sha256').update(JSON.stringify(req.body ?? null)).digest('hex');
       const scoped = `${system}:${key}`;
-      const existing = this.idempotency.get(scoped);
+      const stored = this.answered.creates.find((c) => c.key === scoped);
+      const existing = this.idempotency.get(scoped) ?? (stored && { hash: stored.hash, result: Promise.resolve(stored) });
       if (existing && existing.hash !== hash) {
         return void res.status(422).json({ error: { code: 'idempotency_key_reused', message: 'This Idempotency-Key was used with a different body' } });
       }
@@ -135,6 +138,7 @@ export class SimulatorControls {
         const { status, body } = await result;
         // Only successes are remembered: a refused request may be corrected and sent again with its key.
         if (status >= 400) this.idempotency.delete(scoped);
+        else this.answered.creates.push({ key: scoped, hash, status, body });
         res.status(status).json(body);
       } catch (error) {
         this.idempotency.delete(scoped);

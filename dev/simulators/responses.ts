@@ -15,8 +15,14 @@ export function sendConflict(res: Response, message: string): void {
   res.status(409).json({ error: { code: 'conflict', message } });
 }
 
+export interface Sequence {
+  (): string;
+  /** Kept with the records (see persistence.ts), so ids continue after a restart. */
+  counter: { next: number };
+}
+
 /** Readable sequential ids: PREFIX-000001. */
-export function sequence(prefix: string, width: number, start = 1) {
-  let next = start;
-  return () => `${prefix}-${String(next++).padStart(width, '0')}`;
+export function sequence(prefix: string, width: number, start = 1): Sequence {
+  const counter = { next: start };
+  return Object.assign(() => `${prefix}-${String(counter.next++).padStart(width, '0')}`, { counter });
 }

@@ -6,6 +6,7 @@ import { ErpStore, erpRouter } from './erp.js';
 import { ESignStore, esignRouter } from './esign.js';
 import { SimulatorControls, type Fault, type LoggedRequest } from './faults.js';
 import { HrisStore, hrisRouter } from './hris.js';
+import { persistTo } from './persistence.js';
 import { ItStore, itRouter } from './it.js';
 import { ScreeningStore, screeningRouter } from './screening.js';
 
@@ -23,6 +24,8 @@ export interface SimulatorOptions {
   apiKey?: string;
   /** Each system's bearer key; default `dev-<system>-key`. */
   apiKeys?: Partial<Record<SystemName, string>>;
+  /** Keep the systems' records in this JSON file, so a restart of `npm run dev` finds them again. */
+  storeFile?: string;
   /** Where the ATS sends its signed events (offer.accepted, offer.withdrawn): the engine's POST /events/ats. */
   eventTargets?: { ats?: EventTarget };
 }
@@ -63,8 +66,15 @@ export function createSimulatorApp(options: SimulatorOptions = {}) {
     esign: new ESignStore(),
     it: new ItStore(),
   };
+  const persistence = options.storeFile ? persistTo(options.storeFile, { ...stores, idempotency: controls.answered }) : undefined;
   const app: Express = express();
   app.use(express.json({ limit: '1mb' }));
+  if (persistence) {
+    app.use((req, res, next) => {
+      if (req.method !== 'GET') res.on('finish', () => persistence.changed());
+      next();
+    });
+  }
 
   app.post('/_control/faults', (req, res) => {
     const fault = req.body as Fault;
@@ -93,11 +103,11 @@ export function createSimulatorApp(options: SimulatorOptions = {}) {
 
   app.use((req, res) => void res.status(404).json({ error: { code: 'not_found', message: `No route ${req.method} ${req.path}` } }));
   app.use(jsonErrors);
-  return { app, controls, ...stores };
+  return { app, controls, persistence, ...stores };
 }
 
 export async function startSimulators(options: SimulatorOptions & { port?: number; host?: string } = {}): Promise<Simulators> {
-  const { app, controls, ...stores } = createSimulatorApp(options);
+  const { app, controls, persistence, ...stores } = createSimulatorApp(options);
   const host = options.host ?? '127.0.0.1';
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(options.port ?? 0, host, () => resolve(listening));
@@ -110,10 +120,12 @@ export async function startSimulators(options: SimulatorOptions & { port?: numbe
     injectFault: (fault) => controls.injectFault(fault),
     clearFaults: () => controls.clearFaults(),
     requestLog: (system) => controls.requestLog(system),
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      await persistence?.flush();
+    },
   };
 }
