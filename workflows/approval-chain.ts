@@ -1,13 +1,27 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { ApprovalDesk, ApprovalStepSpec, DecisionResult } from './approval.js';
-import type { RunSummary } from '../processes/types.js';
-import type { RunTracker } from './run-lifecycle.js';
+import { ApprovalDesk, type ApprovalStepSpec, type DecisionResult } from './approval.js';
+import type { RunArgs, RunSummary } from '../processes/types.js';
+import { RunTracker } from './run-lifecycle.js';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
+
+/**
+ * What every process workflow starts with: its tracker (a scheduled run records itself first) and its approval
+ * desk, whose waiting steps show on the run as its current step and approver.
+ */
+export async function openRun(processKey: string, args: RunArgs<{ requester: { email: string } }, unknown>): Promise<{ tracker: RunTracker; desk: ApprovalDesk }> {
+  const tracker = new RunTracker();
+  await tracker.recordIfScheduled(processKey, args);
+  const desk = new ApprovalDesk(
+    { runId: tracker.runId, requesterEmail: args.input.requester.email },
+    { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },
+  );
+  return { tracker, desk };
+}
 
 export interface ChainResult<Input> {
   outcome: 'approved' | 'rejected' | 'expired';

@@ -2,9 +2,9 @@ import { allHandlersFinished, condition, proxyActivities } from '@temporalio/wor
 import type { Activities } from '../activities/index.js';
 import { capexApprovalChain, capexProcess, type CapexInput, type CapexSettings } from '../processes/capex.js';
 import type { RunArgs } from '../processes/types.js';
-import { ApprovalDesk, type DecisionResult } from './approval.js';
-import { revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
-import { RunTracker, trackRun } from './run-lifecycle.js';
+import type { DecisionResult } from './approval.js';
+import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
+import { trackRun } from './run-lifecycle.js';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -23,13 +23,8 @@ export interface CapexResult {
  * order in the ERP and tells the requester.
  */
 export async function capexWorkflow(args: RunArgs<CapexInput, CapexSettings>): Promise<CapexResult> {
-  const { settings, input: initialInput } = args;
-  const tracker = new RunTracker();
-  await tracker.recordIfScheduled(capexProcess.key, args);
-  const desk = new ApprovalDesk(
-    { runId: tracker.runId, requesterEmail: initialInput.requester.email },
-    { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },
-  );
+  const { settings } = args;
+  const { tracker, desk } = await openRun(capexProcess.key, args);
   const erp = proxyActivities<Activities>({
     startToCloseTimeout: '30s',
     scheduleToCloseTimeout: settings.purchaseOrderTimeout,

@@ -2,9 +2,9 @@ import { allHandlersFinished, condition, proxyActivities } from '@temporalio/wor
 import type { Activities } from '../activities/index.js';
 import { contractApprovalChain, contractProcess, type ContractInput, type ContractSettings } from '../processes/contract.js';
 import type { RunArgs } from '../processes/types.js';
-import { ApprovalDesk, type DecisionResult } from './approval.js';
-import { revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
-import { RunTracker, trackRun } from './run-lifecycle.js';
+import type { DecisionResult } from './approval.js';
+import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
+import { trackRun } from './run-lifecycle.js';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -19,12 +19,7 @@ export interface ContractResult {
 /** Contract sign-off: a parallel review, then a directors' quorum for larger contracts. */
 export async function contractWorkflow(args: RunArgs<ContractInput, ContractSettings>): Promise<ContractResult> {
   const { settings } = args;
-  const tracker = new RunTracker();
-  await tracker.recordIfScheduled(contractProcess.key, args);
-  const desk = new ApprovalDesk(
-    { runId: tracker.runId, requesterEmail: args.input.requester.email },
-    { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },
-  );
+  const { tracker, desk } = await openRun(contractProcess.key, args);
   const result = await trackRun(
     tracker,
     async (): Promise<ContractResult> => {

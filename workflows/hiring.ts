@@ -4,10 +4,9 @@ import { durationMs } from '../processes/duration.js';
 import { eventKind, type InboundEventMessage } from '../processes/event-messages.js';
 import { acceptedOfferSchema, hiringApprovalChain, hiringProcess, type AcceptedOffer, type HiringInput, type HiringSettings } from '../processes/hiring.js';
 import type { RunArgs } from '../processes/types.js';
-import { ApprovalDesk } from './approval.js';
-import { revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
+import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
 import { EventInbox } from './event-inbox.js';
-import { RunTracker, trackRun } from './run-lifecycle.js';
+import { trackRun } from './run-lifecycle.js';
 
 const OFFER_ACCEPTED = eventKind('ats', 'offer.accepted');
 const OFFER_WITHDRAWN = eventKind('ats', 'offer.withdrawn');
@@ -47,13 +46,8 @@ function offerProblem(data: Record<string, unknown>): string | undefined {
 export async function hiringWorkflow(args: RunArgs<HiringInput, HiringSettings>): Promise<HiringResult> {
   const { settings } = args;
   const inbox = new EventInbox();
-  const tracker = new RunTracker();
-  await tracker.recordIfScheduled(hiringProcess.key, args);
+  const { tracker, desk } = await openRun(hiringProcess.key, args);
   const runId = tracker.runId;
-  const desk = new ApprovalDesk(
-    { runId, requesterEmail: args.input.requester.email },
-    { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },
-  );
   const undo: Array<{ what: string; run: () => Promise<void> }> = [];
   let withdrawal: InboundEventMessage | undefined;
 

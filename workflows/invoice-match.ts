@@ -5,10 +5,9 @@ import { eventKind } from '../processes/event-messages.js';
 import { invoiceMatchProcess, releaseTiming, type InvoiceMatchInput, type InvoiceMatchSettings } from '../processes/invoice-match.js';
 import { formatMoney } from '../processes/shared.js';
 import type { RunArgs } from '../processes/types.js';
-import { ApprovalDesk } from './approval.js';
-import { revokeLinksAndTellRequester } from './approval-chain.js';
+import { openRun, revokeLinksAndTellRequester } from './approval-chain.js';
 import { EventInbox } from './event-inbox.js';
-import { RunTracker, trackRun } from './run-lifecycle.js';
+import { trackRun } from './run-lifecycle.js';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -28,12 +27,7 @@ export interface InvoiceMatchResult {
 export async function invoiceMatchWorkflow(args: RunArgs<InvoiceMatchInput, InvoiceMatchSettings>): Promise<InvoiceMatchResult> {
   const { input, settings } = args;
   const inbox = new EventInbox([GOODS_RECEIVED, INVOICE_CANCELLED]);
-  const tracker = new RunTracker();
-  await tracker.recordIfScheduled(invoiceMatchProcess.key, args);
-  const desk = new ApprovalDesk(
-    { runId: tracker.runId, requesterEmail: input.requester.email },
-    { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },
-  );
+  const { tracker, desk } = await openRun(invoiceMatchProcess.key, args);
   const needed = input.amount * (1 - settings.tolerancePercent / 100);
   const receipts: string[] = [];
   let received = 0;

@@ -3,10 +3,10 @@ import type { Activities } from '../activities/index.js';
 import { supplierOnboardingProcess, supplierReviewers, supplierTiming, type SupplierOnboardingInput, type SupplierOnboardingSettings } from '../processes/supplier-onboarding.js';
 import type { SupplierDetails } from '../processes/supplier-details.js';
 import type { RunArgs } from '../processes/types.js';
-import { ApprovalDesk, type DecisionResult } from './approval.js';
-import { revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
+import type { DecisionResult } from './approval.js';
+import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
 import { FormDesk } from './external-form.js';
-import { RunTracker, trackRun } from './run-lifecycle.js';
+import { trackRun } from './run-lifecycle.js';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -22,13 +22,8 @@ export interface SupplierOnboardingResult {
 /** Screening (a hit goes to compliance), the supplier's own details by link, parallel reviews, ERP vendor. */
 export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardingInput, SupplierOnboardingSettings>): Promise<SupplierOnboardingResult> {
   const { settings } = args;
-  const tracker = new RunTracker();
-  await tracker.recordIfScheduled(supplierOnboardingProcess.key, args);
+  const { tracker, desk } = await openRun(supplierOnboardingProcess.key, args);
   const runId = tracker.runId;
-  const desk = new ApprovalDesk(
-    { runId, requesterEmail: args.input.requester.email },
-    { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },
-  );
   const forms = new FormDesk(runId);
   const systems = proxyActivities<Activities>({
     startToCloseTimeout: '30s',

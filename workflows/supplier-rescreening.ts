@@ -2,9 +2,8 @@ import { allHandlersFinished, condition, proxyActivities } from '@temporalio/wor
 import type { Activities } from '../activities/index.js';
 import { rescreeningTiming, supplierRescreeningProcess, type SupplierRescreeningInput, type SupplierRescreeningSettings } from '../processes/supplier-rescreening.js';
 import type { RunArgs } from '../processes/types.js';
-import { ApprovalDesk } from './approval.js';
-import { revokeLinksAndTellRequester } from './approval-chain.js';
-import { RunTracker, trackRun } from './run-lifecycle.js';
+import { openRun, revokeLinksAndTellRequester } from './approval-chain.js';
+import { trackRun } from './run-lifecycle.js';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -20,13 +19,8 @@ export interface RescreeningResult {
 
 /** Every active vendor screened again; each match decided by compliance, a rejected one blocked in the ERP. */
 export async function supplierRescreeningWorkflow(args: RunArgs<SupplierRescreeningInput, SupplierRescreeningSettings>): Promise<RescreeningResult> {
-  const tracker = new RunTracker();
-  await tracker.recordIfScheduled(supplierRescreeningProcess.key, args);
+  const { tracker, desk } = await openRun(supplierRescreeningProcess.key, args);
   const runId = tracker.runId;
-  const desk = new ApprovalDesk(
-    { runId, requesterEmail: args.input.requester.email },
-    { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },
-  );
   const result = await trackRun(
     tracker,
     async (): Promise<RescreeningResult> => {
