@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ProcessDefinition } from './types.js';
 import {
   approvalTimingSchema,
+  approvalTimingWith,
   defaultApprovalTiming,
   currencySchema,
   durationSchema,
@@ -79,7 +80,7 @@ export function capexApprovalChain(input: Pick<CapexInput, 'amount'>, settings: 
     stepId,
     title: stepMeta[stepId].title,
     approvers: [stepMeta[stepId].approver],
-    timing: { ...defaultApprovalTiming, ...settings.approval, ...settings.steps[stepId] },
+    timing: approvalTimingWith(settings.approval, settings.steps[stepId]),
   }));
 }
 

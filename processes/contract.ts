@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ApprovalRule } from './approval-messages.js';
-import { approvalTimingSchema, currencySchema, defaultApprovalTiming, durationSchema, formatMoney, moneyAmountSchema, personSchema, type ApprovalTiming } from './shared.js';
+import { approvalTimingSchema, approvalTimingWith, currencySchema, durationSchema, formatMoney, moneyAmountSchema, personSchema, type ApprovalTiming } from './shared.js';
 import type { ProcessDefinition } from './types.js';
 
 export const contractInputSchema = z.object({
@@ -55,7 +55,7 @@ export interface ContractStep {
 
 /** Parallel review (everyone must agree by default), then a directors' quorum for larger contracts. */
 export function contractApprovalChain(input: ContractInput, settings: ContractSettings): ContractStep[] {
-  const timing = { ...defaultApprovalTiming, ...settings.approval };
+  const timing = approvalTimingWith(settings.approval);
   const reviewers = [...settings.review.approvers, ...(input.handlesPersonalData ? settings.review.personalDataApprovers : [])];
   const steps: ContractStep[] = [
     { stepId: 'review', title: 'Legal, finance and security review', approvers: reviewers, rule: settings.review.rule, timing },

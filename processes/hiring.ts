@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { approvalTimingSchema, currencySchema, defaultApprovalTiming, durationSchema, formatMoney, moneyAmountSchema, personSchema, type ApprovalTiming } from './shared.js';
+import { approvalTimingSchema, approvalTimingWith, currencySchema, durationSchema, formatMoney, moneyAmountSchema, personSchema, type ApprovalTiming } from './shared.js';
 import type { ProcessDefinition } from './types.js';
 
 const isoDate = z.iso.date({ error: 'must be a date as YYYY-MM-DD' });
@@ -62,7 +62,7 @@ export interface HiringStep {
 
 /** Department head, then finance when the hire is over plan or above the band, then the HR business partner. */
 export function hiringApprovalChain(input: HiringInput, facts: HeadcountFacts, settings: HiringSettings): HiringStep[] {
-  const timing = { ...defaultApprovalTiming, ...settings.approval };
+  const timing = approvalTimingWith(settings.approval);
   const aboveBand = input.salaryRange.max > facts.band.max;
   const steps: HiringStep[] = [
     { stepId: 'department-head', title: `Head of ${input.department}`, approvers: [`role:department-head:${input.department.toLowerCase()}`], timing },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { approvalTimingSchema, currencySchema, defaultApprovalTiming, durationSchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
+import { approvalTimingSchema, currencySchema, durationSchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
 import type { ProcessDefinition } from './types.js';
 
 export const invoiceMatchInputSchema = z.object({
@@ -75,5 +75,3 @@ export const invoiceMatchProcess: ProcessDefinition<InvoiceMatchInput, InvoiceMa
     { label: 'Amount', value: formatMoney(input.amount, input.currency) },
   ],
 };
-
-export const releaseTiming = (settings: InvoiceMatchSettings) => ({ ...defaultApprovalTiming, ...settings.approval });

@@ -49,6 +49,11 @@ export const defaultApprovalTiming: ApprovalTiming = {
   escalationTimeout: '2d',
 };
 
+/** A step's timing: the defaults, overridden by the process's settings (later overrides win). */
+export function approvalTimingWith(...overrides: Array<Partial<ApprovalTiming> | undefined>): ApprovalTiming {
+  return Object.assign({}, defaultApprovalTiming, ...overrides);
+}
+
 export function formatMoney(amount: number, currency: string): string {
   return `${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
 }

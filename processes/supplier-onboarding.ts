@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { approvalTimingSchema, currencySchema, defaultApprovalTiming, durationSchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
+import { approvalTimingSchema, currencySchema, durationSchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
 import { formatIban, supplierDetailsFor, supplierDetailsSchema, type SupplierDetails } from './supplier-details.js';
 import type { ProcessDefinition } from './types.js';
 
@@ -25,8 +25,6 @@ export const supplierOnboardingSettingsSchema = z.object({
   vendorTimeout: durationSchema.default('1h'),
 });
 export type SupplierOnboardingSettings = z.infer<typeof supplierOnboardingSettingsSchema>;
-
-export const supplierTiming = (settings: SupplierOnboardingSettings) => ({ ...defaultApprovalTiming, ...settings.approval });
 
 /** Procurement always, finance for the bank details, security when the supplier handles our data. */
 export function supplierReviewers(input: SupplierOnboardingInput): string[] {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { approvalTimingSchema, defaultApprovalTiming, personSchema } from './shared.js';
+import { approvalTimingSchema, personSchema } from './shared.js';
 import type { ProcessDefinition } from './types.js';
 
 export const supplierRescreeningInputSchema = z.object({
@@ -12,8 +12,6 @@ export const supplierRescreeningSettingsSchema = z.object({
   approval: approvalTimingSchema.partial().default({}),
 });
 export type SupplierRescreeningSettings = z.infer<typeof supplierRescreeningSettingsSchema>;
-
-export const rescreeningTiming = (settings: SupplierRescreeningSettings) => ({ ...defaultApprovalTiming, ...settings.approval });
 
 export const supplierRescreeningProcess: ProcessDefinition<SupplierRescreeningInput, SupplierRescreeningSettings> = {
   key: 'supplier-rescreening',

@@ -2,8 +2,8 @@ import { allHandlersFinished, condition, proxyActivities } from '@temporalio/wor
 import type { Activities } from '../activities/index.js';
 import { durationMs } from '../processes/duration.js';
 import { eventKind } from '../processes/event-messages.js';
-import { invoiceMatchProcess, releaseTiming, type InvoiceMatchInput, type InvoiceMatchSettings } from '../processes/invoice-match.js';
-import { formatMoney } from '../processes/shared.js';
+import { invoiceMatchProcess, type InvoiceMatchInput, type InvoiceMatchSettings } from '../processes/invoice-match.js';
+import { approvalTimingWith, formatMoney } from '../processes/shared.js';
 import type { RunArgs } from '../processes/types.js';
 import { openRun, revokeLinksAndTellRequester } from './approval-chain.js';
 import { EventInbox } from './event-inbox.js';
@@ -64,7 +64,7 @@ export async function invoiceMatchWorkflow(args: RunArgs<InvoiceMatchInput, Invo
         stepId: 'payment-release',
         title: `Release payment with goods receipts of ${formatMoney(received, input.currency)} against ${formatMoney(input.amount, input.currency)}`,
         approvers: settings.releaseApprovers,
-        timing: releaseTiming(settings),
+        timing: approvalTimingWith(settings.approval),
       });
       if (release.outcome === 'approved') {
         await tracker.close('completed', 'released');

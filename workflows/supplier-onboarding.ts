@@ -1,6 +1,7 @@
 import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { supplierOnboardingProcess, supplierReviewers, supplierTiming, type SupplierOnboardingInput, type SupplierOnboardingSettings } from '../processes/supplier-onboarding.js';
+import { supplierOnboardingProcess, supplierReviewers, type SupplierOnboardingInput, type SupplierOnboardingSettings } from '../processes/supplier-onboarding.js';
+import { approvalTimingWith } from '../processes/shared.js';
 import type { SupplierDetails } from '../processes/supplier-details.js';
 import type { RunArgs } from '../processes/types.js';
 import type { DecisionResult } from './approval.js';
@@ -43,7 +44,7 @@ export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardin
       if (screening.status === 'hit') {
         const matches = screening.matches.map((m) => `${m.list} "${m.name}" ${Math.round(m.score * 100)}%`).join(', ');
         const review = await runApprovalChain(chainContext, input, () => [
-          { stepId: 'compliance-review', title: `Compliance review of a screening match: ${matches}`, approvers: ['role:compliance'], timing: supplierTiming(settings) },
+          { stepId: 'compliance-review', title: `Compliance review of a screening match: ${matches}`, approvers: ['role:compliance'], timing: approvalTimingWith(settings.approval) },
         ]);
         approvals.push(...review.approvals);
         if (review.outcome !== 'approved') return { outcome: review.outcome, approvals };
@@ -67,7 +68,7 @@ export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardin
       input = { ...input, details };
 
       const reviews = await runApprovalChain(chainContext, input, (current) => [
-        { stepId: 'reviews', title: 'Procurement, finance (bank details) and security review', approvers: supplierReviewers(current), rule: { kind: 'all' }, timing: supplierTiming(settings) },
+        { stepId: 'reviews', title: 'Procurement, finance (bank details) and security review', approvers: supplierReviewers(current), rule: { kind: 'all' }, timing: approvalTimingWith(settings.approval) },
       ]);
       approvals.push(...reviews.approvals);
       if (reviews.outcome !== 'approved') return { outcome: reviews.outcome, approvals };

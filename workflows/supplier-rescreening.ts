@@ -1,6 +1,7 @@
 import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { rescreeningTiming, supplierRescreeningProcess, type SupplierRescreeningInput, type SupplierRescreeningSettings } from '../processes/supplier-rescreening.js';
+import { approvalTimingWith } from '../processes/shared.js';
+import { supplierRescreeningProcess, type SupplierRescreeningInput, type SupplierRescreeningSettings } from '../processes/supplier-rescreening.js';
 import type { RunArgs } from '../processes/types.js';
 import { openRun, revokeLinksAndTellRequester } from './approval-chain.js';
 import { trackRun } from './run-lifecycle.js';
@@ -37,7 +38,7 @@ export async function supplierRescreeningWorkflow(args: RunArgs<SupplierRescreen
           stepId: `compliance-review:${vendor.vendorId}`,
           title: `Keep ${vendor.legalName} (${vendor.vendorId})? Screening match: ${matches}`,
           approvers: ['role:compliance'],
-          timing: rescreeningTiming(args.settings),
+          timing: approvalTimingWith(args.settings.approval),
         });
         if (review.outcome === 'rejected') {
           await acts.blockVendor({ runId, vendorId: vendor.vendorId, reason: review.decision.comment ?? 'sanctions match' });
