@@ -1,5 +1,6 @@
 import type { Decision } from '../processes/approval-messages.js';
 import { findProcess } from '../processes/index.js';
+import type { Prisma } from '../lib/db.js';
 import { hashToken, mintApprovalToken } from '../lib/tokens.js';
 import type { ActivityDeps } from './deps.js';
 import { approvalRequestEmail } from './email-templates.js';
@@ -32,8 +33,19 @@ export interface DecisionRecord {
   decidedAt: number;
 }
 
-export function approvalLink(publicBaseUrl: string, token: string): string {
-  return `${publicBaseUrl.replace(/\/$/, '')}/approvals/${token}`;
+/** The link for a request: its token is derived from the id, so every retry and reminder carries the same one. */
+export function linkFor(settings: ActivityDeps['settings'], requestId: string): string {
+  return `${settings.publicBaseUrl.replace(/\/$/, '')}/approvals/${mintApprovalToken(settings.tokenSecret, requestId)}`;
+}
+
+/**
+ * Records a request someone answers through a link (approval, revision, outside form), storing only the token's
+ * hash, and returns the link. Safe to retry: the same id keeps the first row and gives the same link.
+ */
+export async function recordLinkRequest(deps: ActivityDeps, row: Omit<Prisma.ApprovalRequestUncheckedCreateInput, 'tokenHash'>): Promise<string> {
+  const token = mintApprovalToken(deps.settings.tokenSecret, row.id);
+  await deps.db.approvalRequest.upsert({ where: { id: row.id }, create: { ...row, tokenHash: hashToken(token) }, update: {} });
+  return linkFor(deps.settings, row.id);
 }
 
 async function loadRunForMail(deps: ActivityDeps, runId: string) {
@@ -53,24 +65,18 @@ export function createApprovalActivities(deps: ActivityDeps) {
     /** Records the request, then mails the approver a link. Safe to retry: same id, same token, one mail. */
     async openApprovalRequest(request: OpenApprovalRequest): Promise<{ requestId: string }> {
       const { requestId } = request;
-      const token = mintApprovalToken(settings.tokenSecret, requestId);
-      await db.approvalRequest.upsert({
-        where: { id: requestId },
-        create: {
-          id: requestId,
-          runId: request.runId,
-          stepId: request.stepId,
-          stepTitle: request.stepTitle,
-          seat: request.seat,
-          round: request.round,
-          approverEmail: request.approver.email,
-          approverName: request.approver.name,
-          approverRole: request.approver.role,
-          onBehalfOf: request.approver.onBehalfOf?.email ?? null,
-          tokenHash: hashToken(token),
-          expiresAt: new Date(request.expiresAt),
-        },
-        update: {},
+      const link = await recordLinkRequest(deps, {
+        id: requestId,
+        runId: request.runId,
+        stepId: request.stepId,
+        stepTitle: request.stepTitle,
+        seat: request.seat,
+        round: request.round,
+        approverEmail: request.approver.email,
+        approverName: request.approver.name,
+        approverRole: request.approver.role,
+        onBehalfOf: request.approver.onBehalfOf?.email ?? null,
+        expiresAt: new Date(request.expiresAt),
       });
       const { run, processTitle, details } = await loadRunForMail(deps, request.runId);
       const kind = request.escalatedFrom ? 'escalation' : 'request';
@@ -87,7 +93,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
           stepTitle: request.stepTitle,
           requesterName: run.requesterName,
           details,
-          link: approvalLink(settings.publicBaseUrl, token),
+          link,
           expiresAt: new Date(request.expiresAt),
           escalatedFrom: request.escalatedFrom?.name,
           onBehalfOf: request.approver.onBehalfOf?.name,
@@ -117,7 +123,6 @@ export function createApprovalActivities(deps: ActivityDeps) {
       const approval = await db.approvalRequest.findUniqueOrThrow({ where: { id: request.requestId } });
       if (approval.usedAt || approval.revokedAt) return;
       const { run, processTitle, details } = await loadRunForMail(deps, approval.runId);
-      const token = mintApprovalToken(settings.tokenSecret, approval.id);
       await sendEmailOnce(deps, {
         idempotencyKey: `${approval.id}:reminder:${request.reminderNumber}`,
         runId: approval.runId,
@@ -131,7 +136,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
           stepTitle: approval.stepTitle,
           requesterName: run.requesterName,
           details,
-          link: approvalLink(settings.publicBaseUrl, token),
+          link: linkFor(settings, approval.id),
           expiresAt: approval.expiresAt,
         }),
       });

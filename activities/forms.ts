@@ -1,6 +1,5 @@
 import { Prisma } from '../lib/db.js';
-import { hashToken, mintApprovalToken } from '../lib/tokens.js';
-import { approvalLink } from './approvals.js';
+import { recordLinkRequest } from './approvals.js';
 import type { ActivityDeps } from './deps.js';
 import { noticeEmail } from './email-templates.js';
 import { sendEmailOnce } from './email.js';
@@ -19,25 +18,19 @@ export interface OpenFormRequest {
 
 /** Forms for people outside the company: a single-use link, like an approval link, stored as its hash. */
 export function createFormActivities(deps: ActivityDeps) {
-  const { db, settings } = deps;
+  const { db } = deps;
   return {
     async openFormRequest(request: OpenFormRequest): Promise<void> {
-      const token = mintApprovalToken(settings.tokenSecret, request.requestId);
-      await db.approvalRequest.upsert({
-        where: { id: request.requestId },
-        create: {
-          id: request.requestId,
-          runId: request.runId,
-          kind: 'form',
-          stepId: request.formKey,
-          stepTitle: request.title,
-          approverEmail: request.recipient.email.toLowerCase(),
-          approverName: request.recipient.name,
-          approverRole: 'external',
-          tokenHash: hashToken(token),
-          expiresAt: new Date(request.expiresAt),
-        },
-        update: {},
+      const link = await recordLinkRequest(deps, {
+        id: request.requestId,
+        runId: request.runId,
+        kind: 'form',
+        stepId: request.formKey,
+        stepTitle: request.title,
+        approverEmail: request.recipient.email.toLowerCase(),
+        approverName: request.recipient.name,
+        approverRole: 'external',
+        expiresAt: new Date(request.expiresAt),
       });
       await sendEmailOnce(deps, {
         idempotencyKey: `${request.requestId}:request`,
@@ -48,7 +41,7 @@ export function createFormActivities(deps: ActivityDeps) {
           subject: request.title,
           greeting: `Hello ${request.recipient.name}`,
           paragraphs: [...request.message, `The link works once and until ${new Date(request.expiresAt).toUTCString()}.`],
-          link: { url: approvalLink(settings.publicBaseUrl, token), label: 'Fill in the form' },
+          link: { url: link, label: 'Fill in the form' },
         }),
       });
       await db.approvalRequest.update({ where: { id: request.requestId }, data: { emailSentAt: new Date() } });

@@ -1,7 +1,6 @@
 import { Prisma } from '../lib/db.js';
-import { hashToken, mintApprovalToken } from '../lib/tokens.js';
 import { findProcess } from '../processes/index.js';
-import { approvalLink } from './approvals.js';
+import { recordLinkRequest } from './approvals.js';
 import type { ActivityDeps } from './deps.js';
 import { revisionRequestEmail } from './email-templates.js';
 import { sendEmailOnce } from './email.js';
@@ -34,27 +33,21 @@ function changedFields(before: Record<string, unknown>, after: Record<string, un
 
 /** "Changes requested": the requester gets a single-use link to edit the run's input and resubmit. */
 export function createRevisionActivities(deps: ActivityDeps) {
-  const { db, settings } = deps;
+  const { db } = deps;
   return {
     async openRevisionRequest(request: OpenRevisionRequest): Promise<void> {
       const run = await db.run.findUniqueOrThrow({ where: { id: request.runId } });
-      const token = mintApprovalToken(settings.tokenSecret, request.requestId);
-      await db.approvalRequest.upsert({
-        where: { id: request.requestId },
-        create: {
-          id: request.requestId,
-          runId: request.runId,
-          kind: 'revision',
-          stepId: request.stepId,
-          stepTitle: request.stepTitle,
-          approverEmail: run.requesterEmail,
-          approverName: run.requesterName,
-          approverRole: 'requester',
-          tokenHash: hashToken(token),
-          expiresAt: new Date(request.expiresAt),
-          comment: request.comment,
-        },
-        update: {},
+      const link = await recordLinkRequest(deps, {
+        id: request.requestId,
+        runId: request.runId,
+        kind: 'revision',
+        stepId: request.stepId,
+        stepTitle: request.stepTitle,
+        approverEmail: run.requesterEmail,
+        approverName: run.requesterName,
+        approverRole: 'requester',
+        expiresAt: new Date(request.expiresAt),
+        comment: request.comment,
       });
       await sendEmailOnce(deps, {
         idempotencyKey: `${request.requestId}:request`,
@@ -68,7 +61,7 @@ export function createRevisionActivities(deps: ActivityDeps) {
           stepTitle: request.stepTitle,
           askedBy: request.askedBy.name,
           comment: request.comment,
-          link: approvalLink(settings.publicBaseUrl, token),
+          link,
           expiresAt: new Date(request.expiresAt),
         }),
       });
