@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import { DELIVERIES_PENDING_SIGNAL, DELIVERY_WORKFLOW_TYPE } from '../processes/event-messages.js';
 import { Prisma } from './db.js';
 import { signWebhook } from './webhook-signature.js';
 
@@ -36,8 +37,6 @@ export function deliveryWorkflowId(subscriptionId: string, runId: string): strin
   return `webhooks:${subscriptionId}:${runId}`;
 }
 
-export const deliveryWorkflowType = 'webhookDeliveryWorkflow';
-export const deliveriesPendingSignal = 'deliveriesPending';
 
 export interface DeliveryRef {
   subscriptionId: string;
@@ -125,11 +124,11 @@ export async function wakeDeliveryWorkflows(temporal: Client, taskQueue: string,
   const unique = new Map(refs.map((r) => [deliveryWorkflowId(r.subscriptionId, r.runId), r]));
   await Promise.all(
     [...unique].map(([workflowId, ref]) =>
-      temporal.workflow.signalWithStart(deliveryWorkflowType, {
+      temporal.workflow.signalWithStart(DELIVERY_WORKFLOW_TYPE, {
         workflowId,
         taskQueue,
         args: [ref],
-        signal: deliveriesPendingSignal,
+        signal: DELIVERIES_PENDING_SIGNAL,
         signalArgs: [],
       }),
     ),

@@ -18,6 +18,10 @@ export interface AppliedEvent {
   appliedAt: number;
 }
 
+/** The wake-up the outbound webhook outbox sends the workflow delivering one subscription's events for one run. */
+export const DELIVERIES_PENDING_SIGNAL = 'deliveriesPending';
+export const DELIVERY_WORKFLOW_TYPE = 'webhookDeliveryWorkflow';
+
 /** `${source}:${type}`, the name routes and inboxes use for an event kind. */
 export function eventKind(source: string, type: string): string {
   return `${source}:${type}`;

@@ -1,8 +1,9 @@
 import { condition, continueAsNew, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { DeliveryRef } from '../lib/outbound-webhooks.js';
+import { DELIVERIES_PENDING_SIGNAL } from '../processes/event-messages.js';
 
-export const deliveriesPendingSignal = defineSignal('deliveriesPending');
+export const deliveriesPendingSignal = defineSignal(DELIVERIES_PENDING_SIGNAL);
 
 const queue = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
