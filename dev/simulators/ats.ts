@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { signWebhook } from '../../lib/webhook-signature.js';
 import type { SimulatorControls } from './faults.js';
-import { sendConflict, sendNotFound, sequence, validationFailed } from './responses.js';
+import { sendConflict, sendNotFound, sequence, validationFailed, withReference } from './responses.js';
 
 const requisitionSchema = z
   .object({
@@ -126,15 +126,10 @@ export function atsRouter(store: AtsStore, controls: SimulatorControls): Router 
 
   router.post(
     '/requisitions',
-    controls.idempotent('ats', async (req) => {
-      const parsed = requisitionSchema.safeParse(req.body);
-      if (!parsed.success) return validationFailed(parsed.error, 'requisition');
-      return { status: 201, body: store.openRequisition(parsed.data) };
-    }),
+    controls.creates('ats', requisitionSchema, 'requisition', (fields) => store.openRequisition(fields)),
   );
   router.get('/requisitions', (req, res) => {
-    const reference = typeof req.query.reference === 'string' ? req.query.reference : undefined;
-    res.json({ items: store.requisitions().filter((r) => !reference || r.reference === reference) });
+    res.json({ items: withReference(req, store.requisitions()) });
   });
   router.get('/requisitions/:id', (req, res) => {
     const found = requisition(String(req.params.id));

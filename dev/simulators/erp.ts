@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { SimulatorControls } from './faults.js';
-import { sendNotFound, sequence, validationFailed } from './responses.js';
+import { sendNotFound, sequence, validationFailed, withReference } from './responses.js';
 
 export interface PurchaseOrder {
   poNumber: string;
@@ -92,11 +92,7 @@ export function erpRouter(store: ErpStore, controls: SimulatorControls): Router 
   const router = Router();
   router.post(
     '/purchase-orders',
-    controls.idempotent('erp', async (req) => {
-      const parsed = purchaseOrderSchema.safeParse(req.body);
-      if (!parsed.success) return validationFailed(parsed.error, 'purchase order');
-      return { status: 201, body: store.create(parsed.data) };
-    }),
+    controls.creates('erp', purchaseOrderSchema, 'purchase order', (fields) => store.create(fields)),
   );
   router.post(
     '/vendors',
@@ -109,8 +105,7 @@ export function erpRouter(store: ErpStore, controls: SimulatorControls): Router 
     }),
   );
   router.get('/vendors', (req, res) => {
-    const reference = typeof req.query.reference === 'string' ? req.query.reference : undefined;
-    res.json({ items: store.vendors().filter((v) => !reference || v.reference === reference) });
+    res.json({ items: withReference(req, store.vendors()) });
   });
   router.get('/vendors/:id', (req, res) => {
     const vendor = store.vendors().find((v) => v.vendorId === req.params.id);

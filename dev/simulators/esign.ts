@@ -2,7 +2,7 @@ import { Router, urlencoded } from 'express';
 import { z } from 'zod';
 import { escapeHtml } from '../../api/pages/html.js';
 import type { SimulatorControls } from './faults.js';
-import { sendConflict, sendNotFound, sequence, validationFailed } from './responses.js';
+import { sendConflict, sendNotFound, sequence } from './responses.js';
 
 const envelopeSchema = z.object({
   reference: z.string().min(1).max(200),
@@ -74,11 +74,7 @@ export function esignRouter(store: ESignStore, controls: SimulatorControls): Rou
   router.post(
     '/envelopes',
     gate,
-    controls.idempotent('esign', async (req) => {
-      const parsed = envelopeSchema.safeParse(req.body);
-      if (!parsed.success) return validationFailed(parsed.error, 'envelope');
-      return { status: 201, body: store.send(parsed.data, `${req.protocol}://${req.get('host')}`) };
-    }),
+    controls.creates('esign', envelopeSchema, 'envelope', (fields, req) => store.send(fields, `${req.protocol}://${req.get('host')}`)),
   );
   router.get('/envelopes/:id', gate, (req, res) => {
     const envelope = store.find(String(req.params.id));

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { z } from 'zod';
+import { validationFailed } from './responses.js';
 
 /** A failure queued over `POST /_control/faults`: the next `fail` matching requests get it. */
 export interface Fault {
@@ -111,6 +113,15 @@ export class SimulatorControls {
     fault.fail -= 1;
     this.faults = this.faults.filter((f) => f.fail > 0);
     return fault;
+  }
+
+  /** A plain create: Idempotency-Key, the body checked with `schema` (422 naming each field), 201 with what `create` made. */
+  creates<T>(system: string, schema: z.ZodType<T>, what: string, create: (fields: T, req: Request) => unknown): RequestHandler {
+    return this.idempotent(system, async (req) => {
+      const parsed = schema.safeParse(req.body);
+      if (!parsed.success) return validationFailed(parsed.error, what);
+      return { status: 201, body: create(parsed.data, req) };
+    });
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { SimulatorControls } from './faults.js';
-import { sendNotFound, sequence, validationFailed } from './responses.js';
+import { sendNotFound, sequence, validationFailed, withReference } from './responses.js';
 
 interface PlanRow {
   department: string;
@@ -147,15 +147,10 @@ export function hrisRouter(store: HrisStore, controls: SimulatorControls): Route
   });
   router.post(
     '/employees',
-    controls.idempotent('hris', async (req) => {
-      const parsed = employeeSchema.safeParse(req.body);
-      if (!parsed.success) return validationFailed(parsed.error, 'employee');
-      return { status: 201, body: store.create(parsed.data) };
-    }),
+    controls.creates('hris', employeeSchema, 'employee', (fields) => store.create(fields)),
   );
   router.get('/employees', (req, res) => {
-    const reference = typeof req.query.reference === 'string' ? req.query.reference : undefined;
-    res.json({ items: store.employees().filter((e) => !reference || e.reference === reference) });
+    res.json({ items: withReference(req, store.employees()) });
   });
   router.get('/employees/:id', (req, res) => {
     const employee = store.find(String(req.params.id));

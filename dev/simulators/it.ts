@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { SimulatorControls } from './faults.js';
-import { sendConflict, sendNotFound, sequence, validationFailed } from './responses.js';
+import { sendConflict, sendNotFound, sequence } from './responses.js';
 
 const accountSchema = z.object({
   employeeId: z.string().min(1),
@@ -63,11 +63,7 @@ export function itRouter(store: ItStore, controls: SimulatorControls): Router {
 
   router.post(
     '/accounts',
-    controls.idempotent('it', async (req) => {
-      const parsed = accountSchema.safeParse(req.body);
-      if (!parsed.success) return validationFailed(parsed.error, 'account');
-      return { status: 201, body: store.createAccount(parsed.data) };
-    }),
+    controls.creates('it', accountSchema, 'account', (fields) => store.createAccount(fields)),
   );
   router.get('/accounts', (req, res) => void res.json({ items: store.accounts().filter(byEmployee(req.query.employeeId)) }));
   router.post('/accounts/:id/deactivate', (req, res) => {
@@ -79,11 +75,7 @@ export function itRouter(store: ItStore, controls: SimulatorControls): Router {
 
   router.post(
     '/equipment-orders',
-    controls.idempotent('it', async (req) => {
-      const parsed = orderSchema.safeParse(req.body);
-      if (!parsed.success) return validationFailed(parsed.error, 'equipment order');
-      return { status: 201, body: store.order(parsed.data) };
-    }),
+    controls.creates('it', orderSchema, 'equipment order', (fields) => store.order(fields)),
   );
   router.get('/equipment-orders', (req, res) => void res.json({ items: store.orders().filter(byEmployee(req.query.employeeId)) }));
   router.post('/equipment-orders/:id/cancel', (req, res) => {

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { z } from 'zod';
 
 /** What the simulated systems answer when something is wrong, in the shape real APIs use. */
@@ -25,4 +25,10 @@ export interface Sequence {
 export function sequence(prefix: string, width: number, start = 1): Sequence {
   const counter = { next: start };
   return Object.assign(() => `${prefix}-${String(counter.next++).padStart(width, '0')}`, { counter });
+}
+
+/** `?reference=` narrows a list to the records one engine run made (the engine sends its run id as reference). */
+export function withReference<T extends { reference: string }>(req: Request, items: T[]): T[] {
+  const reference = typeof req.query.reference === 'string' ? req.query.reference : undefined;
+  return items.filter((item) => !reference || item.reference === reference);
 }

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { SimulatorControls } from './faults.js';
-import { sendNotFound, sequence, validationFailed } from './responses.js';
+import { sendNotFound, sequence, validationFailed, withReference } from './responses.js';
 
 const checkSchema = z.object({ reference: z.string().min(1).max(200), name: z.string().min(1).max(300), country: z.string().regex(/^[A-Z]{2}$/) });
 
@@ -48,15 +48,10 @@ export function screeningRouter(store: ScreeningStore, controls: SimulatorContro
   const router = Router();
   router.post(
     '/checks',
-    controls.idempotent('screening', async (req) => {
-      const parsed = checkSchema.safeParse(req.body);
-      if (!parsed.success) return validationFailed(parsed.error, 'screening request');
-      return { status: 201, body: store.screen(parsed.data) };
-    }),
+    controls.creates('screening', checkSchema, 'screening request', (fields) => store.screen(fields)),
   );
   router.get('/checks', (req, res) => {
-    const reference = typeof req.query.reference === 'string' ? req.query.reference : undefined;
-    res.json({ items: store.checks().filter((c) => !reference || c.reference === reference) });
+    res.json({ items: withReference(req, store.checks()) });
   });
   router.get('/checks/:id', (req, res) => {
     const check = store.checks().find((c) => c.checkId === req.params.id);
