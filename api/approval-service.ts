@@ -1,3 +1,4 @@
+import type { Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -11,6 +12,7 @@ import {
   type DecisionResult,
 } from '../processes/approval-messages.js';
 import type { ApiContext } from './context.js';
+import { approvalResultPage, type ResultPageProps } from './pages/approval.js';
 
 /** Why a link cannot be acted on, in the words the result page uses. */
 export type LinkRefusal =
@@ -114,4 +116,48 @@ export async function explainFailure(ctx: ApiContext, approval: ApprovalRequest,
   }
   ctx.logger.warn({ err: error, requestId: approval.id }, 'decision not delivered');
   return { kind: 'unavailable' };
+}
+
+/** The result page: a status and HTML for a person who followed a link. */
+export function sendResult(res: Response, props: ResultPageProps): void {
+  const { status, html } = approvalResultPage(props);
+  res.status(status).type('html').send(html);
+}
+
+/** What a link's page says when it cannot act: used, expired, revoked, the run closed, or the run did not answer. */
+export function refusalPage(refusal: LinkRefusal | Extract<DecideOutcome, { kind: 'unavailable' | 'pending' }>): ResultPageProps {
+  if (refusal.kind === 'not_found' || refusal.kind === 'unavailable' || refusal.kind === 'pending') return { kind: refusal.kind };
+  const { approval } = refusal;
+  const base = { stepTitle: approval.stepTitle };
+  switch (refusal.kind) {
+    case 'already_decided':
+      if (approval.kind === 'form') return { ...base, kind: 'form_already_sent', decidedAt: approval.usedAt ?? undefined };
+      return {
+        ...base,
+        kind: 'already_decided',
+        decision: (approval.decision ?? undefined) as ResultPageProps['decision'],
+        decidedBy: approval.decidedBy ?? approval.approverName,
+        decidedAt: approval.usedAt ?? undefined,
+      };
+    case 'expired':
+      return { ...base, kind: 'expired' };
+    case 'revoked':
+      return { ...base, kind: 'revoked', reason: approval.revokedReason ?? undefined };
+    case 'closed':
+      return { ...base, kind: 'closed', runTitle: refusal.run.title, reason: `it is ${refusal.run.status}` };
+  }
+}
+
+/**
+ * Hands what a person submitted through a link (a revision, an outside form) to the run as an Update whose id is
+ * the request id, so a repeat is one submission. Undefined when the run took it; else the page that says why not.
+ */
+export async function submitThroughLink(ctx: ApiContext, request: ApprovalRequest, update: string, arg: unknown): Promise<ResultPageProps | undefined> {
+  try {
+    await ctx.temporal.workflow.getHandle(request.runId).executeUpdate(update, { args: [arg], updateId: request.id });
+    return undefined;
+  } catch (error) {
+    const outcome = await explainFailure(ctx, request, error);
+    return outcome.kind === 'decided' || outcome.kind === 'reason_required' ? { kind: 'unavailable' } : refusalPage(outcome);
+  }
 }

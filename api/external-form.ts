@@ -5,7 +5,7 @@ import type { ApprovalRequest, Run } from '../lib/generated/prisma/client.js';
 import { SUBMIT_FORM_UPDATE, type FormSubmission } from '../processes/approval-messages.js';
 import { findProcess } from '../processes/index.js';
 import type { ExternalFormDefinition } from '../processes/types.js';
-import { explainFailure } from './approval-service.js';
+import { sendResult, submitThroughLink } from './approval-service.js';
 import type { ApiContext } from './context.js';
 import { fieldsFromSchema, valuesFromForm } from './form-fields.js';
 import { approvalResultPage, formatDateTime } from './pages/approval.js';
@@ -50,13 +50,6 @@ export async function submitExternalForm(ctx: ApiContext, req: Request, res: Res
     ip: req.ip,
     userAgent: req.get('user-agent')?.slice(0, 500),
   };
-  try {
-    await ctx.temporal.workflow.getHandle(run.id).executeUpdate(SUBMIT_FORM_UPDATE, { args: [submission], updateId: request.id });
-  } catch (error) {
-    const outcome = await explainFailure(ctx, request, error);
-    const page = approvalResultPage({ kind: outcome.kind === 'pending' ? 'pending' : 'unavailable', stepTitle: request.stepTitle });
-    return void res.status(page.status).type('html').send(page.html);
-  }
-  const page = approvalResultPage({ kind: 'form_sent', runTitle: form.title, stepTitle: request.stepTitle });
-  res.status(page.status).type('html').send(page.html);
+  const refused = await submitThroughLink(ctx, request, SUBMIT_FORM_UPDATE, submission);
+  sendResult(res, refused ?? { kind: 'form_sent', runTitle: form.title, stepTitle: request.stepTitle });
 }

@@ -3,7 +3,7 @@ import { fieldIssues } from '../lib/errors.js';
 import type { ApprovalRequest, Run } from '../lib/generated/prisma/client.js';
 import { REVISE_UPDATE, type ReviseInput } from '../processes/approval-messages.js';
 import { findProcess } from '../processes/index.js';
-import { explainFailure, type LinkRefusal } from './approval-service.js';
+import { sendResult, submitThroughLink } from './approval-service.js';
 import type { ApiContext } from './context.js';
 import { fieldsFromSchema, inputJsonSchema, valuesFromForm } from './form-fields.js';
 import { approvalResultPage, formatDateTime } from './pages/approval.js';
@@ -65,15 +65,6 @@ export async function submitRevision(ctx: ApiContext, req: Request, res: Respons
     ip: req.ip,
     userAgent: req.get('user-agent')?.slice(0, 500),
   };
-  try {
-    await ctx.temporal.workflow.getHandle(run.id).executeUpdate(REVISE_UPDATE, { args: [update], updateId: request.id });
-  } catch (error) {
-    const outcome = await explainFailure(ctx, request, error);
-    const kind = outcome.kind === 'decided' || outcome.kind === 'reason_required' ? 'unavailable' : outcome.kind;
-    const refusal = outcome as LinkRefusal;
-    const page = approvalResultPage({ kind, stepTitle: request.stepTitle, reason: 'approval' in refusal ? refusal.approval.revokedReason ?? undefined : undefined });
-    return void res.status(page.status).type('html').send(page.html);
-  }
-  const page = approvalResultPage({ kind: 'revised', runTitle: parsed.data ? process.summarize(parsed.data).title : run.title, stepTitle: request.stepTitle });
-  res.status(page.status).type('html').send(page.html);
+  const refused = await submitThroughLink(ctx, request, REVISE_UPDATE, update);
+  sendResult(res, refused ?? { kind: 'revised', runTitle: process.summarize(parsed.data).title, stepTitle: request.stepTitle });
 }

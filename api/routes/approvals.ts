@@ -1,9 +1,9 @@
-import express, { Router, type Response } from 'express';
+import express, { Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import { findProcess } from '../../processes/index.js';
-import { approvalPage, approvalResultPage, type ResultPageProps } from '../pages/approval.js';
-import { decideByLink, lookUpLink, type DecideOutcome, type LinkRefusal } from '../approval-service.js';
+import { approvalPage } from '../pages/approval.js';
+import { decideByLink, lookUpLink, refusalPage, sendResult } from '../approval-service.js';
 import type { ApiContext } from '../context.js';
 import type { ApprovalRequest, Run } from '../../lib/generated/prisma/client.js';
 import { renderExternalForm, submitExternalForm } from '../external-form.js';
@@ -15,34 +15,6 @@ const decisionFormSchema = z.object({
 });
 
 const decisionFor = { approve: 'approved', reject: 'rejected', request_changes: 'changes_requested' } as const;
-
-function sendResult(res: Response, props: ResultPageProps): void {
-  const { status, html } = approvalResultPage(props);
-  res.status(status).type('html').send(html);
-}
-
-function refusalPage(refusal: LinkRefusal | Extract<DecideOutcome, { kind: 'unavailable' | 'pending' }>): ResultPageProps {
-  if (refusal.kind === 'not_found' || refusal.kind === 'unavailable' || refusal.kind === 'pending') return { kind: refusal.kind };
-  const { approval } = refusal;
-  const base = { stepTitle: approval.stepTitle };
-  switch (refusal.kind) {
-    case 'already_decided':
-      if (approval.kind === 'form') return { ...base, kind: 'form_already_sent', decidedAt: approval.usedAt ?? undefined };
-      return {
-        ...base,
-        kind: 'already_decided',
-        decision: (approval.decision ?? undefined) as ResultPageProps['decision'],
-        decidedBy: approval.decidedBy ?? approval.approverName,
-        decidedAt: approval.usedAt ?? undefined,
-      };
-    case 'expired':
-      return { ...base, kind: 'expired' };
-    case 'revoked':
-      return { ...base, kind: 'revoked', reason: approval.revokedReason ?? undefined };
-    case 'closed':
-      return { ...base, kind: 'closed', runTitle: refusal.run.title, reason: `it is ${refusal.run.status}` };
-  }
-}
 
 async function renderApprovalPage(
   ctx: ApiContext,
@@ -76,6 +48,7 @@ async function renderApprovalPage(
     values: { comment: extra.comment },
   });
 }
+
 
 /**
  * Approval links. GET only shows (mail scanners and previews open links); POST decides. Rate-limited because
