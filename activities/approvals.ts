@@ -1,6 +1,8 @@
-import type { Decision } from '../processes/approval-messages.js';
+import type { Decision, DecisionResult } from '../processes/approval-messages.js';
+import type { Fact } from '../processes/facts.js';
 import { findProcess } from '../processes/index.js';
 import type { Prisma } from '../lib/db.js';
+import { changesSinceStepApproval } from '../lib/run-facts.js';
 import { hashToken, mintApprovalToken } from '../lib/tokens.js';
 import type { ActivityDeps } from './deps.js';
 import { approvalRequestEmail } from './email-templates.js';
@@ -18,6 +20,8 @@ export interface OpenApprovalRequest {
   expiresAt: number;
   /** Set when the request replaces one that timed out. */
   escalatedFrom?: Approver;
+  /** Set when an edit changed material fields after this step was approved: it is asked again. */
+  reapproval?: { changed: string[] };
 }
 
 export interface DecisionRecord {
@@ -31,6 +35,9 @@ export interface DecisionRecord {
   ip?: string;
   userAgent?: string;
   decidedAt: number;
+  /** The version of the facts decided on, and the facts themselves as the approver saw them. */
+  version: string;
+  facts: Fact[];
 }
 
 /** The link for a request: its token is derived from the id, so every retry and reminder carries the same one. */
@@ -80,6 +87,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
       });
       const { run, processTitle, details } = await loadRunForMail(deps, request.runId);
       const kind = request.escalatedFrom ? 'escalation' : 'request';
+      const changedSinceApproval = request.reapproval ? await changesSinceStepApproval(db, request.runId, request.stepId, details) : [];
       const { sent } = await sendEmailOnce(deps, {
         idempotencyKey: `${requestId}:request`,
         runId: request.runId,
@@ -97,6 +105,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
           expiresAt: new Date(request.expiresAt),
           escalatedFrom: request.escalatedFrom?.name,
           onBehalfOf: request.approver.onBehalfOf?.name,
+          changedSinceApproval,
         }),
       });
       if (sent) await db.approvalRequest.update({ where: { id: requestId }, data: { emailSentAt: new Date() } });
@@ -113,6 +122,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
           approverRole: request.approver.role,
           expiresAt: new Date(request.expiresAt).toISOString(),
           ...(request.escalatedFrom ? { escalatedFrom: request.escalatedFrom.email } : {}),
+          ...(request.reapproval ? { askedAgainBecause: { materialChanges: request.reapproval.changed } } : {}),
         },
       });
       return { requestId };
@@ -191,6 +201,8 @@ export function createApprovalActivities(deps: ActivityDeps) {
           decision: decision.decision,
           comment: decision.comment,
           decidedBy: decision.actorEmail,
+          decidedVersion: decision.version,
+          factsSnapshot: decision.facts as unknown as Prisma.InputJsonValue,
         },
       });
       await writeAudit(deps, {
@@ -208,6 +220,30 @@ export function createApprovalActivities(deps: ActivityDeps) {
           decision: decision.decision,
           comment: decision.comment,
           channel: decision.channel,
+          version: decision.version,
+          facts: decision.facts,
+        },
+      });
+    },
+
+    /** Nobody decided in time and the policy's deadline action did: audited as decided by policy, with its version. */
+    async recordPolicyDecision(request: { runId: string; stepId: string; stepTitle: string; decision: DecisionResult; facts: Fact[] }): Promise<void> {
+      const { decision } = request;
+      await writeAudit(deps, {
+        eventKey: `${decision.requestId}:decided`,
+        runId: request.runId,
+        action: 'approval.decided',
+        actor: 'policy',
+        step: request.stepId,
+        at: decision.decidedAt,
+        details: {
+          requestId: decision.requestId,
+          decision: decision.decision,
+          comment: decision.comment,
+          channel: 'policy',
+          byPolicy: { trigger: 'deadline', policyVersion: decision.byPolicy?.policyVersion },
+          version: decision.version,
+          facts: request.facts,
         },
       });
     },

@@ -30,5 +30,7 @@ export interface ActivityDeps {
     publicBaseUrl: string;
     mailFrom: string;
     tokenSecret: string;
+    /** Whether policies may use durations under production's bounds (OPSFLOW_ALLOW_SHORT_DURATIONS). */
+    allowShortDurations: boolean;
   };
 }

@@ -1,3 +1,5 @@
+import type { FactChange } from '../processes/facts.js';
+
 /**
  * E-mails as pure functions of their props: subject, HTML and text from one source. Every interpolated value is
  * escaped in the HTML part.
@@ -65,12 +67,30 @@ export interface ApprovalRequestEmailProps {
   escalatedFrom?: string;
   /** Set when the approver holds the request as delegate of someone who is out of office. */
   onBehalfOf?: string;
+  /** Asked again after an edit: what changed since the step's earlier approval, old value → new value. */
+  changedSinceApproval?: FactChange[];
+}
+
+function changesText(changes: FactChange[]): string {
+  return changes.map((c) => `${c.label}: ${c.before ?? '(not shown)'} → ${c.after ?? '(removed)'}`).join('\n');
+}
+
+function changesHtml(changes: FactChange[]): string {
+  const rows = changes
+    .map(
+      (c) =>
+        `<tr><th align="left" style="padding:4px 12px 4px 0;color:#555;vertical-align:top">${escape(c.label)}</th>` +
+        `<td style="padding:4px 0;white-space:pre-wrap"><del>${escape(c.before ?? '(not shown)')}</del> → <strong>${escape(c.after ?? '(removed)')}</strong></td></tr>`,
+    )
+    .join('');
+  return `<table style="border-collapse:collapse;margin:12px 0;background:#fff8e1">${rows}</table>`;
 }
 
 export function approvalRequestEmail(p: ApprovalRequestEmailProps): RenderedEmail {
-  const prefix = { request: 'Approval needed', reminder: 'Reminder: approval needed', escalation: 'Escalated: approval needed' }[
-    p.kind
-  ];
+  const changed = p.changedSinceApproval?.length ? p.changedSinceApproval : undefined;
+  const prefix = changed
+    ? 'Approval needed again'
+    : { request: 'Approval needed', reminder: 'Reminder: approval needed', escalation: 'Escalated: approval needed' }[p.kind];
   const subject = `${prefix}: ${p.runTitle} (${p.processTitle})`;
   const intro =
     p.kind === 'escalation'
@@ -86,6 +106,7 @@ export function approvalRequestEmail(p: ApprovalRequestEmailProps): RenderedEmai
     intro + delegation,
     `${p.stepTitle} for "${p.runTitle}" (${p.processTitle}).`,
     '',
+    ...(changed ? ['Changed since this step was approved (old → new):', changesText(changed), ''] : []),
     detailsText(p.details),
     '',
     `Review and decide: ${p.link}`,
@@ -95,6 +116,7 @@ export function approvalRequestEmail(p: ApprovalRequestEmailProps): RenderedEmai
   const html = wrapHtml(
     `<p>Hello ${escape(p.approverName)},</p><p>${escape(intro + delegation)}</p>` +
       `<p><strong>${escape(p.stepTitle)}</strong> for “${escape(p.runTitle)}” (${escape(p.processTitle)}).</p>` +
+      (changed ? `<p><strong>Changed since this step was approved</strong> (old → new):</p>${changesHtml(changed)}` : '') +
       detailsHtml(p.details) +
       button(p.link, 'Review and decide') +
       `<p>${escape(deadline)} Opening the link does not decide anything.</p>`,

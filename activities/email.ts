@@ -2,6 +2,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps.js';
 import type { RenderedEmail } from './email-templates.js';
+import { FailureType } from '../processes/failures.js';
 
 export function createMailer(smtpUrl: string): Transporter {
   return nodemailer.createTransport(smtpUrl);
@@ -58,7 +59,7 @@ export async function sendEmailOnce(deps: ActivityDeps, mail: OutgoingEmail): Pr
   } catch (error) {
     deps.metrics?.emails.inc({ kind: mail.kind, result: 'failed' });
     if (isPermanentSmtpFailure(error)) {
-      throw ApplicationFailure.nonRetryable(`Mail to ${mail.to} refused: ${(error as Error).message}`, 'EmailRejected');
+      throw ApplicationFailure.nonRetryable(`Mail to ${mail.to} refused: ${(error as Error).message}`, FailureType.emailRejected);
     }
     throw ApplicationFailure.retryable(`Mail server unavailable: ${(error as Error).message}`, 'EmailUnavailable');
   }

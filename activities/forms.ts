@@ -1,4 +1,6 @@
 import { Prisma } from '../lib/db.js';
+import { recordFactsVersion } from '../lib/run-record.js';
+import { findProcess } from '../processes/index.js';
 import { recordLinkRequest } from './approvals.js';
 import type { ActivityDeps } from './deps.js';
 import { noticeEmail } from './email-templates.js';
@@ -62,6 +64,9 @@ export function createFormActivities(deps: ActivityDeps) {
         const run = await tx.run.findUniqueOrThrow({ where: { id: submission.runId } });
         const input = { ...(run.input as Record<string, unknown>), [submission.formKey]: submission.values };
         await tx.run.update({ where: { id: submission.runId }, data: { input: input as Prisma.InputJsonValue } });
+        // Reviewers see the values from now on: a new version of the run's facts.
+        const process = findProcess(run.process);
+        if (process) await recordFactsVersion(tx, process, submission.runId, input);
       });
       await writeAudit(deps, {
         eventKey: `${submission.requestId}:submitted`,

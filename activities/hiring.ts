@@ -8,6 +8,7 @@ import { noticeEmail } from './email-templates.js';
 import { sendEmailOnce } from './email.js';
 import type { Envelope } from './esign.js';
 import { writeAudit } from './records.js';
+import { FailureType } from '../processes/failures.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -159,7 +160,7 @@ export function createHiringActivities(deps: ActivityDeps) {
 
     async cancelEquipmentOrder(request: { runId: string; orderId: string }): Promise<void> {
       const order = await deps.it.cancelEquipmentOrder(request.orderId);
-      if (order.status !== 'cancelled') throw ApplicationFailure.nonRetryable(`Equipment order ${request.orderId} is ${order.status}`, 'EquipmentNotCancellable');
+      if (order.status !== 'cancelled') throw ApplicationFailure.nonRetryable(`Equipment order ${request.orderId} is ${order.status}`, FailureType.equipmentNotCancellable);
       await audit(request.runId, 'undo:it:equipment', 'compensation.equipment_cancelled', 'compensation', { orderId: request.orderId });
     },
 

@@ -1,7 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { Prisma } from '../lib/db.js';
+import { AppError } from '../lib/errors.js';
 import { insertAuditEntry } from '../lib/outbound-webhooks.js';
-import { runRow } from '../lib/run-record.js';
+import { resolveRunPolicy, type RunPolicy } from '../lib/policy-store.js';
+import { recordFactsVersion, runRow, runStartedAudit } from '../lib/run-record.js';
+import type { Candidate, SkippedCandidate } from '../processes/controls.js';
+import { FailureType } from '../processes/failures.js';
 import { findProcess } from '../processes/index.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -65,18 +69,12 @@ export async function writeAudit(deps: ActivityDeps, entry: AuditInput): Promise
   await deps.wakeWebhookDeliveries(result.wake);
 }
 
-const roleLabels: Record<string, string> = {
-  'manager-of-requester': "the requester's line manager",
-  'manager-of-approver': "the approver's manager",
-};
-
-async function personByEmail(deps: ActivityDeps, email: string) {
-  return deps.db.person.findUnique({ where: { email: email.toLowerCase() } });
-}
+/** What the directory and the workflow's separation-of-duties rules work with (see processes/controls.ts). */
+export type { Candidate, SkippedCandidate } from '../processes/controls.js';
 
 /**
- * Turns a role reference from a process ("manager-of-requester", "role:cfo", "person:a@b.c") into a person from
- * the directory, at the moment the step opens. No match is a configuration problem: retrying cannot fix it.
+ * Run records, the audit trail, and who can take a seat: role references from a process ("manager-of-requester",
+ * "role:cfo", "person:a@b.c") turned into people from the directory at the moment a step opens.
  */
 export function createRecordActivities(deps: ActivityDeps) {
   return {
@@ -100,64 +98,151 @@ export function createRecordActivities(deps: ActivityDeps) {
       await deps.wakeWebhookDeliveries(wake);
     },
 
-    async recordScheduledRun(request: { runId: string; processKey: string; input: unknown; settings: unknown; scheduleId: string }): Promise<void> {
+    /**
+     * A scheduled run records itself, resolving the policy in force now (with the schedule's settings over it),
+     * and returns that policy for the workflow to carry. A retry finds the row and returns what it recorded.
+     */
+    async recordScheduledRun(request: { runId: string; processKey: string; input: unknown; settings?: Record<string, unknown>; startedBy?: string; scheduleId: string }): Promise<RunPolicy> {
       const process = findProcess(request.processKey);
-      if (!process) throw ApplicationFailure.nonRetryable(`Unknown process ${request.processKey}`, 'UnknownProcess');
+      if (!process) throw ApplicationFailure.nonRetryable(`Unknown process ${request.processKey}`, FailureType.unknownProcess);
+      const existing = await deps.db.run.findUnique({ where: { id: request.runId } });
+      if (existing?.policy) return { policy: existing.policy as Record<string, unknown>, stamp: { version: existing.policyVersion ?? 1, overridden: Object.keys(existing.settings ?? {}).length > 0 } };
+      let resolved: RunPolicy;
+      try {
+        resolved = await resolveRunPolicy(deps.db, process, request.settings, deps.settings.allowShortDurations);
+      } catch (error) {
+        if (error instanceof AppError) throw ApplicationFailure.nonRetryable(`${error.message}: ${(error.details?.issues ?? []).map((i) => `${i.path} ${i.message}`).join('; ')}`, FailureType.policyInvalid);
+        throw error;
+      }
+      const row = runRow(process, request.runId, request.input, request.settings, resolved, { trigger: 'schedule', scheduleId: request.scheduleId, startedBy: request.startedBy });
       const wake = await deps.db.$transaction(async (tx) => {
         if (await tx.run.findUnique({ where: { id: request.runId }, select: { id: true } })) return [];
-        await tx.run.create({ data: runRow(process, request.runId, request.input, request.settings, { trigger: 'schedule', scheduleId: request.scheduleId }) });
-        const started = await insertAuditEntry(tx, {
-          eventKey: `${request.runId}:run.started`,
-          runId: request.runId,
-          action: 'run.started',
-          actor: `schedule:${request.scheduleId}`,
-          details: { scheduleId: request.scheduleId },
-        });
-        return started.wake;
+        await tx.run.create({ data: row });
+        await recordFactsVersion(tx, process, request.runId, request.input);
+        const audit = runStartedAudit(request.runId, `schedule:${request.scheduleId}`, row.requesterEmail, resolved, request.settings ?? {}, { scheduleId: request.scheduleId });
+        return (await insertAuditEntry(tx, audit)).wake;
       });
       await deps.wakeWebhookDeliveries(wake);
+      return resolved;
     },
 
     async appendAudit(entry: AuditInput): Promise<void> {
       await writeAudit(deps, entry);
     },
 
-    /** All seats of a step at once; the same person never holds two seats of one step. */
-    async resolveApprovers(request: { roles: string[]; subjectEmail: string }): Promise<Approver[]> {
-      const approvers: Approver[] = [];
-      for (const role of await expandRoles(deps, request.roles)) {
-        const approver = await resolveApprover(deps, { role, subjectEmail: request.subjectEmail });
-        if (!approvers.some((a) => a.email === approver.email)) approvers.push(approver);
-      }
-      return approvers;
-    },
+    approverCandidates: (request: { roles: string[]; subjectEmail: string; managerChain?: boolean }) => approverCandidates(deps, request),
 
-    resolveApprover: (request: { role: string; subjectEmail: string }) => resolveApprover(deps, request),
+    /**
+     * Separation of duties passed people over (or left a seat empty): the audit says who, for which seat, and why.
+     * One entry per person, keyed so a retry writes each once.
+     */
+    async recordSkippedApprovers(request: {
+      runId: string;
+      stepId: string;
+      key: string;
+      skipped: SkippedCandidate[];
+      unfilled: Array<{ role: string; reason: string }>;
+      failed: boolean;
+    }): Promise<void> {
+      const base = `${request.runId}:${request.stepId}:${request.key}`;
+      const entries: AuditInput[] = [
+        ...request.skipped.map((skip, i) => ({
+          eventKey: `${base}:skipped:${i}`,
+          runId: request.runId,
+          action: 'approval.approver_skipped',
+          actor: 'opsflow',
+          step: request.stepId,
+          details: { role: skip.role, skipped: skip.email, name: skip.name, reason: skip.reason, rule: 'separation of duties' },
+        })),
+        ...request.unfilled.map((seat, i) => ({
+          eventKey: `${base}:unfilled:${i}`,
+          runId: request.runId,
+          action: request.failed ? 'approval.no_eligible_approver' : 'approval.seat_left_empty',
+          actor: 'opsflow',
+          step: request.stepId,
+          details: { role: seat.role, reason: seat.reason },
+        })),
+      ];
+      for (const entry of entries) await writeAudit(deps, entry);
+    },
   };
 }
 
-async function resolveApprover(deps: ActivityDeps, request: { role: string; subjectEmail: string }): Promise<Approver> {
-  const { role, subjectEmail } = request;
-  let person = null;
+const roleLabels: Record<string, string> = {
+  'manager-of-requester': "the requester's line manager",
+  'manager-of-approver': "the approver's manager",
+};
+
+async function personByEmail(deps: ActivityDeps, email: string) {
+  return deps.db.person.findUnique({ where: { email: email.toLowerCase() } });
+}
+
+type Person = NonNullable<Awaited<ReturnType<typeof personByEmail>>>;
+
+/** The people a seat can go to, in order, for one role reference; empty with a reason when there is nobody. */
+export interface SeatCandidates {
+  role: string;
+  candidates: Candidate[];
+  missing?: string;
+}
+
+/** Up the manager chain from `person` (their manager first), stopping at the top or at a loop in the data. */
+async function managersAbove(deps: ActivityDeps, person: Person): Promise<Person[]> {
+  const chain: Person[] = [];
+  const seen = new Set([person.email]);
+  for (let current = person; current.managerEmail && chain.length < 20; ) {
+    const manager = await personByEmail(deps, current.managerEmail);
+    if (!manager || seen.has(manager.email)) break;
+    seen.add(manager.email);
+    chain.push(manager);
+    current = manager;
+  }
+  return chain;
+}
+
+/** The people a role reference names right now: the role's holders, the person, or the subject's manager. */
+async function peopleFor(deps: ActivityDeps, role: string, subjectEmail: string): Promise<Person[]> {
   if (role === 'manager-of-requester' || role === 'manager-of-approver') {
     const subject = await personByEmail(deps, subjectEmail);
-    if (subject?.managerEmail) person = await personByEmail(deps, subject.managerEmail);
-  } else if (role.startsWith('role:')) {
-    person = await deps.db.person.findFirst({ where: { roles: { has: role.slice(5) } }, orderBy: { email: 'asc' } });
-  } else if (role.startsWith('person:')) {
-    person = await personByEmail(deps, role.slice(7));
+    const manager = subject?.managerEmail ? await personByEmail(deps, subject.managerEmail) : null;
+    return manager ? [manager] : [];
   }
-  if (!person) {
-    const label = roleLabels[role] ?? role;
-    throw ApplicationFailure.nonRetryable(
-      `No approver found for ${label} (subject ${subjectEmail}); add them to the directory`,
-      'ApproverNotFound',
-      { role, subjectEmail },
-    );
+  if (role.startsWith('role:')) return deps.db.person.findMany({ where: { roles: { has: role.slice(5) } }, orderBy: { email: 'asc' } });
+  if (role.startsWith('person:')) {
+    const person = await personByEmail(deps, role.slice(7));
+    return person ? [person] : [];
   }
-  const delegate = await activeDelegate(deps, person.email);
-  if (delegate) return { email: delegate.email, name: delegate.name, role, onBehalfOf: { email: person.email, name: person.name } };
-  return { email: person.email, name: person.name, role };
+  return [];
+}
+
+/** Whoever stands in for `email` right now (the newest active delegation). */
+async function activeDelegate(deps: ActivityDeps, email: string) {
+  const now = new Date();
+  const delegation = await deps.db.delegation.findFirst({
+    where: { personEmail: email, startsAt: { lte: now }, endsAt: { gt: now } },
+    orderBy: { createdAt: 'desc' },
+  });
+  return delegation ? personByEmail(deps, delegation.delegateEmail) : null;
+}
+
+/**
+ * Who actually holds a seat meant for `person`: out-of-office delegations are followed (A away → B away → C gives
+ * C, on behalf of A); a chain that comes back on itself means nobody in it is available.
+ */
+async function delegateOf(deps: ActivityDeps, person: Person, role: string): Promise<Candidate> {
+  const chain = [person];
+  for (;;) {
+    const delegate = await activeDelegate(deps, chain.at(-1)!.email);
+    if (!delegate) break;
+    if (chain.some((p) => p.email === delegate.email) || chain.length >= 10) {
+      const names = [...chain, delegate].map((p) => p.name).join(' → ');
+      return { email: person.email, name: person.name, role, unavailable: `is away, and the delegations ${names} go round in a circle` };
+    }
+    chain.push(delegate);
+  }
+  const holder = chain.at(-1)!;
+  if (holder === person) return { email: person.email, name: person.name, role };
+  return { email: holder.email, name: holder.name, role, onBehalfOf: { email: person.email, name: person.name } };
 }
 
 /** `each-role:<role>` stands for every holder of the role (one seat each), in e-mail order. */
@@ -174,12 +259,24 @@ async function expandRoles(deps: ActivityDeps, roles: string[]): Promise<string[
   return expanded;
 }
 
-/** Whoever stands in for `email` right now (one level: a delegate's own absence is not followed). */
-async function activeDelegate(deps: ActivityDeps, email: string) {
-  const now = new Date();
-  const delegation = await deps.db.delegation.findFirst({
-    where: { personEmail: email, startsAt: { lte: now }, endsAt: { gt: now } },
-    orderBy: { createdAt: 'desc' },
-  });
-  return delegation ? personByEmail(deps, delegation.delegateEmail) : null;
+/**
+ * For each seat a step's role references give (each-role expanded), everyone who could take it, most fitting
+ * first: the role's holders (or the person, or the manager), then up the first one's manager chain, each with
+ * their delegations followed. The workflow takes the first one separation of duties allows.
+ */
+export async function approverCandidates(deps: ActivityDeps, request: { roles: string[]; subjectEmail: string; managerChain?: boolean }): Promise<SeatCandidates[]> {
+  const seats: SeatCandidates[] = [];
+  for (const role of await expandRoles(deps, request.roles)) {
+    const direct = await peopleFor(deps, role, request.subjectEmail);
+    if (direct.length === 0) {
+      seats.push({ role, candidates: [], missing: `no one in the directory is ${roleLabels[role] ?? role} (subject ${request.subjectEmail})` });
+      continue;
+    }
+    const people = request.managerChain === false ? direct : [...direct, ...(await managersAbove(deps, direct[0]!))];
+    const unique = people.filter((person, i) => people.findIndex((p) => p.email === person.email) === i);
+    const candidates: Candidate[] = [];
+    for (const person of unique) candidates.push(await delegateOf(deps, person, role));
+    seats.push({ role, candidates });
+  }
+  return seats;
 }

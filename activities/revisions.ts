@@ -1,4 +1,6 @@
 import { Prisma } from '../lib/db.js';
+import { recordFactsVersion } from '../lib/run-record.js';
+import { canonicalJson } from '../processes/facts.js';
 import { findProcess } from '../processes/index.js';
 import { recordLinkRequest } from './approvals.js';
 import type { ActivityDeps } from './deps.js';
@@ -27,8 +29,11 @@ export interface RevisionRecord {
   userAgent?: string;
 }
 
-function changedFields(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
-  return Object.keys({ ...before, ...after }).filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
+/** Each top-level field the edit changed, with its old and new value: the audit keeps both. */
+function changedFields(before: Record<string, unknown>, after: Record<string, unknown>): Array<{ field: string; before: unknown; after: unknown }> {
+  return Object.keys({ ...before, ...after })
+    .filter((key) => canonicalJson(before[key] ?? null) !== canonicalJson(after[key] ?? null))
+    .map((field) => ({ field, before: before[field] ?? null, after: after[field] ?? null }));
 }
 
 /** "Changes requested": the requester gets a single-use link to edit the run's input and resubmit. */
@@ -76,25 +81,29 @@ export function createRevisionActivities(deps: ActivityDeps) {
       });
     },
 
-    /** The requester's edit: the run's input (and its title) change; the audit keeps which fields changed. */
+    /**
+     * The requester's edit: the run's input (and its title) change and the new version of what approvers see is
+     * recorded; the audit keeps every changed field with its old and new value.
+     */
     async recordRevision(revision: RevisionRecord): Promise<void> {
       const run = await db.run.findUniqueOrThrow({ where: { id: revision.runId } });
       const process = findProcess(run.process);
       const summary = process?.summarize(revision.input);
-      const changed = changedFields(run.input as Record<string, unknown>, revision.input);
-      await db.$transaction([
-        db.run.update({
+      const changes = changedFields(run.input as Record<string, unknown>, revision.input);
+      const version = await db.$transaction(async (tx) => {
+        await tx.run.update({
           where: { id: revision.runId },
           data: {
             input: revision.input as Prisma.InputJsonValue,
             ...(summary ? { title: summary.title, amount: summary.amount ?? null, currency: summary.currency ?? null } : {}),
           },
-        }),
-        db.approvalRequest.updateMany({
+        });
+        await tx.approvalRequest.updateMany({
           where: { id: revision.requestId, usedAt: null },
           data: { usedAt: new Date(), decision: 'revised', decidedBy: revision.actorEmail },
-        }),
-      ]);
+        });
+        return process ? recordFactsVersion(tx, process, revision.runId, revision.input) : undefined;
+      });
       await writeAudit(deps, {
         eventKey: `${revision.requestId}:submitted`,
         runId: revision.runId,
@@ -102,7 +111,7 @@ export function createRevisionActivities(deps: ActivityDeps) {
         actor: revision.actorEmail,
         ip: revision.ip,
         userAgent: revision.userAgent,
-        details: { requestId: revision.requestId, changed, comment: revision.comment },
+        details: { requestId: revision.requestId, changes, changed: changes.map((c) => c.field), comment: revision.comment, version },
       });
     },
   };

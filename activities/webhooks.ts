@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { attemptDelivery, type DeliveryRef } from '../lib/outbound-webhooks.js';
 import type { ActivityDeps } from './deps.js';
+import { FailureType } from '../processes/failures.js';
 
 export function createWebhookActivities(deps: ActivityDeps) {
   return {
@@ -27,7 +28,7 @@ export function createWebhookActivities(deps: ActivityDeps) {
       if (result.ok) return;
       throw ApplicationFailure.create({
         message: `Webhook ${delivery.eventType} to ${delivery.subscription.url}: ${result.error}`,
-        type: 'WebhookDeliveryFailed',
+        type: FailureType.webhookDeliveryFailed,
         nextRetryDelay: result.retryAfterSeconds ? `${result.retryAfterSeconds}s` : undefined,
       });
     },

@@ -10,11 +10,13 @@ import { buildOpenApiDocument } from './openapi.js';
 import { approvalsRouter } from './routes/approvals.js';
 import { auditLogRouter } from './routes/audit-log.js';
 import { consoleRouter } from './routes/console.js';
+import { consolePoliciesRouter } from './routes/console-policies.js';
 import { eventsRouter } from './routes/events.js';
 import { peopleRouter } from './routes/people.js';
 import { decisionsRouter } from './routes/decisions.js';
 import { healthRouter } from './routes/health.js';
 import { kpisRouter } from './routes/kpis.js';
+import { policiesRouter } from './routes/policies.js';
 import { processesRouter } from './routes/processes.js';
 import { runsRouter } from './routes/runs.js';
 import { schedulesRouter } from './routes/schedules.js';
@@ -74,11 +76,13 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   });
 
   app.use(healthRouter(ctx));
+  app.use(policiesRouter(ctx));
   app.use(processesRouter());
   app.use(decisionsRouter(ctx));
   app.use(kpisRouter(ctx));
   app.use(peopleRouter(ctx));
   app.use(consoleRouter(ctx));
+  app.use(consolePoliciesRouter(ctx));
   app.use(auditLogRouter(ctx));
   app.use(webhooksRouter(ctx));
   app.use(schedulesRouter(ctx));

@@ -11,8 +11,10 @@ import {
   type DecisionInput,
   type DecisionResult,
 } from '../processes/approval-messages.js';
+import { insertAuditEntry } from '../lib/outbound-webhooks.js';
 import type { ApiContext } from './context.js';
 import { approvalResultPage, type ResultPageProps } from './pages/approval.js';
+import { wakeWebhooks } from './run-service.js';
 
 /** Why a link cannot be acted on, in the words the result page uses. */
 export type LinkRefusal =
@@ -49,11 +51,17 @@ export type DecideOutcome =
   | { kind: 'pending' }
   | { kind: 'reason_required' }
   | { kind: 'unavailable' }
+  /** The facts changed after the approver's page was shown: nothing was decided; show what changed. */
+  | { kind: 'stale'; approval: ApprovalRequest; seenVersion: string }
+  /** Separation of duties refused it (audited); the message says why. */
+  | { kind: 'separation_of_duties'; approval: ApprovalRequest; message: string }
   | LinkRefusal;
 
 export interface LinkDecision {
   decision: Decision;
   comment: string | null;
+  /** The version of the facts the approver was shown (the page's hidden field, or the API's `version`). */
+  version: string;
   ip?: string;
   userAgent?: string;
   channel?: 'link' | 'api';
@@ -75,6 +83,7 @@ export async function decideByLink(ctx: ApiContext, approval: ApprovalRequest, d
     ip: decision.ip,
     userAgent: decision.userAgent?.slice(0, 500),
     nonce,
+    version: decision.version,
   };
   try {
     const result = await ctx.temporal.withDeadline(Date.now() + (ctx.decisionWaitMs ?? 15_000), () =>
@@ -88,7 +97,7 @@ export async function decideByLink(ctx: ApiContext, approval: ApprovalRequest, d
     }
     return { kind: 'already_decided', approval: await reload(ctx, approval, result) };
   } catch (error) {
-    return explainFailure(ctx, approval, error);
+    return explainFailure(ctx, approval, error, { actor: input.actorEmail, action: 'decide', version: decision.version, channel: input.channel, ip: input.ip });
   }
 }
 
@@ -99,13 +108,46 @@ async function reload(ctx: ApiContext, approval: ApprovalRequest, winner: Decisi
   return { ...approval, usedAt: new Date(winner.decidedAt), decision: winner.decision, decidedBy: winner.actorEmail, comment: winner.comment };
 }
 
-export async function explainFailure(ctx: ApiContext, approval: ApprovalRequest, error: unknown): Promise<DecideOutcome> {
+/** Who tried what, for the audit entry of a refusal on separation-of-duties grounds. */
+export interface Attempt {
+  actor: string;
+  action: 'decide' | 'reassign';
+  version?: string;
+  channel?: string;
+  ip?: string;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The workflow refused something on separation-of-duties grounds. Its validator writes nothing (the refusal never
+ * reaches the run's history), so the API records the attempt: every such refusal is evidence.
+ */
+export async function auditDutyRefusal(ctx: ApiContext, approval: Pick<ApprovalRequest, 'id' | 'runId' | 'stepId'>, attempt: Attempt, reason: string): Promise<void> {
+  const { wake } = await ctx.db.$transaction((tx) =>
+    insertAuditEntry(tx, {
+      runId: approval.runId,
+      action: 'approval.refused',
+      actor: attempt.actor,
+      step: approval.stepId,
+      ip: attempt.ip ?? null,
+      details: { requestId: approval.id, attempted: attempt.action, reason, rule: 'separation of duties', ...(attempt.channel ? { channel: attempt.channel } : {}), ...attempt.details },
+    }),
+  );
+  await wakeWebhooks(ctx, wake);
+}
+
+export async function explainFailure(ctx: ApiContext, approval: ApprovalRequest, error: unknown, attempt?: Attempt): Promise<DecideOutcome> {
   if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (error as { code?: number }).code === 4 /* DEADLINE_EXCEEDED */) {
     return { kind: 'pending' };
   }
   const cause = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure ? error.cause : undefined;
   const refusal = cause?.type;
   if (refusal === DecisionRefusal.reasonRequired) return { kind: 'reason_required' };
+  if (refusal === DecisionRefusal.staleVersion) return { kind: 'stale', approval, seenVersion: attempt?.version ?? '' };
+  if (refusal === DecisionRefusal.separationOfDuties) {
+    if (attempt) await auditDutyRefusal(ctx, approval, attempt, cause!.message);
+    return { kind: 'separation_of_duties', approval, message: cause!.message };
+  }
   const fresh = await ctx.db.approvalRequest.findUnique({ where: { id: approval.id }, include: { run: true } });
   if (fresh) {
     const { run, ...request } = fresh;
@@ -125,8 +167,9 @@ export function sendResult(res: Response, props: ResultPageProps): void {
 }
 
 /** What a link's page says when it cannot act: used, expired, revoked, the run closed, or the run did not answer. */
-export function refusalPage(refusal: LinkRefusal | Extract<DecideOutcome, { kind: 'unavailable' | 'pending' }>): ResultPageProps {
+export function refusalPage(refusal: LinkRefusal | Extract<DecideOutcome, { kind: 'unavailable' | 'pending' | 'separation_of_duties' }>): ResultPageProps {
   if (refusal.kind === 'not_found' || refusal.kind === 'unavailable' || refusal.kind === 'pending') return { kind: refusal.kind };
+  if (refusal.kind === 'separation_of_duties') return { kind: 'not_allowed', stepTitle: refusal.approval.stepTitle, reason: refusal.message };
   const { approval } = refusal;
   const base = { stepTitle: approval.stepTitle };
   switch (refusal.kind) {
@@ -158,6 +201,6 @@ export async function submitThroughLink(ctx: ApiContext, request: ApprovalReques
     return undefined;
   } catch (error) {
     const outcome = await explainFailure(ctx, request, error);
-    return outcome.kind === 'decided' || outcome.kind === 'reason_required' ? { kind: 'unavailable' } : refusalPage(outcome);
+    return outcome.kind === 'decided' || outcome.kind === 'reason_required' || outcome.kind === 'stale' ? { kind: 'unavailable' } : refusalPage(outcome);
   }
 }

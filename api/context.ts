@@ -8,7 +8,7 @@ import type { ApiMetrics } from '../lib/metrics.js';
 export interface ApiContext {
   db: Db;
   temporal: Client;
-  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'PUBLIC_BASE_URL' | 'API_BODY_LIMIT'> & Partial<Pick<Config, 'EVENT_SOURCE_SECRETS'>>;
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'PUBLIC_BASE_URL' | 'API_BODY_LIMIT' | 'OPSFLOW_ALLOW_SHORT_DURATIONS'> & Partial<Pick<Config, 'EVENT_SOURCE_SECRETS'>>;
   logger: Logger;
   /** How long a decision waits for the run to confirm it before answering "sent, not yet confirmed". */
   decisionWaitMs?: number;

@@ -7,8 +7,9 @@ import { APPLY_EVENT_UPDATE, type AppliedEvent, type InboundEventMessage } from 
 import { processes, type ProcessDefinition } from '../processes/index.js';
 import type { EventConsumeRoute, EventStartRoute } from '../processes/types.js';
 import type { ApiContext } from './context.js';
-import { runRow } from '../lib/run-record.js';
-import { startWorkflow, wakeWebhooks } from './run-service.js';
+import { resolveRunPolicy } from '../lib/policy-store.js';
+import { recordFactsVersion, runRow, runStartedAudit } from '../lib/run-record.js';
+import { runArgsOf, startWorkflow, wakeWebhooks } from './run-service.js';
 
 type Outcome = Pick<InboundEvent, 'status' | 'runId' | 'statusReason'> & { issues?: Prisma.InputJsonValue };
 
@@ -138,33 +139,29 @@ async function startFromEvent(ctx: ApiContext, event: InboundEvent, process: Pro
     const issues = fieldIssues(parsed.error.issues, ['data']);
     return settle(ctx, event, { status: 'invalid', runId: null, statusReason: `the event cannot start ${process.key}`, issues: issues as unknown as Prisma.InputJsonValue });
   }
-  const settings = process.settingsSchema.parse({});
   const runId = runIdForKey(process.key, key);
 
-  // A repeat of this event after the run was recorded but before its workflow started: just start it.
+  // A repeat of this event after the run was recorded but before its workflow started: just start it as recorded.
   if (event.runId !== runId) {
+    const resolved = await resolveRunPolicy(ctx.db, process, undefined, ctx.config.OPSFLOW_ALLOW_SHORT_DURATIONS);
+    const row = runRow(process, runId, parsed.data, {}, resolved, { trigger: 'event', correlationKey: key });
     let wake: DeliveryRef[];
     try {
       wake = await ctx.db.$transaction(async (tx) => {
-        await tx.run.create({ data: runRow(process, runId, parsed.data, settings, { trigger: 'event', correlationKey: key }) });
+        await tx.run.create({ data: row });
         await tx.inboundEvent.update({ where: { id: event.id }, data: { runId } });
-        const started = await insertAuditEntry(tx, {
-          eventKey: `${runId}:run.started`,
-          runId,
-          action: 'run.started',
-          actor: `source:${event.source}`,
-          details: { eventId: event.id, type: event.type, correlationKey: key },
-        });
-        return started.wake;
+        await recordFactsVersion(tx, process, runId, parsed.data);
+        const audit = runStartedAudit(runId, `source:${event.source}`, row.requesterEmail, resolved, {}, { eventId: event.id, type: event.type, correlationKey: key });
+        return (await insertAuditEntry(tx, audit)).wake;
       });
     } catch (error) {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return null;
       throw error;
     }
-    await startWorkflow(ctx, process, runId, parsed.data, settings);
+    await startWorkflow(ctx, process, runId, runArgsOf(row));
     await wakeWebhooks(ctx, wake);
   } else {
-    await startWorkflow(ctx, process, runId, parsed.data, settings);
+    await startWorkflow(ctx, process, runId, runArgsOf(await ctx.db.run.findUniqueOrThrow({ where: { id: runId } })));
   }
   ctx.metrics?.runsStarted.inc({ process: process.key });
   return settle(ctx, event, { status: 'started', runId, statusReason: null });

@@ -24,11 +24,14 @@ const errorSchema = z.object({
 const runIdParams = z.object({ id: z.string() });
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: errorSchema } } });
 
-/** One start body per registered process, so the docs show each process's own input and settings. */
+const settingsSchema = z
+  .record(z.string(), z.unknown())
+  .optional()
+  .describe("Overrides of the process's policy for this run (needs runs:configure; same bounds as the policy): see GET /processes/{key}/policy");
+
+/** One start body per registered process, so the docs show each process's own input. */
 function startRunBody() {
-  const variants = processes.map((p) =>
-    z.object({ process: z.literal(p.key), input: p.inputSchema, settings: p.settingsSchema.optional() }).describe(p.title),
-  );
+  const variants = processes.map((p) => z.object({ process: z.literal(p.key), input: p.inputSchema, settings: settingsSchema }).describe(p.title));
   return variants.length === 1 ? variants[0]! : z.union(variants as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]]);
 }
 

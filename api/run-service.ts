@@ -4,9 +4,10 @@ import { z } from 'zod';
 import { hasScope, type Identity } from '../lib/api-keys.js';
 import { Prisma } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
-import { runRow, runSearchAttributes } from '../lib/run-record.js';
+import { recordFactsVersion, runRow, runSearchAttributes, runStartedAudit } from '../lib/run-record.js';
 import { insertAuditEntry, wakeDeliveryWorkflows, type DeliveryRef } from '../lib/outbound-webhooks.js';
-import { findProcess, type ProcessDefinition } from '../processes/index.js';
+import { resolveRunPolicy } from '../lib/policy-store.js';
+import { findProcess, type ProcessDefinition, type RunArgs } from '../processes/index.js';
 import type { ApiContext } from './context.js';
 import { parseOr422 } from './errors.js';
 
@@ -57,9 +58,10 @@ export function starterFor(ctx: ApiContext, identity: Identity): Starter {
 
 /**
  * Validates the body against the process's own schemas (field paths start at `input.` / `settings.`), after
- * checking the key may start this process and act for the requester it names.
+ * checking the key may start this process, act for the requester it names and, with `settings`, tune the run
+ * (runs:configure). Settings are merged over the process's current policy and obey the same bounds.
  */
-export async function validateStartRequest(body: unknown, starter: Starter) {
+export async function validateStartRequest(ctx: Pick<ApiContext, 'db' | 'config'>, body: unknown, starter: Starter) {
   const envelope = parseOr422(startRunBodySchema, body);
   const process = findProcess(envelope.process);
   if (!process) throw new AppError('not_found', `Unknown process "${envelope.process}"`, { process: envelope.process });
@@ -73,19 +75,37 @@ export async function validateStartRequest(body: unknown, starter: Starter) {
   }
   const withRequester = rawInput && typeof rawInput === 'object' && !named ? { ...rawInput, requester: await starter.defaultRequester() } : envelope.input;
   const input = parseOr422(process.inputSchema, withRequester, ['input'], `Input for ${process.key} is invalid`);
-  const settings = parseOr422(process.settingsSchema, envelope.settings ?? {}, ['settings'], `Settings for ${process.key} are invalid`);
-  return { process, input, settings };
+  const settings = envelope.settings && Object.keys(envelope.settings).length > 0 ? envelope.settings : undefined;
+  if (settings && !hasScope(starter.identity, 'runs:configure')) {
+    throw new AppError('forbidden', 'Per-run settings need the "runs:configure" scope: routing, thresholds and timing are the process policy, owned by admins', {
+      requiredScope: 'runs:configure',
+    });
+  }
+  const resolved = await resolveRunPolicy(ctx.db, process, settings, ctx.config.OPSFLOW_ALLOW_SHORT_DURATIONS);
+  return { process, input, settings: settings ?? {}, resolved };
+}
+
+/** What the workflow of a recorded run starts with: the input and the policy fixed when it was recorded. */
+export function runArgsOf(run: { input: unknown; policy: unknown; policyVersion: number | null; settings: unknown; startedBy: string | null }): RunArgs<unknown, unknown> {
+  const settings = run.settings as Record<string, unknown>;
+  return {
+    input: run.input,
+    policy: run.policy,
+    policyStamp: { version: run.policyVersion ?? 1, overridden: Object.keys(settings ?? {}).length > 0 },
+    settings,
+    ...(run.startedBy ? { startedBy: run.startedBy } : {}),
+  };
 }
 
 /** Starting twice with one run id is a no-op: the run id is the workflow id and the conflict policy keeps the first. */
-export async function startWorkflow(ctx: ApiContext, process: ProcessDefinition, runId: string, input: unknown, settings: unknown) {
+export async function startWorkflow(ctx: ApiContext, process: ProcessDefinition, runId: string, args: RunArgs<unknown, unknown>) {
   try {
     await ctx.temporal.workflow.start(process.workflowType, {
       workflowId: runId,
       workflowIdConflictPolicy: 'USE_EXISTING',
       taskQueue: process.taskQueue ?? ctx.config.TEMPORAL_TASK_QUEUE,
-      args: [{ input, settings }],
-      typedSearchAttributes: runSearchAttributes(process, input),
+      args: [args],
+      typedSearchAttributes: runSearchAttributes(process, args.input),
     });
   } catch (error) {
     // A retried request whose first attempt already started the workflow.
@@ -107,35 +127,37 @@ export async function wakeWebhooks(ctx: ApiContext, refs: DeliveryRef[]): Promis
  * body return the first run; the same key with another body is refused.
  */
 export async function startRun(ctx: ApiContext, body: unknown, idempotencyKey: string | undefined, starter: Starter): Promise<StartedRun> {
-  const { process, input, settings } = await validateStartRequest(body, starter);
+  const { process, input, settings, resolved } = await validateStartRequest(ctx, body, starter);
   const requestHash = canonicalHash({ process: process.key, input, settings });
 
   if (idempotencyKey) {
     const existing = await ctx.db.idempotencyKey.findUnique({ where: { key: idempotencyKey } });
-    if (existing) return replay(ctx, existing, requestHash, process, input, settings);
+    if (existing) return replay(ctx, existing, requestHash, process);
   }
 
   const runId = `${process.key}-${randomUUID()}`;
-  const summary = process.summarize(input);
+  const startedBy = starter.identity.email.toLowerCase();
+  const row = runRow(process, runId, input, settings, resolved, { trigger: 'api', startedBy });
   let wake: DeliveryRef[] = [];
   try {
     wake = await ctx.db.$transaction(async (tx) => {
-      await tx.run.create({ data: runRow(process, runId, input, settings, { trigger: 'api' }) });
+      await tx.run.create({ data: row });
       if (idempotencyKey) await tx.idempotencyKey.create({ data: { key: idempotencyKey, requestHash, runId } });
-      const audit = await insertAuditEntry(tx, { eventKey: `${runId}:run.started`, runId, action: 'run.started', actor: summary.requester.email.toLowerCase() });
+      await recordFactsVersion(tx, process, runId, input);
+      const audit = await insertAuditEntry(tx, runStartedAudit(runId, startedBy, row.requesterEmail, resolved, settings));
       return audit.wake;
     });
   } catch (error) {
     // Two requests raced with one key: the other one won; answer as it did.
     if (idempotencyKey && error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
       const winner = await ctx.db.idempotencyKey.findUniqueOrThrow({ where: { key: idempotencyKey } });
-      return replay(ctx, winner, requestHash, process, input, settings);
+      return replay(ctx, winner, requestHash, process);
     }
     throw error;
   }
 
   try {
-    await startWorkflow(ctx, process, runId, input, settings);
+    await startWorkflow(ctx, process, runId, runArgsOf(row));
   } catch (error) {
     ctx.logger.error({ err: error, runId }, 'could not start workflow');
     await ctx.db.$transaction([
@@ -149,20 +171,14 @@ export async function startRun(ctx: ApiContext, body: unknown, idempotencyKey: s
   return { runId, process: process.key, replayed: false };
 }
 
-async function replay(
-  ctx: ApiContext,
-  existing: { runId: string; requestHash: string },
-  requestHash: string,
-  process: ProcessDefinition,
-  input: unknown,
-  settings: unknown,
-): Promise<StartedRun> {
+async function replay(ctx: ApiContext, existing: { runId: string; requestHash: string }, requestHash: string, process: ProcessDefinition): Promise<StartedRun> {
   if (existing.requestHash !== requestHash) {
     throw new AppError('validation_failed', 'This Idempotency-Key was already used with a different request body', {
       issues: [{ path: 'Idempotency-Key', message: 'already used with a different body' }],
     });
   }
-  // The first attempt may have stopped between recording the run and starting it.
-  await startWorkflow(ctx, process, existing.runId, input, settings);
+  // The first attempt may have stopped between recording the run and starting it: start it as it was recorded.
+  const run = await ctx.db.run.findUniqueOrThrow({ where: { id: existing.runId } });
+  await startWorkflow(ctx, process, existing.runId, runArgsOf(run));
   return { runId: existing.runId, process: process.key, replayed: true };
 }

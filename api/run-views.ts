@@ -1,5 +1,5 @@
 import type { ApprovalRequest, AuditEntry, Run } from '../lib/generated/prisma/client.js';
-import { findProcess } from '../processes/index.js';
+import { factsOf, findProcess } from '../processes/index.js';
 
 /** The JSON shapes of runs the API returns. Dates as ISO strings, amounts as numbers. */
 export function runSummary(run: Run) {
@@ -17,8 +17,11 @@ export function runSummary(run: Run) {
   };
 }
 
-export function approvalState(a: ApprovalRequest, now = new Date()): 'pending' | 'approved' | 'rejected' | 'expired' | 'revoked' {
-  if (a.decision === 'approved' || a.decision === 'rejected') return a.decision;
+export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'changes_requested' | 'revised' | 'submitted' | 'expired' | 'revoked';
+
+/** A used request shows what was done with it (a form has no decision: it was submitted). */
+export function approvalState(a: ApprovalRequest, now = new Date()): ApprovalState {
+  if (a.usedAt) return (a.decision as ApprovalState | null) ?? 'submitted';
   if (a.revokedAt) return a.revokedReason === 'the request expired' ? 'expired' : 'revoked';
   if (a.expiresAt <= now) return 'expired';
   return 'pending';
@@ -40,11 +43,15 @@ export function approvalView(a: ApprovalRequest) {
     expiresAt: a.expiresAt.toISOString(),
     remindersSent: a.remindersSent,
     revokedReason: a.revokedReason,
+    /** The version decided on, and the facts the approver saw then (unchanged by later edits). */
+    decidedVersion: a.decidedVersion,
+    factsSnapshot: a.factsSnapshot,
   };
 }
 
 export function runDetail(run: Run & { approvals: ApprovalRequest[]; audit: AuditEntry[] }) {
   const process = findProcess(run.process);
+  const current = process ? factsOf(process, run.input) : { facts: [], version: '' };
   const failed = run.status === 'failed' ? run.audit.find((entry) => entry.action === 'run.failed') : undefined;
   return {
     ...runSummary(run),
@@ -54,6 +61,11 @@ export function runDetail(run: Run & { approvals: ApprovalRequest[]; audit: Audi
     /** Where a failed run stopped and why, e.g. { step: 'create-vendor', reason: 'Erp answered 422: …' }. */
     failure: run.status === 'failed' ? { step: failed?.step ?? null, reason: run.failureReason } : null,
     input: run.input,
+    /** What approvers are shown now, and its version: a decision over the API names it (`version`). */
+    facts: current.facts,
+    version: current.version,
+    startedBy: run.startedBy,
+    policy: { version: run.policyVersion, overridden: Object.keys((run.settings as Record<string, unknown> | null) ?? {}).length > 0, effective: run.policy },
     settings: run.settings,
     approvals: run.approvals.map(approvalView),
     timeline: run.audit.map((entry) => ({

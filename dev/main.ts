@@ -192,6 +192,8 @@ async function main(): Promise<void> {
       process.env.EVENT_SOURCE_SECRETS ?? Object.entries(secrets.eventSecrets).map(([source, secret]) => `${source}=${secret}`).join(','),
     WORKER_METRICS_PORT: process.env.WORKER_METRICS_PORT ?? String(await freePort(9464)),
     TEMPORAL_SDK_METRICS_PORT: process.env.TEMPORAL_SDK_METRICS_PORT ?? String(await freePort(9465)),
+    // Demos (npm run seed:demo) run reminders and SLAs of seconds; production refuses this switch.
+    OPSFLOW_ALLOW_SHORT_DURATIONS: process.env.OPSFLOW_ALLOW_SHORT_DURATIONS ?? (process.env.NODE_ENV === 'production' ? 'false' : 'true'),
   };
   // Tools such as `npm run seed:demo` find the running stack here.
   await writeFile(

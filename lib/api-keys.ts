@@ -7,7 +7,7 @@ import { safeEqual } from './tokens.js';
  * shown once at creation and never again.
  */
 export const scopeSchemaHint =
-  'runs:start:<process> | runs:start:* | runs:read | runs:manage | runs:act-for-others | decisions:write | directory:write | audit:read | webhooks:manage | schedules:manage | admin';
+  'runs:start:<process> | runs:start:* | runs:read | runs:manage | runs:act-for-others | runs:configure | decisions:write | directory:write | audit:read | webhooks:manage | schedules:manage | policies:write | admin';
 
 export interface Identity {
   keyId: string;

@@ -69,6 +69,19 @@ export const configSchema = z.object({
   WORKER_METRICS_PORT: port.optional(),
   /** The Temporal SDK's Prometheus exporter in the worker; unset = off. */
   TEMPORAL_SDK_METRICS_PORT: port.optional(),
+
+  /**
+   * Lets policies and per-run settings use reminders and SLAs of seconds (tests, demos). Production refuses it:
+   * there, reminders and SLAs are at least an hour, so nobody can flood an approver or race a deadline.
+   */
+  OPSFLOW_ALLOW_SHORT_DURATIONS: z
+    .enum(['true', 'false', '1', '0', ''])
+    .default('false')
+    .transform((value) => value === 'true' || value === '1'),
+}).superRefine((config, ctx) => {
+  if (config.NODE_ENV === 'production' && config.OPSFLOW_ALLOW_SHORT_DURATIONS) {
+    ctx.addIssue({ code: 'custom', path: ['OPSFLOW_ALLOW_SHORT_DURATIONS'], message: 'is not allowed when NODE_ENV=production (reminders and SLAs must be at least 1h)' });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,9 +1,10 @@
 import type { SearchAttributePair } from '@temporalio/common';
 import type { Prisma } from './db.js';
-import type { ProcessDefinition } from '../processes/types.js';
+import type { RunPolicy } from './policy-store.js';
+import { factsOf, type ProcessDefinition } from '../processes/index.js';
 import { searchAttributes } from '../processes/search-attributes.js';
 
-export type RunOrigin = { trigger: 'api' | 'event' | 'schedule'; correlationKey?: string; scheduleId?: string };
+export type RunOrigin = { trigger: 'api' | 'event' | 'schedule'; correlationKey?: string; scheduleId?: string; startedBy?: string };
 
 /** The Run row every process run has, whatever started it. */
 export function runRow(
@@ -11,6 +12,7 @@ export function runRow(
   runId: string,
   input: unknown,
   settings: unknown,
+  resolved: RunPolicy,
   origin: RunOrigin,
 ) {
   const summary = process.summarize(input);
@@ -22,7 +24,10 @@ export function runRow(
     requesterName: summary.requester.name,
     requesterEmail: summary.requester.email.toLowerCase(),
     input: input as Prisma.InputJsonValue,
-    settings: settings as Prisma.InputJsonValue,
+    settings: (settings ?? {}) as Prisma.InputJsonValue,
+    policy: resolved.policy as Prisma.InputJsonValue,
+    policyVersion: resolved.stamp.version,
+    startedBy: origin.startedBy?.toLowerCase() ?? null,
     amount: summary.amount ?? null,
     currency: summary.currency ?? null,
     trigger: origin.trigger,
@@ -45,3 +50,33 @@ export function runSearchAttributes(process: ProcessDefinition, input: unknown):
   return pairs;
 }
 
+
+/**
+ * Records what approvers of the run are shown for this input, under its version, so a decision on it can later
+ * be answered with what changed since. Safe to repeat: a version is the hash of its content.
+ */
+export async function recordFactsVersion(tx: Prisma.TransactionClient, process: ProcessDefinition, runId: string, input: unknown): Promise<string> {
+  const { facts, version } = factsOf(process, input);
+  await tx.runFactsVersion.createMany({
+    data: [{ runId, version, facts: facts as unknown as Prisma.InputJsonValue, input: input as Prisma.InputJsonValue }],
+    skipDuplicates: true,
+  });
+  return version;
+}
+
+/** `run.started` says who asked (the requester), whose key started it, and under which policy version. */
+export function runStartedAudit(runId: string, actor: string, requesterEmail: string, resolved: RunPolicy, settings: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return {
+    eventKey: `${runId}:run.started`,
+    runId,
+    action: 'run.started',
+    actor,
+    details: {
+      requester: requesterEmail,
+      startedBy: actor,
+      policyVersion: resolved.stamp.version,
+      ...(resolved.stamp.overridden ? { settings } : {}),
+      ...extra,
+    } as Prisma.InputJsonValue,
+  };
+}

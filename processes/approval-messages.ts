@@ -6,6 +6,13 @@ export const DECIDE_UPDATE = 'decide';
 export const REASSIGN_UPDATE = 'reassign';
 export const REVISE_UPDATE = 'revise';
 export const APPROVALS_QUERY = 'approvals';
+/** Sent just before the run is cancelled, so its record says who cancelled it and why. */
+export const CANCEL_REASON_SIGNAL = 'cancelReason';
+
+export interface CancelReason {
+  actorEmail: string;
+  reason: string;
+}
 
 export type Decision = 'approved' | 'rejected' | 'changes_requested';
 
@@ -23,6 +30,8 @@ export interface DecisionInput {
   userAgent?: string;
   /** Chosen by the caller; echoed back so a caller can tell its own decision from an earlier duplicate. */
   nonce: string;
+  /** The version of the facts the approver was shown (processes/facts.ts); any other is refused as stale. */
+  version: string;
 }
 
 export interface DecisionResult {
@@ -33,6 +42,10 @@ export interface DecisionResult {
   actorEmail: string;
   decidedAt: number;
   nonce: string;
+  /** The version decided on; for a decision taken by policy at the deadline, the version in force then. */
+  version: string;
+  /** Set when no person decided: the policy's deadline action did, under this policy version. */
+  byPolicy?: { policyVersion: number };
 }
 
 /** Ops staff move an open request to someone else; the old link stops working. */
@@ -68,6 +81,10 @@ export const DecisionRefusal = {
   reasonRequired: 'ReasonRequired',
   sameApprover: 'SameApprover',
   notNeeded: 'ApprovalNotNeeded',
+  /** The facts changed since the approver's page was rendered: decide again on the current version. */
+  staleVersion: 'StaleVersion',
+  /** Separation of duties: the requester, the starter, or someone who decided another step. */
+  separationOfDuties: 'SeparationOfDuties',
 } as const;
 export type DecisionRefusal = (typeof DecisionRefusal)[keyof typeof DecisionRefusal];
 

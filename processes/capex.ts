@@ -2,15 +2,18 @@ import { z } from 'zod';
 import type { ProcessDefinition } from './types.js';
 import {
   approvalTimingSchema,
-  approvalTimingWith,
-  defaultApprovalTiming,
-  currencySchema,
-  durationSchema,
-  formatMoney,
-  moneyAmountSchema,
-  personSchema,
+  fieldPathsOf,
+  materialChangesSchema,
+  requireLimitForDeadlineApproval,
+  retryBudget,
+  separationOfDutiesSchema,
+  slaDuration,
+  stepPolicySchema,
+  stepTiming,
   type ApprovalTiming,
-} from './shared.js';
+  type PolicyLimits,
+} from './policy.js';
+import { currencySchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
 
 export const capexInputSchema = z.object({
   title: z.string().trim().min(3, 'must be at least 3 characters').max(200),
@@ -30,33 +33,47 @@ export const capexStepIds = ['line-manager', 'finance-director', 'cfo'] as const
 export type CapexStepId = (typeof capexStepIds)[number];
 
 
-export const capexSettingsSchema = z.object({
-  thresholds: z
-    .object({
-      financeDirectorFrom: z.number().positive().default(10_000),
-      cfoFrom: z.number().positive().default(100_000),
-    })
-    .default({ financeDirectorFrom: 10_000, cfoFrom: 100_000 })
-    .refine((t) => t.cfoFrom > t.financeDirectorFrom, {
-      message: 'cfoFrom must be greater than financeDirectorFrom',
-      path: ['cfoFrom'],
-    }),
-  approval: approvalTimingSchema.partial().default({}),
-  steps: z
-    .object({
-      'line-manager': approvalTimingSchema.partial(),
-      'finance-director': approvalTimingSchema.partial(),
-      cfo: approvalTimingSchema.partial(),
-    })
-    .partial()
-    .default({}),
-  /** PO creation retries up to this long. */
-  purchaseOrderTimeout: durationSchema.default('1h'),
-  /** How long the requester has to resubmit after an approver asked for changes. */
-  revisionTimeout: durationSchema.default('7d'),
-});
+const stepMeta: Record<CapexStepId, { title: string; approvers: string[] }> = {
+  'line-manager': { title: 'Line manager approval', approvers: ['manager-of-requester'] },
+  'finance-director': { title: 'Finance director approval', approvers: ['role:finance-director'] },
+  cfo: { title: 'CFO approval', approvers: ['role:cfo'] },
+};
 
-export type CapexSettings = z.infer<typeof capexSettingsSchema>;
+/** Capex policy: thresholds, each step's approvers and timing, separation of duties, what counts as material. */
+export function capexPolicySchema(limits: PolicyLimits) {
+  return z
+    .strictObject({
+      thresholds: z
+        .strictObject({
+          financeDirectorFrom: moneyAmountSchema.default(10_000).describe('From this amount the finance director approves too'),
+          cfoFrom: moneyAmountSchema.default(100_000).describe('From this amount the CFO approves too'),
+        })
+        .prefault({})
+        .refine((t) => t.cfoFrom > t.financeDirectorFrom, { message: 'cfoFrom must be greater than financeDirectorFrom', path: ['cfoFrom'] }),
+      approval: approvalTimingSchema(limits).prefault({}).describe('Timing every step has unless the step says otherwise'),
+      steps: z
+        .strictObject({
+          'line-manager': stepPolicySchema(limits, stepMeta['line-manager'].approvers),
+          'finance-director': stepPolicySchema(limits, stepMeta['finance-director'].approvers),
+          cfo: stepPolicySchema(limits, stepMeta.cfo.approvers),
+        })
+        .prefault({}),
+      separationOfDuties: separationOfDutiesSchema,
+      materialChanges: materialChangesSchema(fieldPathsOf(capexInputSchema), [
+        { field: 'amount', when: 'increased' },
+        { field: 'currency', when: 'changed' },
+        { field: 'vendor', when: 'changed' },
+        { field: 'category', when: 'changed' },
+      ]),
+      /** PO creation retries up to this long. */
+      purchaseOrderTimeout: retryBudget(limits).default('1h'),
+      /** How long the requester has to resubmit after an approver asked for changes. */
+      revisionTimeout: slaDuration(limits).default('7d'),
+    })
+    .superRefine(requireLimitForDeadlineApproval);
+}
+
+export type CapexPolicy = z.infer<ReturnType<typeof capexPolicySchema>>;
 
 export interface CapexApprovalStep {
   stepId: CapexStepId;
@@ -65,40 +82,34 @@ export interface CapexApprovalStep {
   timing: ApprovalTiming;
 }
 
-const stepMeta: Record<CapexStepId, { title: string; approver: string }> = {
-  'line-manager': { title: 'Line manager approval', approver: 'manager-of-requester' },
-  'finance-director': { title: 'Finance director approval', approver: 'role:finance-director' },
-  cfo: { title: 'CFO approval', approver: 'role:cfo' },
-};
-
 /** The approval chain grows with the amount: line manager, then finance director, then CFO. */
-export function capexApprovalChain(input: Pick<CapexInput, 'amount'>, settings: CapexSettings): CapexApprovalStep[] {
+export function capexApprovalChain(input: Pick<CapexInput, 'amount'>, policy: CapexPolicy): CapexApprovalStep[] {
   const steps: CapexStepId[] = ['line-manager'];
-  if (input.amount >= settings.thresholds.financeDirectorFrom) steps.push('finance-director');
-  if (input.amount >= settings.thresholds.cfoFrom) steps.push('cfo');
+  if (input.amount >= policy.thresholds.financeDirectorFrom) steps.push('finance-director');
+  if (input.amount >= policy.thresholds.cfoFrom) steps.push('cfo');
   return steps.map((stepId) => ({
     stepId,
     title: stepMeta[stepId].title,
-    approvers: [stepMeta[stepId].approver],
-    timing: approvalTimingWith(settings.approval, settings.steps[stepId]),
+    approvers: policy.steps[stepId].approvers,
+    timing: stepTiming(policy.approval, policy.steps[stepId]),
   }));
 }
 
-export const capexProcess: ProcessDefinition<CapexInput, CapexSettings> = {
+export const capexProcess: ProcessDefinition<CapexInput, CapexPolicy> = {
   key: 'capex',
   title: 'Capex sign-off',
   description:
     'Capital expenditure request: approved by the line manager, plus the finance director from 10,000 and the CFO ' +
-    'from 100,000 (configurable). Full approval raises a purchase order in the ERP and tells the requester.',
+    'from 100,000 (policy). Full approval raises a purchase order in the ERP and tells the requester.',
   workflowType: 'capexWorkflow',
   inputSchema: capexInputSchema,
-  settingsSchema: capexSettingsSchema,
+  policySchema: capexPolicySchema,
   whoMayStart: ['runs:start:capex'],
   editableFields: ['title', 'amount', 'currency', 'vendor', 'costCenter', 'category', 'justification'],
   slas: capexStepIds.map((step) => ({
     step,
-    target: `remind after ${defaultApprovalTiming.reminderAfter}, SLA ${defaultApprovalTiming.timeout}`,
-    onBreach: `escalate to the approver's manager, who has ${defaultApprovalTiming.escalationTimeout}; then the run expires`,
+    target: 'remind after 1d, SLA 3d (policy defaults)',
+    onBreach: "escalate to the approver's manager, who has 2d; then the run expires (policy defaults)",
   })),
   summarize: (input) => ({
     title: input.title,

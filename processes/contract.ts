@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import type { ApprovalRule } from './approval-messages.js';
-import { approvalTimingSchema, approvalTimingWith, currencySchema, durationSchema, formatMoney, moneyAmountSchema, personSchema, type ApprovalTiming } from './shared.js';
+import {
+  approvalTimingSchema,
+  approverRefSchema,
+  fieldPathsOf,
+  materialChangesSchema,
+  requireLimitForDeadlineApproval,
+  separationOfDutiesSchema,
+  slaDuration,
+  type ApprovalTiming,
+  type PolicyLimits,
+} from './policy.js';
+import { currencySchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
 import type { ProcessDefinition } from './types.js';
 
 export const contractInputSchema = z.object({
@@ -21,29 +32,41 @@ const ruleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('quorum'), required: z.number().int().min(1) }),
 ]);
 
-export const contractSettingsSchema = z.object({
-  review: z
-    .object({
-      approvers: z.array(z.string().min(1)).min(1).default(['role:legal', 'role:finance-director']),
-      /** Added to the review when the contract handles personal data. */
-      personalDataApprovers: z.array(z.string().min(1)).default(['role:security']),
-      rule: ruleSchema.default({ kind: 'all' }),
+/** Contract policy: who reviews and how they agree, the directors' sign-off and from what value, timing, controls. */
+export function contractPolicySchema(limits: PolicyLimits) {
+  return z
+    .strictObject({
+      review: z
+        .strictObject({
+          approvers: z.array(approverRefSchema).min(1).default(['role:legal', 'role:finance-director']),
+          /** Added to the review when the contract handles personal data. */
+          personalDataApprovers: z.array(approverRefSchema).default(['role:security']),
+          rule: ruleSchema.default({ kind: 'all' }),
+        })
+        .prefault({}),
+      signoff: z
+        .strictObject({
+          /** `each-role:director` gives every director a seat. */
+          approvers: z.array(approverRefSchema).min(1).default(['each-role:director']),
+          rule: ruleSchema.default({ kind: 'quorum', required: 2 }),
+          /** Contracts worth at least this much a year also need the directors. */
+          from: z.number().nonnegative().default(50_000),
+        })
+        .prefault({}),
+      approval: approvalTimingSchema(limits).prefault({}),
+      separationOfDuties: separationOfDutiesSchema,
+      materialChanges: materialChangesSchema(fieldPathsOf(contractInputSchema), [
+        { field: 'annualValue', when: 'increased' },
+        { field: 'currency', when: 'changed' },
+        { field: 'counterparty', when: 'changed' },
+        { field: 'contractType', when: 'changed' },
+        { field: 'handlesPersonalData', when: 'changed' },
+      ]),
+      revisionTimeout: slaDuration(limits).default('7d'),
     })
-    .default({ approvers: ['role:legal', 'role:finance-director'], personalDataApprovers: ['role:security'], rule: { kind: 'all' } }),
-  signoff: z
-    .object({
-      /** `each-role:director` gives every director a seat. */
-      approvers: z.array(z.string().min(1)).min(1).default(['each-role:director']),
-      rule: ruleSchema.default({ kind: 'quorum', required: 2 }),
-      /** Contracts worth at least this much a year also need the directors. */
-      from: z.number().nonnegative().default(50_000),
-    })
-    .default({ approvers: ['each-role:director'], rule: { kind: 'quorum', required: 2 }, from: 50_000 }),
-  approval: approvalTimingSchema.partial().default({}),
-  revisionTimeout: durationSchema.default('7d'),
-});
-export type ContractSettings = z.infer<typeof contractSettingsSchema>;
-
+    .superRefine(requireLimitForDeadlineApproval);
+}
+export type ContractPolicy = z.infer<ReturnType<typeof contractPolicySchema>>;
 
 export interface ContractStep {
   stepId: 'review' | 'signoff';
@@ -54,8 +77,8 @@ export interface ContractStep {
 }
 
 /** Parallel review (everyone must agree by default), then a directors' quorum for larger contracts. */
-export function contractApprovalChain(input: ContractInput, settings: ContractSettings): ContractStep[] {
-  const timing = approvalTimingWith(settings.approval);
+export function contractApprovalChain(input: ContractInput, settings: ContractPolicy): ContractStep[] {
+  const timing = settings.approval;
   const reviewers = [...settings.review.approvers, ...(input.handlesPersonalData ? settings.review.personalDataApprovers : [])];
   const steps: ContractStep[] = [
     { stepId: 'review', title: 'Legal, finance and security review', approvers: reviewers, rule: settings.review.rule, timing },
@@ -66,15 +89,15 @@ export function contractApprovalChain(input: ContractInput, settings: ContractSe
   return steps;
 }
 
-export const contractProcess: ProcessDefinition<ContractInput, ContractSettings> = {
+export const contractProcess: ProcessDefinition<ContractInput, ContractPolicy> = {
   key: 'contract',
   title: 'Contract sign-off',
   description:
     'A contract with a supplier or customer: legal and finance review it in parallel (security too when it handles ' +
-    'personal data), then two of the three directors sign off when it is worth 50,000 a year or more (configurable).',
+    'personal data), then two of the three directors sign off when it is worth 50,000 a year or more (policy).',
   workflowType: 'contractWorkflow',
   inputSchema: contractInputSchema,
-  settingsSchema: contractSettingsSchema,
+  policySchema: contractPolicySchema,
   whoMayStart: ['runs:start:contract'],
   editableFields: ['title', 'counterparty', 'contractType', 'annualValue', 'currency', 'summary'],
   slas: [

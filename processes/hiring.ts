@@ -1,5 +1,18 @@
 import { z } from 'zod';
-import { approvalTimingSchema, approvalTimingWith, currencySchema, durationSchema, formatMoney, moneyAmountSchema, personSchema, type ApprovalTiming } from './shared.js';
+import {
+  approvalTimingSchema,
+  boundedDuration,
+  fieldPathsOf,
+  materialChangesSchema,
+  requireLimitForDeadlineApproval,
+  separationOfDutiesSchema,
+  slaDuration,
+  stepPolicySchema,
+  stepTiming,
+  type ApprovalTiming,
+  type PolicyLimits,
+} from './policy.js';
+import { currencySchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
 import type { ProcessDefinition } from './types.js';
 
 const isoDate = z.iso.date({ error: 'must be a date as YYYY-MM-DD' });
@@ -20,19 +33,38 @@ export const hiringInputSchema = z.object({
 });
 export type HiringInput = z.infer<typeof hiringInputSchema>;
 
-export const hiringSettingsSchema = z.object({
-  approval: approvalTimingSchema.partial().default({}),
-  /** How long the requisition stays open for an accepted offer, when the input gives no closesOn. */
-  offerTimeout: durationSchema.default('60d'),
-  /** How long the new hire has to sign the offer letter. */
-  signatureTimeout: durationSchema.default('14d'),
-  /** How often the e-signature provider is asked whether the letter is signed. */
-  signaturePollInterval: durationSchema.default('30s'),
-  /** Accounts every new hire gets. */
-  systems: z.array(z.string().min(1)).min(1).default(['google-workspace', 'slack', 'hr-portal']),
-  revisionTimeout: durationSchema.default('7d'),
-});
-export type HiringSettings = z.infer<typeof hiringSettingsSchema>;
+/** Hiring policy: each step's approvers and timing, the offer and signature deadlines, accounts, controls. */
+export function hiringPolicySchema(limits: PolicyLimits) {
+  return z
+    .strictObject({
+      approval: approvalTimingSchema(limits).prefault({}),
+      steps: z
+        .strictObject({
+          /** `{department}` is the requisition's department, lower-cased. */
+          'department-head': stepPolicySchema(limits, ['role:department-head:{department}']),
+          finance: stepPolicySchema(limits, ['role:finance-director']),
+          'hr-business-partner': stepPolicySchema(limits, ['role:hr-business-partner']),
+        })
+        .prefault({}),
+      separationOfDuties: separationOfDutiesSchema,
+      materialChanges: materialChangesSchema(fieldPathsOf(hiringInputSchema), [
+        { field: 'salaryRange', when: 'changed' },
+        { field: 'level', when: 'changed' },
+        { field: 'location', when: 'changed' },
+      ]),
+      /** How long the requisition stays open for an accepted offer, when the input gives no closesOn. */
+      offerTimeout: slaDuration(limits).default('60d'),
+      /** How long the new hire has to sign the offer letter. */
+      signatureTimeout: slaDuration(limits).default('14d'),
+      /** How often the e-signature provider is asked; under the signing activity's 2-minute heartbeat timeout. */
+      signaturePollInterval: boundedDuration('1s', '1m').default('30s'),
+      /** Accounts every new hire gets. */
+      systems: z.array(z.string().min(1)).min(1).default(['google-workspace', 'slack', 'hr-portal']),
+      revisionTimeout: slaDuration(limits).default('7d'),
+    })
+    .superRefine(requireLimitForDeadlineApproval);
+}
+export type HiringPolicy = z.infer<ReturnType<typeof hiringPolicySchema>>;
 
 /** What the HRIS says about the requisition before anyone approves it. */
 export interface HeadcountFacts {
@@ -61,17 +93,21 @@ export interface HiringStep {
 }
 
 /** Department head, then finance when the hire is over plan or above the band, then the HR business partner. */
-export function hiringApprovalChain(input: HiringInput, facts: HeadcountFacts, settings: HiringSettings): HiringStep[] {
-  const timing = approvalTimingWith(settings.approval);
+export function hiringApprovalChain(input: HiringInput, facts: HeadcountFacts, policy: HiringPolicy): HiringStep[] {
+  const department = input.department.toLowerCase();
+  const step = (stepId: HiringStep['stepId'], title: string): HiringStep => ({
+    stepId,
+    title,
+    approvers: policy.steps[stepId].approvers.map((ref) => ref.replaceAll('{department}', department)),
+    timing: stepTiming(policy.approval, policy.steps[stepId]),
+  });
   const aboveBand = input.salaryRange.max > facts.band.max;
-  const steps: HiringStep[] = [
-    { stepId: 'department-head', title: `Head of ${input.department}`, approvers: [`role:department-head:${input.department.toLowerCase()}`], timing },
-  ];
+  const steps: HiringStep[] = [step('department-head', `Head of ${input.department}`)];
   if (facts.overPlan || aboveBand) {
     const why = [facts.overPlan ? 'over the headcount plan' : '', aboveBand ? `above the ${input.level} band` : ''].filter(Boolean).join(' and ');
-    steps.push({ stepId: 'finance', title: `Finance (${why})`, approvers: ['role:finance-director'], timing });
+    steps.push(step('finance', `Finance (${why})`));
   }
-  steps.push({ stepId: 'hr-business-partner', title: 'HR business partner', approvers: ['role:hr-business-partner'], timing });
+  steps.push(step('hr-business-partner', 'HR business partner'));
   return steps;
 }
 
@@ -85,7 +121,7 @@ export function equipmentFor(input: Pick<HiringInput, 'level' | 'department'>) {
   ];
 }
 
-export const hiringProcess: ProcessDefinition<HiringInput, HiringSettings> = {
+export const hiringProcess: ProcessDefinition<HiringInput, HiringPolicy> = {
   key: 'hiring',
   title: 'Hiring',
   description:
@@ -97,7 +133,7 @@ export const hiringProcess: ProcessDefinition<HiringInput, HiringSettings> = {
     'what was done.',
   workflowType: 'hiringWorkflow',
   inputSchema: hiringInputSchema,
-  settingsSchema: hiringSettingsSchema,
+  policySchema: hiringPolicySchema,
   whoMayStart: ['runs:start:hiring'],
   editableFields: ['role', 'location', 'salaryRange', 'headcountJustification', 'closesOn'],
   slas: [

@@ -4,6 +4,9 @@ import { hiringProcess } from './hiring.js';
 import { invoiceMatchProcess } from './invoice-match.js';
 import { supplierOnboardingProcess } from './supplier-onboarding.js';
 import { supplierRescreeningProcess } from './supplier-rescreening.js';
+import type { z } from 'zod';
+import { factsVersion, type Fact } from './facts.js';
+import type { PolicyLimits } from './policy.js';
 import type { ProcessDefinition } from './types.js';
 
 /** Every process Opsflow runs. Add one here and the API, catalog and OpenAPI pick it up. */
@@ -15,3 +18,19 @@ export function findProcess(key: string): ProcessDefinition | undefined {
 }
 
 export type { ProcessDefinition, RunArgs, RunSummary } from './types.js';
+
+const policySchemas = new Map<string, z.ZodType>();
+
+/** A process's policy schema under these bounds, built once (building one walks the input's JSON Schema). */
+export function policySchemaOf(process: ProcessDefinition, limits: PolicyLimits): z.ZodType {
+  const key = `${process.key}|${limits.minimumSla}|${limits.minimumRetryBudget}`;
+  let schema = policySchemas.get(key);
+  if (!schema) policySchemas.set(key, (schema = process.policySchema(limits)));
+  return schema;
+}
+
+/** The facts approvers of a run see and the version that binds their decisions (see processes/facts.ts). */
+export function factsOf(process: ProcessDefinition, input: unknown): { facts: Fact[]; version: string } {
+  const facts = process.describe(input);
+  return { facts, version: factsVersion(facts, input) };
+}

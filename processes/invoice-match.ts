@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { approvalTimingSchema, currencySchema, durationSchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
+import {
+  approvalTimingSchema,
+  approverRefSchema,
+  fieldPathsOf,
+  materialChangesSchema,
+  requireLimitForDeadlineApproval,
+  separationOfDutiesSchema,
+  slaDuration,
+  type PolicyLimits,
+} from './policy.js';
+import { currencySchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
 import type { ProcessDefinition } from './types.js';
 
 export const invoiceMatchInputSchema = z.object({
@@ -13,19 +23,26 @@ export const invoiceMatchInputSchema = z.object({
 });
 export type InvoiceMatchInput = z.infer<typeof invoiceMatchInputSchema>;
 
-export const invoiceMatchSettingsSchema = z.object({
-  /** How long to wait for goods receipts that cover the invoice. */
-  receiptTimeout: durationSchema.default('14d'),
-  /** Receipts within this share of the invoice amount count as a match. */
-  tolerancePercent: z.number().min(0).max(20).default(2),
-  /** Who may release payment when the receipts fall short at the deadline. */
-  releaseApprovers: z.array(z.string().min(1)).min(1).default(['role:finance-director']),
-  approval: approvalTimingSchema.partial().default({}),
-});
-export type InvoiceMatchSettings = z.infer<typeof invoiceMatchSettingsSchema>;
+/** Invoice match policy: how long to wait for receipts, the tolerance, who may release a short invoice. */
+export function invoiceMatchPolicySchema(limits: PolicyLimits) {
+  return z
+    .strictObject({
+      /** How long to wait for goods receipts that cover the invoice. */
+      receiptTimeout: slaDuration(limits).default('14d'),
+      /** Receipts within this share of the invoice amount count as a match. */
+      tolerancePercent: z.number().min(0).max(20).default(2),
+      /** Who may release payment when the receipts fall short at the deadline. */
+      releaseApprovers: z.array(approverRefSchema).min(1).default(['role:finance-director']),
+      approval: approvalTimingSchema(limits).prefault({}),
+      separationOfDuties: separationOfDutiesSchema,
+      materialChanges: materialChangesSchema(fieldPathsOf(invoiceMatchInputSchema), [{ field: 'amount', when: 'increased' }]),
+    })
+    .superRefine(requireLimitForDeadlineApproval);
+}
+export type InvoiceMatchPolicy = z.infer<ReturnType<typeof invoiceMatchPolicySchema>>;
 
 /** Every supplier invoice for a PO, matched against the goods receipts the ERP posts for that PO. */
-export const invoiceMatchProcess: ProcessDefinition<InvoiceMatchInput, InvoiceMatchSettings> = {
+export const invoiceMatchProcess: ProcessDefinition<InvoiceMatchInput, InvoiceMatchPolicy> = {
   key: 'invoice-match',
   title: 'Supplier invoice match',
   description:
@@ -34,7 +51,7 @@ export const invoiceMatchProcess: ProcessDefinition<InvoiceMatchInput, InvoiceMa
     'short by the deadline, a finance director decides whether to release it anyway. invoice.cancelled ends the run.',
   workflowType: 'invoiceMatchWorkflow',
   inputSchema: invoiceMatchInputSchema,
-  settingsSchema: invoiceMatchSettingsSchema,
+  policySchema: invoiceMatchPolicySchema,
   whoMayStart: ['runs:start:invoice-match', 'event erp/invoice.received'],
   editableFields: [],
   slas: [

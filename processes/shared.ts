@@ -27,33 +27,12 @@ export const currencySchema = z
   .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR or USD')
   .refine((code) => knownCurrencies.size === 0 || knownCurrencies.has(code), 'is not a known ISO 4217 currency');
 
-/** How one approval step waits: remind, then escalate or expire at its SLA. */
-export const approvalTimingSchema = z.object({
-  reminderAfter: durationSchema.describe('Send a reminder when the approver has not acted after this long; repeats'),
-  timeout: durationSchema.describe("The step's SLA: after this long the step escalates or expires"),
-  onTimeout: z.enum(['escalate', 'expire']),
-  escalateTo: z
-    .string()
-    .describe('Who gets the request on escalation: "manager-of-approver" or "role:<role>"'),
-  escalationTimeout: durationSchema.describe('How long the escalation approver has before the step expires'),
-});
-
-export type ApprovalTiming = z.infer<typeof approvalTimingSchema>;
-
-/** Remind after a day, escalate to the approver's manager after three, expire two days later. */
-export const defaultApprovalTiming: ApprovalTiming = {
-  reminderAfter: '1d',
-  timeout: '3d',
-  onTimeout: 'escalate',
-  escalateTo: 'manager-of-approver',
-  escalationTimeout: '2d',
-};
-
-/** A step's timing: the defaults, overridden by the process's settings (later overrides win). */
-export function approvalTimingWith(...overrides: Array<Partial<ApprovalTiming> | undefined>): ApprovalTiming {
-  return Object.assign({}, defaultApprovalTiming, ...overrides);
-}
-
+/**
+ * "25,000.00 EUR". Written out rather than with toLocaleString: facts shown to approvers are hashed into the
+ * version a decision is bound to, so the same amount must read the same in the API, the worker and any Node build.
+ */
 export function formatMoney(amount: number, currency: string): string {
-  return `${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
+  const [whole, cents] = Math.abs(amount).toFixed(2).split('.') as [string, string];
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${amount < 0 ? '-' : ''}${grouped}.${cents} ${currency}`;
 }

@@ -1,5 +1,16 @@
 import { z } from 'zod';
-import { approvalTimingSchema, currencySchema, durationSchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
+import {
+  approvalTimingSchema,
+  approverRefSchema,
+  fieldPathsOf,
+  materialChangesSchema,
+  requireLimitForDeadlineApproval,
+  retryBudget,
+  separationOfDutiesSchema,
+  slaDuration,
+  type PolicyLimits,
+} from './policy.js';
+import { currencySchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
 import { formatIban, supplierDetailsFor, supplierDetailsSchema, type SupplierDetails } from './supplier-details.js';
 import type { ProcessDefinition } from './types.js';
 
@@ -17,25 +28,45 @@ export const supplierOnboardingInputSchema = z.object({
 });
 export type SupplierOnboardingInput = z.infer<typeof supplierOnboardingInputSchema>;
 
-export const supplierOnboardingSettingsSchema = z.object({
-  approval: approvalTimingSchema.partial().default({}),
-  /** How long the supplier's form link stays valid. */
-  detailsTimeout: durationSchema.default('14d'),
-  /** Vendor creation in the ERP retries up to this long. */
-  vendorTimeout: durationSchema.default('1h'),
-});
-export type SupplierOnboardingSettings = z.infer<typeof supplierOnboardingSettingsSchema>;
+/** Supplier onboarding policy: who reviews screening matches and the supplier, timing, controls. */
+export function supplierOnboardingPolicySchema(limits: PolicyLimits) {
+  const fields = [...fieldPathsOf(supplierOnboardingInputSchema), ...fieldPathsOf(supplierDetailsSchema, 'details')];
+  return z
+    .strictObject({
+      approval: approvalTimingSchema(limits).prefault({}),
+      /** Who decides a screening match. */
+      complianceReviewers: z.array(approverRefSchema).min(1).default(['role:compliance']),
+      /** Procurement always, finance for the bank details. */
+      reviewers: z.array(approverRefSchema).min(1).default(['role:procurement', 'role:finance-director']),
+      /** Added when the supplier handles personal or confidential data. */
+      personalDataReviewers: z.array(approverRefSchema).default(['role:security']),
+      separationOfDuties: separationOfDutiesSchema,
+      materialChanges: materialChangesSchema(fields, [
+        { field: 'details.bank', when: 'changed' },
+        { field: 'country', when: 'changed' },
+        { field: 'legalName', when: 'changed' },
+        { field: 'expectedAnnualSpend', when: 'increased' },
+      ]),
+      /** How long the supplier's form link stays valid. */
+      detailsTimeout: slaDuration(limits).default('14d'),
+      /** Vendor creation in the ERP retries up to this long. */
+      vendorTimeout: retryBudget(limits).default('1h'),
+      revisionTimeout: slaDuration(limits).default('7d'),
+    })
+    .superRefine(requireLimitForDeadlineApproval);
+}
+export type SupplierOnboardingPolicy = z.infer<ReturnType<typeof supplierOnboardingPolicySchema>>;
 
 /** Procurement always, finance for the bank details, security when the supplier handles our data. */
-export function supplierReviewers(input: SupplierOnboardingInput): string[] {
-  return ['role:procurement', 'role:finance-director', ...(input.handlesPersonalData ? ['role:security'] : [])];
+export function supplierReviewers(input: SupplierOnboardingInput, policy: SupplierOnboardingPolicy): string[] {
+  return [...policy.reviewers, ...(input.handlesPersonalData ? policy.personalDataReviewers : [])];
 }
 
 function detailsOf(input: SupplierOnboardingInput): SupplierDetails | undefined {
   return input.details as SupplierDetails | undefined;
 }
 
-export const supplierOnboardingProcess: ProcessDefinition<SupplierOnboardingInput, SupplierOnboardingSettings> = {
+export const supplierOnboardingProcess: ProcessDefinition<SupplierOnboardingInput, SupplierOnboardingPolicy> = {
   key: 'supplier-onboarding',
   title: 'Supplier onboarding',
   description:
@@ -46,7 +77,7 @@ export const supplierOnboardingProcess: ProcessDefinition<SupplierOnboardingInpu
     'every year (process supplier-rescreening, run by a schedule).',
   workflowType: 'supplierOnboardingWorkflow',
   inputSchema: supplierOnboardingInputSchema,
-  settingsSchema: supplierOnboardingSettingsSchema,
+  policySchema: supplierOnboardingPolicySchema,
   whoMayStart: ['runs:start:supplier-onboarding'],
   editableFields: ['legalName', 'category', 'expectedAnnualSpend', 'currency'],
   slas: [

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { approvalTimingSchema, personSchema } from './shared.js';
+import {
+  approvalTimingSchema,
+  approverRefSchema,
+  materialChangesSchema,
+  requireLimitForDeadlineApproval,
+  separationOfDutiesSchema,
+  type PolicyLimits,
+} from './policy.js';
+import { personSchema } from './shared.js';
 import type { ProcessDefinition } from './types.js';
 
 export const supplierRescreeningInputSchema = z.object({
@@ -8,12 +16,20 @@ export const supplierRescreeningInputSchema = z.object({
 });
 export type SupplierRescreeningInput = z.infer<typeof supplierRescreeningInputSchema>;
 
-export const supplierRescreeningSettingsSchema = z.object({
-  approval: approvalTimingSchema.partial().default({}),
-});
-export type SupplierRescreeningSettings = z.infer<typeof supplierRescreeningSettingsSchema>;
+/** Re-screening policy: who decides a match, and their timing. Nothing a requester edits, so nothing is material. */
+export function supplierRescreeningPolicySchema(limits: PolicyLimits) {
+  return z
+    .strictObject({
+      approval: approvalTimingSchema(limits).prefault({}),
+      complianceReviewers: z.array(approverRefSchema).min(1).default(['role:compliance']),
+      separationOfDuties: separationOfDutiesSchema,
+      materialChanges: materialChangesSchema(['requester'], []),
+    })
+    .superRefine(requireLimitForDeadlineApproval);
+}
+export type SupplierRescreeningPolicy = z.infer<ReturnType<typeof supplierRescreeningPolicySchema>>;
 
-export const supplierRescreeningProcess: ProcessDefinition<SupplierRescreeningInput, SupplierRescreeningSettings> = {
+export const supplierRescreeningProcess: ProcessDefinition<SupplierRescreeningInput, SupplierRescreeningPolicy> = {
   key: 'supplier-rescreening',
   title: 'Supplier re-screening',
   description:
@@ -22,7 +38,7 @@ export const supplierRescreeningProcess: ProcessDefinition<SupplierRescreeningIn
     'POST /schedules {"id":"annual-supplier-rescreening","process":"supplier-rescreening","cron":"0 6 15 1 *",...}.',
   workflowType: 'supplierRescreeningWorkflow',
   inputSchema: supplierRescreeningInputSchema,
-  settingsSchema: supplierRescreeningSettingsSchema,
+  policySchema: supplierRescreeningPolicySchema,
   whoMayStart: ['runs:start:supplier-rescreening', 'schedules:manage'],
   editableFields: [],
   slas: [{ step: 'compliance-review', target: 'remind after 1d, SLA 3d', onBreach: "the reviewer's manager gets it; then the vendor stays as it is" }],

@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { ControlsPolicy, PolicyStamp } from './controls.js';
+import type { PolicyLimits } from './policy.js';
 
 /** A Temporal duration string such as "30s", "15m", "2h", "3d". */
 export type Duration = `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
@@ -53,7 +55,7 @@ export interface ExternalFormDefinition {
  * A process as the API, docs and catalog see it. The registry (processes/index.ts) lists these; nothing else
  * needs editing to add one. `workflowType` is the exported name of the workflow function in workflows/.
  */
-export interface ProcessDefinition<Input = unknown, Settings = unknown> {
+export interface ProcessDefinition<Input = unknown, Policy extends ControlsPolicy = ControlsPolicy> {
   key: string;
   title: string;
   description: string;
@@ -61,8 +63,12 @@ export interface ProcessDefinition<Input = unknown, Settings = unknown> {
   /** Task queue override; by default runs go to the worker's TEMPORAL_TASK_QUEUE. */
   taskQueue?: string;
   inputSchema: z.ZodType<Input>;
-  /** Per-run tunables (thresholds, reminder and SLA durations). Every field has a default. */
-  settingsSchema: z.ZodType<Settings>;
+  /**
+   * The process's policy (routing, thresholds, approver roles, timing, deadline actions, separation of duties,
+   * material fields), owned by admins and versioned in the database. Every field has a default; durations are
+   * bounded by `limits` (production: reminders and SLAs of an hour or more).
+   */
+  policySchema(limits: PolicyLimits): z.ZodType<Policy>;
   /** Who may start it: roles or scopes, enforced by the API's auth layer. */
   whoMayStart: string[];
   /** Top-level input fields the requester may edit when an approver asks for changes. */
@@ -77,10 +83,19 @@ export interface ProcessDefinition<Input = unknown, Settings = unknown> {
   describe(input: Input): Array<{ label: string; value: string }>;
 }
 
-/** The single argument every process workflow receives. Settings are resolved before start, so replay is stable. */
-export interface RunArgs<Input, Settings> {
+/**
+ * The single argument every process workflow receives. The policy is resolved before start (its stored version
+ * plus any per-run settings), so replay and later policy changes never alter a running process.
+ */
+export interface RunArgs<Input, Policy> {
   input: Input;
-  settings: Settings;
+  /** Absent only for scheduled runs, which resolve the policy in force when each one starts. */
+  policy?: Policy;
+  policyStamp?: PolicyStamp;
+  /** The person whose API key started the run (may differ from the requester); kept out of its seats. */
+  startedBy?: string;
+  /** Per-run overrides as given with runs:configure; for a scheduled run, applied when it starts. */
+  settings?: Record<string, unknown>;
   /** Set by a schedule's action: the run records itself, since no API call did. */
   trigger?: { kind: 'schedule'; scheduleId: string };
 }

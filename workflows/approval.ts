@@ -7,7 +7,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { Approver } from '../activities/records.js';
+import type { Approver, SeatCandidates } from '../activities/records.js';
 import {
   APPROVALS_QUERY,
   approvalRequestId,
@@ -23,8 +23,11 @@ import {
   type ReassignResult,
   type ReviseInput,
 } from '../processes/approval-messages.js';
+import { candidateConflict, dutyConflict, firstEligible, type Candidate, type DutiesContext, type SeparationOfDuties, type SkippedCandidate } from '../processes/controls.js';
 import { durationMs } from '../processes/duration.js';
-import type { ApprovalTiming } from '../processes/shared.js';
+import { factsVersion, type Fact } from '../processes/facts.js';
+import { FailureType } from '../processes/failures.js';
+import type { ApprovalTiming } from '../processes/policy.js';
 
 export type { DecisionInput, DecisionResult } from '../processes/approval-messages.js';
 
@@ -40,7 +43,7 @@ export interface OpenApproval {
   approver: Approver;
   expiresAt: number;
 }
-export const approvalsQuery = defineQuery<{ open: OpenApproval[]; decided: DecisionResult[] }>(APPROVALS_QUERY);
+export const approvalsQuery = defineQuery<{ open: OpenApproval[]; decided: DecisionResult[]; version: string }>(APPROVALS_QUERY);
 
 export interface ApprovalStepSpec {
   stepId: string;
@@ -62,19 +65,34 @@ export interface ApprovalDeskHooks {
   onWaiting?(step: ApprovalStepSpec, approvers: Approver[]): Promise<void>;
 }
 
+/** Who the run is for and which controls its policy sets; the desk enforces them on every seat and decision. */
+export interface ApprovalDeskRun {
+  runId: string;
+  requesterEmail: string;
+  /** Whose key started the run, when known; kept out of its seats like the requester. */
+  startedBy?: string;
+  policyVersion: number;
+  separationOfDuties: SeparationOfDuties;
+  /** The facts approvers are shown for an input (the process's `describe`); hashed into the decision version. */
+  factsOf(input: unknown): Fact[];
+  /** The run's amount, for a policy that approves at the deadline only below a limit. */
+  amountOf(input: unknown): number | undefined;
+  input: unknown;
+}
+
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
-const lookups = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['ApproverNotFound'] },
-});
-
 function refuse(message: string, type: DecisionRefusal): never {
   throw ApplicationFailure.create({ message, type, nonRetryable: true });
 }
+
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/** Who decides when the policy does: a deadline action. */
+const POLICY: Approver = { email: 'policy', name: 'Policy', role: 'policy' };
 
 /** One approver slot of a step. Reassignment and escalation put a new person in the seat (a new round). */
 interface Seat {
@@ -91,11 +109,20 @@ interface ActiveStep {
   rule: ApprovalRule;
   attempt: number;
   seats: Seat[];
+  /** Set once the outcome is known: handlers that awaited meanwhile must not open seats on a closed step. */
+  closed: boolean;
 }
 
 interface Revision {
   requestId: string;
   input?: Record<string, unknown>;
+}
+
+/** What approvers are shown now, and its version. */
+interface Subject {
+  input: unknown;
+  facts: Fact[];
+  version: string;
 }
 
 /** Closed once its outcome is known: k approvals approve; more refusals than can still reach k reject. */
@@ -109,23 +136,37 @@ export function stepOutcome(rule: ApprovalRule, decisions: Array<DecisionResult[
   return undefined;
 }
 
+/** How many seats a rule needs filled to be able to approve at all. */
+function seatsNeeded(rule: ApprovalRule, seats: number): number {
+  return rule.kind === 'all' ? seats : rule.kind === 'any' ? 1 : rule.required;
+}
+
+function toApprover(candidate: Candidate, role = candidate.role): Approver {
+  return { email: candidate.email, name: candidate.name, role, ...(candidate.onBehalfOf ? { onBehalfOf: candidate.onBehalfOf } : {}) };
+}
+
 /**
- * The approval step every process uses: request → wait → remind → escalate → expire, for one approver or several
- * (all-of, any-of, k-of-n). One desk per run; it owns the run's `decide`, `reassign` and `revise` Updates.
+ * The approval step every process uses: request → wait → remind → escalate → deadline action, for one approver or
+ * several (all-of, any-of, k-of-n). One desk per run; it owns the run's `decide`, `reassign` and `revise` Updates
+ * and enforces separation of duties and the decision version on all of them, whatever channel they come from.
  */
 export class ApprovalDesk {
   /** Every request that can still be decided, by request id. */
   private readonly open = new Map<string, { step: ActiveStep; seat: Seat }>();
   private readonly decided: DecisionResult[] = [];
+  /** Who decided which step: one person decides at most one step of a run (unless the policy allows more). */
+  private readonly deciders = new Map<string, { stepId: string; stepTitle: string }>();
   /** Why a request stopped being open, so a late decision is told the same reason its link page shows. */
   private readonly closedBecause = new Map<string, string>();
   private readonly attempts = new Map<string, number>();
   private revision?: Revision;
+  private subject: Subject;
 
   constructor(
-    private readonly run: { runId: string; requesterEmail: string },
+    private readonly run: ApprovalDeskRun,
     private readonly hooks: ApprovalDeskHooks = {},
   ) {
+    this.subject = this.subjectOf(run.input);
     setHandler(decideUpdate, (input) => this.applyDecision(input), { validator: (input) => this.validateDecision(input) });
     setHandler(reassignUpdate, (input) => this.reassign(input), { validator: (input) => this.validateReassign(input) });
     setHandler(reviseUpdate, (input) => this.applyRevision(input), { validator: (input) => this.validateRevision(input) });
@@ -138,13 +179,33 @@ export class ApprovalDesk {
         expiresAt: seat.expiresAt,
       })),
       decided: [...this.decided],
+      version: this.subject.version,
     }));
+  }
+
+  /** After an edit, approvers see the new facts, and only a decision on their version counts. */
+  useInput(input: unknown): void {
+    this.subject = this.subjectOf(input);
   }
 
   /** Every link that still works: approvers' requests and an unanswered edit link. */
   openRequestIds(): string[] {
     const revision = this.revision && !this.revision.input ? [this.revision.requestId] : [];
     return [...this.open.keys(), ...revision];
+  }
+
+  private subjectOf(input: unknown): Subject {
+    const facts = this.run.factsOf(input);
+    return { input, facts, version: factsVersion(facts, input) };
+  }
+
+  private duties(): DutiesContext {
+    return {
+      requesterEmail: this.run.requesterEmail,
+      startedBy: this.run.startedBy,
+      onePersonOneStep: this.run.separationOfDuties.onePersonOneStep,
+      decided: this.deciders,
+    };
   }
 
   // ----- decisions -------------------------------------------------------------------------------------------
@@ -157,10 +218,17 @@ export class ApprovalDesk {
     if (stepOutcome(entry.step.rule, entry.step.seats.map((s) => s.decision?.decision))) {
       refuse('The step was decided without this approval: it is no longer needed', DecisionRefusal.notNeeded);
     }
-    if (input.actorEmail.toLowerCase() !== entry.seat.approver.email.toLowerCase()) {
+    if (!same(input.actorEmail, entry.seat.approver.email)) {
       refuse(`${input.actorEmail} is not the approver of this request`, DecisionRefusal.wrongApprover);
     }
+    // Seats are filled without conflicts; this holds even if a seat was filled some other way.
+    const conflict = dutyConflict(input.actorEmail, entry.step.spec.stepId, this.duties());
+    if (conflict) refuse(`${input.actorEmail} ${conflict}: separation of duties`, DecisionRefusal.separationOfDuties);
     if (!['approved', 'rejected', 'changes_requested'].includes(input.decision)) refuse('Unknown decision', DecisionRefusal.invalid);
+    if (!input.version) refuse('A decision must name the version of the request it was made on', DecisionRefusal.invalid);
+    if (input.version !== this.subject.version) {
+      refuse('The request changed after this page was shown: decide on the current version', DecisionRefusal.staleVersion);
+    }
     if (input.decision !== 'approved' && !input.comment?.trim()) {
       refuse(input.decision === 'rejected' ? 'A reason is required to reject' : 'Say what should change', DecisionRefusal.reasonRequired);
     }
@@ -176,11 +244,15 @@ export class ApprovalDesk {
       actorEmail: seat.approver.email,
       decidedAt: Date.now(),
       nonce: input.nonce,
+      version: this.subject.version,
     };
     // Recorded before awaiting anything, so a racing decision on the same request fails validation.
     seat.decision = result;
     this.open.delete(input.requestId);
     this.decided.push(result);
+    for (const email of [seat.approver.email, seat.approver.onBehalfOf?.email]) {
+      if (email) this.deciders.set(email.toLowerCase(), { stepId: step.spec.stepId, stepTitle: step.spec.title });
+    }
     await acts.recordDecision({
       requestId: result.requestId,
       runId: this.run.runId,
@@ -192,6 +264,8 @@ export class ApprovalDesk {
       ip: input.ip,
       userAgent: input.userAgent,
       decidedAt: result.decidedAt,
+      version: result.version,
+      facts: this.subject.facts,
     });
     return result;
   }
@@ -201,15 +275,33 @@ export class ApprovalDesk {
   private validateReassign(input: ReassignInput): void {
     const entry = this.open.get(input.requestId);
     if (!entry) refuse('This approval request is no longer open', DecisionRefusal.notOpen);
-    if (entry.seat.approver.email.toLowerCase() === input.toEmail.toLowerCase()) {
-      refuse(`${input.toEmail} already holds this request`, DecisionRefusal.sameApprover);
+    if (same(entry.seat.approver.email, input.toEmail)) refuse(`${input.toEmail} already holds this request`, DecisionRefusal.sameApprover);
+    if (same(input.actorEmail, this.run.requesterEmail)) {
+      refuse('The requester cannot reassign the approvals of their own request', DecisionRefusal.separationOfDuties);
     }
+    if (same(input.actorEmail, input.toEmail)) refuse('Nobody can reassign a request to themselves', DecisionRefusal.separationOfDuties);
+    const conflict = this.seatConflict(entry.step, entry.seat, { email: input.toEmail, name: input.toEmail, role: `person:${input.toEmail}` });
+    if (conflict) refuse(`${input.toEmail} ${conflict}`, DecisionRefusal.separationOfDuties);
+  }
+
+  /** Why a candidate may not take this seat: a duty conflict, or they already sit in another seat of the step. */
+  private seatConflict(step: ActiveStep, seat: Seat, candidate: Candidate): string | undefined {
+    if (step.seats.some((s) => s !== seat && same(s.approver.email, candidate.email))) return 'already holds another seat of this step';
+    return candidateConflict(candidate, step.spec.stepId, this.duties());
   }
 
   private async reassign(input: ReassignInput): Promise<ReassignResult> {
     const { step, seat } = this.open.get(input.requestId)!;
-    this.closeRequest(input.requestId, `the request was reassigned to ${input.toEmail}`);
-    const approver = await lookups.resolveApprover({ role: `person:${input.toEmail}`, subjectEmail: seat.approver.email });
+    const [target] = await acts.approverCandidates({ roles: [`person:${input.toEmail}`], subjectEmail: seat.approver.email, managerChain: false });
+    // The step may have closed, or the seat moved, while the directory answered.
+    if (step.closed || seat.requestId !== input.requestId || seat.decision) refuse('This approval request is no longer open', DecisionRefusal.notOpen);
+    const candidate = target?.candidates[0];
+    if (!candidate) refuse(`${input.toEmail} is not in the directory`, DecisionRefusal.invalid);
+    // The person may be away: their delegate would hold it, and must be eligible too.
+    const conflict = this.seatConflict(step, seat, candidate);
+    if (conflict) refuse(`${candidate.name} ${conflict}`, DecisionRefusal.separationOfDuties);
+    const approver = toApprover(candidate);
+    this.closeRequest(input.requestId, `the request was reassigned to ${approver.name}`);
     await acts.revokeApprovalRequests({
       requestIds: [input.requestId],
       reason: `the request was reassigned to ${approver.name}`,
@@ -228,12 +320,13 @@ export class ApprovalDesk {
     this.closedBecause.set(requestId, reason.charAt(0).toUpperCase() + reason.slice(1));
   }
 
-  // ----- steps -----------------------------------------------------------------------------------------------
+  // ----- seats -----------------------------------------------------------------------------------------------
 
-  private async openSeat(step: ActiveStep, seat: Seat, extra: { escalatedFrom?: Approver }): Promise<string> {
+  private async openSeat(step: ActiveStep, seat: Seat, extra: { escalatedFrom?: Approver; reapproval?: { changed: string[] } }): Promise<string> {
     // Open for decisions before the mail goes out: an approver may click faster than the activity returns.
     const requestId = approvalRequestId(this.run.runId, step.spec.stepId, { attempt: step.attempt, seat: seat.seat, round: seat.round });
     seat.requestId = requestId;
+    if (step.closed) return requestId;
     this.open.set(requestId, { step, seat });
     await acts.openApprovalRequest({
       requestId,
@@ -245,28 +338,73 @@ export class ApprovalDesk {
       approver: seat.approver,
       expiresAt: seat.expiresAt,
       escalatedFrom: extra.escalatedFrom,
+      reapproval: extra.reapproval,
     });
     return requestId;
   }
 
+  /**
+   * Each seat goes to the first eligible person its role resolves to (the role's holders, then up the manager
+   * chain, delegations followed), else to the policy's fallback role; anyone passed over is audited. A step that
+   * cannot get the seats its rule needs fails the run at that step, saying why.
+   */
+  private async fillSeats(spec: ApprovalStepSpec, rule: ApprovalRule, attempt: number): Promise<Approver[]> {
+    const resolved = await acts.approverCandidates({ roles: spec.approvers, subjectEmail: this.run.requesterEmail });
+    const chosen: Approver[] = [];
+    const skipped: Array<SkippedCandidate & { seatRole: string }> = [];
+    const unfilled: SeatCandidates[] = [];
+    const take = (seat: SeatCandidates, candidates: Candidate[], role?: string) => {
+      const pick = firstEligible(candidates, spec.stepId, this.duties(), chosen);
+      skipped.push(...pick.skipped.map((s) => ({ ...s, seatRole: seat.role })));
+      if (pick.chosen) chosen.push(toApprover(pick.chosen, role));
+      return pick.chosen !== undefined;
+    };
+    for (const seat of resolved) if (!take(seat, seat.candidates)) unfilled.push(seat);
+    const fallbackRole = this.run.separationOfDuties.fallbackRole;
+    if (unfilled.length && fallbackRole) {
+      const [fallback] = await acts.approverCandidates({ roles: [fallbackRole], subjectEmail: this.run.requesterEmail });
+      for (const seat of unfilled.splice(0)) {
+        if (!take(seat, fallback?.candidates ?? [], `${fallbackRole} (fallback for ${seat.role})`)) unfilled.push(seat);
+      }
+    }
+    const feasible = chosen.length > 0 && chosen.length >= seatsNeeded(rule, resolved.length);
+    if (skipped.length || unfilled.length) {
+      await acts.recordSkippedApprovers({
+        runId: this.run.runId,
+        stepId: spec.stepId,
+        key: `a${attempt}`,
+        skipped: skipped.map(({ seatRole, ...s }) => ({ ...s, role: seatRole })),
+        unfilled: unfilled.map((seat) => ({ role: seat.role, reason: seat.missing ?? 'nobody eligible' })),
+        failed: !feasible,
+      });
+    }
+    if (!feasible) {
+      const why = unfilled.map((seat) => `${seat.role}: ${seat.missing ?? 'nobody eligible (see the skipped approvers in the audit)'}`).join('; ');
+      throw ApplicationFailure.nonRetryable(`${spec.title} cannot be filled under separation of duties: ${why}`, FailureType.noEligibleApprover);
+    }
+    return chosen;
+  }
+
+  // ----- steps -----------------------------------------------------------------------------------------------
+
   /** Runs one step to its outcome. Cancellation propagates; the caller revokes what is still open. */
-  async step(spec: ApprovalStepSpec): Promise<StepOutcome> {
+  async step(spec: ApprovalStepSpec, options: { reapproval?: { changed: string[] } } = {}): Promise<StepOutcome> {
     const attempt = (this.attempts.get(spec.stepId) ?? 0) + 1;
     this.attempts.set(spec.stepId, attempt);
     const rule: ApprovalRule = spec.rule ?? { kind: 'all' };
-    const approvers = await lookups.resolveApprovers({ roles: spec.approvers, subjectEmail: this.run.requesterEmail });
+    const approvers = await this.fillSeats(spec, rule, attempt);
     if (rule.kind === 'quorum' && rule.required > approvers.length) {
       throw ApplicationFailure.nonRetryable(
         `${spec.title} needs ${rule.required} approvals but only ${approvers.length} approvers were found`,
-        'QuorumUnreachable',
+        FailureType.quorumUnreachable,
       );
     }
     const expiresAt = Date.now() + durationMs(spec.timing.timeout);
-    const step: ActiveStep = { spec, rule, attempt, seats: approvers.map((approver, seat) => ({ seat, approver, round: 1, expiresAt })) };
+    const step: ActiveStep = { spec, rule, attempt, closed: false, seats: approvers.map((approver, seat) => ({ seat, approver, round: 1, expiresAt })) };
 
     // The run shows whom it waits on before their e-mails can arrive.
     await this.hooks.onWaiting?.(spec, approvers);
-    await Promise.all(step.seats.map((seat) => this.openSeat(step, seat, {})));
+    await Promise.all(step.seats.map((seat) => this.openSeat(step, seat, { reapproval: options.reapproval })));
 
     let escalated = false;
     for (;;) {
@@ -276,8 +414,7 @@ export class ApprovalDesk {
         escalated = true;
         continue;
       }
-      await this.revokePending(step, 'the request expired', 'approval.expired');
-      return { outcome: 'expired', reason: `${spec.title}: no decision within the SLA` };
+      return this.atDeadline(step);
     }
   }
 
@@ -309,12 +446,13 @@ export class ApprovalDesk {
     const expiresAt = Date.now() + durationMs(step.spec.timing.escalationTimeout);
     let moved = false;
     for (const seat of this.pending(step)) {
-      const next = await this.escalationApprover(step.spec, seat.approver);
-      if (!next) continue;
+      const next = await this.escalationApprover(step, seat);
+      // A decision or a reassignment may have landed while the directory answered.
+      if (!next || step.closed || seat.decision || !seat.requestId || !this.open.has(seat.requestId)) continue;
       const from = seat.approver;
-      this.closeRequest(seat.requestId!, `the request was escalated to ${next.name}`);
+      this.closeRequest(seat.requestId, `the request was escalated to ${next.name}`);
       await acts.revokeApprovalRequests({
-        requestIds: [seat.requestId!],
+        requestIds: [seat.requestId],
         reason: `the request was escalated to ${next.name}`,
         action: 'approval.superseded',
       });
@@ -327,14 +465,60 @@ export class ApprovalDesk {
     return moved;
   }
 
-  /** No one to escalate to (e.g. the approver has no manager on record) means the seat cannot escalate. */
-  private async escalationApprover(spec: ApprovalStepSpec, from: Approver): Promise<Approver | undefined> {
-    try {
-      const next = await lookups.resolveApprover({ role: spec.timing.escalateTo, subjectEmail: from.email });
-      return next.email.toLowerCase() === from.email.toLowerCase() ? undefined : next;
-    } catch {
-      return undefined;
+  /** The first eligible person the policy's escalation target resolves to from this seat's approver. */
+  private async escalationApprover(step: ActiveStep, seat: Seat): Promise<Approver | undefined> {
+    const [target] = await acts.approverCandidates({ roles: [step.spec.timing.escalateTo], subjectEmail: seat.approver.email });
+    const candidates = (target?.candidates ?? []).filter((c) => !same(c.email, seat.approver.email));
+    const others = step.seats.filter((s) => s !== seat).map((s) => s.approver);
+    const pick = firstEligible(candidates, step.spec.stepId, this.duties(), others);
+    if (pick.skipped.length) {
+      await acts.recordSkippedApprovers({
+        runId: this.run.runId,
+        stepId: step.spec.stepId,
+        key: `a${step.attempt}:s${seat.seat}:r${seat.round}:escalation`,
+        skipped: pick.skipped,
+        unfilled: [],
+        failed: false,
+      });
     }
+    return pick.chosen && toApprover(pick.chosen);
+  }
+
+  /** The policy's deadline action once nobody decided in time (and escalation, if any, did not help). */
+  private async atDeadline(step: ActiveStep): Promise<StepOutcome> {
+    const { timing, title } = step.spec;
+    const action = timing.onTimeout === 'escalate' ? 'expire' : timing.onTimeout;
+    if (action === 'expire') return this.expire(step, `${title}: no decision within the SLA`);
+    if (action === 'approve') {
+      const amount = this.run.amountOf(this.subject.input);
+      const limit = timing.approveAtDeadlineBelow;
+      if (amount === undefined || limit === undefined || amount >= limit) {
+        return this.expire(step, `${title}: no decision within the SLA, and the policy approves at the deadline only below ${limit ?? 'a limit'}`);
+      }
+    }
+    const decision: DecisionResult = {
+      requestId: `${this.run.runId}:${step.spec.stepId}:a${step.attempt}:policy`,
+      stepId: step.spec.stepId,
+      decision: action === 'approve' ? 'approved' : 'rejected',
+      comment: `${action === 'approve' ? 'Approved' : 'Rejected'} by policy at the deadline (policy version ${this.run.policyVersion})`,
+      actorEmail: POLICY.email,
+      decidedAt: Date.now(),
+      nonce: '',
+      version: this.subject.version,
+      byPolicy: { policyVersion: this.run.policyVersion },
+    };
+    step.closed = true;
+    await this.revokePending(step, `the step was ${decision.decision} by policy at the deadline`, 'approval.expired');
+    this.decided.push(decision);
+    await acts.recordPolicyDecision({ runId: this.run.runId, stepId: step.spec.stepId, stepTitle: title, decision, facts: this.subject.facts });
+    if (decision.decision === 'approved') return { outcome: 'approved', decisions: [...this.decisionsOf(step), decision] };
+    return { outcome: 'rejected', decision, approver: POLICY, decisions: [...this.decisionsOf(step), decision] };
+  }
+
+  private async expire(step: ActiveStep, reason: string): Promise<StepOutcome> {
+    step.closed = true;
+    await this.revokePending(step, 'the request expired', 'approval.expired');
+    return { outcome: 'expired', reason };
   }
 
   private async revokePending(step: ActiveStep, reason: string, action: string): Promise<void> {
@@ -343,9 +527,14 @@ export class ApprovalDesk {
     if (requestIds.length) await acts.revokeApprovalRequests({ requestIds, reason, action });
   }
 
+  private decisionsOf(step: ActiveStep): DecisionResult[] {
+    return step.seats.flatMap((s) => (s.decision ? [s.decision] : [])).sort((a, b) => a.decidedAt - b.decidedAt);
+  }
+
   private async close(step: ActiveStep, outcome: DecisionResult['decision']): Promise<StepOutcome> {
+    step.closed = true;
     await this.revokePending(step, 'the step was decided without this approval: it is no longer needed', 'approval.not_needed');
-    const decisions = step.seats.flatMap((s) => (s.decision ? [s.decision] : [])).sort((a, b) => a.decidedAt - b.decidedAt);
+    const decisions = this.decisionsOf(step);
     if (outcome === 'approved') return { outcome, decisions };
     const deciding = decisions.find((d) => d.decision === outcome)!;
     const seat = step.seats.find((s) => s.decision === deciding)!;
@@ -358,7 +547,7 @@ export class ApprovalDesk {
     if (!this.revision || this.revision.requestId !== input.requestId || this.revision.input) {
       refuse('This edit link is no longer open', DecisionRefusal.notOpen);
     }
-    if (input.actorEmail.toLowerCase() !== this.run.requesterEmail.toLowerCase()) {
+    if (!same(input.actorEmail, this.run.requesterEmail)) {
       refuse(`${input.actorEmail} is not the requester`, DecisionRefusal.wrongApprover);
     }
   }

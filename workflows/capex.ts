@@ -1,6 +1,6 @@
 import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { capexApprovalChain, capexProcess, type CapexInput, type CapexSettings } from '../processes/capex.js';
+import { capexApprovalChain, capexProcess, type CapexInput, type CapexPolicy } from '../processes/capex.js';
 import type { RunArgs } from '../processes/types.js';
 import type { DecisionResult } from './approval.js';
 import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
@@ -22,21 +22,18 @@ export interface CapexResult {
  * approver may send it back for changes, after which it resumes at that step; full approval raises one purchase
  * order in the ERP and tells the requester.
  */
-export async function capexWorkflow(args: RunArgs<CapexInput, CapexSettings>): Promise<CapexResult> {
-  const { settings } = args;
-  const { tracker, desk } = await openRun(capexProcess.key, args);
+export async function capexWorkflow(args: RunArgs<CapexInput, CapexPolicy>): Promise<CapexResult> {
+  const { tracker, desk, policy } = await openRun(capexProcess, args);
   const erp = proxyActivities<Activities>({
     startToCloseTimeout: '30s',
-    scheduleToCloseTimeout: settings.purchaseOrderTimeout,
+    scheduleToCloseTimeout: policy.purchaseOrderTimeout,
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m' },
   });
 
   const result = await trackRun(
     tracker,
     async (): Promise<CapexResult> => {
-      const chain = await runApprovalChain({ desk, tracker, revisionTimeout: settings.revisionTimeout, summarize: capexProcess.summarize }, args.input, (current) =>
-        capexApprovalChain(current, settings),
-      );
+      const chain = await runApprovalChain({ desk, tracker, policy, summarize: capexProcess.summarize }, args.input, (current) => capexApprovalChain(current, policy));
       if (chain.outcome !== 'approved') return { outcome: chain.outcome, approvals: chain.approvals };
       const { input, approvals } = chain;
 

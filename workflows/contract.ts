@@ -1,6 +1,6 @@
 import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { contractApprovalChain, contractProcess, type ContractInput, type ContractSettings } from '../processes/contract.js';
+import { contractApprovalChain, contractProcess, type ContractInput, type ContractPolicy } from '../processes/contract.js';
 import type { RunArgs } from '../processes/types.js';
 import type { DecisionResult } from './approval.js';
 import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
@@ -17,15 +17,12 @@ export interface ContractResult {
 }
 
 /** Contract sign-off: a parallel review, then a directors' quorum for larger contracts. */
-export async function contractWorkflow(args: RunArgs<ContractInput, ContractSettings>): Promise<ContractResult> {
-  const { settings } = args;
-  const { tracker, desk } = await openRun(contractProcess.key, args);
+export async function contractWorkflow(args: RunArgs<ContractInput, ContractPolicy>): Promise<ContractResult> {
+  const { tracker, desk, policy } = await openRun(contractProcess, args);
   const result = await trackRun(
     tracker,
     async (): Promise<ContractResult> => {
-      const chain = await runApprovalChain({ desk, tracker, revisionTimeout: settings.revisionTimeout, summarize: contractProcess.summarize }, args.input, (input) =>
-        contractApprovalChain(input, settings),
-      );
+      const chain = await runApprovalChain({ desk, tracker, policy, summarize: contractProcess.summarize }, args.input, (input) => contractApprovalChain(input, policy));
       if (chain.outcome === 'approved') {
         await tracker.close('completed', 'approved');
         await acts.notifyRequester({ runId: tracker.runId, outcome: 'approved' });

@@ -1,6 +1,7 @@
 import type { Duration } from '@temporalio/common';
 import { ApplicationFailure, condition, defineUpdate, setHandler } from '@temporalio/workflow';
 import { APPLY_EVENT_UPDATE, eventKind, type AppliedEvent, type InboundEventMessage } from '../processes/event-messages.js';
+import { FailureType } from '../processes/failures.js';
 
 export const applyEventUpdate = defineUpdate<AppliedEvent, [InboundEventMessage]>(APPLY_EVENT_UPDATE);
 
@@ -29,10 +30,10 @@ export class EventInbox {
       {
         validator: (event) => {
           if (!this.accepting.has(eventKind(event.source, event.type))) {
-            throw ApplicationFailure.nonRetryable(`the run is not waiting for ${event.type} from ${event.source}`, 'EventNotAwaited');
+            throw ApplicationFailure.nonRetryable(`the run is not waiting for ${event.type} from ${event.source}`, FailureType.eventNotAwaited);
           }
           const problem = this.checks.get(eventKind(event.source, event.type))?.(event.data);
-          if (problem) throw ApplicationFailure.nonRetryable(`${event.type} refused: ${problem}`, 'EventInvalid');
+          if (problem) throw ApplicationFailure.nonRetryable(`${event.type} refused: ${problem}`, FailureType.eventInvalid);
         },
       },
     );

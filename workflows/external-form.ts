@@ -2,6 +2,7 @@ import { ApplicationFailure, condition, defineUpdate, proxyActivities, setHandle
 import type { Activities } from '../activities/index.js';
 import { SUBMIT_FORM_UPDATE, type FormSubmission } from '../processes/approval-messages.js';
 import { durationMs } from '../processes/duration.js';
+import { FailureType } from '../processes/failures.js';
 
 export const submitFormUpdate = defineUpdate<{ requestId: string }, [FormSubmission]>(SUBMIT_FORM_UPDATE);
 
@@ -28,7 +29,7 @@ export class FormDesk {
       },
       {
         validator: (submission) => {
-          if (this.open?.requestId !== submission.requestId) throw ApplicationFailure.nonRetryable('This form is no longer open', 'FormClosed');
+          if (this.open?.requestId !== submission.requestId) throw ApplicationFailure.nonRetryable('This form is no longer open', FailureType.formClosed);
         },
       },
     );

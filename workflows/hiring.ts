@@ -2,7 +2,7 @@ import { ActivityFailure, allHandlersFinished, CancellationScope, condition, pro
 import type { Activities } from '../activities/index.js';
 import { durationMs } from '../processes/duration.js';
 import { eventKind, type InboundEventMessage } from '../processes/event-messages.js';
-import { acceptedOfferSchema, hiringApprovalChain, hiringProcess, type AcceptedOffer, type HiringInput, type HiringSettings } from '../processes/hiring.js';
+import { acceptedOfferSchema, hiringApprovalChain, hiringProcess, type AcceptedOffer, type HiringInput, type HiringPolicy } from '../processes/hiring.js';
 import type { RunArgs } from '../processes/types.js';
 import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
 import { EventInbox } from './event-inbox.js';
@@ -43,10 +43,9 @@ function offerProblem(data: Record<string, unknown>): string | undefined {
  * A hire from requisition to provisioned employee. Everything done after the offer is accepted is recorded as an
  * undo step; a withdrawal (or cancelling the run) undoes it in reverse order and audits what was undone.
  */
-export async function hiringWorkflow(args: RunArgs<HiringInput, HiringSettings>): Promise<HiringResult> {
-  const { settings } = args;
+export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): Promise<HiringResult> {
   const inbox = new EventInbox();
-  const { tracker, desk } = await openRun(hiringProcess.key, args);
+  const { tracker, desk, policy: settings } = await openRun(hiringProcess, args);
   const runId = tracker.runId;
   const undo: Array<{ what: string; run: () => Promise<void> }> = [];
   let withdrawal: InboundEventMessage | undefined;
@@ -86,7 +85,7 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringSettings>)
     async (): Promise<HiringResult> => {
       await tracker.enterStep('headcount-check');
       const facts = await systems.checkHeadcount({ runId, department: args.input.department, level: args.input.level, salaryMax: args.input.salaryRange.max });
-      const chain = await runApprovalChain({ desk, tracker, revisionTimeout: settings.revisionTimeout, summarize: hiringProcess.summarize }, args.input, (input) =>
+      const chain = await runApprovalChain({ desk, tracker, policy: settings, summarize: hiringProcess.summarize }, args.input, (input) =>
         hiringApprovalChain(input, facts, settings),
       );
       if (chain.outcome !== 'approved') return { outcome: chain.outcome };
@@ -185,7 +184,7 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringSettings>)
 }
 
 /** Signed, declined or voided as the provider says; 'expired' when the signature timeout ran out; undefined if withdrawn. */
-async function waitForSignature(runId: string, envelopeId: string, settings: HiringSettings, isWithdrawn: () => boolean) {
+async function waitForSignature(runId: string, envelopeId: string, settings: HiringPolicy, isWithdrawn: () => boolean) {
   const signing = proxyActivities<Activities>({
     startToCloseTimeout: settings.signatureTimeout,
     scheduleToCloseTimeout: settings.signatureTimeout,

@@ -2,8 +2,8 @@ import { allHandlersFinished, condition, proxyActivities } from '@temporalio/wor
 import type { Activities } from '../activities/index.js';
 import { durationMs } from '../processes/duration.js';
 import { eventKind } from '../processes/event-messages.js';
-import { invoiceMatchProcess, type InvoiceMatchInput, type InvoiceMatchSettings } from '../processes/invoice-match.js';
-import { approvalTimingWith, formatMoney } from '../processes/shared.js';
+import { invoiceMatchProcess, type InvoiceMatchInput, type InvoiceMatchPolicy } from '../processes/invoice-match.js';
+import { formatMoney } from '../processes/shared.js';
 import type { RunArgs } from '../processes/types.js';
 import { openRun, revokeLinksAndTellRequester } from './approval-chain.js';
 import { EventInbox } from './event-inbox.js';
@@ -24,10 +24,10 @@ export interface InvoiceMatchResult {
 }
 
 /** Goods receipts for the PO until they cover the invoice; short at the deadline, finance decides. */
-export async function invoiceMatchWorkflow(args: RunArgs<InvoiceMatchInput, InvoiceMatchSettings>): Promise<InvoiceMatchResult> {
-  const { input, settings } = args;
+export async function invoiceMatchWorkflow(args: RunArgs<InvoiceMatchInput, InvoiceMatchPolicy>): Promise<InvoiceMatchResult> {
+  const { input } = args;
   const inbox = new EventInbox([GOODS_RECEIVED, INVOICE_CANCELLED]);
-  const { tracker, desk } = await openRun(invoiceMatchProcess.key, args);
+  const { tracker, desk, policy: settings } = await openRun(invoiceMatchProcess, args);
   const needed = input.amount * (1 - settings.tolerancePercent / 100);
   const receipts: string[] = [];
   let received = 0;
@@ -64,7 +64,7 @@ export async function invoiceMatchWorkflow(args: RunArgs<InvoiceMatchInput, Invo
         stepId: 'payment-release',
         title: `Release payment with goods receipts of ${formatMoney(received, input.currency)} against ${formatMoney(input.amount, input.currency)}`,
         approvers: settings.releaseApprovers,
-        timing: approvalTimingWith(settings.approval),
+        timing: settings.approval,
       });
       if (release.outcome === 'approved') {
         await tracker.close('completed', 'released');

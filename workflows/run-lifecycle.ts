@@ -1,12 +1,15 @@
 import {
   CancellationScope,
+  defineSignal,
   isCancellation,
   proxyActivities,
+  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { RunStatus } from '../activities/records.js';
+import { CANCEL_REASON_SIGNAL, type CancelReason } from '../processes/approval-messages.js';
 import { searchAttributes } from '../processes/search-attributes.js';
 import type { RunArgs, RunSummary } from '../processes/types.js';
 
@@ -17,6 +20,9 @@ const acts = proxyActivities<Activities>({
 
 export type ClosedStatus = Exclude<RunStatus, 'running'>;
 
+/** Sent by the API just before it cancels the run: who cancels it and why. */
+export const cancelReasonSignal = defineSignal<[CancelReason]>(CANCEL_REASON_SIGNAL);
+
 /**
  * Keeps the run's read model and search attributes in step with the workflow: current step and approver while
  * it waits, status and outcome when it ends.
@@ -26,6 +32,15 @@ export class RunTracker {
 
   /** The step the run is in; kept on close so a failure says where it happened. */
   private step?: string;
+
+  /** Who asked for the cancellation and why, once they did. */
+  cancelledBy?: CancelReason;
+
+  constructor() {
+    setHandler(cancelReasonSignal, (reason) => {
+      this.cancelledBy ??= reason;
+    });
+  }
 
   /** Runs started over the API or by an event are recorded before they start; a scheduled run records itself. */
   async recordIfScheduled(processKey: string, args: RunArgs<unknown, unknown>): Promise<void> {
@@ -51,7 +66,7 @@ export class RunTracker {
     ]);
   }
 
-  async close(status: ClosedStatus, outcome: string, failureReason?: string): Promise<void> {
+  async close(status: ClosedStatus, outcome: string, failureReason?: string, actor = 'opsflow'): Promise<void> {
     upsertSearchAttributes([
       { key: searchAttributes.status, value: status },
       { key: searchAttributes.currentStep, value: null },
@@ -68,7 +83,7 @@ export class RunTracker {
         eventKey: `${this.runId}:run.${status}`,
         runId: this.runId,
         action: `run.${status}`,
-        actor: 'opsflow',
+        actor,
         step: this.step,
         details: { outcome, ...(failureReason ? { reason: failureReason } : {}) },
       },
@@ -98,10 +113,11 @@ export async function trackRun<T>(
     return await body();
   } catch (error) {
     const cancelled = isCancellation(error);
-    const reason = cancelled ? 'cancelled by an operator' : failureMessage(error);
+    const by = tracker.cancelledBy;
+    const reason = cancelled ? (by ? `cancelled by ${by.actorEmail}: ${by.reason}` : 'cancelled by an operator') : failureMessage(error);
     await CancellationScope.nonCancellable(async () => {
       await onAbort(cancelled ? 'cancelled' : 'failed', reason);
-      await tracker.close(cancelled ? 'cancelled' : 'failed', cancelled ? 'cancelled' : 'failed', reason);
+      await tracker.close(cancelled ? 'cancelled' : 'failed', cancelled ? 'cancelled' : 'failed', reason, cancelled && by ? by.actorEmail : 'opsflow');
     });
     throw error;
   }

@@ -1,7 +1,6 @@
 import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { supplierOnboardingProcess, supplierReviewers, type SupplierOnboardingInput, type SupplierOnboardingSettings } from '../processes/supplier-onboarding.js';
-import { approvalTimingWith } from '../processes/shared.js';
+import { supplierOnboardingProcess, supplierReviewers, type SupplierOnboardingInput, type SupplierOnboardingPolicy } from '../processes/supplier-onboarding.js';
 import type { SupplierDetails } from '../processes/supplier-details.js';
 import type { RunArgs } from '../processes/types.js';
 import type { DecisionResult } from './approval.js';
@@ -21,9 +20,8 @@ export interface SupplierOnboardingResult {
 }
 
 /** Screening (a hit goes to compliance), the supplier's own details by link, parallel reviews, ERP vendor. */
-export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardingInput, SupplierOnboardingSettings>): Promise<SupplierOnboardingResult> {
-  const { settings } = args;
-  const { tracker, desk } = await openRun(supplierOnboardingProcess.key, args);
+export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardingInput, SupplierOnboardingPolicy>): Promise<SupplierOnboardingResult> {
+  const { tracker, desk, policy: settings } = await openRun(supplierOnboardingProcess, args);
   const runId = tracker.runId;
   const forms = new FormDesk(runId);
   const systems = proxyActivities<Activities>({
@@ -31,7 +29,7 @@ export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardin
     scheduleToCloseTimeout: settings.vendorTimeout,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
   });
-  const chainContext = { desk, tracker, revisionTimeout: '7d', summarize: supplierOnboardingProcess.summarize };
+  const chainContext = { desk, tracker, policy: settings, summarize: supplierOnboardingProcess.summarize };
 
   const result = await trackRun(
     tracker,
@@ -44,7 +42,7 @@ export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardin
       if (screening.status === 'hit') {
         const matches = screening.matches.map((m) => `${m.list} "${m.name}" ${Math.round(m.score * 100)}%`).join(', ');
         const review = await runApprovalChain(chainContext, input, () => [
-          { stepId: 'compliance-review', title: `Compliance review of a screening match: ${matches}`, approvers: ['role:compliance'], timing: approvalTimingWith(settings.approval) },
+          { stepId: 'compliance-review', title: `Compliance review of a screening match: ${matches}`, approvers: settings.complianceReviewers, timing: settings.approval },
         ]);
         approvals.push(...review.approvals);
         if (review.outcome !== 'approved') return { outcome: review.outcome, approvals };
@@ -68,7 +66,7 @@ export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardin
       input = { ...input, details };
 
       const reviews = await runApprovalChain(chainContext, input, (current) => [
-        { stepId: 'reviews', title: 'Procurement, finance (bank details) and security review', approvers: supplierReviewers(current), rule: { kind: 'all' }, timing: approvalTimingWith(settings.approval) },
+        { stepId: 'reviews', title: 'Procurement, finance (bank details) and security review', approvers: supplierReviewers(current, settings), rule: { kind: 'all' }, timing: settings.approval },
       ]);
       approvals.push(...reviews.approvals);
       if (reviews.outcome !== 'approved') return { outcome: reviews.outcome, approvals };

@@ -1,7 +1,6 @@
 import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { approvalTimingWith } from '../processes/shared.js';
-import { supplierRescreeningProcess, type SupplierRescreeningInput, type SupplierRescreeningSettings } from '../processes/supplier-rescreening.js';
+import { supplierRescreeningProcess, type SupplierRescreeningInput, type SupplierRescreeningPolicy } from '../processes/supplier-rescreening.js';
 import type { RunArgs } from '../processes/types.js';
 import { openRun, revokeLinksAndTellRequester } from './approval-chain.js';
 import { trackRun } from './run-lifecycle.js';
@@ -19,8 +18,8 @@ export interface RescreeningResult {
 }
 
 /** Every active vendor screened again; each match decided by compliance, a rejected one blocked in the ERP. */
-export async function supplierRescreeningWorkflow(args: RunArgs<SupplierRescreeningInput, SupplierRescreeningSettings>): Promise<RescreeningResult> {
-  const { tracker, desk } = await openRun(supplierRescreeningProcess.key, args);
+export async function supplierRescreeningWorkflow(args: RunArgs<SupplierRescreeningInput, SupplierRescreeningPolicy>): Promise<RescreeningResult> {
+  const { tracker, desk, policy } = await openRun(supplierRescreeningProcess, args);
   const runId = tracker.runId;
   const result = await trackRun(
     tracker,
@@ -37,8 +36,8 @@ export async function supplierRescreeningWorkflow(args: RunArgs<SupplierRescreen
         const review = await desk.step({
           stepId: `compliance-review:${vendor.vendorId}`,
           title: `Keep ${vendor.legalName} (${vendor.vendorId})? Screening match: ${matches}`,
-          approvers: ['role:compliance'],
-          timing: approvalTimingWith(args.settings.approval),
+          approvers: policy.complianceReviewers,
+          timing: policy.approval,
         });
         if (review.outcome === 'rejected') {
           await acts.blockVendor({ runId, vendorId: vendor.vendorId, reason: review.decision.comment ?? 'sanctions match' });

@@ -1,3 +1,4 @@
+import { shortVersion, type FactChange } from '../../processes/facts.js';
 import { html, layout, type SafeHtml } from './html.js';
 
 /**
@@ -35,6 +36,13 @@ export interface ApprovalPageProps {
   expiresAt: Date;
   /** Shown as a `<dl>`; values keep their line breaks. */
   details: Array<{ label: string; value: string }>;
+  /** The version of the details shown (processes/facts.ts): the form posts it, so a decision is bound to them. */
+  version: string;
+  /**
+   * What changed, above the details: since the approver opened an older page (`stale`: nothing was decided), or
+   * since this step was approved before an edit (`since_approval`: it is asked again).
+   */
+  changes?: { kind: 'stale' | 'since_approval'; items: FactChange[]; unknownVersion?: boolean };
   /** Earlier decisions on this run. */
   history: Array<{
     stepTitle: string;
@@ -42,6 +50,9 @@ export interface ApprovalPageProps {
     decision: 'approved' | 'rejected' | 'changes_requested';
     comment: string | null;
     decidedAt: Date;
+    /** The version it was decided on, and the facts that differ from what is shown now. */
+    version?: string | null;
+    changedSince?: string[];
   }>;
   /** Set when re-rendering after a refused POST, e.g. `{ message, fieldErrors: { comment: 'A reason is required to reject.' } }`. */
   error?: { message: string; fieldErrors?: Record<string, string> };
@@ -64,7 +75,8 @@ function historyList(history: ApprovalPageProps['history']): SafeHtml {
 ${history.map(
   (h) => html`<li>
 <div><span class="${`badge badge-${h.decision}`}">${DECISION_LABEL[h.decision]}</span> <strong>${h.stepTitle}</strong></div>
-<div class="small muted">${h.approverName}, ${time(h.decidedAt)}</div>
+<div class="small muted">${h.approverName}, ${time(h.decidedAt)}${h.version ? html`, on version <code>${shortVersion(h.version)}</code>` : false}</div>
+${h.changedSince && h.changedSince.length > 0 && html`<div class="small">Changed since: ${h.changedSince.join(', ')} (not material under the policy, so this decision stands)</div>`}
 ${h.comment !== null && h.comment.trim() !== '' && html`<blockquote>${h.comment}</blockquote>`}
 </li>
 `,
@@ -77,6 +89,21 @@ function errorSummary(error: ApprovalPageProps['error']): SafeHtml | false {
   return html`<div class="alert" role="alert" id="form-errors">
 <p><strong>${error.message}</strong></p>
 ${fieldMessages.length > 0 && html`<ul>${fieldMessages.map((m) => html`<li>${m}</li>`)}</ul>`}
+</div>`;
+}
+
+function changesBox(changes: ApprovalPageProps['changes']): SafeHtml | false {
+  if (!changes) return false;
+  const heading =
+    changes.kind === 'stale'
+      ? 'This request changed after you opened the page. Nothing was decided: review the current version below and decide again.'
+      : 'You are asked again because the request was edited after this step was approved. What changed:';
+  return html`<div class="alert" role="alert" id="changes">
+<p><strong>${heading}</strong></p>
+${changes.unknownVersion && html`<p>The page you used does not show a version of this request.</p>`}
+${changes.items.length > 0 && html`<table class="changes"><thead><tr><th scope="col">Field</th><th scope="col">Was</th><th scope="col">Now</th></tr></thead><tbody>
+${changes.items.map((c) => html`<tr><th scope="row">${c.label}</th><td><del>${c.before ?? '(not shown)'}</del></td><td><ins>${c.after ?? '(removed)'}</ins></td></tr>
+`)}</tbody></table>`}
 </div>`;
 }
 
@@ -94,14 +121,17 @@ export function approvalPage(p: ApprovalPageProps): string {
 <p>Hello ${p.approverName}, <strong>${p.requester.name}</strong> (${p.requester.email}) asks for your decision on <strong>${p.runTitle}</strong>.</p>
 <p class="deadline">Please decide by <strong>${time(p.expiresAt)}</strong>. After that this link stops working.</p>
 
+${changesBox(p.changes)}
 <h2>Details</h2>
 ${detailsList(p.details)}
+<p class="small muted" id="version">Version <code>${shortVersion(p.version)}</code>: your decision applies to exactly these details.</p>
 
 <h2>Decisions so far</h2>
 ${historyList(p.history)}
 
 <form class="decision" method="post" action="${action}">
 <h2>Your decision</h2>
+<input type="hidden" name="version" value="${p.version}">
 <label for="comment">Comment (required to reject or request changes)</label>
 <p class="hint" id="comment-hint">Optional when you approve. If you reject or ask for changes, say why: the requester will see it.</p>
 ${commentError && html`<p class="field-error" id="comment-error">${commentError}</p>`}
@@ -140,6 +170,7 @@ export type ResultKind =
   | 'revoked'
   | 'not_found'
   | 'closed'
+  | 'not_allowed'
   | 'unavailable';
 
 export interface ResultPageProps {
@@ -166,6 +197,7 @@ export const RESULT_STATUS: Readonly<Record<ResultKind, number>> = {
   revoked: 410,
   not_found: 404,
   closed: 409,
+  not_allowed: 403,
   unavailable: 503,
 };
 
@@ -306,6 +338,15 @@ ${
         body: html`<h1>This run is already closed</h1>
 ${context(p)}
 <p>No decision is needed any more${reason && html` (${reason})`}. Nothing was recorded.</p>`,
+      };
+    case 'not_allowed':
+      return {
+        title: 'Not allowed',
+        tone: 'error',
+        body: html`<h1>You cannot decide this request</h1>
+${context(p)}
+<p>${reason ? html`${reason}.` : 'Separation of duties does not allow it.'}</p>
+<p>Nothing was decided. The attempt was recorded in the request's audit trail.</p>`,
       };
     case 'unavailable':
       return {

@@ -7,8 +7,10 @@ import { formField, type FormField } from './revision.js';
 type RunRow = ReturnType<typeof runSummary>;
 type RunDetail = ReturnType<typeof runDetail>;
 
-const nav = html`<nav><a href="/ops">Dashboard</a><a href="/ops/runs">Runs</a><form method="post" action="/ops/logout"><button>Sign out</button></form></nav>`;
-const page = (title: string, body: SafeHtml, status?: number) => layout({ title, body, wide: true, nav, status });
+const nav = html`<nav><a href="/ops">Dashboard</a><a href="/ops/runs">Runs</a><a href="/ops/policies">Policies</a><form method="post" action="/ops/logout"><button>Sign out</button></form></nav>`;
+/** Every console page: the console's navigation, wide layout. */
+export const consolePage = (title: string, body: SafeHtml, status?: number) => layout({ title, body, wide: true, nav, status });
+const page = consolePage;
 const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 16) : '—');
 const money = (amount: number | null, currency: string | null) =>
   amount === null ? '—' : `${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency ?? ''}`;
@@ -69,9 +71,10 @@ ${nextHref && html`<p><a href="${nextHref}">Older runs →</a></p>`}`;
   return page('Runs', body);
 }
 
-export function runPage(run: RunDetail, details: Array<{ label: string; value: string }>, canCancel: boolean): string {
+export function runPage(run: RunDetail, details: Array<{ label: string; value: string }>, canCancel: boolean, options: { cancelError?: string } = {}): string {
   const body = html`<p class="eyebrow">${run.processTitle}</p><h1>${run.title}</h1>
-<p>${badge(run.status)} ${run.currentStep && html`waiting on <strong>${run.currentStep}</strong>`} · requested by ${run.requester.name} · started ${when(run.startedAt)}${run.closedAt && html` · closed ${when(run.closedAt)}`}</p>
+<p>${badge(run.status)} ${run.currentStep && html`waiting on <strong>${run.currentStep}</strong>`} · requested by ${run.requester.name}${run.startedBy && run.startedBy !== run.requester.email && html` (started by ${run.startedBy})`} · started ${when(run.startedAt)}${run.closedAt && html` · closed ${when(run.closedAt)}`}</p>
+<p class="small muted">Policy version <strong id="policy-version">${run.policy.version ?? 'unknown'}</strong>${run.policy.overridden && html` with per-run settings`} · facts version <code>${run.version.slice(0, 12)}</code></p>
 ${run.failureReason && html`<div class="error-summary"><p>${run.status === 'failed' ? 'Failed' : 'Reason'}: ${run.failureReason}</p></div>`}
 <dl class="details">${details.map((d) => html`<div><dt>${d.label}</dt><dd>${d.value}</dd></div>`)}</dl>
 <h2>Approvals</h2>
@@ -79,7 +82,11 @@ ${run.approvals.length === 0 ? html`<p>None yet.</p>` : html`<div class="table-s
 ${run.approvals.map((a) => html`<tr><td>${a.stepTitle}</td><td>${a.approver.name}</td><td>${badge(a.state)}</td><td>${a.comment ?? a.revokedReason ?? ''}</td><td>${when(a.requestedAt)}</td><td>${when(a.decidedAt)}</td></tr>`)}</tbody></table></div>`}
 <h2>Timeline</h2>
 <ol class="history">${run.timeline.map((e) => html`<li><strong>${e.action}</strong> ${e.step && html`(${e.step})`} by ${e.actor}${e.onBehalfOf && html` on behalf of ${e.onBehalfOf}`}<div class="small muted">${when(e.at)}</div></li>`)}</ol>
-${canCancel && run.status === 'running' && html`<form method="post" action="/ops/runs/${run.runId}/cancel"><button class="btn btn-reject" type="submit">Cancel this run</button></form>`}`;
+${canCancel && run.status === 'running' && html`<form method="post" action="/ops/runs/${run.runId}/cancel">
+<label for="cancel-reason">Reason for cancelling (the requester and the audit trail see it)</label>
+${options.cancelError && html`<p class="field-error" id="cancel-reason-error">${options.cancelError}</p>`}
+<textarea id="cancel-reason" name="reason" rows="2" maxlength="1000" required${options.cancelError ? html` aria-invalid="true" aria-describedby="cancel-reason-error"` : false}></textarea>
+<div class="actions"><button class="btn btn-reject" type="submit">Cancel this run</button></div></form>`}`;
   return page(run.title, body);
 }
 

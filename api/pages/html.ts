@@ -130,6 +130,8 @@ blockquote{margin:.375rem 0 0;padding:.25rem .75rem;border-left:4px solid #d1d5d
 .deadline{background:#eff6ff;border:1px solid #bfdbfe;border-radius:.375rem;padding:.625rem .75rem}
 .alert{border:2px solid #b91c1c;background:#fef2f2;color:#7f1d1d;border-radius:.375rem;padding:.75rem 1rem;margin:0 0 1rem}
 .alert ul{margin:.25rem 0 0;padding-left:1.25rem}
+table.changes{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.95rem}table.changes th,table.changes td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #fecaca;vertical-align:top;white-space:pre-wrap}table.changes del{color:#7f1d1d}table.changes ins{text-decoration:none;font-weight:600;color:#14532d}
+textarea.code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.875rem}
 form.decision{margin-top:1.75rem;border-top:1px solid #e5e7eb;padding-top:1.25rem}
 label{display:block;font-weight:600;margin-bottom:.25rem}
 .hint{font-size:.875rem;color:#4b5563;margin:0 0 .5rem}

@@ -1,7 +1,9 @@
 import express, { Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
-import { findProcess } from '../../processes/index.js';
+import { diffFacts, type Fact } from '../../processes/facts.js';
+import { factsOf, findProcess } from '../../processes/index.js';
+import { changesSinceStepApproval, factsAtVersion } from '../../lib/run-facts.js';
 import { approvalPage } from '../pages/approval.js';
 import { decideByLink, lookUpLink, refusalPage, sendResult } from '../approval-service.js';
 import type { ApiContext } from '../context.js';
@@ -12,6 +14,7 @@ import { renderRevisionPage, submitRevision } from '../revision-form.js';
 const decisionFormSchema = z.object({
   decision: z.enum(['approve', 'reject', 'request_changes'], { error: 'Choose Approve, Request changes or Reject' }),
   comment: z.string().max(2000, 'Keep the comment under 2000 characters').optional().default(''),
+  version: z.string().regex(/^[0-9a-f]{64}$/, 'This page is out of date: review the request below and decide again').optional(),
 });
 
 const decisionFor = { approve: 'approved', reject: 'rejected', request_changes: 'changes_requested' } as const;
@@ -21,9 +24,10 @@ async function renderApprovalPage(
   token: string,
   approval: ApprovalRequest,
   run: Run,
-  extra: { error?: { message: string; fieldErrors?: Record<string, string> }; comment?: string } = {},
+  extra: { error?: { message: string; fieldErrors?: Record<string, string> }; comment?: string; seenVersion?: string } = {},
 ): Promise<string> {
   const process = findProcess(run.process);
+  const { facts, version } = process ? factsOf(process, run.input) : { facts: [], version: '' };
   const earlier = await ctx.db.approvalRequest.findMany({
     where: { runId: run.id, kind: 'decision', decision: { not: null } },
     orderBy: { usedAt: 'asc' },
@@ -36,17 +40,31 @@ async function renderApprovalPage(
     approverName: approval.approverName,
     requester: { name: run.requesterName, email: run.requesterEmail },
     expiresAt: approval.expiresAt,
-    details: process ? process.describe(run.input) : [],
+    details: facts,
+    version,
+    changes: await changesToShow(ctx, approval, run.id, facts, version, extra.seenVersion),
     history: earlier.map((a) => ({
       stepTitle: a.stepTitle,
       approverName: a.approverName,
       decision: a.decision as 'approved' | 'rejected' | 'changes_requested',
       comment: a.comment,
       decidedAt: a.usedAt ?? a.createdAt,
+      version: a.decidedVersion,
+      changedSince: a.factsSnapshot && a.decidedVersion !== version ? diffFacts(a.factsSnapshot as unknown as Fact[], facts).map((c) => c.label) : undefined,
     })),
     error: extra.error,
     values: { comment: extra.comment },
   });
+}
+
+/** What changed since the version the approver's page showed (a stale post), or since this step was approved. */
+async function changesToShow(ctx: ApiContext, approval: ApprovalRequest, runId: string, facts: Fact[], version: string, seenVersion?: string) {
+  if (seenVersion !== undefined && seenVersion !== version) {
+    const seen = seenVersion ? await factsAtVersion(ctx.db, runId, seenVersion) : undefined;
+    return { kind: 'stale' as const, items: seen ? diffFacts(seen, facts) : [], unknownVersion: !seen };
+  }
+  const sinceApproval = await changesSinceStepApproval(ctx.db, runId, approval.stepId, facts);
+  return sinceApproval.length ? { kind: 'since_approval' as const, items: sinceApproval } : undefined;
 }
 
 
@@ -93,6 +111,8 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
       const fieldErrors = Object.fromEntries(form.error.issues.map((i) => [String(i.path[0] ?? 'decision'), i.message]));
       return rerender(fieldErrors);
     }
+    // A page from before decision versions (or a hand-made post) names none: show the current version to decide on.
+    if (!form.data.version) return rerender({ version: 'This page is out of date: review the request below and decide again.' });
     const trimmed = form.data.comment.trim();
     if (form.data.decision === 'reject' && !trimmed) return rerender({ comment: 'A reason is required to reject.' });
     if (form.data.decision === 'request_changes' && !trimmed) return rerender({ comment: 'Say what should change.' });
@@ -100,10 +120,17 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
     const outcome = await decideByLink(ctx, link.approval, {
       decision: decisionFor[form.data.decision],
       comment: trimmed || null,
+      version: form.data.version,
       ip: req.ip,
       userAgent: req.get('user-agent'),
     });
     if (outcome.kind === 'reason_required') return rerender({ comment: 'A comment is required to reject or request changes.' });
+    if (outcome.kind === 'stale') {
+      // Reload: the run may have changed again meanwhile; the page is rendered from what the records say now.
+      const fresh = await lookUpLink(ctx, token);
+      if (!fresh.ok) return sendResult(res, refusalPage(fresh));
+      return void res.status(409).type('html').send(await renderApprovalPage(ctx, token, fresh.approval, fresh.run, { comment, seenVersion: outcome.seenVersion }));
+    }
     if (outcome.kind === 'decided') {
       return sendResult(res, {
         kind: outcome.result.decision,

@@ -8,7 +8,7 @@ import { computeKpis } from '../kpis.js';
 import { dashboardPage, loginPage, messagePage, runPage, runsPage, startPage } from '../pages/console.js';
 import { startRun, starterFor } from '../run-service.js';
 import { runDetail, runSummary } from '../run-views.js';
-import { decodeCursor, encodeCursor, runStatuses } from './runs.js';
+import { cancelBodySchema, cancelRun, decodeCursor, encodeCursor, runStatuses } from './runs.js';
 
 const COOKIE = 'opsflow_key';
 const DAY = 86_400_000;
@@ -92,11 +92,20 @@ export function consoleRouter(ctx: ApiContext): Router {
     sendPage(res, runPage(runDetail(run), details, hasScope(req.identity!, 'runs:manage')));
   });
 
-  router.post('/ops/runs/:id/cancel', async (req, res) => {
+  router.post('/ops/runs/:id/cancel', form, async (req, res) => {
     if (!hasScope(req.identity!, 'runs:manage')) return sendPage(res, messagePage('Not allowed', 'Cancelling needs the "runs:manage" scope.', 403), 403);
-    const run = await ctx.db.run.findUnique({ where: { id: String(req.params.id) } });
-    if (run?.status === 'running') await ctx.temporal.workflow.getHandle(run.id).cancel();
-    res.redirect(303, `/ops/runs/${encodeURIComponent(String(req.params.id))}`);
+    const run = await ctx.db.run.findUnique({
+      where: { id: String(req.params.id) },
+      include: { approvals: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
+    });
+    if (!run) return sendPage(res, messagePage('Not found', `No run ${String(req.params.id)}.`, 404), 404);
+    const reason = cancelBodySchema.safeParse({ reason: text(req.body?.reason) });
+    if (!reason.success) {
+      const details = findProcess(run.process)?.describe(run.input) ?? [];
+      return sendPage(res, runPage(runDetail(run), details, true, { cancelError: reason.error.issues[0]!.message }), 422);
+    }
+    if (run.status === 'running') await cancelRun(ctx, run, req.identity!.email, reason.data.reason);
+    res.redirect(303, `/ops/runs/${encodeURIComponent(run.id)}`);
   });
 
   router.get('/ops/start/:process', (req, res) => {

@@ -2,8 +2,12 @@ import { Router } from 'express';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
-import { REASSIGN_UPDATE, type ReassignInput, type ReassignResult } from '../../processes/approval-messages.js';
-import { decideByLink, refusalFor, type DecideOutcome } from '../approval-service.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { DecisionRefusal, REASSIGN_UPDATE, type ReassignInput, type ReassignResult } from '../../processes/approval-messages.js';
+import { diffFacts, type FactChange } from '../../processes/facts.js';
+import { factsOf, findProcess } from '../../processes/index.js';
+import { factsAtVersion } from '../../lib/run-facts.js';
+import { auditDutyRefusal, decideByLink, refusalFor, type DecideOutcome } from '../approval-service.js';
 import { authenticate, requireIdentity, requireScope } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { parseOr422 } from '../errors.js';
@@ -13,6 +17,10 @@ export const decisionBodySchema = z
     requestId: z.string().min(1).optional().describe('Which open request; by default the one waiting on the key holder'),
     decision: z.enum(['approve', 'reject', 'request_changes']),
     comment: z.string().trim().max(2000).optional(),
+    version: z
+      .string({ error: 'required: the version of the run you decide on (GET /runs/:id gives the current one)' })
+      .regex(/^[0-9a-f]{64}$/, 'must be a version as GET /runs/:id gives it (64 hex digits)')
+      .describe('The version of the facts the decision is made on (GET /runs/:id `version`); a decision on any other is refused'),
   })
   .refine((b) => b.decision === 'approve' || !!b.comment, { path: ['comment'], message: 'required to reject or request changes' });
 
@@ -24,8 +32,21 @@ export const reassignBodySchema = z.object({
 const decisionFor = { approve: 'approved', reject: 'rejected', request_changes: 'changes_requested' } as const;
 
 /** The JSON answer for each way a decision can end: the same rules as links, as status codes. */
-function decisionResponse(outcome: DecideOutcome): { status: number; body: unknown } {
+function decisionResponse(outcome: DecideOutcome, stale?: { currentVersion: string; changes: FactChange[] }): { status: number; body: unknown } {
   switch (outcome.kind) {
+    case 'stale':
+      return {
+        status: 409,
+        body: {
+          error: {
+            code: 'stale_version',
+            message: 'The run changed after the version you decided on; nothing was decided. Review the changes and decide on the current version.',
+            details: { yourVersion: outcome.seenVersion, ...stale },
+          },
+        },
+      };
+    case 'separation_of_duties':
+      return { status: 422, body: { error: { code: 'separation_of_duties', message: outcome.message } } };
     case 'decided':
       return { status: 200, body: { requestId: outcome.result.requestId, decision: outcome.result.decision, decidedAt: new Date(outcome.result.decidedAt).toISOString() } };
     case 'already_decided':
@@ -45,6 +66,15 @@ function decisionResponse(outcome: DecideOutcome): { status: number; body: unkno
     case 'unavailable':
       return { status: 503, body: { error: { code: 'unavailable', message: 'The decision could not be delivered; nothing was decided. Retry.' } } };
   }
+}
+
+/** The current version and, field by field, what changed since the version the caller decided on. */
+async function staleDetails(ctx: ApiContext, runId: string, seenVersion: string) {
+  const run = await ctx.db.run.findUniqueOrThrow({ where: { id: runId } });
+  const process = findProcess(run.process);
+  const { facts, version } = process ? factsOf(process, run.input) : { facts: [], version: '' };
+  const seen = await factsAtVersion(ctx.db, runId, seenVersion);
+  return { currentVersion: version, changes: seen ? diffFacts(seen, facts) : [], ...(seen ? {} : { unknownVersion: true }) };
 }
 
 export function decisionsRouter(ctx: ApiContext): Router {
@@ -72,11 +102,12 @@ export function decisionsRouter(ctx: ApiContext): Router {
     const outcome = refusal ?? (await decideByLink(ctx, request, {
       decision: decisionFor[body.decision],
       comment: body.comment || null,
+      version: body.version,
       channel: 'api',
       ip: req.ip,
       userAgent: req.get('user-agent'),
     }));
-    const { status, body: answer } = decisionResponse(outcome);
+    const { status, body: answer } = decisionResponse(outcome, outcome.kind === 'stale' ? await staleDetails(ctx, runId, body.version) : undefined);
     res.status(status).json(answer);
   });
 
@@ -101,11 +132,19 @@ export function decisionsRouter(ctx: ApiContext): Router {
     try {
       const result = await ctx.temporal.workflow
         .getHandle(runId)
-        .executeUpdate<ReassignResult, [ReassignInput]>(REASSIGN_UPDATE, { args: [input], updateId: `reassign:${request.id}` });
+        .executeUpdate<ReassignResult, [ReassignInput]>(REASSIGN_UPDATE, { args: [input], updateId: `reassign:${request.id}:${target.email}` });
       res.json(result);
     } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError) throw new AppError('conflict', error.cause?.message ?? 'The request can no longer be reassigned');
-      throw error;
+      if (!(error instanceof WorkflowUpdateFailedError)) throw error;
+      const cause = error.cause instanceof ApplicationFailure ? error.cause : undefined;
+      if (cause?.type === DecisionRefusal.separationOfDuties) {
+        await auditDutyRefusal(ctx, request, { actor: identity.email, action: 'reassign', channel: 'api', ip: req.ip, details: { to: target.email } }, cause.message);
+        throw new AppError('validation_failed', `Cannot reassign to ${target.name}: ${cause.message}`, {
+          issues: [{ path: 'to', message: cause.message }],
+          rule: 'separation of duties',
+        });
+      }
+      throw new AppError('conflict', error.cause?.message ?? 'The request can no longer be reassigned');
     }
   });
 

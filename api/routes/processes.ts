@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
-import { processes, findProcess, type ProcessDefinition } from '../../processes/index.js';
+import { processes, findProcess, policySchemaOf, type ProcessDefinition } from '../../processes/index.js';
+import { productionLimits } from '../../processes/policy.js';
 
 function catalogEntry(p: ProcessDefinition) {
   const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
@@ -16,8 +17,12 @@ function catalogEntry(p: ProcessDefinition) {
       consumes: (p.events?.consumes ?? []).map((r) => ({ source: r.source, type: r.type })),
     },
     inputSchema: jsonSchema(p.inputSchema),
-    settingsSchema: jsonSchema(p.settingsSchema),
-    links: { start: { method: 'POST', href: '/runs', body: { process: p.key, input: '…', settings: '… (optional)' } } },
+    /** The shape of the process's policy (GET /processes/:key/policy holds the version in force), with production's bounds. */
+    policySchema: jsonSchema(policySchemaOf(p, productionLimits)),
+    links: {
+      start: { method: 'POST', href: '/runs', body: { process: p.key, input: '…', settings: '… (optional, runs:configure)' } },
+      policy: { method: 'GET', href: `/processes/${p.key}/policy` },
+    },
   };
 }
 

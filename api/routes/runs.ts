@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
+import { CANCEL_REASON_SIGNAL, type CancelReason } from '../../processes/approval-messages.js';
 import type { ApiContext } from '../context.js';
 import { parseOr422 } from '../errors.js';
 import { authenticate, requireIdentity, requireScope } from '../auth.js';
@@ -28,6 +29,23 @@ export function decodeCursor(cursor: string): { startedAt: Date; id: string } {
 
 export function encodeCursor(run: { startedAt: Date; id: string }): string {
   return Buffer.from(`${run.startedAt.toISOString()}|${run.id}`).toString('base64url');
+}
+
+export const cancelBodySchema = z.object({
+  reason: z.string({ error: 'required: say why the run is cancelled (the requester and the audit see it)' }).trim().min(3, 'say why the run is cancelled (at least 3 characters)').max(1000),
+});
+
+/** Tells the run who cancels it and why (its record and the requester's mail say so), then cancels it. */
+export async function cancelRun(ctx: ApiContext, run: { id: string; status: string }, actorEmail: string, reason: string): Promise<void> {
+  if (run.status !== 'running') throw new AppError('conflict', `Run ${run.id} is already ${run.status}`, { status: run.status });
+  const handle = ctx.temporal.workflow.getHandle(run.id);
+  try {
+    await handle.signal<[CancelReason]>(CANCEL_REASON_SIGNAL, { actorEmail, reason });
+    await handle.cancel();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw new AppError('conflict', `Run ${run.id} is no longer running`);
+    throw error;
+  }
 }
 
 export function runsRouter(ctx: ApiContext): Router {
@@ -79,13 +97,8 @@ export function runsRouter(ctx: ApiContext): Router {
   router.post('/runs/:id/cancel', requireScope('runs:manage'), async (req, res) => {
     const run = await ctx.db.run.findUnique({ where: { id: String(req.params.id) } });
     if (!run) throw new AppError('not_found', `No run ${String(req.params.id)}`);
-    if (run.status !== 'running') throw new AppError('conflict', `Run ${run.id} is already ${run.status}`, { status: run.status });
-    try {
-      await ctx.temporal.workflow.getHandle(run.id).cancel();
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw new AppError('conflict', `Run ${run.id} is no longer running`);
-      throw error;
-    }
+    const { reason } = parseOr422(cancelBodySchema, req.body ?? {});
+    await cancelRun(ctx, run, requireIdentity(req).email, reason);
     res.status(202).json({ runId: run.id, status: 'cancelling', links: { self: `/runs/${run.id}` } });
   });
 

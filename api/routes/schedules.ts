@@ -8,6 +8,7 @@ import { authenticate, requireIdentity, requireScope } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { parseOr422 } from '../errors.js';
 import { starterFor, validateStartRequest } from '../run-service.js';
+import type { RunArgs } from '../../processes/index.js';
 
 const knownTimeZones = new Set(Intl.supportedValuesOf('timeZone'));
 
@@ -79,6 +80,7 @@ export function schedulesRouter(ctx: ApiContext): Router {
     const body = parseOr422(createScheduleSchema, req.body);
     const identity = requireIdentity(req);
     const { process, input, settings } = await validateStartRequest(
+      ctx,
       { process: body.process, input: body.input, settings: body.settings },
       starterFor(ctx, identity),
     );
@@ -95,7 +97,8 @@ export function schedulesRouter(ctx: ApiContext): Router {
           taskQueue: process.taskQueue ?? ctx.config.TEMPORAL_TASK_QUEUE,
           // Temporal appends the scheduled time, so every run gets its own id.
           workflowId: `${process.key}-sched-${body.id}`,
-          args: [{ input, settings, trigger: { kind: 'schedule', scheduleId: body.id } }],
+          // No policy here: each scheduled run resolves the policy in force when it starts (settings over it).
+          args: [{ input, settings, startedBy: identity.email, trigger: { kind: 'schedule', scheduleId: body.id } } satisfies RunArgs<unknown, unknown>],
           typedSearchAttributes: runSearchAttributes(process, input),
         },
         // Each run stands alone: a review still waiting for approvals must not hold back the next one.

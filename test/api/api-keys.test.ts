@@ -18,7 +18,7 @@ describe('API keys and scopes', () => {
 
   const runs = () => `${stack.apiUrl}/runs`;
   const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-  const body = (input = capexInput()) => ({ process: 'capex', input, settings: quickTiming });
+  const body = (input = capexInput()) => ({ process: 'capex', input });
 
   it('refuses requests without a key or with a wrong, malformed or revoked key (401)', async () => {
     const none = await fetch(runs());
@@ -56,10 +56,37 @@ describe('API keys and scopes', () => {
     await terminateRuns(stack);
   });
 
+  it('per-run settings need runs:configure, and obey the policy’s bounds', async () => {
+    const alex = await stack.createKey('alex.rivera@example.com', ['runs:start:capex']);
+    const routedAround = { thresholds: { financeDirectorFrom: 9_999_999_998, cfoFrom: 9_999_999_999 } };
+    const denied = await postJson(runs(), { process: 'capex', input: capexInput({ amount: 9_000_000 }), settings: routedAround }, bearer(alex));
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.details.requiredScope).toBe('runs:configure');
+    expect(await stack.db.run.count({ where: { title: capexInput().title, amount: 9_000_000 } })).toBe(0);
+
+    const configurer = await stack.createKey('alex.rivera@example.com', ['runs:start:capex', 'runs:configure']);
+    const personal = await postJson(
+      runs(),
+      { process: 'capex', input: capexInput(), settings: { approval: { escalateTo: 'person:alex.rivera@example.com', reminderAfter: '1ms' } } },
+      bearer(configurer),
+    );
+    expect(personal.status).toBe(422);
+    expect(personal.body.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(['settings.approval.escalateTo', 'settings.approval.reminderAfter']);
+    const unknownRole = await postJson(runs(), { process: 'capex', input: capexInput(), settings: { steps: { cfo: { approvers: ['role:chief-yes-officer'] } } } }, bearer(configurer));
+    expect(unknownRole.status).toBe(422);
+    expect(unknownRole.body.error.details.issues).toEqual([{ path: 'settings.steps.cfo.approvers.0', message: 'unknown role "chief-yes-officer": nobody in the directory holds it' }]);
+
+    const tuned = await postJson(runs(), { process: 'capex', input: capexInput({ title: 'Tuned run' }), settings: quickTiming }, bearer(configurer));
+    expect(tuned.status).toBe(201);
+    const run = await getJson(`${runs()}/${tuned.body.runId}`);
+    expect(run.body.policy).toMatchObject({ version: 1, overridden: true, effective: { approval: { timeout: '2h' } } });
+    await terminateRuns(stack);
+  });
+
   it("makes the key's person the requester unless the key may act for others", async () => {
     const casey = await stack.createKey('casey.nguyen@example.com', ['runs:start:capex', 'runs:read']);
     const { requester: _named, ...withoutRequester } = capexInput({ title: 'My own request' });
-    const own = await postJson(runs(), { process: 'capex', input: withoutRequester, settings: quickTiming }, bearer(casey));
+    const own = await postJson(runs(), { process: 'capex', input: withoutRequester }, bearer(casey));
     expect(own.status).toBe(201);
     const run = await getJson(`${runs()}/${own.body.runId}`, bearer(casey));
     expect(run.body.requester).toEqual({ name: 'Casey Nguyen', email: 'casey.nguyen@example.com' });

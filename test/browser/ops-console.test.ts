@@ -85,6 +85,7 @@ describe('the ops console in real Chromium', () => {
     expect(await page.locator('table.data tbody').innerText()).toContain('Started from the console');
     await page.screenshot({ path: `${outputDir}ops-runs.png`, fullPage: true });
     await page.click('text=Started from the console');
+    await page.fill('#cancel-reason', 'Started by mistake');
     await page.click('button:has-text("Cancel this run")');
     await expect.poll(() => page.reload().then(() => page.locator('main').innerText()), { timeout: 15_000 }).toContain('cancelled');
   });

@@ -98,16 +98,22 @@ describe('approval links refuse what they must and decide exactly once', () => {
     await expect(stack.db.$executeRaw`UPDATE "AuditEntry" SET actor = 'someone-else' WHERE id = ${entry.id}`).rejects.toThrow(/append-only/);
   });
 
-  it('cancelling a run revokes its open link and tells the requester', async () => {
+  it('cancelling a run needs a reason, records who cancelled and why, revokes its open link and tells the requester', async () => {
     const { runId, link } = await startSmallCapex('Cancelled request');
-    const cancel = await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, {});
+    const withoutReason = await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, {});
+    expect(withoutReason.status).toBe(422);
+    expect(withoutReason.body.error.details.issues[0].path).toBe('reason');
+    const cancel = await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, { reason: 'Bought second-hand instead' });
     expect(cancel.status).toBe(202);
     const run = await waitForRunStatus(stack, runId, 'cancelled');
     expect(run.approvals[0].state).toBe('revoked');
+    const cancelled = run.timeline.find((e: { action: string }) => e.action === 'run.cancelled');
+    expect(cancelled).toMatchObject({ actor: 'ops.desk@example.com', details: { reason: 'cancelled by ops.desk@example.com: Bought second-hand instead' } });
     const page = await fetch(link);
     expect(page.status).toBe(410);
     expect(await page.text()).toContain('cancelled');
-    await stack.mail.waitFor((m) => m.to.includes(approvers.requester) && /was cancelled: Cancelled request/.test(m.subject));
-    expect((await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, {})).status).toBe(409);
+    const told = await stack.mail.waitFor((m) => m.to.includes(approvers.requester) && /was cancelled: Cancelled request/.test(m.subject));
+    expect(told.text).toContain('Bought second-hand instead');
+    expect((await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, { reason: 'again' })).status).toBe(409);
   });
 });

@@ -1,16 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvalLinkIn, postJson, submitDecision, waitForApprovalMail, waitForRunStatus } from '../support/http.js';
+import { approvalLinkIn, postJson, submitDecision, submitForm, waitForApprovalMail, waitForRunStatus } from '../support/http.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import { startStack, type Stack } from '../support/stack.js';
-
-async function submitForm(link: string, fields: Record<string, string>) {
-  const response = await fetch(link, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'requester-browser' },
-    body: new URLSearchParams(fields).toString(),
-  });
-  return { status: response.status, html: await response.text() };
-}
 
 describe('changes requested: send back, edit over the link, ask again', () => {
   let stack: Stack;
@@ -62,7 +53,12 @@ describe('changes requested: send back, edit over the link, ask again', () => {
     expect(valid.html).toContain('resubmitted');
     expect((await submitForm(editLink, { amount: '1' })).status).toBe(409);
 
-    // The finance director is asked again, with the edited amount, and approves.
+    // A new vendor is material under the capex policy: the line manager who approved Jungheinrich is asked again,
+    // with what changed; then the finance director, with the edited amount.
+    const managerAgain = await stack.mail.waitFor((m) => m.to.includes(approvers.lineManager) && /^Approval needed again: Reach truck/.test(m.subject));
+    expect(managerAgain.text).toContain('Vendor: Jungheinrich → Linde');
+    expect(managerAgain.text).toContain('Amount: 42,000.00 EUR → 38,500.50 EUR');
+    expect((await submitDecision(approvalLinkIn(managerAgain), 'approve')).status).toBe(200);
     const againMail = await stack.mail.waitFor(
       (m) => m.to.includes(approvers.financeDirector) && /^Approval needed: Reach truck/.test(m.subject) && m.id !== finance.mail.id,
     );
@@ -81,7 +77,11 @@ describe('changes requested: send back, edit over the link, ask again', () => {
     const submitted = run.timeline.find((e: { action: string }) => e.action === 'revision.submitted');
     expect(submitted.actor).toBe(approvers.requester);
     expect(submitted.details.changed.sort()).toEqual(['amount', 'justification', 'vendor']);
-    // Line manager was not asked again: the run resumed at the step that asked.
-    expect(stack.mail.messages().filter((m) => m.to.includes(approvers.lineManager) && /Reach truck/.test(m.subject))).toHaveLength(1);
+    expect(submitted.details.changes).toEqual(
+      expect.arrayContaining([
+        { field: 'amount', before: 42_000, after: 38_500.5 },
+        { field: 'vendor', before: 'Jungheinrich', after: 'Linde' },
+      ]),
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
-import { getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
+import { currentVersion, getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 describe('delegation, reassignment and decisions over the API', () => {
@@ -76,15 +76,19 @@ describe('delegation, reassignment and decisions over the API', () => {
     const noScope = await stack.createKey(approvers.lineManager, ['runs:read']);
     const as = (key: string) => ({ authorization: `Bearer ${key}` });
 
-    expect((await postJson(decisions, { decision: 'approve' }, as(noScope))).status).toBe(403);
-    expect((await postJson(decisions, { decision: 'approve' }, as(priya))).status).toBe(409);
-    const missingReason = await postJson(decisions, { decision: 'reject' }, as(morgan));
+    const version = await currentVersion(stack, runId);
+    expect((await postJson(decisions, { decision: 'approve', version }, as(noScope))).status).toBe(403);
+    expect((await postJson(decisions, { decision: 'approve', version }, as(priya))).status).toBe(409);
+    const missingReason = await postJson(decisions, { decision: 'reject', version }, as(morgan));
     expect(missingReason.status).toBe(422);
     expect(missingReason.body.error.details.issues[0].path).toBe('comment');
+    const missingVersion = await postJson(decisions, { decision: 'approve' }, as(morgan));
+    expect(missingVersion.status).toBe(422);
+    expect(missingVersion.body.error.details.issues[0]).toMatchObject({ path: 'version', message: expect.stringContaining('GET /runs/:id') });
 
     const [first, second] = await Promise.all([
-      postJson(decisions, { decision: 'approve', comment: 'From Slack' }, { ...as(morgan), 'user-agent': 'chat-bot/1.0' }),
-      postJson(decisions, { decision: 'approve' }, as(morgan)),
+      postJson(decisions, { decision: 'approve', comment: 'From Slack', version }, { ...as(morgan), 'user-agent': 'chat-bot/1.0' }),
+      postJson(decisions, { decision: 'approve', version }, as(morgan)),
     ]);
     expect([first.status, second.status].sort()).toEqual([200, 409]);
     await waitForRunStatus(stack, runId, 'completed');

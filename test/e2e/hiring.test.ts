@@ -150,7 +150,7 @@ describe('hiring: requisition to provisioned employee, on the whole local stack'
     expect(again.body.eventId).toBe(applied.body.eventId);
 
     await stack.mail.waitFor((m) => m.to.includes('ira.novak@mail.test') && m.subject.startsWith('Your offer letter'));
-    const cancelled = await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, {});
+    const cancelled = await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, { reason: 'The candidate took another offer' });
     expect(cancelled.status).toBe(202);
     await waitForRunStatus(stack, runId, 'cancelled');
     await waitUntil(async () => stack.simulators.esign.envelopes().find((e) => e.reference === runId)?.status === 'voided' || undefined, 'the offer letter voided');

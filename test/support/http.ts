@@ -37,14 +37,44 @@ export async function getJson(url: string, headers: Record<string, string> = {})
   return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, any> };
 }
 
-/** Submits the approval form as a browser would (urlencoded POST). */
-export async function submitDecision(link: string, decision: 'approve' | 'reject' | 'request_changes', comment = '', userAgent = 'vitest-browser') {
+/** The decision version a rendered approval page carries in its form (what a browser would post back). */
+export function versionOnPage(page: string): string {
+  const match = /name="version" value="([0-9a-f]{64})"/.exec(page);
+  if (!match) throw new Error(`No decision version on the page:\n${page.slice(0, 2000)}`);
+  return match[1]!;
+}
+
+/**
+ * Submits the approval form as a browser would: opens the page, then posts the decision with the version the page
+ * showed (pass `version` to post one seen earlier).
+ */
+export async function submitDecision(
+  link: string,
+  decision: 'approve' | 'reject' | 'request_changes',
+  comment = '',
+  userAgent = 'vitest-browser',
+  version?: string,
+) {
+  const seen = version ?? (await openedVersion(link));
   const response = await fetch(link, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': userAgent },
-    body: new URLSearchParams({ decision, comment }).toString(),
+    body: new URLSearchParams({ decision, comment, ...(seen ? { version: seen } : {}) }).toString(),
   });
   return { status: response.status, html: await response.text() };
+}
+
+/** The version on the link's page, or undefined when the link no longer shows a decision form. */
+async function openedVersion(link: string): Promise<string | undefined> {
+  const page = await fetch(link);
+  const html = await page.text();
+  return page.ok ? versionOnPage(html) : undefined;
+}
+
+/** The run's current decision version, as an integration reads it from GET /runs/:id before deciding. */
+export async function currentVersion(stack: { apiUrl: string }, runId: string): Promise<string> {
+  const { body } = await getJson(`${stack.apiUrl}/runs/${runId}`);
+  return body.version as string;
 }
 
 export async function waitUntil<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
@@ -66,4 +96,14 @@ export async function waitForRunStatus(stack: Stack, runId: string, status: stri
     `run ${runId} to be ${status}`,
     timeoutMs,
   );
+}
+
+/** Posts a form (a revision, an outside form) as a browser would. */
+export async function submitForm(link: string, fields: Record<string, string>) {
+  const response = await fetch(link, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'requester-browser' },
+    body: new URLSearchParams(fields).toString(),
+  });
+  return { status: response.status, html: await response.text() };
 }

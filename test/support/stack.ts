@@ -51,7 +51,7 @@ export interface Stack {
  * simulator, API on a free port and a worker, all on the shared PostgreSQL and Temporal servers.
  */
 export async function startStack(
-  options: { worker?: 'in-process' | 'none'; approvalRateLimitPerMinute?: number; decisionWaitMs?: number } = {},
+  options: { worker?: 'in-process' | 'none'; approvalRateLimitPerMinute?: number; decisionWaitMs?: number; allowShortDurations?: boolean } = {},
 ): Promise<Stack> {
   const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const databaseName = `opsflow_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
@@ -80,6 +80,8 @@ export async function startStack(
     ...simulatorUrls(simulators.url),
     ERP_TIMEOUT_MS: '5000',
     INTEGRATION_TIMEOUT_MS: '5000',
+    // Tests run reminders and SLAs of seconds; production refuses this switch.
+    OPSFLOW_ALLOW_SHORT_DURATIONS: String(options.allowShortDurations ?? true),
   });
   const server: Server = await new Promise((resolve) => {
     const app = createApp({ db, temporal, config, logger, decisionWaitMs: options.decisionWaitMs }, { approvalRateLimitPerMinute: options.approvalRateLimitPerMinute });
@@ -104,6 +106,7 @@ export async function startStack(
     ...simulatorUrls(simulators.url),
     ERP_TIMEOUT_MS: String(config.ERP_TIMEOUT_MS),
     INTEGRATION_TIMEOUT_MS: String(config.INTEGRATION_TIMEOUT_MS),
+    OPSFLOW_ALLOW_SHORT_DURATIONS: String(config.OPSFLOW_ALLOW_SHORT_DURATIONS),
     PUBLIC_BASE_URL: apiUrl,
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
   };

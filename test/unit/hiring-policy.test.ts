@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { equipmentFor, hiringApprovalChain, hiringInputSchema, hiringSettingsSchema, type HeadcountFacts, type HiringInput } from '../../processes/hiring.js';
+import { equipmentFor, hiringApprovalChain, hiringInputSchema, hiringPolicySchema, type HeadcountFacts, type HiringInput } from '../../processes/hiring.js';
+import { productionLimits } from '../../processes/policy.js';
 
 const input: HiringInput = hiringInputSchema.parse({
   role: 'Controller',
@@ -11,7 +12,7 @@ const input: HiringInput = hiringInputSchema.parse({
   hiringManager: { name: 'Priya Shah', email: 'priya.shah@example.com' },
   requester: { name: 'Priya Shah', email: 'priya.shah@example.com' },
 });
-const settings = hiringSettingsSchema.parse({});
+const settings = hiringPolicySchema(productionLimits).parse({});
 const facts = (overrides: Partial<HeadcountFacts> = {}): HeadcountFacts => ({ overPlan: false, aboveBand: false, available: 2, band: { min: 80_000, max: 105_000, currency: 'EUR' }, ...overrides });
 const steps = (i: HiringInput, f: HeadcountFacts) => hiringApprovalChain(i, f, settings).map((s) => s.stepId);
 

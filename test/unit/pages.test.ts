@@ -9,6 +9,7 @@ import {
 import { SafeHtml, escapeHtml, html, layout, raw } from '../../api/pages/html.js';
 
 const TOKEN = 'tK9_xQ2-secretTokenValue0123456789';
+const VERSION = '3f'.repeat(32);
 
 function props(overrides: Partial<ApprovalPageProps> = {}): ApprovalPageProps {
   return {
@@ -26,6 +27,7 @@ function props(overrides: Partial<ApprovalPageProps> = {}): ApprovalPageProps {
       { label: 'Justification', value: 'Line 3 runs at 140% of its capacity.\nThe new machine removes the weekend shifts.' },
     ],
     history: [],
+    version: VERSION,
     ...overrides,
   };
 }
@@ -291,5 +293,38 @@ describe('approvalResultPage', () => {
     expect(page).not.toContain('<script>1');
     expect(page).toContain('&lt;script&gt;1&lt;/script&gt;');
     expect(page).toContain('Reason: &lt;b&gt;x&lt;/b&gt; &amp; &quot;y&quot;.');
+  });
+});
+
+describe('decision version on the approval page', () => {
+  it('posts the version of the facts it shows, and names it', () => {
+    const page = approvalPage(props());
+    expect(page).toContain(`<input type="hidden" name="version" value="${VERSION}">`);
+    expect(page).toContain(`Version <code>${VERSION.slice(0, 12)}</code>`);
+  });
+
+  it('shows what changed since a stale page, old → new, escaped', () => {
+    const page = approvalPage(
+      props({ changes: { kind: 'stale', items: [{ label: 'Amount', before: '25,000.00 EUR', after: '99,000.00 EUR' }, { label: 'Vendor', before: 'Trumpf', after: '<b>Trumpf Premium</b>' }] } }),
+    );
+    expect(page).toContain('This request changed after you opened the page. Nothing was decided');
+    expect(page).toContain('<tr><th scope="row">Amount</th><td><del>25,000.00 EUR</del></td><td><ins>99,000.00 EUR</ins></td></tr>');
+    expect(page).toContain('&lt;b&gt;Trumpf Premium&lt;/b&gt;');
+    expect(page).not.toContain('<b>Trumpf Premium</b>');
+  });
+
+  it('says why a step is asked again after an edit', () => {
+    const page = approvalPage(props({ changes: { kind: 'since_approval', items: [{ label: 'Amount', before: '25,000.00 EUR', after: '99,000.00 EUR' }] } }));
+    expect(page).toContain('You are asked again because the request was edited after this step was approved');
+  });
+
+  it('marks an earlier decision whose facts changed since, naming the facts', () => {
+    const page = approvalPage(
+      props({
+        history: [{ stepTitle: 'Line manager approval', approverName: 'Morgan Lee', decision: 'approved', comment: null, decidedAt: new Date('2026-11-25T10:00:00Z'), version: 'ab'.repeat(32), changedSince: ['Justification'] }],
+      }),
+    );
+    expect(page).toContain(`on version <code>${'ab'.repeat(6)}</code>`);
+    expect(page).toContain('Changed since: Justification (not material under the policy, so this decision stands)');
   });
 });

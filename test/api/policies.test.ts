@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config.js';
+import { approvers, capexInput } from '../support/fixtures.js';
+import { getJson, postJson, waitForApprovalMail } from '../support/http.js';
+import { startStack, terminateRuns, type Stack } from '../support/stack.js';
+
+async function putJson(url: string, body: unknown, headers: Record<string, string>) {
+  const response = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+/**
+ * Policies are admin-owned, versioned data. This stack runs with production's bounds (no short durations), so the
+ * bounds a company gets are the ones tested.
+ */
+describe('process policies', () => {
+  let stack: Stack;
+  let admin: Record<string, string>;
+  let reader: Record<string, string>;
+  beforeAll(async () => {
+    stack = await startStack({ allowShortDurations: false });
+    admin = { authorization: `Bearer ${await stack.createKey('dana.whitfield@example.com', ['policies:write', 'runs:read', 'runs:start:capex', 'runs:act-for-others'])}` };
+    reader = { authorization: `Bearer ${await stack.createKey(approvers.requester, ['runs:read', 'runs:start:capex'])}` };
+  });
+  afterAll(async () => {
+    if (stack) await terminateRuns(stack);
+    await stack?.stop();
+  });
+
+  const policyUrl = () => `${stack.apiUrl}/processes/capex/policy`;
+
+  it('starts from the process defaults as version 1, readable with runs:read, with its schema and bounds', async () => {
+    const { status, body } = await getJson(policyUrl(), reader);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ process: 'capex', version: 1, createdBy: 'opsflow', reason: 'built-in default', bounds: { minimumSla: '1h' } });
+    expect(body.policy).toMatchObject({
+      thresholds: { financeDirectorFrom: 10_000, cfoFrom: 100_000 },
+      steps: { cfo: { approvers: ['role:cfo'] } },
+      separationOfDuties: { onePersonOneStep: true },
+    });
+    expect(body.schema.properties.approval.properties.onTimeout.enum).toEqual(['escalate', 'expire', 'reject', 'approve']);
+    expect((await getJson(policyUrl())).status).toBe(200);
+    expect((await getJson(policyUrl(), { authorization: `Bearer ${await stack.createKey(approvers.requester, ['decisions:write'])}` })).status).toBe(403);
+    expect((await getJson(`${stack.apiUrl}/processes/nope/policy`, reader)).status).toBe(404);
+  });
+
+  it('refuses bad policies with the field path and changes nothing', async () => {
+    const { body: current } = await getJson(policyUrl(), reader);
+    const change = (patch: (p: any) => void, reason = 'tighten routing') => {
+      const policy = structuredClone(current.policy);
+      patch(policy);
+      return putJson(policyUrl(), { policy, reason }, admin);
+    };
+    const issuesOf = (answer: { body: Record<string, any> }) => answer.body.error.details.issues as Array<{ path: string; message: string }>;
+
+    const unknownRole = await change((p) => (p.steps.cfo.approvers = ['role:chief-yes-officer']));
+    expect(unknownRole.status).toBe(422);
+    expect(issuesOf(unknownRole)).toEqual([{ path: 'policy.steps.cfo.approvers.0', message: 'unknown role "chief-yes-officer": nobody in the directory holds it' }]);
+    const tooShort = await change((p) => (p.approval.reminderAfter = '30m'));
+    expect(issuesOf(tooShort)).toEqual([{ path: 'policy.approval.reminderAfter', message: 'must be at least 1h' }]);
+    const unbounded = await change((p) => (p.steps['line-manager'].onTimeout = 'approve'));
+    expect(issuesOf(unbounded)).toEqual([{ path: 'policy.steps.line-manager.approveAtDeadlineBelow', message: 'is required when onTimeout is "approve"' }]);
+    const toPerson = await change((p) => (p.approval.escalateTo = 'person:alex.rivera@example.com'));
+    expect(issuesOf(toPerson)[0]!.path).toBe('policy.approval.escalateTo');
+    const typo = await change((p) => (p.thresholds.cfoFrm = 5));
+    expect(typo.status).toBe(422);
+    expect(issuesOf(typo)[0]!.path).toBe('policy.thresholds');
+    const noReason = await putJson(policyUrl(), { policy: current.policy }, admin);
+    expect(issuesOf(noReason)[0]!.path).toBe('reason');
+    expect((await putJson(policyUrl(), { policy: current.policy, reason: 'mine now' }, reader)).status).toBe(403);
+
+    expect((await getJson(policyUrl(), reader)).body.version).toBe(1);
+    expect(await stack.db.auditEntry.count({ where: { action: 'policy.changed' } })).toBe(0);
+  });
+
+  it('versions each change with who, when and why, audits it, and leaves open runs on the version they started with', async () => {
+    const before = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title: 'Before the policy change', amount: 3_000 }) }, admin);
+    expect(before.status).toBe(201);
+    await waitForApprovalMail(stack, approvers.lineManager, { subject: /Before the policy change/ });
+
+    const { body: v1 } = await getJson(policyUrl(), reader);
+    const lowered = structuredClone(v1.policy);
+    lowered.thresholds.financeDirectorFrom = 2_000;
+    lowered.approval.timeout = '2d';
+    const saved = await putJson(policyUrl(), { policy: lowered, reason: 'Audit finding 2026-14: finance sees everything from 2,000', basedOn: 1 }, admin);
+    expect(saved.status).toBe(200);
+    expect(saved.body).toMatchObject({ version: 2, createdBy: 'dana.whitfield@example.com', reason: 'Audit finding 2026-14: finance sees everything from 2,000' });
+    const stale = await putJson(policyUrl(), { policy: lowered, reason: 'again, from an old page', basedOn: 1 }, admin);
+    expect(stale.status).toBe(409);
+
+    const versions = await getJson(`${policyUrl()}/versions`, reader);
+    expect(versions.body.items.map((v: { version: number }) => v.version)).toEqual([2, 1]);
+    expect((await getJson(`${policyUrl()}/versions/1`, reader)).body.policy.thresholds.financeDirectorFrom).toBe(10_000);
+    const [audit] = await stack.db.auditEntry.findMany({ where: { action: 'policy.changed' } });
+    expect(audit).toMatchObject({ actor: 'dana.whitfield@example.com', runId: null });
+    expect(audit!.details).toMatchObject({
+      process: 'capex',
+      version: 2,
+      previousVersion: 1,
+      reason: 'Audit finding 2026-14: finance sees everything from 2,000',
+      before: { thresholds: { financeDirectorFrom: 10_000 } },
+      after: { thresholds: { financeDirectorFrom: 2_000 }, approval: { timeout: '2d' } },
+    });
+
+    // The run started under version 1 keeps it: 3,000 needs only the line manager there.
+    const old = await getJson(`${stack.apiUrl}/runs/${before.body.runId}`, reader);
+    expect(old.body.policy).toMatchObject({ version: 1, overridden: false, effective: { thresholds: { financeDirectorFrom: 10_000 } } });
+    const after = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title: 'After the policy change', amount: 3_000 }) }, admin);
+    const fresh = await getJson(`${stack.apiUrl}/runs/${after.body.runId}`, reader);
+    expect(fresh.body.policy).toMatchObject({ version: 2, effective: { thresholds: { financeDirectorFrom: 2_000 } } });
+    expect(fresh.body.timeline.find((e: { action: string }) => e.action === 'run.started')).toMatchObject({
+      actor: 'dana.whitfield@example.com',
+      details: { requester: approvers.requester, startedBy: 'dana.whitfield@example.com', policyVersion: 2 },
+    });
+  });
+
+  it('refuses per-run settings under production bounds, and production refuses the short-durations switch at start', async () => {
+    const configurer = { authorization: `Bearer ${await stack.createKey(approvers.requester, ['runs:start:capex', 'runs:configure'])}` };
+    const flood = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput(), settings: { approval: { reminderAfter: '1ms' } } }, configurer);
+    expect(flood.status).toBe(422);
+    expect(flood.body.error.details.issues).toEqual([{ path: 'settings.approval.reminderAfter', message: 'must be at least 1h' }]);
+
+    const base = { DATABASE_URL: 'postgresql://localhost/x', TOKEN_SECRET: 'x'.repeat(40) };
+    expect(() => loadConfig({ ...base, NODE_ENV: 'production', OPSFLOW_ALLOW_SHORT_DURATIONS: 'true' })).toThrow(/OPSFLOW_ALLOW_SHORT_DURATIONS: is not allowed when NODE_ENV=production/);
+    expect(loadConfig({ ...base, NODE_ENV: 'production' }).OPSFLOW_ALLOW_SHORT_DURATIONS).toBe(false);
+    expect(loadConfig({ ...base, NODE_ENV: 'development', OPSFLOW_ALLOW_SHORT_DURATIONS: 'true' }).OPSFLOW_ALLOW_SHORT_DURATIONS).toBe(true);
+  });
+});
