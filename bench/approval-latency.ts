@@ -52,7 +52,8 @@ async function main(): Promise<void> {
         return mails.items.some((m) => m.subject.includes(title)) ? true : undefined;
       });
       const t2 = performance.now();
-      const decided = await call(`/runs/${runId}/decisions`, { method: 'POST', key: approverKey, body: JSON.stringify({ decision: 'approve' }) });
+      const { version } = await call(`/runs/${runId}/decisions`, { key: approverKey });
+      const decided = await call(`/runs/${runId}/decisions`, { method: 'POST', key: approverKey, body: JSON.stringify({ decision: 'approve', version }) });
       if (decided.decision !== 'approved') throw new Error(`Decision failed: ${JSON.stringify(decided)}`);
       const t3 = performance.now();
       await until(async () => ((await call(`/runs/${runId}`)).status === 'completed' ? true : undefined));

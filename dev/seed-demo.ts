@@ -67,7 +67,9 @@ async function actAs(email: string, key: string, runId: string): Promise<void> {
   await sleep(between(persona.delayMs));
   if (Math.random() < persona.silent) return;
   const reject = Math.random() < persona.reject;
-  await api(`/runs/${runId}/decisions`, { method: 'POST', key, body: JSON.stringify(reject ? { decision: 'reject', comment: 'Not this quarter' } : { decision: 'approve' }) });
+  // Like any integration: read what is being decided (and its version), then decide on exactly that.
+  const { version } = (await api(`/runs/${runId}/decisions`, { key })).body as { version: string };
+  await api(`/runs/${runId}/decisions`, { method: 'POST', key, body: JSON.stringify(reject ? { decision: 'reject', comment: 'Not this quarter', version } : { decision: 'approve', version }) });
 }
 
 async function drive(runId: string, keys: Map<string, string>): Promise<string> {

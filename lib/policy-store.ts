@@ -4,7 +4,7 @@ import type { ProcessPolicy } from './generated/prisma/client.js';
 import { insertAuditEntry, type DeliveryRef } from './outbound-webhooks.js';
 import type { PolicyStamp } from '../processes/controls.js';
 import { policySchemaOf, type ProcessDefinition } from '../processes/index.js';
-import { policyLimits, productionLimits, rolesNamedIn } from '../processes/policy.js';
+import { policyLimits, productionLimits, rolesNamedIn, shortDurationLimits } from '../processes/policy.js';
 
 /**
  * Policies are data admins own, versioned in PostgreSQL: every change is a new version with who, when and why,
@@ -54,12 +54,21 @@ export async function unknownRoleIssues(db: Client, policy: unknown, prefix: str
     .map(({ role, path }) => ({ path: [...prefix, ...path.map(String)].join('.'), message: `unknown role "${role}": nobody in the directory holds it` }));
 }
 
+/** Every problem at once: the schema's (shape and bounds) and any role nobody holds, each with its field path. */
 async function validPolicy(db: Client, process: ProcessDefinition, candidate: unknown, allowShortDurations: boolean, prefix: string[], message: string) {
   const parsed = policySchemaOf(process, policyLimits(allowShortDurations)).safeParse(candidate);
-  if (!parsed.success) throw new AppError('validation_failed', message, { issues: fieldIssues(parsed.error.issues, prefix) });
-  const unknown = await unknownRoleIssues(db, parsed.data, prefix);
-  if (unknown.length) throw new AppError('validation_failed', message, { issues: unknown });
+  const issues = [...(parsed.success ? [] : fieldIssues(parsed.error.issues, prefix)), ...(await unknownRoleIssues(db, parsed.success ? parsed.data : candidate, prefix))];
+  if (!parsed.success || issues.length) throw new AppError('validation_failed', message, { issues });
   return parsed.data as Record<string, unknown>;
+}
+
+/**
+ * A stored policy in its schema's order, for people to read: PostgreSQL's jsonb keeps object keys in an order of
+ * its own. Parsed with the widest bounds, so a policy saved where short durations were allowed still reads.
+ */
+export function inSchemaOrder(process: ProcessDefinition, policy: unknown): unknown {
+  const parsed = policySchemaOf(process, shortDurationLimits).safeParse(policy);
+  return parsed.success ? parsed.data : policy;
 }
 
 export interface RunPolicy {

@@ -17,8 +17,11 @@ export interface PolicyVersionView {
 
 const when = (iso: string) => iso.replace('T', ' ').slice(0, 16);
 
+/** "financeDirectorFrom" → "Finance director from"; ids such as step ids ("line-manager", "cfo") stay as they are. */
 function label(key: string): string {
-  return key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/^./, (c) => c.toUpperCase());
+  if (!/[A-Z]/.test(key) && (key.includes('-') || key.length <= 3)) return key;
+  const words = key.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** Any policy as nested definition lists: the shape differs per process, the reading does not. */
@@ -82,8 +85,8 @@ ${p.error.issues.length > 0 && html`<ul>${p.error.issues.map((i) => html`<li><co
 <input type="hidden" name="basedOn" value="${String(p.currentVersion)}">
 <label for="policy-json">Policy (JSON)</label>
 <textarea id="policy-json" name="policy" rows="24" spellcheck="false" class="code">${text}</textarea>
-<label for="policy-reason">Why it changes</label>
-<input id="policy-reason" name="reason" type="text" maxlength="1000" required value="${p.draft?.reason ?? ''}">
+<div class="field"><label for="policy-reason">Why it changes (kept with the version and in the audit trail)</label>
+<input id="policy-reason" name="reason" type="text" maxlength="1000" required value="${p.draft?.reason ?? ''}"></div>
 <div class="actions"><button class="btn btn-approve" type="submit">Save as version ${String(p.currentVersion + 1)}</button></div>
 </form>`;
 }

@@ -80,6 +80,31 @@ async function staleDetails(ctx: ApiContext, runId: string, seenVersion: string)
 export function decisionsRouter(ctx: ApiContext): Router {
   const router = Router();
 
+  /**
+   * What an integration shows its user before they decide: the requests on this run waiting on the key's person,
+   * the facts they decide on and the version a decision must name.
+   */
+  router.get('/runs/:id/decisions', authenticate(ctx), requireScope('decisions:write'), async (req, res) => {
+    const identity = requireIdentity(req);
+    const runId = String(req.params.id);
+    const run = await ctx.db.run.findUnique({ where: { id: runId } });
+    if (!run) throw new AppError('not_found', `No run ${runId}`);
+    const open = await ctx.db.approvalRequest.findMany({
+      where: { runId, kind: 'decision', approverEmail: identity.email, usedAt: null, revokedAt: null, expiresAt: { gt: new Date() } },
+      orderBy: { createdAt: 'asc' },
+    });
+    const process = findProcess(run.process);
+    const { facts, version } = process ? factsOf(process, run.input) : { facts: [], version: '' };
+    res.json({
+      runId,
+      title: run.title,
+      status: run.status,
+      facts,
+      version,
+      open: open.map((a) => ({ requestId: a.id, step: a.stepId, stepTitle: a.stepTitle, expiresAt: a.expiresAt.toISOString(), onBehalfOf: a.onBehalfOf })),
+    });
+  });
+
   /** For integrations (chat buttons, portals): the key's person decides their own open request. */
   router.post('/runs/:id/decisions', authenticate(ctx), requireScope('decisions:write'), async (req, res) => {
     const identity = requireIdentity(req);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { hasScope } from '../../lib/api-keys.js';
 import { AppError } from '../../lib/errors.js';
 import type { ProcessPolicy } from '../../lib/generated/prisma/client.js';
-import { currentPolicy, policyVersions, savePolicy } from '../../lib/policy-store.js';
+import { currentPolicy, inSchemaOrder, policyVersions, savePolicy } from '../../lib/policy-store.js';
 import { findProcess, policySchemaOf, type ProcessDefinition } from '../../processes/index.js';
 import { policyLimits } from '../../processes/policy.js';
 import { authenticate, requireIdentity, requireScope } from '../auth.js';
@@ -18,7 +18,9 @@ export const putPolicyBodySchema = z.object({
 });
 
 export function policyView(row: ProcessPolicy) {
-  return { process: row.process, version: row.version, policy: row.policy, createdBy: row.createdBy, createdAt: row.createdAt.toISOString(), reason: row.reason };
+  const process = findProcess(row.process);
+  const policy = process ? inSchemaOrder(process, row.policy) : row.policy;
+  return { process: row.process, version: row.version, policy, createdBy: row.createdBy, createdAt: row.createdAt.toISOString(), reason: row.reason };
 }
 
 export function processOr404(key: string): ProcessDefinition {

@@ -76,7 +76,12 @@ describe('delegation, reassignment and decisions over the API', () => {
     const noScope = await stack.createKey(approvers.lineManager, ['runs:read']);
     const as = (key: string) => ({ authorization: `Bearer ${key}` });
 
-    const version = await currentVersion(stack, runId);
+    // An integration reads what waits on its user, and the version to decide on, with decisions:write alone.
+    const waiting = await getJson(decisions, as(morgan));
+    expect(waiting.body).toMatchObject({ version: await currentVersion(stack, runId), open: [{ step: 'line-manager' }] });
+    expect(waiting.body.facts).toContainEqual({ label: 'Vendor', value: 'DMG Mori' });
+    expect((await getJson(decisions, as(priya))).body.open).toEqual([]);
+    const { version } = waiting.body;
     expect((await postJson(decisions, { decision: 'approve', version }, as(noScope))).status).toBe(403);
     expect((await postJson(decisions, { decision: 'approve', version }, as(priya))).status).toBe(409);
     const missingReason = await postJson(decisions, { decision: 'reject', version }, as(morgan));
