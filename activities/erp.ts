@@ -39,7 +39,8 @@ export interface Vendor extends NewVendor {
 export interface Erp {
   createPurchaseOrder(request: PurchaseOrderRequest, idempotencyKey: string): Promise<PurchaseOrder>;
   createVendor(vendor: NewVendor, idempotencyKey: string): Promise<Vendor>;
-  vendors(): Promise<Vendor[]>;
+  /** Vendors in vendor-id order, a page at a time: `nextAfter` is the last id of a page when more follow. */
+  vendorsPage(query: { status?: Vendor['status']; after?: string; limit: number }): Promise<{ items: Vendor[]; nextAfter: string | null }>;
   blockVendor(vendorId: string, reason: string): Promise<Vendor>;
 }
 
@@ -47,6 +48,9 @@ export class HttpErp implements Erp {
   constructor(private readonly http: HttpSystem) {}
   createPurchaseOrder = (request: PurchaseOrderRequest, idempotencyKey: string) => this.http.create<PurchaseOrder>('/purchase-orders', request, idempotencyKey);
   createVendor = (vendor: NewVendor, idempotencyKey: string) => this.http.create<Vendor>('/vendors', vendor, idempotencyKey);
-  vendors = async () => (await this.http.get<{ items: Vendor[] }>('/vendors')).items;
+  vendorsPage = (query: { status?: Vendor['status']; after?: string; limit: number }) => {
+    const params = new URLSearchParams({ limit: String(query.limit), ...(query.status ? { status: query.status } : {}), ...(query.after ? { after: query.after } : {}) });
+    return this.http.get<{ items: Vendor[]; nextAfter: string | null }>(`/vendors?${params.toString()}`);
+  };
   blockVendor = (vendorId: string, reason: string) => this.http.post<Vendor>(`/vendors/${encodeURIComponent(vendorId)}/block`, { reason });
 }

@@ -61,8 +61,10 @@ export function createSupplierActivities(deps: ActivityDeps) {
       });
     },
 
-    async activeVendors(): Promise<Array<{ vendorId: string; legalName: string; country: string }>> {
-      return (await deps.erp.vendors()).filter((v) => v.status === 'active').map((v) => ({ vendorId: v.vendorId, legalName: v.legalName, country: v.country }));
+    /** One page of active vendors after `after` (vendor-id order), small enough for one workflow payload. */
+    async activeVendorsPage(request: { after?: string; limit: number }): Promise<{ vendors: Array<{ vendorId: string; legalName: string; country: string }>; nextAfter: string | null }> {
+      const page = await deps.erp.vendorsPage({ status: 'active', after: request.after, limit: request.limit });
+      return { vendors: page.items.map((v) => ({ vendorId: v.vendorId, legalName: v.legalName, country: v.country })), nextAfter: page.nextAfter };
     },
 
     async blockVendor(request: { runId: string; vendorId: string; reason: string }): Promise<void> {

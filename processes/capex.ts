@@ -58,7 +58,7 @@ export function capexPolicySchema(limits: PolicyLimits) {
           cfo: stepPolicySchema(limits, stepMeta.cfo.approvers),
         })
         .prefault({}),
-      separationOfDuties: separationOfDutiesSchema,
+      separationOfDuties: separationOfDutiesSchema(),
       materialChanges: materialChangesSchema(fieldPathsOf(capexInputSchema), [
         { field: 'amount', when: 'increased' },
         { field: 'currency', when: 'changed' },

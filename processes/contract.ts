@@ -54,7 +54,7 @@ export function contractPolicySchema(limits: PolicyLimits) {
         })
         .prefault({}),
       approval: approvalTimingSchema(limits).prefault({}),
-      separationOfDuties: separationOfDutiesSchema,
+      separationOfDuties: separationOfDutiesSchema(),
       materialChanges: materialChangesSchema(fieldPathsOf(contractInputSchema), [
         { field: 'annualValue', when: 'increased' },
         { field: 'currency', when: 'changed' },

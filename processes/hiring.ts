@@ -46,7 +46,7 @@ export function hiringPolicySchema(limits: PolicyLimits) {
           'hr-business-partner': stepPolicySchema(limits, ['role:hr-business-partner']),
         })
         .prefault({}),
-      separationOfDuties: separationOfDutiesSchema,
+      separationOfDuties: separationOfDutiesSchema(),
       materialChanges: materialChangesSchema(fieldPathsOf(hiringInputSchema), [
         { field: 'salaryRange', when: 'changed' },
         { field: 'level', when: 'changed' },

@@ -34,7 +34,7 @@ export function invoiceMatchPolicySchema(limits: PolicyLimits) {
       /** Who may release payment when the receipts fall short at the deadline. */
       releaseApprovers: z.array(approverRefSchema).min(1).default(['role:finance-director']),
       approval: approvalTimingSchema(limits).prefault({}),
-      separationOfDuties: separationOfDutiesSchema,
+      separationOfDuties: separationOfDutiesSchema(),
       materialChanges: materialChangesSchema(fieldPathsOf(invoiceMatchInputSchema), [{ field: 'amount', when: 'increased' }]),
     })
     .superRefine(requireLimitForDeadlineApproval);

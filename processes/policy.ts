@@ -108,12 +108,15 @@ export function stepTiming(defaults: ApprovalTiming, step: Partial<ApprovalTimin
   return { ...defaults, ...Object.fromEntries(Object.entries(own).filter(([, v]) => v !== undefined)) } as ApprovalTiming;
 }
 
-export const separationOfDutiesSchema = z
-  .strictObject({
-    onePersonOneStep: z.boolean().default(true).describe('One person decides at most one step of a run'),
-    fallbackRole: roleSchema.optional().describe('Takes a seat nobody eligible can fill; without it the run fails at that step'),
-  })
-  .prefault({});
+/** Separation of duties; a process whose steps are independent decisions of one desk may default to allow more. */
+export function separationOfDutiesSchema(defaults: { onePersonOneStep: boolean } = { onePersonOneStep: true }) {
+  return z
+    .strictObject({
+      onePersonOneStep: z.boolean().default(defaults.onePersonOneStep).describe('One person decides at most one step of a run'),
+      fallbackRole: roleSchema.optional().describe('Takes a seat nobody eligible can fill; without it the run fails at that step'),
+    })
+    .prefault({});
+}
 
 export function materialChangesSchema(fieldPaths: readonly string[], defaults: MaterialChangeRule[]) {
   return z

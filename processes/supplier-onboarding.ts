@@ -40,7 +40,7 @@ export function supplierOnboardingPolicySchema(limits: PolicyLimits) {
       reviewers: z.array(approverRefSchema).min(1).default(['role:procurement', 'role:finance-director']),
       /** Added when the supplier handles personal or confidential data. */
       personalDataReviewers: z.array(approverRefSchema).default(['role:security']),
-      separationOfDuties: separationOfDutiesSchema,
+      separationOfDuties: separationOfDutiesSchema(),
       materialChanges: materialChangesSchema(fields, [
         { field: 'details.bank', when: 'changed' },
         { field: 'country', when: 'changed' },

@@ -22,7 +22,10 @@ export function supplierRescreeningPolicySchema(limits: PolicyLimits) {
     .strictObject({
       approval: approvalTimingSchema(limits).prefault({}),
       complianceReviewers: z.array(approverRefSchema).min(1).default(['role:compliance']),
-      separationOfDuties: separationOfDutiesSchema,
+      // Each vendor's review is its own decision of the compliance desk: one person may decide many of them.
+      separationOfDuties: separationOfDutiesSchema({ onePersonOneStep: false }),
+      /** Vendors screened per workflow execution: the run continues as new after each page, so its history stays small. */
+      vendorsPerExecution: z.number().int().min(1).max(500).default(200),
       materialChanges: materialChangesSchema(['requester'], []),
     })
     .superRefine(requireLimitForDeadlineApproval);

@@ -1,5 +1,6 @@
 import {
   CancellationScope,
+  ContinueAsNew,
   defineSignal,
   isCancellation,
   proxyActivities,
@@ -112,6 +113,8 @@ export async function trackRun<T>(
   try {
     return await body();
   } catch (error) {
+    // Continuing as new is how a long run carries on, not how it ends.
+    if (error instanceof ContinueAsNew) throw error;
     const cancelled = isCancellation(error);
     const by = tracker.cancelledBy;
     const reason = cancelled ? (by ? `cancelled by ${by.actorEmail}: ${by.reason}` : 'cancelled by an operator') : failureMessage(error);

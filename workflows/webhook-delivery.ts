@@ -1,4 +1,4 @@
-import { condition, continueAsNew, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, defineSignal, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { DeliveryRef } from '../lib/outbound-webhooks.js';
 import { DELIVERIES_PENDING_SIGNAL } from '../processes/event-messages.js';
@@ -35,7 +35,9 @@ export async function webhookDeliveryWorkflow(ref: DeliveryRef): Promise<void> {
     for (const deliveryId of batch) {
       try {
         await sender.deliverWebhook({ deliveryId });
-      } catch {
+      } catch (error) {
+        // A cancelled delivery workflow stops; only a delivery that ran out of retries is marked failed.
+        if (isCancellation(error)) throw error;
         await queue.markDeliveryFailed({ deliveryId });
       }
     }

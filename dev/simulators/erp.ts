@@ -104,8 +104,16 @@ export function erpRouter(store: ErpStore, controls: SimulatorControls): Router 
       return { status: 201, body: store.createVendor(parsed.data) };
     }),
   );
+  /** In vendor-id order; `status`, and `after` + `limit` (at most 500) to page, as the real ERP's list does. */
   router.get('/vendors', (req, res) => {
-    res.json({ items: withReference(req, store.vendors()) });
+    const status = typeof req.query.status === 'string' ? req.query.status : undefined;
+    const after = typeof req.query.after === 'string' ? req.query.after : undefined;
+    const limit = Math.min(Math.max(Number(req.query.limit) || 500, 1), 500);
+    const matching = withReference(req, store.vendors())
+      .filter((v) => (!status || v.status === status) && (!after || v.vendorId > after))
+      .sort((a, b) => a.vendorId.localeCompare(b.vendorId));
+    const items = matching.slice(0, limit);
+    res.json({ items, nextAfter: matching.length > limit ? items.at(-1)!.vendorId : null });
   });
   router.get('/vendors/:id', (req, res) => {
     const vendor = store.vendors().find((v) => v.vendorId === req.params.id);

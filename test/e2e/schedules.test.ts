@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capexInput, quickTiming } from '../support/fixtures.js';
-import { getJson, postJson, submitDecision, waitForApprovalMail, waitUntil } from '../support/http.js';
+import { approvalLinkIn, getJson, postJson, submitDecision, waitForApprovalMail, waitUntil } from '../support/http.js';
 import { startStack, terminateRuns, type Stack } from '../support/stack.js';
 
 describe('schedules', () => {
@@ -94,5 +94,37 @@ describe('annual supplier re-screening as a schedule', () => {
     expect(stack.simulators.erp.vendors().find((v) => v.vendorId === listed.vendorId)).toMatchObject({ status: 'blocked', blockedReason: 'Listed since March; stop all payments' });
     expect(stack.simulators.erp.vendors().find((v) => v.vendorId === clean.vendorId)).toMatchObject({ status: 'active' });
     await fetch(`${stack.apiUrl}/schedules/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${stack.adminKey}` } });
+  });
+
+  it('pages through more vendors than one execution holds, continuing as new, screening each one once', async () => {
+    const base = { country: 'DE', address: { line1: 'a', city: 'b', postalCode: '10115', country: 'DE' }, bank: { accountHolder: 'c' }, category: 'logistics', contactEmail: 'a@b.test' };
+    for (const [i, name] of ['Alpen Logistik AG', 'Baltic Paper GmbH', 'Kestrel Metals GmbH', 'Danube Parts GmbH', 'Elbe Textil GmbH'].entries()) {
+      stack.simulators.erp.createVendor({ ...base, reference: `page-${i}`, legalName: name, taxId: `p${i}` });
+    }
+    stack.simulators.screening.addToWatchlist('Kestrel Metals');
+    const active = stack.simulators.erp.vendors().filter((v) => v.status === 'active');
+    const hits = active.filter((v) => /Kestrel Metals/.test(v.legalName));
+
+    // Two vendors per execution: the run must continue as new more than once.
+    const started = await postJson(`${stack.apiUrl}/runs`, { process: 'supplier-rescreening', input: {}, settings: { vendorsPerExecution: 2 } });
+    expect(started.status).toBe(201);
+    const runId = started.body.runId as string;
+    for (const hit of hits) {
+      const mail = await stack.mail.waitFor((m) => m.to.includes('chris.mendes@example.com') && m.text.includes(`Keep ${hit.legalName} (${hit.vendorId})?`));
+      expect((await submitDecision(approvalLinkIn(mail), 'approve', 'False positive: different company')).status).toBe(200);
+    }
+    await waitUntil(async () => (await stack.db.run.findUniqueOrThrow({ where: { id: runId } })).status === 'completed' || undefined, 'the re-screening to finish');
+
+    const result = await stack.temporal.workflow.getHandle(runId).result();
+    expect(result).toEqual({ screened: active.length, hits: hits.length, blocked: [] });
+    const executions = await waitUntil(async () => {
+      const seen = [];
+      for await (const execution of stack.temporal.workflow.list({ query: `WorkflowId = '${runId}'` })) seen.push(execution.status.name);
+      return seen.length === Math.ceil(active.length / 2) ? seen : undefined;
+    }, 'every execution in visibility');
+    expect(executions.filter((status) => status === 'CONTINUED_AS_NEW')).toHaveLength(executions.length - 1);
+    const references = stack.simulators.screening.checks().map((c) => c.reference).filter((r) => r.startsWith(`${runId}:`));
+    expect(references.sort()).toEqual(active.map((v) => `${runId}:${v.vendorId}`).sort());
+    expect(await stack.db.auditEntry.count({ where: { runId, action: 'run.completed' } })).toBe(1);
   });
 });
