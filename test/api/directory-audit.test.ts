@@ -116,7 +116,7 @@ describe('directory, delegations and the audit log over the API', () => {
     expect(csv.headers.get('content-type')).toContain('text/csv');
     expect(csv.headers.get('content-disposition')).toContain('opsflow-audit.csv');
     const rows = parseCsv(await csv.text());
-    expect(rows[0]).toEqual(['id', 'at', 'run_id', 'action', 'actor', 'on_behalf_of', 'step', 'ip', 'user_agent', 'details']);
+    expect(rows[0]).toEqual(['id', 'at', 'run_id', 'action', 'actor', 'on_behalf_of', 'step', 'ip', 'user_agent', 'details', 'chain', 'seq', 'prev_hash', 'hash']);
     expect(rows).toHaveLength(4);
     expect(rows[2]![4]).toBe('Smith, "Jo"\nfrom Legal');
     expect(JSON.parse(rows[2]![9]!)).toEqual({ comment: '=SUM(A1:A9)' });
