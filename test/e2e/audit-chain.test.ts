@@ -164,6 +164,19 @@ describe('tamper-evident audit', () => {
     expect(await verify(runId)).toMatchObject({ ok: true, entries: 30, legacy: 0, firstBroken: null });
   });
 
+  it('concurrent retries of one entry (same eventKey) write it once and all succeed', async () => {
+    const runId = 'capex-retried-audit';
+    await stack.db.run.create({ data: { id: runId, process: 'capex', status: 'running', title: 'Retried', requesterName: 'A', requesterEmail: approvers.requester, input: {}, settings: {} } });
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 10 }, () =>
+        runtimeDb.$transaction((tx) => insertAuditEntry(tx, { eventKey: `${runId}:run.started`, runId, action: 'run.started', actor: approvers.requester })),
+      ),
+    );
+    expect(attempts.filter((a) => a.status === 'rejected')).toEqual([]);
+    expect(attempts.filter((a) => a.status === 'fulfilled' && a.value.inserted)).toHaveLength(1);
+    expect(await verify(runId)).toMatchObject({ ok: true, entries: 1 });
+  });
+
   it('directory changes go on the org chain, which GET /audit/verify?chain=org checks', async () => {
     const path = `${stack.apiUrl}/directory/people/morgan.lee@example.com/delegations`;
     const created = await postJson(path, { delegateEmail: 'priya.shah@example.com', startsAt: '2027-01-04T00:00:00Z', endsAt: '2027-01-08T00:00:00Z' });
