@@ -62,8 +62,11 @@ export async function writeAudit(deps: ActivityDeps, entry: AuditInput): Promise
   try {
     result = await deps.db.$transaction((tx) => insertAuditEntry(tx, auditRow(entry)));
   } catch (error) {
-    // A concurrent attempt of the same activity wrote it first.
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return;
+    // A concurrent attempt of the same activity wrote it first. Only that: any other duplicate (e.g. a chain seq)
+    // would be an entry lost in silence, so it fails the activity, which retries it.
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+      if (await deps.db.auditEntry.findUnique({ where: { eventKey: entry.eventKey }, select: { id: true } })) return;
+    }
     throw error;
   }
   await deps.wakeWebhookDeliveries(result.wake);

@@ -1,7 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { processes } from '../processes/index.js';
-import { auditExportQuerySchema } from './routes/audit-log.js';
+import { auditExportQuerySchema, auditVerifyQuerySchema } from './routes/audit-log.js';
 import { decisionBodySchema, reassignBodySchema } from './routes/decisions.js';
 import { kpiQuerySchema } from './routes/kpis.js';
 import { createPersonSchema, delegationSchema, updatePersonSchema } from './routes/people.js';
@@ -108,6 +108,29 @@ export function buildOpenApiDocument(serverUrl: string) {
     responses: { 200: { description: 'Reassigned' }, 410: errorResponse('No longer open'), 422: errorResponse('Unknown person') },
   });
   registry.registerPath({ method: 'get', path: '/runs/{id}/audit', summary: "A run's audit entries", request: { params: runIdParams }, responses: { 200: { description: 'Entries' }, 404: errorResponse('No such run') } });
+  const chainVerification = z.object({
+    ok: z.boolean(),
+    entries: z.number().int().describe('Every entry of the chain, legacy ones included'),
+    legacy: z.number().int().describe('Entries written before chaining began: numbered but not hashed'),
+    head: z.object({ seq: z.number().int(), hash: z.string() }).nullable().describe('The last chained entry: keep its hash elsewhere to anchor the chain'),
+    firstBroken: z
+      .object({ id: z.string(), seq: z.number().int(), action: z.string(), at: z.string(), check: z.enum(['content', 'link', 'sequence', 'unhashed']), reason: z.string() })
+      .nullable(),
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/runs/{id}/audit/verify',
+    summary: "Recompute a run's audit hash chain and name the first entry that was changed, removed, inserted or reordered",
+    request: { params: runIdParams },
+    responses: { 200: { description: 'The verification', content: { 'application/json': { schema: chainVerification.extend({ runId: z.string() }) } } }, 404: errorResponse('No such run') },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/audit/verify',
+    summary: 'Recompute any audit hash chain, e.g. chain=org for directory and delegation entries (scope audit:read)',
+    request: { query: auditVerifyQuerySchema },
+    responses: { 200: { description: 'The verification', content: { 'application/json': { schema: chainVerification.extend({ chain: z.string() }) } } }, 404: errorResponse('No such chain'), 422: errorResponse('Invalid query') },
+  });
   registry.registerPath({ method: 'get', path: '/audit/export', summary: 'The audit log as JSON lines or CSV (scope audit:read)', request: { query: auditExportQuerySchema }, responses: { 200: { description: 'Streamed entries' }, 422: errorResponse('Invalid query') } });
   registry.registerPath({ method: 'get', path: '/kpis', summary: 'Operations KPIs over a window', request: { query: kpiQuerySchema }, responses: { 200: { description: 'KPIs' }, 422: errorResponse('Invalid query') } });
   registry.registerPath({ method: 'get', path: '/directory/people', summary: 'The approver directory (?role=)', responses: { 200: { description: 'People' } } });

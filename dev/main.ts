@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApiKey } from '../lib/api-keys.js';
 import { createDb, type Db } from '../lib/db.js';
+import { DEFAULT_RUNTIME_LOGIN, ensureRuntimeLogin } from '../lib/db-roles.js';
 import { seedDemoOrg } from './demo-org.js';
 import { startMailSink } from './mail-sink.js';
 import { migrateDeploy } from './migrate.js';
@@ -17,7 +18,8 @@ import { startTemporalDevServer } from './temporal-server.js';
 
 /**
  * `npm run dev`: the whole engine on embedded defaults, state under .data/ so a second start reuses it.
- * DATABASE_URL, TEMPORAL_ADDRESS and SMTP_URL each replace the embedded piece with a real one.
+ * DATABASE_URL, TEMPORAL_ADDRESS and SMTP_URL each replace the embedded piece with a real one. Migrations run as
+ * the database owner; the API and the worker run as the restricted runtime login (RUNTIME_DATABASE_URL, if set).
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(root, '.data');
@@ -31,6 +33,8 @@ interface DevSecrets {
   apiKey?: string;
   /** Standard Webhooks secrets of the event sources the simulators play (ats, erp). */
   eventSecrets?: Record<string, string>;
+  /** The password of the runtime database login (opsflow_app) the API and the worker connect with. */
+  runtimeDbPassword?: string;
 }
 
 async function devSecrets(): Promise<DevSecrets> {
@@ -81,6 +85,27 @@ async function ensureYearlyRescreening(apiUrl: string, apiKey: string): Promise<
     else say(`could not create the re-screening schedule: ${created.status} ${await created.text()}`);
   } catch (error) {
     say(`could not create the re-screening schedule: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * What the API and the worker connect with: a login in opsflow_runtime, which may append to the audit log but not
+ * change it. RUNTIME_DATABASE_URL wins. Otherwise the login is created with the owner's connection; on the
+ * embedded database that always works, on a DATABASE_URL of the user's it works if that user may create roles.
+ */
+async function runtimeDatabaseUrl(ownerUrl: string, secrets: DevSecrets): Promise<string> {
+  if (process.env.RUNTIME_DATABASE_URL) return process.env.RUNTIME_DATABASE_URL;
+  secrets.runtimeDbPassword ??= randomBytes(24).toString('base64url');
+  try {
+    return await ensureRuntimeLogin(ownerUrl, { user: DEFAULT_RUNTIME_LOGIN, password: secrets.runtimeDbPassword });
+  } catch (error) {
+    if (!process.env.DATABASE_URL) throw error;
+    say(
+      `WARNING: could not create the runtime login ${DEFAULT_RUNTIME_LOGIN} with DATABASE_URL's user (${(error as Error).message}). ` +
+        'The API and the worker run as that user, which can change and delete audit entries. ' +
+        'Set RUNTIME_DATABASE_URL to a login that is a member of opsflow_runtime (README, Audit evidence).',
+    );
+    return ownerUrl;
   }
 }
 
@@ -149,6 +174,8 @@ async function main(): Promise<void> {
   if (seeded) say(`seeded the demo org (${seeded} people)`);
   const secrets = await devSecrets();
   secrets.apiKey = await devApiKey(db, secrets);
+  const runtimeUrl = await runtimeDatabaseUrl(databaseUrl, secrets);
+  if (runtimeUrl !== databaseUrl) say(`the API and the worker connect as ${decodeURIComponent(new URL(runtimeUrl).username)} (no UPDATE or DELETE on the audit log)`);
   await saveDevSecrets(secrets);
   await db.$disconnect();
 
@@ -180,7 +207,7 @@ async function main(): Promise<void> {
     ...process.env,
     NODE_ENV: process.env.NODE_ENV ?? 'development',
     LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: runtimeUrl,
     TEMPORAL_ADDRESS: address,
     SMTP_URL: smtpUrl,
     TOKEN_SECRET: process.env.TOKEN_SECRET ?? secrets.tokenSecret,
@@ -195,7 +222,7 @@ async function main(): Promise<void> {
     // Demos (npm run seed:demo) run reminders and SLAs of seconds; production refuses this switch.
     OPSFLOW_ALLOW_SHORT_DURATIONS: process.env.OPSFLOW_ALLOW_SHORT_DURATIONS ?? (process.env.NODE_ENV === 'production' ? 'false' : 'true'),
   };
-  // Tools such as `npm run seed:demo` find the running stack here.
+  // Tools such as `npm run seed:demo` find the running stack here (databaseUrl is the owner's: they seed and measure).
   await writeFile(
     join(dataDir, 'dev-state.json'),
     JSON.stringify({ apiUrl: publicBaseUrl, databaseUrl, temporalAddress: address, mailUrl: mailWebUrl ?? null }),

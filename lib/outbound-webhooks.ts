@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { DELIVERIES_PENDING_SIGNAL, DELIVERY_WORKFLOW_TYPE } from '../processes/event-messages.js';
+import { chainOf, entryHash, GENESIS_HASH, normaliseDetails } from './audit-chain.js';
 import { Prisma } from './db.js';
 import { signWebhook } from './webhook-signature.js';
 
@@ -59,21 +60,49 @@ export interface LifecycleEventPayload {
   };
 }
 
-type AuditRow = Prisma.AuditEntryUncheckedCreateInput;
+/** An entry as callers give it: chain, seq and hashes are insertAuditEntry's to set. */
+type AuditRow = Omit<Prisma.AuditEntryUncheckedCreateInput, 'id' | 'chain' | 'seq' | 'prevHash' | 'hash' | 'details'> & {
+  details?: Prisma.InputJsonValue;
+};
 
 /**
  * Writes an audit entry and, in the same transaction, one pending delivery per subscription that wants it: the
  * audit log doubles as the outbox, so an event is never recorded without its deliveries or the other way round.
+ * The entry is appended to its chain (the run, or `org`) with the next seq and its hash (lib/audit-chain.ts).
  * Returns whether it was new (a retried activity finds it written) and the (subscription, run) pairs to wake.
+ * Every writer of AuditEntry goes through here; the transaction must be READ COMMITTED (Prisma's default), so the
+ * chain's last entry read after the lock is the one the previous holder committed.
  */
 export async function insertAuditEntry(tx: Prisma.TransactionClient, row: AuditRow): Promise<{ inserted: boolean; wake: DeliveryRef[] }> {
+  const chain = chainOf(row.runId);
+  // One writer per chain until this transaction ends: two concurrent writers would both read the same last entry
+  // and fork the chain. Taken before the eventKey check so a retry waiting here sees its first attempt committed.
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${chain}, 0))`;
   const existing = row.eventKey ? await tx.auditEntry.findUnique({ where: { eventKey: row.eventKey }, select: { id: true } }) : null;
   if (existing) {
     // A retried activity: its first attempt may have committed and then died before waking the deliveries.
     const pending = await tx.webhookDelivery.findMany({ where: { sequence: existing.id, status: 'pending' }, select: { subscriptionId: true, runId: true } });
     return { inserted: false, wake: pending };
   }
-  const entry = await tx.auditEntry.create({ data: row });
+  const last = await tx.auditEntry.findFirst({ where: { chain }, orderBy: { seq: 'desc' }, select: { seq: true, hash: true } });
+  const fields = {
+    chain,
+    seq: (last?.seq ?? 0) + 1,
+    eventKey: row.eventKey ?? null,
+    runId: row.runId ?? null,
+    // Fixed here, not by the column default, so the hash covers exactly the stored value (millisecond precision).
+    at: row.at === undefined ? new Date() : new Date(row.at),
+    action: row.action,
+    actor: row.actor,
+    onBehalfOf: row.onBehalfOf ?? null,
+    step: row.step ?? null,
+    ip: row.ip ?? null,
+    userAgent: row.userAgent ?? null,
+    // Stored as hashed: what jsonb gives back is this plain JSON (key order aside, which the hash ignores).
+    details: normaliseDetails(row.details) as Prisma.InputJsonValue,
+  };
+  const prevHash = last?.hash ?? GENESIS_HASH;
+  const entry = await tx.auditEntry.create({ data: { ...fields, prevHash, hash: entryHash(prevHash, fields) } });
   const eventType = eventTypeByAuditAction[entry.action];
   if (!eventType || !entry.runId) return { inserted: true, wake: [] };
   const run = await tx.run.findUnique({ where: { id: entry.runId }, select: { process: true } });

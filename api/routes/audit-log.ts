@@ -1,8 +1,10 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { hasScope } from '../../lib/api-keys.js';
+import { ChainVerifier, type ChainVerification } from '../../lib/audit-chain.js';
 import { AppError } from '../../lib/errors.js';
 import type { AuditEntry } from '../../lib/generated/prisma/client.js';
+import type { Db } from '../../lib/db.js';
 import { authenticate, requireIdentity, requireScope } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { parseOr422 } from '../errors.js';
@@ -15,6 +17,10 @@ export const auditExportQuerySchema = z
     format: z.enum(['jsonl', 'csv']).default('jsonl'),
   })
   .refine((q) => !q.from || !q.to || q.from < q.to, { path: ['from'], message: 'must be before to' });
+
+export const auditVerifyQuerySchema = z.object({
+  chain: z.string().min(1, 'required').describe('"org" for entries about no run (directory, delegations), else a run id'),
+});
 
 const BATCH = 500;
 
@@ -30,6 +36,11 @@ export function auditView(e: AuditEntry) {
     ip: e.ip,
     userAgent: e.userAgent,
     details: e.details,
+    // The entry's place in its hash chain, so an export can be checked (and its head kept) outside Opsflow.
+    chain: e.chain,
+    seq: e.seq,
+    prevHash: e.prevHash,
+    hash: e.hash,
   };
 }
 
@@ -40,9 +51,22 @@ export function csvField(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-const csvColumns = ['id', 'at', 'run_id', 'action', 'actor', 'on_behalf_of', 'step', 'ip', 'user_agent', 'details'];
+// The chain columns come last so readers that take the first ten columns by position keep working.
+const csvColumns = ['id', 'at', 'run_id', 'action', 'actor', 'on_behalf_of', 'step', 'ip', 'user_agent', 'details', 'chain', 'seq', 'prev_hash', 'hash'];
 const csvRow = (e: ReturnType<typeof auditView>) =>
-  [e.id, e.at, e.runId, e.action, e.actor, e.onBehalfOf, e.step, e.ip, e.userAgent, e.details].map(csvField).join(',');
+  [e.id, e.at, e.runId, e.action, e.actor, e.onBehalfOf, e.step, e.ip, e.userAgent, e.details, e.chain, e.seq, e.prevHash, e.hash].map(csvField).join(',');
+
+/** Recomputes one chain in seq order, a page at a time (the org chain grows without bound). */
+async function verifyStoredChain(db: Db, chain: string): Promise<ChainVerification> {
+  const verifier = new ChainVerifier();
+  for (let afterSeq = 0; ; ) {
+    const page = await db.auditEntry.findMany({ where: { chain, seq: { gt: afterSeq } }, orderBy: { seq: 'asc' }, take: BATCH });
+    for (const entry of page) verifier.add(entry);
+    if (page.length < BATCH) break;
+    afterSeq = page.at(-1)!.seq;
+  }
+  return verifier.result();
+}
 
 function assertCanRead(req: Request): void {
   const identity = requireIdentity(req);
@@ -51,7 +75,10 @@ function assertCanRead(req: Request): void {
   }
 }
 
-/** The append-only audit log: per run as JSON, and the whole log (or a window) as JSON lines or CSV. */
+/**
+ * The append-only audit log: per run as JSON, the whole log (or a window) as JSON lines or CSV, and the verification
+ * of its hash chains (lib/audit-chain.ts).
+ */
 export function auditLogRouter(ctx: ApiContext): Router {
   const router = Router();
 
@@ -61,6 +88,22 @@ export function auditLogRouter(ctx: ApiContext): Router {
     if (!(await ctx.db.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new AppError('not_found', `No run ${runId}`);
     const entries = await ctx.db.auditEntry.findMany({ where: { runId }, orderBy: [{ at: 'asc' }, { id: 'asc' }] });
     res.json({ items: entries.map(auditView) });
+  });
+
+  /** Whether the run's audit entries are as they were written: which entry breaks the chain first, if any. */
+  router.get('/runs/:id/audit/verify', authenticate(ctx), async (req, res) => {
+    assertCanRead(req);
+    const runId = String(req.params.id);
+    if (!(await ctx.db.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new AppError('not_found', `No run ${runId}`);
+    res.json({ runId, ...(await verifyStoredChain(ctx.db, runId)) });
+  });
+
+  /** Any chain, e.g. `org` (directory and delegation changes), for auditors with audit:read. */
+  router.get('/audit/verify', authenticate(ctx), requireScope('audit:read'), async (req, res) => {
+    const { chain } = parseOr422(auditVerifyQuerySchema, req.query, ['query'], 'Query parameters are invalid');
+    const result = await verifyStoredChain(ctx.db, chain);
+    if (result.entries === 0 && chain !== 'org') throw new AppError('not_found', `No audit chain ${chain}`);
+    res.json({ chain, ...result });
   });
 
   router.get('/audit/export', authenticate(ctx), requireScope('audit:read'), async (req, res) => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { Prisma } from '../../lib/db.js';
 import type { InboundEvent } from '../../lib/generated/prisma/client.js';
 import { AppError } from '../../lib/errors.js';
+import { insertAuditEntry } from '../../lib/outbound-webhooks.js';
 import { verifyWebhook, WebhookVerificationError } from '../../lib/webhook-signature.js';
 import { authenticate, requireIdentity, requireScope } from '../auth.js';
 import type { ApiContext } from '../context.js';
@@ -108,9 +109,10 @@ export function eventsRouter(ctx: ApiContext): Router {
       const first = await ctx.db.inboundEvent.findUniqueOrThrow({ where: { source_webhookId: { source: body.source, webhookId } } });
       return void res.status(200).setHeader('Idempotent-Replayed', 'true').json(eventView(first));
     }
-    await ctx.db.auditEntry.create({
-      data: { eventKey: `${runId}:event-recorded:${event.id}`, runId, action: 'event.recorded', actor: requireIdentity(req).email, ip: req.ip ?? null, details: { eventId: event.id, source: body.source, type: body.type } },
-    });
+    // event.recorded is no lifecycle event: no webhook delivery to wake.
+    await ctx.db.$transaction((tx) =>
+      insertAuditEntry(tx, { eventKey: `${runId}:event-recorded:${event.id}`, runId, action: 'event.recorded', actor: requireIdentity(req).email, ip: req.ip ?? null, details: { eventId: event.id, source: body.source, type: body.type } }),
+    );
     const applied = await applyEventToRun(ctx, event, runId);
     const status = applied.status === 'applied' ? 200 : applied.status === 'received' ? 202 : 409;
     res.status(status).json(eventView(applied));

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { hasScope } from '../../lib/api-keys.js';
 import { AppError } from '../../lib/errors.js';
 import type { Person } from '../../lib/generated/prisma/client.js';
+import { insertAuditEntry } from '../../lib/outbound-webhooks.js';
 import { authenticate, requireIdentity, requireScope } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { parseOr422 } from '../errors.js';
@@ -90,16 +91,16 @@ export function peopleRouter(ctx: ApiContext): Router {
     if (body.delegateEmail === person.email) throw invalid('delegateEmail', 'cannot delegate to oneself');
     if (!(await ctx.db.person.findUnique({ where: { email: body.delegateEmail } }))) throw invalid('delegateEmail', 'is not in the directory');
     const id = randomUUID();
-    const [delegation] = await ctx.db.$transaction([
-      ctx.db.delegation.create({ data: { id, personEmail: person.email, ...body, reason: body.reason ?? null, createdBy: actor } }),
-      ctx.db.auditEntry.create({
-        data: {
-          eventKey: `delegation:${id}:created`, action: 'delegation.created', actor, onBehalfOf: person.email,
-          ip: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 500) ?? null,
-          details: { delegationId: id, delegateEmail: body.delegateEmail, startsAt: body.startsAt.toISOString(), endsAt: body.endsAt.toISOString(), reason: body.reason ?? null },
-        },
-      }),
-    ]);
+    // Delegation entries belong to no run: they go on the org chain. No lifecycle event, so nothing to wake.
+    const delegation = await ctx.db.$transaction(async (tx) => {
+      const created = await tx.delegation.create({ data: { id, personEmail: person.email, ...body, reason: body.reason ?? null, createdBy: actor } });
+      await insertAuditEntry(tx, {
+        eventKey: `delegation:${id}:created`, action: 'delegation.created', actor, onBehalfOf: person.email,
+        ip: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 500) ?? null,
+        details: { delegationId: id, delegateEmail: body.delegateEmail, startsAt: body.startsAt.toISOString(), endsAt: body.endsAt.toISOString(), reason: body.reason ?? null },
+      });
+      return created;
+    });
     res.status(201).json(delegation);
   });
 
@@ -108,12 +109,12 @@ export function peopleRouter(ctx: ApiContext): Router {
     const actor = assertMayDelegateFor(req, person.email);
     const delegation = await ctx.db.delegation.findFirst({ where: { id: String(req.params.id), personEmail: person.email } });
     if (!delegation) throw new AppError('not_found', `No delegation ${String(req.params.id)} for ${person.email}`);
-    await ctx.db.$transaction([
-      ctx.db.delegation.delete({ where: { id: delegation.id } }),
-      ctx.db.auditEntry.create({
-        data: { eventKey: `delegation:${delegation.id}:deleted`, action: 'delegation.deleted', actor, onBehalfOf: person.email, ip: req.ip ?? null, details: { delegationId: delegation.id } },
-      }),
-    ]);
+    await ctx.db.$transaction(async (tx) => {
+      await tx.delegation.delete({ where: { id: delegation.id } });
+      await insertAuditEntry(tx, {
+        eventKey: `delegation:${delegation.id}:deleted`, action: 'delegation.deleted', actor, onBehalfOf: person.email, ip: req.ip ?? null, details: { delegationId: delegation.id },
+      });
+    });
     res.status(204).end();
   });
 

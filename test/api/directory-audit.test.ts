@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertAuditEntry } from '../../lib/outbound-webhooks.js';
 import { getJson, postJson } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
@@ -95,7 +96,7 @@ describe('directory, delegations and the audit log over the API', () => {
       { action: 'approval.decided', actor: 'Smith, "Jo"\nfrom Legal', details: { comment: '=SUM(A1:A9)' } },
       { action: 'approval.reminded', actor: '@mention', details: {} },
     ];
-    for (const [i, e] of entries.entries()) await stack.db.auditEntry.create({ data: { ...e, runId: 'audit-run', at: new Date(base + i * 1000) } });
+    for (const [i, e] of entries.entries()) await stack.db.$transaction((tx) => insertAuditEntry(tx, { ...e, runId: 'audit-run', at: new Date(base + i * 1000) }));
 
     const perRun = await getJson(api('/runs/audit-run/audit'));
     expect(perRun.body.items.map((e: { action: string }) => e.action)).toEqual(entries.map((e) => e.action));
@@ -115,7 +116,7 @@ describe('directory, delegations and the audit log over the API', () => {
     expect(csv.headers.get('content-type')).toContain('text/csv');
     expect(csv.headers.get('content-disposition')).toContain('opsflow-audit.csv');
     const rows = parseCsv(await csv.text());
-    expect(rows[0]).toEqual(['id', 'at', 'run_id', 'action', 'actor', 'on_behalf_of', 'step', 'ip', 'user_agent', 'details']);
+    expect(rows[0]).toEqual(['id', 'at', 'run_id', 'action', 'actor', 'on_behalf_of', 'step', 'ip', 'user_agent', 'details', 'chain', 'seq', 'prev_hash', 'hash']);
     expect(rows).toHaveLength(4);
     expect(rows[2]![4]).toBe('Smith, "Jo"\nfrom Legal');
     expect(JSON.parse(rows[2]![9]!)).toEqual({ comment: '=SUM(A1:A9)' });
@@ -131,10 +132,11 @@ describe('directory, delegations and the audit log over the API', () => {
   it('exports in time order across batches even when entries were written out of order', async () => {
     await stack.db.run.create({ data: { id: 'order-run', process: 'capex', status: 'running', title: 'Ordered', requesterName: 'A', requesterEmail: 'alex.rivera@example.com', input: {}, settings: {} } });
     const base = Date.parse('2026-08-01T00:00:00Z');
-    // 1,203 entries written newest first, with pairs sharing a timestamp: more than two export batches.
+    // 1,203 entries written newest first, with pairs sharing a timestamp: more than two export batches. Seeded in
+    // one statement as unhashed rows numbered in insert order: the export's ordering is the point here, not the chain.
     const count = 1_203;
     await stack.db.auditEntry.createMany({
-      data: Array.from({ length: count }, (_, i) => ({ runId: 'order-run', action: 'test.entry', actor: `n${count - 1 - i}`, at: new Date(base + Math.floor((count - 1 - i) / 2) * 1000) })),
+      data: Array.from({ length: count }, (_, i) => ({ runId: 'order-run', chain: 'order-run', seq: i + 1, action: 'test.entry', actor: `n${count - 1 - i}`, at: new Date(base + Math.floor((count - 1 - i) / 2) * 1000) })),
     });
     const response = await fetch(api('/audit/export?runId=order-run'), { headers: as(stack.adminKey) });
     const lines = (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as { at: string; actor: string; id: string });

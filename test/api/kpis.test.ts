@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertAuditEntry } from '../../lib/outbound-webhooks.js';
 import { getJson } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
@@ -84,7 +85,7 @@ describe('KPIs computed from the read model and audit log', () => {
         });
       }
       for (const [action, times] of [['approval.reminded', run.reminders ?? []], ['approval.escalated', run.escalations ?? []]] as const) {
-        for (const at of times) await stack.db.auditEntry.create({ data: { runId: run.id, action, actor: 'opsflow', at: new Date(at) } });
+        for (const at of times) await stack.db.$transaction((tx) => insertAuditEntry(tx, { runId: run.id, action, actor: 'opsflow', at: new Date(at) }));
       }
     }
   });

@@ -12,6 +12,7 @@ import { startEventSweep } from '../../api/event-routing.js';
 import { simulatorUrls, startSimulators, type Simulators } from '../../dev/simulators/server.js';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { createDb, type Db } from '../../lib/db.js';
+import { withCredentials } from '../../lib/db-roles.js';
 import { createLogger } from '../../lib/logger.js';
 import { createOpsflowWorker } from '../../worker/worker.js';
 import { createApiKey } from '../../lib/api-keys.js';
@@ -33,8 +34,12 @@ export interface Stack {
   eventSecrets: { ats: string; erp: string };
   /** Mints a key for a person in the directory with the given scopes. */
   createKey(email: string, scopes: string[]): Promise<string>;
+  /** What the API and the worker run with; DATABASE_URL is the runtime login's (see runtimeDatabaseUrl). */
   config: Config;
+  /** The owner's connection, for seeding and asserting: it may do what the API and worker may not. */
   db: Db;
+  /** The restricted login (member of opsflow_runtime) the API and the worker connect with. */
+  runtimeDatabaseUrl: string;
   temporal: Client;
   mail: MailSink;
   simulators: Simulators;
@@ -61,6 +66,9 @@ export async function startStack(
   const taskQueue = `opsflow-test-${randomUUID()}`;
 
   const db = createDb(databaseUrl);
+  // As in production: the API and the worker run as the restricted role, the tests look on as the owner.
+  const runtimeDatabaseUrl = withCredentials(databaseUrl, inject('runtimeDbLogin'));
+  const runtimeDb = createDb(runtimeDatabaseUrl);
   await seedDemoOrg(db);
   const createKey = async (email: string, scopes: string[]) => (await createApiKey(db, { name: 'test', personEmail: email, scopes })).key;
   const adminKey = await createKey('ops.desk@example.com', ['admin']);
@@ -72,7 +80,7 @@ export async function startStack(
   let config = loadConfig({
     NODE_ENV: 'test',
     EVENT_SOURCE_SECRETS: Object.entries(eventSecrets).map(([source, secret]) => `${source}=${secret}`).join(','),
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: runtimeDatabaseUrl,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: taskQueue,
     SMTP_URL: mail.smtpUrl,
@@ -84,13 +92,13 @@ export async function startStack(
     OPSFLOW_ALLOW_SHORT_DURATIONS: String(options.allowShortDurations ?? true),
   });
   const server: Server = await new Promise((resolve) => {
-    const app = createApp({ db, temporal, config, logger, decisionWaitMs: options.decisionWaitMs }, { approvalRateLimitPerMinute: options.approvalRateLimitPerMinute });
+    const app = createApp({ db: runtimeDb, temporal, config, logger, decisionWaitMs: options.decisionWaitMs }, { approvalRateLimitPerMinute: options.approvalRateLimitPerMinute });
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   simulators.ats.sendEventsTo({ url: `${apiUrl}/events/ats`, secret: eventSecrets.ats });
   // As api/server.ts does: events a run did not take in time are routed again by the sweep.
-  const eventSweep = startEventSweep({ db, temporal, config, logger }, 2_000);
+  const eventSweep = startEventSweep({ db: runtimeDb, temporal, config, logger }, 2_000);
   config = { ...config, PUBLIC_BASE_URL: apiUrl };
 
   const workerEnv: NodeJS.ProcessEnv = {
@@ -98,7 +106,7 @@ export async function startStack(
     NODE_ENV: 'test',
     // Info, because startWorkerProcess waits for the "worker started" line.
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: runtimeDatabaseUrl,
     TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
     TEMPORAL_TASK_QUEUE: taskQueue,
     SMTP_URL: config.SMTP_URL,
@@ -163,6 +171,7 @@ export async function startStack(
     eventSecrets,
     config,
     db,
+    runtimeDatabaseUrl,
     temporal,
     mail,
     simulators,
@@ -175,6 +184,7 @@ export async function startStack(
       for (const stop of stoppers) await stop();
       await new Promise((resolve) => server.close(resolve));
       await connection.close();
+      await runtimeDb.$disconnect();
       await db.$disconnect();
       await mail.close();
       await simulators.close();

@@ -15,15 +15,27 @@ const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.me
   services: Record<string, Service>;
 };
 const opsflowServices = ['migrate', 'worker', 'api'] as const;
+/** Read by dev/db-roles.ts, which the migrate job runs after the migrations; not engine settings. */
+const migrateOnly = new Set(['OPSFLOW_DB_RUNTIME_PASSWORD']);
+const requiredRuntimePassword = '${OPSFLOW_DB_RUNTIME_PASSWORD:?set OPSFLOW_DB_RUNTIME_PASSWORD}';
 
 describe('docker-compose.yml', () => {
   it('gives the engine only variables lib/config.ts reads, and every required one', () => {
     const known = new Set(Object.keys(configSchema.shape));
     for (const name of opsflowServices) {
       const env = compose.services[name]?.environment ?? {};
-      expect(Object.keys(env).filter((key) => !known.has(key)), name).toEqual([]);
-      expect(env.DATABASE_URL, name).toMatch(/^postgresql:\/\/opsflow:opsflow@postgres:5432\/opsflow$/);
+      expect(Object.keys(env).filter((key) => !known.has(key) && !(name === 'migrate' && migrateOnly.has(key))), name).toEqual([]);
       expect(configSchema.safeParse(env).success, name).toBe(true);
+    }
+  });
+
+  it('migrates as the owner, then creates the runtime login the api and worker connect as (password without default)', () => {
+    const migrate = compose.services.migrate!;
+    expect(migrate.environment?.DATABASE_URL).toBe('postgresql://opsflow:opsflow@postgres:5432/opsflow');
+    expect(migrate.environment?.OPSFLOW_DB_RUNTIME_PASSWORD).toBe(requiredRuntimePassword);
+    expect((migrate.command as string[]).join(' ')).toMatch(/prisma migrate deploy && node --import tsx dev\/db-roles\.ts/);
+    for (const name of ['worker', 'api'] as const) {
+      expect(compose.services[name]!.environment?.DATABASE_URL, name).toBe(`postgresql://opsflow_app:${requiredRuntimePassword}@postgres:5432/opsflow`);
     }
   });
 
