@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type ActivityInterceptorsFactory, type LogLevel } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { createActivities, type Activities, type ActivityDeps } from '../activities/index.js';
 import { createMailer } from '../activities/email.js';
 import { HttpAts } from '../activities/ats.js';
 import { HttpErp } from '../activities/erp.js';
@@ -116,6 +116,8 @@ export interface OpsflowWorkerOptions {
   /** A bundle built ahead of time (tests build one per run; production uses dist/workflow-bundle.js). */
   workflowBundlePath?: string;
   taskQueue?: string;
+  /** Tests wrap an activity (e.g. to hold it until a deadline has passed) to reach an interleaving on purpose. */
+  wrapActivities?: (activities: Activities) => Activities;
 }
 
 export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promise<{ worker: Worker; deps: ActivityDeps; connection: NativeConnection }> {
@@ -130,7 +132,7 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities(deps),
+    activities: options.wrapActivities ? options.wrapActivities(createActivities(deps)) : createActivities(deps),
     interceptors: deps.metrics ? { activity: [activityMetricsInterceptor(deps.metrics)] } : undefined,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath }),
   });

@@ -14,7 +14,7 @@ import { loadConfig, type Config } from '../../lib/config.js';
 import { createDb, type Db } from '../../lib/db.js';
 import { withCredentials } from '../../lib/db-roles.js';
 import { createLogger } from '../../lib/logger.js';
-import { createOpsflowWorker } from '../../worker/worker.js';
+import { createOpsflowWorker, type OpsflowWorkerOptions } from '../../worker/worker.js';
 import { createApiKey } from '../../lib/api-keys.js';
 import { useApiKey } from './http.js';
 import { cloneTemplateDatabase } from './pg.js';
@@ -46,7 +46,7 @@ export interface Stack {
   taskQueue: string;
   /** Environment a worker process needs to join this stack. */
   workerEnv: NodeJS.ProcessEnv;
-  startWorker(): Promise<RunningWorker>;
+  startWorker(options?: Pick<OpsflowWorkerOptions, 'wrapActivities'>): Promise<RunningWorker>;
   startWorkerProcess(): Promise<ChildProcess>;
   stop(): Promise<void>;
 }
@@ -121,11 +121,12 @@ export async function startStack(
 
   const stoppers: Array<() => Promise<unknown>> = [];
 
-  async function startWorker(): Promise<RunningWorker> {
+  async function startWorker(workerOptions: Pick<OpsflowWorkerOptions, 'wrapActivities'> = {}): Promise<RunningWorker> {
     const { worker, deps, connection: workerConnection } = await createOpsflowWorker({
       config,
       logger,
       workflowBundlePath: inject('workflowBundlePath'),
+      ...workerOptions,
     });
     const running = worker.run();
     let stopped: Promise<void> | undefined;
