@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { inject } from 'vitest';
+import { basename } from 'node:path';
+import { expect, inject } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { seedDemoOrg } from '../../dev/demo-org.js';
 import { startMailSink, type MailSink } from '../../dev/mail-sink.js';
@@ -18,6 +19,7 @@ import { createOpsflowWorker, type OpsflowWorkerOptions } from '../../worker/wor
 import { createApiKey } from '../../lib/api-keys.js';
 import { useApiKey } from './http.js';
 import { cloneTemplateDatabase } from './pg.js';
+import { historiesOf, replayFailures, saveGoldenHistories } from './replay.js';
 import type { Worker } from '@temporalio/worker';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -163,6 +165,19 @@ export async function startStack(
     return child;
   }
 
+  /**
+   * Every test file replays the histories its runs produced against the current bundle, so a workflow that is not
+   * deterministic fails the file that exercised it. With CAPTURE_HISTORIES=1 (npm run histories:capture) they are
+   * also written as golden histories, named after the test file.
+   */
+  const scenario = basename(expect.getState().testPath ?? 'stack').replace(/\.test\.ts$/, '');
+  async function replayWhatRan(): Promise<void> {
+    const histories = await historiesOf(temporal, taskQueue);
+    const failures = await replayFailures(inject('workflowBundlePath'), histories);
+    if (failures.length) throw new Error(`Runs of ${scenario} do not replay against the current workflow code:\n  ${failures.join('\n  ')}`);
+    if (process.env.CAPTURE_HISTORIES === '1') await saveGoldenHistories(scenario, histories);
+  }
+
   if (options.worker !== 'none') await startWorker();
 
   return {
@@ -183,6 +198,7 @@ export async function startStack(
     async stop() {
       clearInterval(eventSweep);
       for (const stop of stoppers) await stop();
+      await replayWhatRan();
       await new Promise((resolve) => server.close(resolve));
       await connection.close();
       await runtimeDb.$disconnect();
