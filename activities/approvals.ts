@@ -22,6 +22,8 @@ export interface OpenApprovalRequest {
   escalatedFrom?: Approver;
   /** Set when an edit changed material fields after this step was approved: it is asked again. */
   reapproval?: { changed: string[] };
+  /** Set on a step's first request: the run's read model shows the step before anyone's mail can arrive. */
+  currentStep?: string;
 }
 
 export interface DecisionRecord {
@@ -72,6 +74,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
     /** Records the request, then mails the approver a link. Safe to retry: same id, same token, one mail. */
     async openApprovalRequest(request: OpenApprovalRequest): Promise<{ requestId: string }> {
       const { requestId } = request;
+      if (request.currentStep) await db.run.update({ where: { id: request.runId }, data: { currentStep: request.currentStep } });
       const link = await recordLinkRequest(deps, {
         id: requestId,
         runId: request.runId,

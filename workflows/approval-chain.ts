@@ -57,7 +57,10 @@ export async function openRun<Input extends { requester: { email: string } }, Po
       amountOf: (input) => process.summarize(input as Input).amount,
       input: args.input,
     },
-    { onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email) },
+    {
+      onWaiting: (step, approvers) => tracker.enterStep(step.stepId, approvers[0]?.email),
+      markWaiting: (step, approvers) => tracker.markStep(step.stepId, approvers[0]?.email),
+    },
   );
   return { tracker, desk, policy, stamp };
 }

@@ -50,12 +50,17 @@ export class RunTracker {
   }
 
   async enterStep(step: string, approverEmail?: string): Promise<void> {
+    this.markStep(step, approverEmail);
+    await acts.updateRun({ runId: this.runId, currentStep: step });
+  }
+
+  /** The step in the workflow and its search attributes only: the caller's own activity records it in the read model. */
+  markStep(step: string, approverEmail?: string): void {
     this.step = step;
     upsertSearchAttributes([
       { key: searchAttributes.currentStep, value: step },
       { key: searchAttributes.currentApprover, value: approverEmail ?? null },
     ]);
-    await acts.updateRun({ runId: this.runId, currentStep: step });
   }
 
   /** After an edit the run's searchable facts follow the new input. */
