@@ -14,6 +14,8 @@ export function runSummary(run: Run) {
     currency: run.currency,
     startedAt: run.startedAt.toISOString(),
     closedAt: run.closedAt?.toISOString() ?? null,
+    /** From the last health sweep; GET /runs/:id asks Temporal directly. */
+    stuck: run.status === 'running' && run.stuckSince !== null ? { since: run.stuckSince.toISOString(), reason: run.stuckReason } : null,
   };
 }
 

@@ -4,7 +4,9 @@ import { createDb } from '../lib/db.js';
 import { createLogger } from '../lib/logger.js';
 import { connectClient } from '../lib/temporal.js';
 import { createApp } from './app.js';
+import { createApiMetrics } from '../lib/metrics.js';
 import { startEventSweep } from './event-routing.js';
+import { startRunHealthMonitor } from './run-health-monitor.js';
 
 const logger = createLogger('api');
 
@@ -12,8 +14,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const db = createDb(config.DATABASE_URL);
   const temporal = await connectClient(config);
-  const app = createApp({ db, temporal, config, logger });
+  const metrics = createApiMetrics();
+  const app = createApp({ db, temporal, config, logger, metrics });
   startEventSweep({ db, temporal, config, logger });
+  startRunHealthMonitor({ db, temporal, logger, metrics }, config.RUN_HEALTH_SWEEP_MS);
 
   const server: Server = app.listen(config.API_PORT, config.API_HOST, () => {
     logger.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api listening');

@@ -74,6 +74,9 @@ export const configSchema = z.object({
    * Lets policies and per-run settings use reminders and SLAs of seconds (tests, demos). Production refuses it:
    * there, reminders and SLAs are at least an hour, so nobody can flood an approver or race a deadline.
    */
+  /** How often the API looks for stuck runs (workflow tasks that keep failing). */
+  RUN_HEALTH_SWEEP_MS: z.coerce.number().int().min(1000).default(30_000),
+
   OPSFLOW_ALLOW_SHORT_DURATIONS: z
     .enum(['true', 'false', '1', '0', ''])
     .default('false')

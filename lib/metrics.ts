@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Prometheus metrics. The API and the worker are separate processes, each with its own registry and endpoint:
@@ -27,6 +27,11 @@ export function createApiMetrics() {
       name: 'opsflow_decisions_total',
       help: 'Decisions delivered to runs, by channel (link, api) and decision',
       labelNames: ['channel', 'decision'] as const,
+      registers: [registry],
+    }),
+    runsStuck: new Gauge({
+      name: 'opsflow_runs_stuck',
+      help: 'Running runs whose workflow task keeps failing (nothing they are sent is applied), as of the last health sweep',
       registers: [registry],
     }),
   };

@@ -118,6 +118,8 @@ export interface OpsflowWorkerOptions {
   taskQueue?: string;
   /** Tests wrap an activity (e.g. to hold it until a deadline has passed) to reach an interleaving on purpose. */
   wrapActivities?: (activities: Activities) => Activities;
+  /** Tests run other workflow code (bundled at start), e.g. a deliberately broken version of a process. */
+  workflowsPath?: string;
 }
 
 export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promise<{ worker: Worker; deps: ActivityDeps; connection: NativeConnection }> {
@@ -127,14 +129,14 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   // Only production trusts dist/: in development a stale bundle would silently run old workflow code.
   const usePrebuilt = config.NODE_ENV === 'production' && existsSync(prebuiltBundlePath);
-  const bundlePath = options.workflowBundlePath ?? (usePrebuilt ? prebuiltBundlePath : undefined);
+  const bundlePath = options.workflowsPath ? undefined : (options.workflowBundlePath ?? (usePrebuilt ? prebuiltBundlePath : undefined));
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     activities: options.wrapActivities ? options.wrapActivities(createActivities(deps)) : createActivities(deps),
     interceptors: deps.metrics ? { activity: [activityMetricsInterceptor(deps.metrics)] } : undefined,
-    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath }),
+    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: options.workflowsPath ?? workflowsPath }),
   });
   return { worker, deps, connection };
 }

@@ -171,6 +171,7 @@ export type ResultKind =
   | 'not_found'
   | 'closed'
   | 'not_allowed'
+  | 'stuck'
   | 'unavailable';
 
 export interface ResultPageProps {
@@ -198,6 +199,7 @@ export const RESULT_STATUS: Readonly<Record<ResultKind, number>> = {
   not_found: 404,
   closed: 409,
   not_allowed: 403,
+  stuck: 503,
   unavailable: 503,
 };
 
@@ -347,6 +349,15 @@ ${context(p)}
 ${context(p)}
 <p>${reason ? html`${reason}.` : 'Separation of duties does not allow it.'}</p>
 <p>Nothing was decided. The attempt was recorded in the request's audit trail.</p>`,
+      };
+    case 'stuck':
+      return {
+        title: 'Cannot be decided right now',
+        tone: 'error',
+        body: html`<h1>This request cannot be decided right now</h1>
+${context(p)}
+<p>The process behind it has hit a problem and is not taking decisions at the moment. Nothing was decided, and the operations team can see the problem.</p>
+<p>Keep this e-mail: the link works again once the problem is fixed, until it expires.</p>`,
       };
     case 'unavailable':
       return {

@@ -1,3 +1,4 @@
+import type { RunHealth } from '../../lib/run-health.js';
 import type { Kpis } from '../kpi-types.js';
 import type { runDetail, runSummary } from '../run-views.js';
 import { barChart, formatDuration, lineChart } from './charts.js';
@@ -57,25 +58,27 @@ ${k.approvers.map((a) => html`<tr><td>${a.name}</td><td>${a.decided}</td><td>${f
   return page('Dashboard', body);
 }
 
-export function runsPage(rows: RunRow[], filters: { process?: string; status?: string; q?: string }, nextHref: string | null, processes: Array<{ key: string; title: string }>): string {
+export function runsPage(rows: RunRow[], filters: { process?: string; status?: string; q?: string; health?: string }, nextHref: string | null, processes: Array<{ key: string; title: string }>): string {
   const statuses = ['running', 'completed', 'rejected', 'expired', 'cancelled', 'failed'];
   const body = html`<h1>Runs</h1>
 <form class="filters" method="get" action="/ops/runs">
 <label>Search<input type="search" name="q" value="${filters.q ?? ''}" placeholder="title or requester"></label>
 <label>Process<select name="process"><option value="">All</option>${processes.map((p) => html`<option value="${p.key}"${p.key === filters.process ? html` selected` : false}>${p.title}</option>`)}</select></label>
 <label>Status<select name="status"><option value="">All</option>${statuses.map((s) => html`<option${s === filters.status ? html` selected` : false}>${s}</option>`)}</select></label>
+<label>Health<select name="health"><option value="">All</option><option value="stuck"${filters.health === 'stuck' ? html` selected` : false}>stuck</option></select></label>
 <button class="btn" type="submit">Filter</button></form>
 ${rows.length === 0 ? html`<p>No runs match.</p>` : html`<div class="table-scroll"><table class="data"><thead><tr><th>Title</th><th>Process</th><th>Status</th><th>Step</th><th>Requester</th><th>Amount</th><th>Started</th></tr></thead><tbody>
-${rows.map((r) => html`<tr><td><a href="/ops/runs/${r.runId}">${r.title}</a></td><td>${r.process}</td><td>${badge(r.status)}</td><td>${r.currentStep ?? ''}</td><td>${r.requester.name}</td><td>${money(r.amount, r.currency)}</td><td>${when(r.startedAt)}</td></tr>`)}</tbody></table></div>`}
+${rows.map((r) => html`<tr><td><a href="/ops/runs/${r.runId}">${r.title}</a></td><td>${r.process}</td><td>${badge(r.status)}${r.stuck && html` ${badge('stuck')}`}</td><td>${r.currentStep ?? ''}</td><td>${r.requester.name}</td><td>${money(r.amount, r.currency)}</td><td>${when(r.startedAt)}</td></tr>`)}</tbody></table></div>`}
 ${nextHref && html`<p><a href="${nextHref}">Older runs →</a></p>`}`;
   return page('Runs', body);
 }
 
-export function runPage(run: RunDetail, details: Array<{ label: string; value: string }>, canCancel: boolean, options: { cancelError?: string } = {}): string {
+export function runPage(run: RunDetail, details: Array<{ label: string; value: string }>, canCancel: boolean, options: { cancelError?: string; health?: RunHealth } = {}): string {
   const body = html`<p class="eyebrow">${run.processTitle}</p><h1>${run.title}</h1>
 <p>${badge(run.status)} ${run.currentStep && html`waiting on <strong>${run.currentStep}</strong>`} · requested by ${run.requester.name}${run.startedBy && run.startedBy !== run.requester.email && html` (started by ${run.startedBy})`} · started ${when(run.startedAt)}${run.closedAt && html` · closed ${when(run.closedAt)}`}</p>
 <p class="small muted">Policy version <strong id="policy-version">${run.policy.version ?? 'unknown'}</strong>${run.policy.overridden && html` with per-run settings`} · facts version <code>${run.version.slice(0, 12)}</code></p>
 ${run.failureReason && html`<div class="error-summary"><p>${run.status === 'failed' ? 'Failed' : 'Reason'}: ${run.failureReason}</p></div>`}
+${options.health?.status === 'stuck' && html`<div class="error-summary" role="alert" id="run-stuck"><p><strong>Stuck</strong>: its workflow task has failed ${options.health.attempts} times${options.health.since ? html` since ${when(options.health.since)}` : false}, so decisions and events sent to it are not applied. Temporal says: ${options.health.reason}</p><p>Usually a code change that runs in flight cannot replay (see README, "Changing a process"): fix or roll back the worker and the run carries on.</p></div>`}
 <dl class="details">${details.map((d) => html`<div><dt>${d.label}</dt><dd>${d.value}</dd></div>`)}</dl>
 <h2>Approvals</h2>
 ${run.approvals.length === 0 ? html`<p>None yet.</p>` : html`<div class="table-scroll"><table class="data"><thead><tr><th>Step</th><th>Approver</th><th>State</th><th>Comment</th><th>Requested</th><th>Decided</th></tr></thead><tbody>

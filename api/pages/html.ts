@@ -105,7 +105,7 @@ form.filters{display:flex;flex-wrap:wrap;gap:.75rem;align-items:end;margin:1rem 
 form.filters label{display:flex;flex-direction:column;font-size:.85rem}
 form.filters .btn{flex:0 0 auto;min-height:2.25rem;padding:.4rem 1rem;background:#1d4ed8;border-color:#1d4ed8;color:#fff;width:auto}
 .status{display:inline-block;padding:.1rem .5rem;border-radius:1rem;background:#e5e7eb;font-size:.8rem}
-.status-completed{background:#dcfce7}.status-rejected,.status-failed{background:#fee2e2}.status-expired,.status-cancelled{background:#fef3c7}.status-running{background:#dbeafe}
+.status-completed{background:#dcfce7}.status-rejected,.status-failed{background:#fee2e2}.status-expired,.status-cancelled{background:#fef3c7}.status-running{background:#dbeafe}.status-stuck{background:#b91c1c;color:#fff}
 .card{max-width:40rem;margin:0 auto 2rem;background:#fff;border:1px solid #d1d5db;border-top:6px solid #6b7280;border-radius:.5rem;padding:1.25rem 1rem}
 @media (min-width:40rem){.card{padding:2rem 2.25rem}.site-header{padding-left:0;padding-right:0}}
 .tone-success{border-top-color:#15803d}.tone-info{border-top-color:#1d4ed8}.tone-warning{border-top-color:#b45309}.tone-error{border-top-color:#b91c1c}

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { diffFacts, type Fact } from '../../processes/facts.js';
 import { factsOf, findProcess } from '../../processes/index.js';
 import { changesSinceStepApproval, factsAtVersion } from '../../lib/run-facts.js';
+import { runHealth } from '../../lib/run-health.js';
 import { approvalPage } from '../pages/approval.js';
 import { decideByLink, lookUpLink, refusalPage, sendResult } from '../approval-service.js';
 import type { ApiContext } from '../context.js';
@@ -79,10 +80,16 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
     rateLimit({ windowMs: 60_000, limit: options.rateLimitPerMinute, standardHeaders: 'draft-8', legacyHeaders: false }),
   );
 
+  /** A run whose workflow task keeps failing applies nothing: say so rather than take a decision that will not land. */
+  const stuckPage = async (link: { approval: ApprovalRequest; run: Run }) =>
+    (await runHealth(ctx.temporal, link.run.id)).status === 'stuck' ? ({ kind: 'stuck', runTitle: link.run.title, stepTitle: link.approval.stepTitle } as const) : undefined;
+
   router.get('/approvals/:token', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     const link = await lookUpLink(ctx, req.params.token);
     if (!link.ok) return sendResult(res, refusalPage(link));
+    const stuck = await stuckPage(link);
+    if (stuck) return sendResult(res, stuck);
     if (link.approval.kind === 'revision') {
       const page = await renderRevisionPage(ctx, req.params.token, link.approval, link.run, link.run.input as Record<string, unknown>);
       return void res.type('html').send(page);
@@ -96,6 +103,8 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
     const token = req.params.token;
     const link = await lookUpLink(ctx, token);
     if (!link.ok) return sendResult(res, refusalPage(link));
+    const stuck = await stuckPage(link);
+    if (stuck) return sendResult(res, stuck);
     if (link.approval.kind === 'revision') return submitRevision(ctx, req, res, token, link.approval, link.run);
     if (link.approval.kind === 'form') return submitExternalForm(ctx, req, res, token, link.approval, link.run);
 

@@ -1,6 +1,7 @@
 import express, { Router, type Request, type Response } from 'express';
 import { hasScope, verifyApiKey } from '../../lib/api-keys.js';
 import { AppError } from '../../lib/errors.js';
+import { runHealth } from '../../lib/run-health.js';
 import { findProcess, processes } from '../../processes/index.js';
 import type { ApiContext } from '../context.js';
 import { fieldsFromSchema, inputJsonSchema, valuesFromForm } from '../form-fields.js';
@@ -66,11 +67,13 @@ export function consoleRouter(ctx: ApiContext): Router {
     const process = text(req.query.process);
     const status = (runStatuses as readonly string[]).includes(String(req.query.status)) ? String(req.query.status) : undefined;
     const q = text(req.query.q);
+    const health = req.query.health === 'stuck' ? 'stuck' : undefined;
     const after = text(req.query.cursor) ? decodeCursor(String(req.query.cursor)) : undefined;
     const rows = await ctx.db.run.findMany({
       where: {
         ...(process ? { process } : {}),
         ...(status ? { status } : {}),
+        ...(health ? { status: 'running', stuckSince: { not: null } } : {}),
         ...(q ? { OR: [{ title: { contains: q, mode: 'insensitive' } }, { requesterName: { contains: q, mode: 'insensitive' } }, { requesterEmail: { contains: q, mode: 'insensitive' } }] } : {}),
         ...(after ? { AND: [{ OR: [{ startedAt: { lt: after.startedAt } }, { startedAt: after.startedAt, id: { lt: after.id } }] }] } : {}),
       },
@@ -78,8 +81,8 @@ export function consoleRouter(ctx: ApiContext): Router {
       take: 26,
     });
     const pageRows = rows.slice(0, 25);
-    const next = rows.length > 25 ? new URLSearchParams({ ...(process ? { process } : {}), ...(status ? { status } : {}), ...(q ? { q } : {}), cursor: encodeCursor(pageRows.at(-1)!) }) : null;
-    sendPage(res, runsPage(pageRows.map(runSummary), { process, status, q }, next ? `/ops/runs?${next.toString()}` : null, catalog()));
+    const next = rows.length > 25 ? new URLSearchParams({ ...(process ? { process } : {}), ...(status ? { status } : {}), ...(q ? { q } : {}), ...(health ? { health } : {}), cursor: encodeCursor(pageRows.at(-1)!) }) : null;
+    sendPage(res, runsPage(pageRows.map(runSummary), { process, status, q, health }, next ? `/ops/runs?${next.toString()}` : null, catalog()));
   });
 
   router.get('/ops/runs/:id', async (req, res) => {
@@ -89,7 +92,8 @@ export function consoleRouter(ctx: ApiContext): Router {
     });
     if (!run) return sendPage(res, messagePage('Not found', `No run ${String(req.params.id)}.`, 404), 404);
     const details = findProcess(run.process)?.describe(run.input) ?? [];
-    sendPage(res, runPage(runDetail(run), details, hasScope(req.identity!, 'runs:manage')));
+    const health = run.status === 'running' ? await runHealth(ctx.temporal, run.id) : undefined;
+    sendPage(res, runPage(runDetail(run), details, hasScope(req.identity!, 'runs:manage'), { health }));
   });
 
   router.post('/ops/runs/:id/cancel', form, async (req, res) => {

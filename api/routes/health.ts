@@ -13,6 +13,16 @@ async function check(probe: () => Promise<unknown>, timeoutMs = 2000): Promise<{
   }
 }
 
+/** Runs the health sweep found stuck (their workflow task keeps failing): how many, and the first few. */
+async function stuckRuns(ctx: ApiContext): Promise<{ count: number; ids: string[] }> {
+  const where = { status: 'running', stuckSince: { not: null } };
+  const [count, sample] = await Promise.all([
+    ctx.db.run.count({ where }),
+    ctx.db.run.findMany({ where, select: { id: true }, orderBy: { stuckSince: 'asc' }, take: 10 }),
+  ]);
+  return { count, ids: sample.map((r) => r.id) };
+}
+
 export function healthRouter(ctx: ApiContext): Router {
   const router = Router();
   router.get('/healthz', async (_req, res) => {
@@ -20,8 +30,11 @@ export function healthRouter(ctx: ApiContext): Router {
       check(() => ctx.db.$queryRaw`SELECT 1`),
       check(() => ctx.temporal.workflowService.getSystemInfo({})),
     ]);
-    const ok = database.ok && temporal.ok;
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'degraded', checks: { database, temporal } });
+    const stuck = database.ok ? await stuckRuns(ctx) : undefined;
+    const runs = stuck ? { ok: stuck.count === 0, stuck: stuck.count, ...(stuck.count ? { stuckRunIds: stuck.ids } : {}) } : { ok: false, error: 'database unavailable' };
+    // Stuck runs degrade the service but do not make this API instance unfit to serve: the status stays 200.
+    const reachable = database.ok && temporal.ok;
+    res.status(reachable ? 200 : 503).json({ status: reachable && runs.ok ? 'ok' : 'degraded', checks: { database, temporal, runs } });
   });
   return router;
 }

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
+import { runHealth } from '../../lib/run-health.js';
 import { CANCEL_REASON_SIGNAL, type CancelReason } from '../../processes/approval-messages.js';
 import type { ApiContext } from '../context.js';
 import { parseOr422 } from '../errors.js';
@@ -14,6 +15,7 @@ export const runStatuses = ['running', 'completed', 'rejected', 'expired', 'canc
 export const listRunsQuerySchema = z.object({
   process: z.string().min(1).optional(),
   status: z.enum(runStatuses).optional(),
+  health: z.enum(['stuck']).optional().describe('Only runs whose workflow task keeps failing (as of the last health sweep)'),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().optional(),
 });
@@ -70,6 +72,7 @@ export function runsRouter(ctx: ApiContext): Router {
       where: {
         ...(query.process ? { process: query.process } : {}),
         ...(query.status ? { status: query.status } : {}),
+        ...(query.health === 'stuck' ? { status: 'running', stuckSince: { not: null } } : {}),
         ...(after
           ? { OR: [{ startedAt: { lt: after.startedAt } }, { startedAt: after.startedAt, id: { lt: after.id } }] }
           : {}),
@@ -91,7 +94,8 @@ export function runsRouter(ctx: ApiContext): Router {
       include: { approvals: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
     });
     if (!run) throw new AppError('not_found', `No run ${String(req.params.id)}`);
-    res.json(runDetail(run));
+    // Asked of Temporal now, not of the last sweep: a stuck run says so the moment it is looked at.
+    res.json({ ...runDetail(run), health: run.status === 'running' ? await runHealth(ctx.temporal, run.id) : { status: 'ok' } });
   });
 
   router.post('/runs/:id/cancel', requireScope('runs:manage'), async (req, res) => {

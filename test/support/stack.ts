@@ -10,6 +10,8 @@ import { createApp } from '../../api/app.js';
 import { seedDemoOrg } from '../../dev/demo-org.js';
 import { startMailSink, type MailSink } from '../../dev/mail-sink.js';
 import { startEventSweep } from '../../api/event-routing.js';
+import { sweepRunHealth } from '../../api/run-health-monitor.js';
+import { createApiMetrics } from '../../lib/metrics.js';
 import { simulatorUrls, startSimulators, type Simulators } from '../../dev/simulators/server.js';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { createDb, type Db } from '../../lib/db.js';
@@ -48,8 +50,10 @@ export interface Stack {
   taskQueue: string;
   /** Environment a worker process needs to join this stack. */
   workerEnv: NodeJS.ProcessEnv;
-  startWorker(options?: Pick<OpsflowWorkerOptions, 'wrapActivities'>): Promise<RunningWorker>;
+  startWorker(options?: Pick<OpsflowWorkerOptions, 'wrapActivities' | 'workflowsPath'>): Promise<RunningWorker>;
   startWorkerProcess(): Promise<ChildProcess>;
+  /** One pass of the API's run health sweep (api/server.ts runs it on a timer), so a test need not wait for it. */
+  sweepRunHealth(): ReturnType<typeof sweepRunHealth>;
   stop(): Promise<void>;
 }
 
@@ -93,8 +97,9 @@ export async function startStack(
     // Tests run reminders and SLAs of seconds; production refuses this switch.
     OPSFLOW_ALLOW_SHORT_DURATIONS: String(options.allowShortDurations ?? true),
   });
+  const metrics = createApiMetrics();
   const server: Server = await new Promise((resolve) => {
-    const app = createApp({ db: runtimeDb, temporal, config, logger, decisionWaitMs: options.decisionWaitMs }, { approvalRateLimitPerMinute: options.approvalRateLimitPerMinute });
+    const app = createApp({ db: runtimeDb, temporal, config, logger, metrics, decisionWaitMs: options.decisionWaitMs }, { approvalRateLimitPerMinute: options.approvalRateLimitPerMinute });
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -123,7 +128,7 @@ export async function startStack(
 
   const stoppers: Array<() => Promise<unknown>> = [];
 
-  async function startWorker(workerOptions: Pick<OpsflowWorkerOptions, 'wrapActivities'> = {}): Promise<RunningWorker> {
+  async function startWorker(workerOptions: Pick<OpsflowWorkerOptions, 'wrapActivities' | 'workflowsPath'> = {}): Promise<RunningWorker> {
     const { worker, deps, connection: workerConnection } = await createOpsflowWorker({
       config,
       logger,
@@ -195,6 +200,7 @@ export async function startStack(
     workerEnv,
     startWorker,
     startWorkerProcess,
+    sweepRunHealth: () => sweepRunHealth({ db: runtimeDb, temporal, logger, metrics }),
     async stop() {
       clearInterval(eventSweep);
       for (const stop of stoppers) await stop();
