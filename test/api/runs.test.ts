@@ -127,6 +127,6 @@ describe('runs API', () => {
     expect(openapi.body.paths['/runs'].post).toBeDefined();
     const health = await getJson(`${stack.apiUrl}/healthz`);
     expect(health.status).toBe(200);
-    expect(health.body.checks).toEqual({ database: { ok: true }, temporal: { ok: true } });
+    expect(health.body.checks).toEqual({ database: { ok: true }, temporal: { ok: true }, runs: { ok: true, stuck: 0 } });
   });
 });
