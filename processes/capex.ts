@@ -9,11 +9,12 @@ import {
   separationOfDutiesSchema,
   slaDuration,
   stepPolicySchema,
-  stepTiming,
-  type ApprovalTiming,
   type PolicyLimits,
 } from './policy.js';
-import { currencySchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
+import { currencySchema, moneyAmountSchema, personSchema } from './shared.js';
+import { capexRun, capexStepIds } from './capex-flow.js';
+
+export { capexApprovalChain, capexStepIds, type CapexApprovalStep, type CapexStepId } from './capex-flow.js';
 
 export const capexInputSchema = z.object({
   title: z.string().trim().min(3, 'must be at least 3 characters').max(200),
@@ -29,16 +30,6 @@ export const capexInputSchema = z.object({
 
 export type CapexInput = z.infer<typeof capexInputSchema>;
 
-export const capexStepIds = ['line-manager', 'finance-director', 'cfo'] as const;
-export type CapexStepId = (typeof capexStepIds)[number];
-
-
-const stepMeta: Record<CapexStepId, { title: string; approvers: string[] }> = {
-  'line-manager': { title: 'Line manager approval', approvers: ['manager-of-requester'] },
-  'finance-director': { title: 'Finance director approval', approvers: ['role:finance-director'] },
-  cfo: { title: 'CFO approval', approvers: ['role:cfo'] },
-};
-
 /** Capex policy: thresholds, each step's approvers and timing, separation of duties, what counts as material. */
 export function capexPolicySchema(limits: PolicyLimits) {
   return z
@@ -53,9 +44,9 @@ export function capexPolicySchema(limits: PolicyLimits) {
       approval: approvalTimingSchema(limits).prefault({}).describe('Timing every step has unless the step says otherwise'),
       steps: z
         .strictObject({
-          'line-manager': stepPolicySchema(limits, stepMeta['line-manager'].approvers),
-          'finance-director': stepPolicySchema(limits, stepMeta['finance-director'].approvers),
-          cfo: stepPolicySchema(limits, stepMeta.cfo.approvers),
+          'line-manager': stepPolicySchema(limits, ['manager-of-requester']),
+          'finance-director': stepPolicySchema(limits, ['role:finance-director']),
+          cfo: stepPolicySchema(limits, ['role:cfo']),
         })
         .prefault({}),
       separationOfDuties: separationOfDutiesSchema(),
@@ -75,28 +66,7 @@ export function capexPolicySchema(limits: PolicyLimits) {
 
 export type CapexPolicy = z.infer<ReturnType<typeof capexPolicySchema>>;
 
-export interface CapexApprovalStep {
-  stepId: CapexStepId;
-  title: string;
-  approvers: string[];
-  timing: ApprovalTiming;
-}
-
-/** The approval chain grows with the amount: line manager, then finance director, then CFO. */
-export function capexApprovalChain(input: Pick<CapexInput, 'amount'>, policy: CapexPolicy): CapexApprovalStep[] {
-  const steps: CapexStepId[] = ['line-manager'];
-  if (input.amount >= policy.thresholds.financeDirectorFrom) steps.push('finance-director');
-  if (input.amount >= policy.thresholds.cfoFrom) steps.push('cfo');
-  return steps.map((stepId) => ({
-    stepId,
-    title: stepMeta[stepId].title,
-    approvers: policy.steps[stepId].approvers,
-    timing: stepTiming(policy.approval, policy.steps[stepId]),
-  }));
-}
-
 export const capexProcess: ProcessDefinition<CapexInput, CapexPolicy> = {
-  key: 'capex',
   title: 'Capex sign-off',
   description:
     'Capital expenditure request: approved by the line manager, plus the finance director from 10,000 and the CFO ' +
@@ -111,18 +81,5 @@ export const capexProcess: ProcessDefinition<CapexInput, CapexPolicy> = {
     target: 'remind after 1d, SLA 3d (policy defaults)',
     onBreach: "escalate to the approver's manager, who has 2d; then the run expires (policy defaults)",
   })),
-  summarize: (input) => ({
-    title: input.title,
-    requester: input.requester,
-    amount: input.amount,
-    currency: input.currency,
-    costCenter: input.costCenter,
-  }),
-  describe: (input) => [
-    { label: 'Amount', value: formatMoney(input.amount, input.currency) },
-    { label: 'Vendor', value: input.vendor },
-    { label: 'Cost center', value: input.costCenter },
-    { label: 'Category', value: input.category },
-    { label: 'Justification', value: input.justification },
-  ],
+  ...capexRun,
 };

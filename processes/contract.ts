@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { ApprovalRule } from './approval-messages.js';
 import {
   approvalTimingSchema,
   approverRefSchema,
@@ -8,10 +7,12 @@ import {
   requireLimitForDeadlineApproval,
   separationOfDutiesSchema,
   slaDuration,
-  type ApprovalTiming,
   type PolicyLimits,
 } from './policy.js';
-import { currencySchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
+import { currencySchema, moneyAmountSchema, personSchema } from './shared.js';
+import { contractRun } from './contract-flow.js';
+
+export { contractApprovalChain, type ContractStep } from './contract-flow.js';
 import type { ProcessDefinition } from './types.js';
 
 export const contractInputSchema = z.object({
@@ -68,29 +69,7 @@ export function contractPolicySchema(limits: PolicyLimits) {
 }
 export type ContractPolicy = z.infer<ReturnType<typeof contractPolicySchema>>;
 
-export interface ContractStep {
-  stepId: 'review' | 'signoff';
-  title: string;
-  approvers: string[];
-  rule: ApprovalRule;
-  timing: ApprovalTiming;
-}
-
-/** Parallel review (everyone must agree by default), then a directors' quorum for larger contracts. */
-export function contractApprovalChain(input: ContractInput, settings: ContractPolicy): ContractStep[] {
-  const timing = settings.approval;
-  const reviewers = [...settings.review.approvers, ...(input.handlesPersonalData ? settings.review.personalDataApprovers : [])];
-  const steps: ContractStep[] = [
-    { stepId: 'review', title: 'Legal, finance and security review', approvers: reviewers, rule: settings.review.rule, timing },
-  ];
-  if (input.annualValue >= settings.signoff.from) {
-    steps.push({ stepId: 'signoff', title: 'Directors sign-off', approvers: settings.signoff.approvers, rule: settings.signoff.rule, timing });
-  }
-  return steps;
-}
-
 export const contractProcess: ProcessDefinition<ContractInput, ContractPolicy> = {
-  key: 'contract',
   title: 'Contract sign-off',
   description:
     'A contract with a supplier or customer: legal and finance review it in parallel (security too when it handles ' +
@@ -104,12 +83,5 @@ export const contractProcess: ProcessDefinition<ContractInput, ContractPolicy> =
     { step: 'review', target: 'remind after 1d, SLA 3d', onBreach: "each silent reviewer's manager gets the request; then the run expires" },
     { step: 'signoff', target: 'remind after 1d, SLA 3d', onBreach: "each silent director's manager gets the request; then the run expires" },
   ],
-  summarize: (input) => ({ title: input.title, requester: input.requester, amount: input.annualValue, currency: input.currency }),
-  describe: (input) => [
-    { label: 'Counterparty', value: input.counterparty },
-    { label: 'Type', value: input.contractType.toUpperCase() },
-    { label: 'Annual value', value: formatMoney(input.annualValue, input.currency) },
-    { label: 'Personal data', value: input.handlesPersonalData ? 'Yes: security reviews it' : 'No' },
-    { label: 'Summary', value: input.summary },
-  ],
+  ...contractRun,
 };

@@ -8,11 +8,12 @@ import {
   separationOfDutiesSchema,
   slaDuration,
   stepPolicySchema,
-  stepTiming,
-  type ApprovalTiming,
   type PolicyLimits,
 } from './policy.js';
-import { currencySchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
+import { currencySchema, moneyAmountSchema, personSchema } from './shared.js';
+import { hiringRun } from './hiring-flow.js';
+
+export { acceptedOfferProblems, equipmentFor, hiringApprovalChain, type HeadcountFacts, type HiringStep } from './hiring-flow.js';
 import type { ProcessDefinition } from './types.js';
 
 const isoDate = z.iso.date({ error: 'must be a date as YYYY-MM-DD' });
@@ -66,14 +67,6 @@ export function hiringPolicySchema(limits: PolicyLimits) {
 }
 export type HiringPolicy = z.infer<ReturnType<typeof hiringPolicySchema>>;
 
-/** What the HRIS says about the requisition before anyone approves it. */
-export interface HeadcountFacts {
-  overPlan: boolean;
-  aboveBand: boolean;
-  available: number;
-  band: { min: number; max: number; currency: string };
-}
-
 /** The accepted offer, as the ATS reports it (event offer.accepted). */
 export const acceptedOfferSchema = z.object({
   candidateId: z.string().min(1),
@@ -83,46 +76,10 @@ export const acceptedOfferSchema = z.object({
   salary: z.number().positive(),
   currency: currencySchema,
 });
+/** The same rules as acceptedOfferProblems (hiring-flow.ts), which the workflow applies without zod. */
 export type AcceptedOffer = z.infer<typeof acceptedOfferSchema>;
 
-export interface HiringStep {
-  stepId: 'department-head' | 'finance' | 'hr-business-partner';
-  title: string;
-  approvers: string[];
-  timing: ApprovalTiming;
-}
-
-/** Department head, then finance when the hire is over plan or above the band, then the HR business partner. */
-export function hiringApprovalChain(input: HiringInput, facts: HeadcountFacts, policy: HiringPolicy): HiringStep[] {
-  const department = input.department.toLowerCase();
-  const step = (stepId: HiringStep['stepId'], title: string): HiringStep => ({
-    stepId,
-    title,
-    approvers: policy.steps[stepId].approvers.map((ref) => ref.replaceAll('{department}', department)),
-    timing: stepTiming(policy.approval, policy.steps[stepId]),
-  });
-  const aboveBand = input.salaryRange.max > facts.band.max;
-  const steps: HiringStep[] = [step('department-head', `Head of ${input.department}`)];
-  if (facts.overPlan || aboveBand) {
-    const why = [facts.overPlan ? 'over the headcount plan' : '', aboveBand ? `above the ${input.level} band` : ''].filter(Boolean).join(' and ');
-    steps.push(step('finance', `Finance (${why})`));
-  }
-  steps.push(step('hr-business-partner', 'HR business partner'));
-  return steps;
-}
-
-/** Laptop by level: what IT orders for a new hire. */
-export function equipmentFor(input: Pick<HiringInput, 'level' | 'department'>) {
-  const engineering = input.department.toLowerCase() === 'engineering';
-  return [
-    { sku: engineering ? 'LAPTOP-PRO-16' : 'LAPTOP-STD-14', description: engineering ? 'Laptop, 16", 32 GB' : 'Laptop, 14", 16 GB', quantity: 1 },
-    { sku: 'MON-27', description: 'Monitor, 27"', quantity: ['L5', 'L6', 'L7'].includes(input.level) ? 2 : 1 },
-    { sku: 'HEADSET-1', description: 'Headset', quantity: 1 },
-  ];
-}
-
 export const hiringProcess: ProcessDefinition<HiringInput, HiringPolicy> = {
-  key: 'hiring',
   title: 'Hiring',
   description:
     'A requisition: the HRIS headcount plan and salary band are checked; the department head approves, finance too ' +
@@ -148,19 +105,5 @@ export const hiringProcess: ProcessDefinition<HiringInput, HiringPolicy> = {
       { source: 'ats', type: 'offer.withdrawn', correlationKey: (data) => data.requisitionReference },
     ],
   },
-  summarize: (input) => ({
-    title: `${input.role} (${input.level}, ${input.department})`,
-    requester: input.requester,
-    amount: input.salaryRange.max,
-    currency: input.salaryRange.currency,
-    costCenter: input.department,
-  }),
-  describe: (input) => [
-    { label: 'Role', value: `${input.role}, ${input.level}` },
-    { label: 'Department', value: input.department },
-    { label: 'Location', value: input.location },
-    { label: 'Salary range', value: `${formatMoney(input.salaryRange.min, input.salaryRange.currency)} – ${formatMoney(input.salaryRange.max, input.salaryRange.currency)}` },
-    { label: 'Hiring manager', value: `${input.hiringManager.name} <${input.hiringManager.email}>` },
-    { label: 'Justification', value: input.headcountJustification },
-  ],
+  ...hiringRun,
 };

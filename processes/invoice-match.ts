@@ -9,7 +9,8 @@ import {
   slaDuration,
   type PolicyLimits,
 } from './policy.js';
-import { currencySchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
+import { invoiceMatchRun } from './invoice-match-flow.js';
+import { currencySchema, moneyAmountSchema, personSchema } from './shared.js';
 import type { ProcessDefinition } from './types.js';
 
 export const invoiceMatchInputSchema = z.object({
@@ -43,7 +44,6 @@ export type InvoiceMatchPolicy = z.infer<ReturnType<typeof invoiceMatchPolicySch
 
 /** Every supplier invoice for a PO, matched against the goods receipts the ERP posts for that PO. */
 export const invoiceMatchProcess: ProcessDefinition<InvoiceMatchInput, InvoiceMatchPolicy> = {
-  key: 'invoice-match',
   title: 'Supplier invoice match',
   description:
     'Started by the ERP when a supplier invoice arrives (event invoice.received). Waits for goods receipts for the ' +
@@ -79,16 +79,5 @@ export const invoiceMatchProcess: ProcessDefinition<InvoiceMatchInput, InvoiceMa
       { source: 'erp', type: 'invoice.cancelled', correlationKey: (data) => data.poNumber },
     ],
   },
-  summarize: (input) => ({
-    title: `Invoice ${input.invoiceNumber} for ${input.poNumber}`,
-    requester: input.requester,
-    amount: input.amount,
-    currency: input.currency,
-  }),
-  describe: (input) => [
-    { label: 'Supplier', value: input.supplier },
-    { label: 'Invoice', value: input.invoiceNumber },
-    { label: 'Purchase order', value: input.poNumber },
-    { label: 'Amount', value: formatMoney(input.amount, input.currency) },
-  ],
+  ...invoiceMatchRun,
 };

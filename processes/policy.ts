@@ -2,6 +2,9 @@ import { z } from 'zod';
 import type { MaterialChangeRule } from './controls.js';
 import { durationMs } from './duration.js';
 import { durationSchema } from './shared.js';
+import { stepTiming } from './timing.js';
+
+export { stepTiming } from './timing.js';
 import type { Duration } from './types.js';
 
 /**
@@ -102,11 +105,6 @@ export function stepPolicySchema(limits: PolicyLimits, defaultApprovers: string[
     .prefault({});
 }
 
-/** The timing of one step: the process's defaults with the step's own values over them. */
-export function stepTiming(defaults: ApprovalTiming, step: Partial<ApprovalTiming> & { approvers?: string[] } = {}): ApprovalTiming {
-  const { approvers: _approvers, ...own } = step;
-  return { ...defaults, ...Object.fromEntries(Object.entries(own).filter(([, v]) => v !== undefined)) } as ApprovalTiming;
-}
 
 /** Separation of duties; a process whose steps are independent decisions of one desk may default to allow more. */
 export function separationOfDutiesSchema(defaults: { onePersonOneStep: boolean } = { onePersonOneStep: true }) {

@@ -27,12 +27,4 @@ export const currencySchema = z
   .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR or USD')
   .refine((code) => knownCurrencies.size === 0 || knownCurrencies.has(code), 'is not a known ISO 4217 currency');
 
-/**
- * "25,000.00 EUR". Written out rather than with toLocaleString: facts shown to approvers are hashed into the
- * version a decision is bound to, so the same amount must read the same in the API, the worker and any Node build.
- */
-export function formatMoney(amount: number, currency: string): string {
-  const [whole, cents] = Math.abs(amount).toFixed(2).split('.') as [string, string];
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${amount < 0 ? '-' : ''}${grouped}.${cents} ${currency}`;
-}
+export { formatMoney } from './format.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normalizeIban } from './format.js';
 
 /** ISO 3166-1 alpha-2 codes. */
 export const COUNTRY_CODES: ReadonlySet<string> = new Set(
@@ -78,13 +79,7 @@ const POSTAL_CODES: Readonly<Record<string, { pattern: RegExp; example: string }
 
 const IBAN_EXAMPLE = 'DE89 3704 0044 0532 0130 00';
 
-export function normalizeIban(value: string): string {
-  return value.replace(/\s+/g, '').toUpperCase();
-}
-
-export function formatIban(value: string): string {
-  return normalizeIban(value).replace(/(.{4})/g, '$1 ').trim();
-}
+export { formatIban, normalizeIban } from './format.js';
 
 /** ISO 7064 mod 97-10 over the rearranged IBAN, 7 digits at a time so it stays within a safe integer. */
 function ibanChecksumMatches(iban: string): boolean {

@@ -10,8 +10,11 @@ import {
   slaDuration,
   type PolicyLimits,
 } from './policy.js';
-import { currencySchema, formatMoney, moneyAmountSchema, personSchema } from './shared.js';
-import { formatIban, supplierDetailsFor, supplierDetailsSchema, type SupplierDetails } from './supplier-details.js';
+import { currencySchema, moneyAmountSchema, personSchema } from './shared.js';
+import { supplierDetailsFor, supplierDetailsSchema } from './supplier-details.js';
+import { supplierOnboardingRun } from './supplier-onboarding-flow.js';
+
+export { supplierReviewers } from './supplier-onboarding-flow.js';
 import type { ProcessDefinition } from './types.js';
 
 export const supplierOnboardingInputSchema = z.object({
@@ -57,17 +60,7 @@ export function supplierOnboardingPolicySchema(limits: PolicyLimits) {
 }
 export type SupplierOnboardingPolicy = z.infer<ReturnType<typeof supplierOnboardingPolicySchema>>;
 
-/** Procurement always, finance for the bank details, security when the supplier handles our data. */
-export function supplierReviewers(input: SupplierOnboardingInput, policy: SupplierOnboardingPolicy): string[] {
-  return [...policy.reviewers, ...(input.handlesPersonalData ? policy.personalDataReviewers : [])];
-}
-
-function detailsOf(input: SupplierOnboardingInput): SupplierDetails | undefined {
-  return input.details as SupplierDetails | undefined;
-}
-
 export const supplierOnboardingProcess: ProcessDefinition<SupplierOnboardingInput, SupplierOnboardingPolicy> = {
-  key: 'supplier-onboarding',
   title: 'Supplier onboarding',
   description:
     'Procurement asks for a new supplier. Sanctions and risk screening first (a hit goes to compliance, who decide); ' +
@@ -97,27 +90,5 @@ export const supplierOnboardingProcess: ProcessDefinition<SupplierOnboardingInpu
       },
     },
   },
-  summarize: (input) => ({
-    title: `Supplier ${input.legalName} (${input.country})`,
-    requester: input.requester,
-    amount: input.expectedAnnualSpend,
-    currency: input.currency,
-  }),
-  describe: (input) => {
-    const details = detailsOf(input);
-    return [
-      { label: 'Supplier', value: `${input.legalName}, ${input.country}` },
-      { label: 'Category', value: input.category },
-      { label: 'Expected annual spend', value: formatMoney(input.expectedAnnualSpend, input.currency) },
-      { label: 'Handles personal data', value: input.handlesPersonalData ? 'Yes: security reviews it' : 'No' },
-      ...(details
-        ? [
-            { label: 'Tax id / VAT', value: [details.taxId, details.vatNumber].filter(Boolean).join(' / ') },
-            { label: 'Registered address', value: [details.registeredAddress.line1, details.registeredAddress.line2, `${details.registeredAddress.postalCode} ${details.registeredAddress.city}`, details.registeredAddress.country].filter(Boolean).join(', ') },
-            { label: 'Bank account', value: [details.bank.accountHolder, details.bank.iban ? formatIban(details.bank.iban) : details.bank.accountNumber, details.bank.bic ?? details.bank.routingNumber].filter(Boolean).join(' · ') },
-            { label: 'Certificates', value: details.certificates.map((c) => `${c.kind} ${c.reference} (until ${c.validUntil})`).join(', ') || 'none' },
-          ]
-        : []),
-    ];
-  },
+  ...supplierOnboardingRun,
 };

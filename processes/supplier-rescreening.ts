@@ -8,6 +8,7 @@ import {
   type PolicyLimits,
 } from './policy.js';
 import { personSchema } from './shared.js';
+import { supplierRescreeningRun } from './supplier-rescreening-flow.js';
 import type { ProcessDefinition } from './types.js';
 
 export const supplierRescreeningInputSchema = z.object({
@@ -33,7 +34,6 @@ export function supplierRescreeningPolicySchema(limits: PolicyLimits) {
 export type SupplierRescreeningPolicy = z.infer<ReturnType<typeof supplierRescreeningPolicySchema>>;
 
 export const supplierRescreeningProcess: ProcessDefinition<SupplierRescreeningInput, SupplierRescreeningPolicy> = {
-  key: 'supplier-rescreening',
   title: 'Supplier re-screening',
   description:
     'Screens every active ERP vendor against the sanctions lists again. A match goes to compliance: approved, the ' +
@@ -45,6 +45,5 @@ export const supplierRescreeningProcess: ProcessDefinition<SupplierRescreeningIn
   whoMayStart: ['runs:start:supplier-rescreening', 'schedules:manage'],
   editableFields: [],
   slas: [{ step: 'compliance-review', target: 'remind after 1d, SLA 3d', onBreach: "the reviewer's manager gets it; then the vendor stays as it is" }],
-  summarize: (input) => ({ title: 'Supplier re-screening', requester: input.requester }),
-  describe: () => [{ label: 'Scope', value: 'Every active vendor in the ERP' }],
+  ...supplierRescreeningRun,
 };

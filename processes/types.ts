@@ -83,6 +83,9 @@ export interface ProcessDefinition<Input = unknown, Policy extends ControlsPolic
   describe(input: Input): Array<{ label: string; value: string }>;
 }
 
+/** What a workflow needs of its process, kept free of zod so the workflow bundle can hold it (see <key>-flow.ts). */
+export type RunShape<Input> = Pick<ProcessDefinition<Input>, 'key' | 'summarize' | 'describe'>;
+
 /**
  * The single argument every process workflow receives. The policy is resolved before start (its stored version
  * plus any per-run settings), so replay and later policy changes never alter a running process.

@@ -1,6 +1,7 @@
 import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { capexApprovalChain, capexProcess, type CapexInput, type CapexPolicy } from '../processes/capex.js';
+import type { CapexInput, CapexPolicy } from '../processes/capex.js';
+import { capexApprovalChain, capexRun } from '../processes/capex-flow.js';
 import type { RunArgs } from '../processes/types.js';
 import type { DecisionResult } from './approval.js';
 import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
@@ -23,7 +24,7 @@ export interface CapexResult {
  * order in the ERP and tells the requester.
  */
 export async function capexWorkflow(args: RunArgs<CapexInput, CapexPolicy>): Promise<CapexResult> {
-  const { tracker, desk, policy } = await openRun(capexProcess, args);
+  const { tracker, desk, policy } = await openRun(capexRun, args);
   const erp = proxyActivities<Activities>({
     startToCloseTimeout: '30s',
     scheduleToCloseTimeout: policy.purchaseOrderTimeout,
@@ -33,7 +34,7 @@ export async function capexWorkflow(args: RunArgs<CapexInput, CapexPolicy>): Pro
   const result = await trackRun(
     tracker,
     async (): Promise<CapexResult> => {
-      const chain = await runApprovalChain({ desk, tracker, policy, summarize: capexProcess.summarize }, args.input, (current) => capexApprovalChain(current, policy));
+      const chain = await runApprovalChain({ desk, tracker, policy, summarize: capexRun.summarize }, args.input, (current) => capexApprovalChain(current, policy));
       if (chain.outcome !== 'approved') return { outcome: chain.outcome, approvals: chain.approvals };
       const { input, approvals } = chain;
 

@@ -1,6 +1,7 @@
 import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { contractApprovalChain, contractProcess, type ContractInput, type ContractPolicy } from '../processes/contract.js';
+import type { ContractInput, ContractPolicy } from '../processes/contract.js';
+import { contractApprovalChain, contractRun } from '../processes/contract-flow.js';
 import type { RunArgs } from '../processes/types.js';
 import type { DecisionResult } from './approval.js';
 import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
@@ -18,11 +19,11 @@ export interface ContractResult {
 
 /** Contract sign-off: a parallel review, then a directors' quorum for larger contracts. */
 export async function contractWorkflow(args: RunArgs<ContractInput, ContractPolicy>): Promise<ContractResult> {
-  const { tracker, desk, policy } = await openRun(contractProcess, args);
+  const { tracker, desk, policy } = await openRun(contractRun, args);
   const result = await trackRun(
     tracker,
     async (): Promise<ContractResult> => {
-      const chain = await runApprovalChain({ desk, tracker, policy, summarize: contractProcess.summarize }, args.input, (input) => contractApprovalChain(input, policy));
+      const chain = await runApprovalChain({ desk, tracker, policy, summarize: contractRun.summarize }, args.input, (input) => contractApprovalChain(input, policy));
       if (chain.outcome === 'approved') {
         await tracker.close('completed', 'approved');
         await acts.notifyRequester({ runId: tracker.runId, outcome: 'approved' });

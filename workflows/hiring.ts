@@ -2,7 +2,8 @@ import { ActivityFailure, allHandlersFinished, CancellationScope, condition, pro
 import type { Activities } from '../activities/index.js';
 import { durationMs } from '../processes/duration.js';
 import { eventKind, type InboundEventMessage } from '../processes/event-messages.js';
-import { acceptedOfferSchema, hiringApprovalChain, hiringProcess, type AcceptedOffer, type HiringInput, type HiringPolicy } from '../processes/hiring.js';
+import type { AcceptedOffer, HiringInput, HiringPolicy } from '../processes/hiring.js';
+import { acceptedOfferProblems, hiringApprovalChain, hiringRun } from '../processes/hiring-flow.js';
 import type { RunArgs } from '../processes/types.js';
 import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
 import { EventInbox } from './event-inbox.js';
@@ -34,10 +35,6 @@ function isoDate(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 10);
 }
 
-function offerProblem(data: Record<string, unknown>): string | undefined {
-  const parsed = acceptedOfferSchema.safeParse(data);
-  return parsed.success ? undefined : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-}
 
 /**
  * A hire from requisition to provisioned employee. Everything done after the offer is accepted is recorded as an
@@ -45,7 +42,7 @@ function offerProblem(data: Record<string, unknown>): string | undefined {
  */
 export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): Promise<HiringResult> {
   const inbox = new EventInbox();
-  const { tracker, desk, policy: settings } = await openRun(hiringProcess, args);
+  const { tracker, desk, policy: settings } = await openRun(hiringRun, args);
   const runId = tracker.runId;
   const undo: Array<{ what: string; run: () => Promise<void> }> = [];
   let withdrawal: InboundEventMessage | undefined;
@@ -85,7 +82,7 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): 
     async (): Promise<HiringResult> => {
       await tracker.enterStep('headcount-check');
       const facts = await systems.checkHeadcount({ runId, department: args.input.department, level: args.input.level, salaryMax: args.input.salaryRange.max });
-      const chain = await runApprovalChain({ desk, tracker, policy: settings, summarize: hiringProcess.summarize }, args.input, (input) =>
+      const chain = await runApprovalChain({ desk, tracker, policy: settings, summarize: hiringRun.summarize }, args.input, (input) =>
         hiringApprovalChain(input, facts, settings),
       );
       if (chain.outcome !== 'approved') return { outcome: chain.outcome };
@@ -99,7 +96,7 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): 
         (opened) => ({ what: `requisition ${opened.requisitionId} closed`, run: () => systems.closeRequisition({ runId, requisitionId: opened.requisitionId, reason: 'cancelled' }) }),
       );
 
-      inbox.acceptChecked(OFFER_ACCEPTED, offerProblem);
+      inbox.acceptChecked(OFFER_ACCEPTED, acceptedOfferProblems);
       await tracker.enterStep('awaiting-offer');
       const accepted = await inbox.next([OFFER_ACCEPTED], Math.max(1, deadline - Date.now()));
       inbox.stopAccepting(OFFER_ACCEPTED);
@@ -111,7 +108,8 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): 
         await acts.notifyRequester({ runId, outcome: 'expired', reason: `No offer was accepted by ${closesOn}; the requisition is closed` });
         return { outcome: 'expired', requisitionId };
       }
-      const offer = acceptedOfferSchema.parse(accepted.data);
+      // Checked by the inbox's validator before it was accepted.
+      const offer = accepted.data as unknown as AcceptedOffer;
       inbox.accept(OFFER_WITHDRAWN);
       // Watched in the background; cancelling the run rejects this wait, which is not a withdrawal.
       void inbox.next([OFFER_WITHDRAWN]).then(

@@ -2,8 +2,9 @@ import { allHandlersFinished, condition, proxyActivities } from '@temporalio/wor
 import type { Activities } from '../activities/index.js';
 import { durationMs } from '../processes/duration.js';
 import { eventKind } from '../processes/event-messages.js';
-import { invoiceMatchProcess, type InvoiceMatchInput, type InvoiceMatchPolicy } from '../processes/invoice-match.js';
-import { formatMoney } from '../processes/shared.js';
+import type { InvoiceMatchInput, InvoiceMatchPolicy } from '../processes/invoice-match.js';
+import { invoiceMatchRun } from '../processes/invoice-match-flow.js';
+import { formatMoney } from '../processes/format.js';
 import type { RunArgs } from '../processes/types.js';
 import { openRun, revokeLinksAndTellRequester } from './approval-chain.js';
 import { EventInbox } from './event-inbox.js';
@@ -27,7 +28,7 @@ export interface InvoiceMatchResult {
 export async function invoiceMatchWorkflow(args: RunArgs<InvoiceMatchInput, InvoiceMatchPolicy>): Promise<InvoiceMatchResult> {
   const { input } = args;
   const inbox = new EventInbox([GOODS_RECEIVED, INVOICE_CANCELLED]);
-  const { tracker, desk, policy: settings } = await openRun(invoiceMatchProcess, args);
+  const { tracker, desk, policy: settings } = await openRun(invoiceMatchRun, args);
   const needed = input.amount * (1 - settings.tolerancePercent / 100);
   const receipts: string[] = [];
   let received = 0;

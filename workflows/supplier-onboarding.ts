@@ -1,6 +1,7 @@
 import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { supplierOnboardingProcess, supplierReviewers, type SupplierOnboardingInput, type SupplierOnboardingPolicy } from '../processes/supplier-onboarding.js';
+import type { SupplierOnboardingInput, SupplierOnboardingPolicy } from '../processes/supplier-onboarding.js';
+import { supplierOnboardingRun, supplierReviewers } from '../processes/supplier-onboarding-flow.js';
 import type { SupplierDetails } from '../processes/supplier-details.js';
 import type { RunArgs } from '../processes/types.js';
 import type { DecisionResult } from './approval.js';
@@ -21,7 +22,7 @@ export interface SupplierOnboardingResult {
 
 /** Screening (a hit goes to compliance), the supplier's own details by link, parallel reviews, ERP vendor. */
 export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardingInput, SupplierOnboardingPolicy>): Promise<SupplierOnboardingResult> {
-  const { tracker, desk, policy: settings } = await openRun(supplierOnboardingProcess, args);
+  const { tracker, desk, policy: settings } = await openRun(supplierOnboardingRun, args);
   const runId = tracker.runId;
   const forms = new FormDesk(runId);
   const systems = proxyActivities<Activities>({
@@ -29,7 +30,7 @@ export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardin
     scheduleToCloseTimeout: settings.vendorTimeout,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
   });
-  const chainContext = { desk, tracker, policy: settings, summarize: supplierOnboardingProcess.summarize };
+  const chainContext = { desk, tracker, policy: settings, summarize: supplierOnboardingRun.summarize };
 
   const result = await trackRun(
     tracker,

@@ -1,6 +1,7 @@
 import { allHandlersFinished, condition, continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { supplierRescreeningProcess, type SupplierRescreeningInput, type SupplierRescreeningPolicy } from '../processes/supplier-rescreening.js';
+import type { SupplierRescreeningInput, SupplierRescreeningPolicy } from '../processes/supplier-rescreening.js';
+import { supplierRescreeningRun } from '../processes/supplier-rescreening-flow.js';
 import type { RunArgs } from '../processes/types.js';
 import { openRun, revokeLinksAndTellRequester } from './approval-chain.js';
 import { trackRun } from './run-lifecycle.js';
@@ -31,7 +32,7 @@ export type RescreeningArgs = RunArgs<SupplierRescreeningInput, SupplierRescreen
  * screened twice.
  */
 export async function supplierRescreeningWorkflow(args: RescreeningArgs): Promise<RescreeningResult> {
-  const { tracker, desk, policy, stamp } = await openRun(supplierRescreeningProcess, args);
+  const { tracker, desk, policy, stamp } = await openRun(supplierRescreeningRun, args);
   const runId = tracker.runId;
   const progress: RescreeningProgress = args.progress ?? { screened: 0, hits: 0, blocked: [] };
   const result = await trackRun(

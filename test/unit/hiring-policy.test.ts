@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { equipmentFor, hiringApprovalChain, hiringInputSchema, hiringPolicySchema, type HeadcountFacts, type HiringInput } from '../../processes/hiring.js';
+import { acceptedOfferProblems, acceptedOfferSchema, equipmentFor, hiringApprovalChain, hiringInputSchema, hiringPolicySchema, type HeadcountFacts, type HiringInput } from '../../processes/hiring.js';
 import { productionLimits } from '../../processes/policy.js';
 
 const input: HiringInput = hiringInputSchema.parse({
@@ -33,5 +33,25 @@ describe('hiring approval chain', () => {
   it('orders more screens for senior levels and a bigger laptop for engineering', () => {
     expect(equipmentFor({ level: 'L6', department: 'Engineering' }).map((i) => [i.sku, i.quantity])).toEqual([['LAPTOP-PRO-16', 1], ['MON-27', 2], ['HEADSET-1', 1]]);
     expect(equipmentFor({ level: 'L2', department: 'Sales' })[0]!.sku).toBe('LAPTOP-STD-14');
+  });
+});
+
+describe('accepted offer check (the workflow’s, without zod)', () => {
+  const offer = { candidateId: 'CAND-1', name: 'Noa Levi', email: 'noa.levi@mail.test', startDate: '2027-02-01', salary: 95_000, currency: 'EUR' };
+  it.each([
+    [{}],
+    [{ candidateId: '' }],
+    [{ email: 'not-an-address' }],
+    [{ startDate: '2027-02-30' }],
+    [{ startDate: '01.02.2027' }],
+    [{ salary: 0 }],
+    [{ salary: '95000' }],
+    [{ currency: 'eur' }],
+  ])('agrees with the zod schema on %j', (override) => {
+    const data = { ...offer, ...override };
+    expect(acceptedOfferProblems(data) === undefined).toBe(acceptedOfferSchema.safeParse(data).success);
+  });
+  it('names what is wrong', () => {
+    expect(acceptedOfferProblems({ ...offer, salary: -1, startDate: 'soon' })).toBe('startDate: must be a date as YYYY-MM-DD; salary: must be a positive number');
   });
 });
