@@ -10,7 +10,6 @@ import type { PolicyLimits } from './policy.js';
 import type { ProcessDefinition } from './types.js';
 
 /** Every process Opsflow runs. Add one here and the API, catalog and OpenAPI pick it up. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const processes: ReadonlyArray<ProcessDefinition<any, any>> = [capexProcess, contractProcess, hiringProcess, invoiceMatchProcess, supplierOnboardingProcess, supplierRescreeningProcess];
 
 export function findProcess(key: string): ProcessDefinition | undefined {

@@ -11,7 +11,10 @@ const logger = createLogger('worker');
 function serveMetrics(registry: Registry, port: number) {
   return createServer((req, res) => {
     if (req.url !== '/metrics') return void res.writeHead(404).end();
-    registry.metrics().then((body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body));
+    registry.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
+      (error: unknown) => res.writeHead(500).end(`metrics unavailable: ${(error as Error).message}`),
+    );
   }).listen(port, '127.0.0.1');
 }
 
