@@ -1,3 +1,4 @@
+import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capexInput, quickTiming } from '../support/fixtures.js';
 import { getJson, postJson } from '../support/http.js';
@@ -124,6 +125,9 @@ describe('runs API', () => {
     expect(capex.inputSchema.required).toEqual(expect.arrayContaining(['title', 'amount', 'currency', 'requester']));
     const openapi = await getJson(`${stack.apiUrl}/openapi.json`);
     expect(openapi.body.openapi).toBe('3.1.0');
+    // Checked by Redocly's OpenAPI validator (its structural "spec" rules), not by looking at a field or two.
+    const problems = await lintFromString({ source: JSON.stringify(openapi.body), absoluteRef: 'openapi.json', config: await createConfig({ extends: ['spec'] } as never) });
+    expect(problems.filter((p) => p.severity === 'error').map((p) => `${p.ruleId}: ${p.message} at ${p.location[0]?.pointer}`)).toEqual([]);
     expect(openapi.body.paths['/runs'].post).toBeDefined();
     const health = await getJson(`${stack.apiUrl}/healthz`);
     expect(health.status).toBe(200);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintApprovalToken } from '../../lib/tokens.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
-import { getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
+import { currentVersion, getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
+import { DECIDE_UPDATE, type DecisionInput, type DecisionResult } from '../../processes/approval-messages.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 describe('approval links refuse what they must and decide exactly once', () => {
@@ -64,6 +65,30 @@ describe('approval links refuse what they must and decide exactly once', () => {
     expect(page.status).toBe(410);
     expect(await page.text()).toContain('expired');
     expect((await submitDecision(link, 'approve')).status).toBe(410);
+  });
+
+  it('decisions racing under different Update ids (two channels at once): the workflow’s own guard admits one', async () => {
+    // Links and the API share the request id as Update id, so Temporal itself would dedupe them; a later channel may
+    // not. Here each decision has its own Update id and nothing but the workflow decides which counts.
+    const { runId } = await startSmallCapex('Race across channels');
+    const version = await currentVersion(stack, runId);
+    const { body: run } = await getJson(`${stack.apiUrl}/runs/${runId}`);
+    const handle = stack.temporal.workflow.getHandle(runId);
+    const decide = (decision: 'approved' | 'rejected', channel: string) =>
+      handle.executeUpdate<DecisionResult, [DecisionInput]>(DECIDE_UPDATE, {
+        args: [{ requestId: run.approvals[0].requestId, decision, comment: decision === 'rejected' ? 'no' : null, actorEmail: approvers.lineManager, channel: 'api', nonce: channel, version }],
+        updateId: `race-${channel}`,
+      });
+    const outcomes = await Promise.allSettled([decide('approved', 'chat'), decide('rejected', 'mail-reply'), decide('approved', 'inbox')]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    for (const refused of outcomes.filter((o) => o.status === 'rejected')) {
+      expect((refused.reason as { cause?: { type?: string } }).cause?.type).toMatch(/^(ApprovalNotOpen|ApprovalAlreadyDecided)$/);
+    }
+    const closed = await waitUntil(async () => {
+      const { body } = await getJson(`${stack.apiUrl}/runs/${runId}`);
+      return body.status !== 'running' ? body : undefined;
+    }, 'the run to close');
+    expect(closed.timeline.filter((e: { action: string }) => e.action === 'approval.decided')).toHaveLength(1);
   });
 
   it('two concurrent POSTs on one link yield exactly one decision', async () => {

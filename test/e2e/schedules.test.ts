@@ -54,8 +54,12 @@ describe('schedules', () => {
     const listed = await getJson(`${stack.apiUrl}/schedules`);
     expect(listed.body.items.find((s: { id: string }) => s.id === scheduleId)).toMatchObject({ paused: true });
     const countAtPause = await stack.db.run.count({ where: { scheduleId } });
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
-    // At most one run that was already being started when the pause landed.
+    const startedAtPause = paused.body.runsStarted as number;
+    // Not synchronisation: an absence is observed over a window. Two of its 2 s intervals pass while it is paused,
+    // then Temporal's own count of actions and our records show at most the one run the pause may have crossed.
+    const pausedAt = Date.now();
+    await waitUntil(async () => Date.now() - pausedAt >= 2 * 2_000 || undefined, 'two intervals to pass while paused');
+    expect((await getJson(`${stack.apiUrl}/schedules/${scheduleId}`)).body.runsStarted).toBeLessThanOrEqual(startedAtPause + 1);
     expect(await stack.db.run.count({ where: { scheduleId } })).toBeLessThanOrEqual(countAtPause + 1);
 
     const deleted = await fetch(`${stack.apiUrl}/schedules/${scheduleId}`, { method: 'DELETE', headers: { authorization: `Bearer ${stack.adminKey}` } });

@@ -39,9 +39,13 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('uses real images with pinned or official tags, and registers every search attribute', () => {
+  it('uses real images with pinned tags (never untagged or :latest), and registers every search attribute', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       expect(service.image ?? service.build, name).toBeTruthy();
+      if (!service.image) continue;
+      const tag = /^[^@]+:([^/:@]+)$/.exec(service.image)?.[1];
+      expect(tag, `${name}: ${service.image} names no tag`).toBeDefined();
+      expect(tag, `${name}: ${service.image}`).not.toBe('latest');
     }
     const temporal = compose.services.temporal!;
     expect(temporal.image).toMatch(/^temporalio\/temporal:/);
