@@ -14,7 +14,7 @@ export interface ResolvedCli {
   source: CliSource;
 }
 
-function goBinDir(): string {
+export function goBinDir(): string {
   const gobin = process.env.GOBIN;
   if (gobin) return gobin;
   const gopath = process.env.GOPATH?.split(delimiter)[0] ?? join(homedir(), 'go');

@@ -1,33 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/ports.js';
+import { checkPrometheusText, resolvePromlint, type PrometheusSample } from '../../dev/promlint.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import { postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
+type Sample = PrometheusSample;
 
-/** The Prometheus text format: comments, then `name{label="value",...} number` lines. Throws on anything else. */
-function parsePrometheus(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim() || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$/.exec(line);
-    if (!match) throw new Error(`Not Prometheus text: ${line}`);
-    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
-  }
-  return samples;
-}
+/**
+ * Scraped and parsed by Prometheus's own parser; Opsflow's own metrics must also pass its naming linter. The
+ * Node.js runtime gauges prom-client adds by default (`*_nodejs_active_handles_total` and kin) are prom-client's
+ * names, not ours, and are left as it exposes them.
+ */
+const ownMetric = (name: string) => name.startsWith('opsflow_') && !/^opsflow_(api|worker)_(nodejs|process)_/.test(name);
 
 async function scrape(url: string): Promise<Sample[]> {
   const response = await fetch(url);
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toContain('text/plain');
-  return parsePrometheus(await response.text());
+  const { samples, problems } = await checkPrometheusText(await response.text());
+  expect(problems.filter((p) => ownMetric(p.metric))).toEqual([]);
+  return samples;
 }
 
 const value = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
@@ -38,6 +31,7 @@ describe('metrics', () => {
   let workerMetricsPort: number;
   let sdkMetricsPort: number;
   beforeAll(async () => {
+    await resolvePromlint();
     stack = await startStack({ worker: 'none' });
     workerMetricsPort = await freePort();
     sdkMetricsPort = await freePort();
@@ -72,6 +66,15 @@ describe('metrics', () => {
 
     const sdk = await scrape(`http://127.0.0.1:${sdkMetricsPort}/metrics`);
     expect(sdk.some((s) => s.name.startsWith('temporal_'))).toBe(true);
+  });
+
+  it('rejects what Prometheus rejects and flags names its conventions object to', async () => {
+    await expect(checkPrometheusText('opsflow_broken{route="/x" 1\n')).rejects.toThrow(/Not valid Prometheus text: .*parsing error/);
+    const { problems } = await checkPrometheusText('# HELP opsflow_things Things.\n# TYPE opsflow_things counter\nopsflow_things 1\n# HELP opsflow_wait_ms Wait.\n# TYPE opsflow_wait_ms gauge\nopsflow_wait_ms 3\n');
+    expect(problems).toEqual([
+      { metric: 'opsflow_things', text: 'counter metrics should have "_total" suffix' },
+      { metric: 'opsflow_wait_ms', text: 'metric names should not contain abbreviated units' },
+    ]);
   });
 
   it('counts activity failures by type', async () => {
