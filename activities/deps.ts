@@ -29,6 +29,7 @@ export interface ActivityDeps {
   settings: {
     publicBaseUrl: string;
     mailFrom: string;
-    tokenSecret: string;
+    /** TOKEN_SECRETS: the approval-link key ring, newest first. */
+    tokenSecrets: string[];
   };
 }

@@ -183,7 +183,7 @@ async function main(): Promise<void> {
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: address,
     SMTP_URL: smtpUrl,
-    TOKEN_SECRET: process.env.TOKEN_SECRET ?? secrets.tokenSecret,
+    TOKEN_SECRETS: process.env.TOKEN_SECRETS ?? process.env.TOKEN_SECRET ?? secrets.tokenSecret,
     API_PORT: String(apiPort),
     PUBLIC_BASE_URL: publicBaseUrl,
     ...simulatorUrls(simulators.url),

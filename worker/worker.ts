@@ -97,7 +97,7 @@ export function createActivityDeps(config: Config, logger: Logger): ActivityDeps
     mailer,
     ...createIntegrations(config),
     logger,
-    settings: { publicBaseUrl: config.PUBLIC_BASE_URL, mailFrom: config.MAIL_FROM, tokenSecret: config.TOKEN_SECRET },
+    settings: { publicBaseUrl: config.PUBLIC_BASE_URL, mailFrom: config.MAIL_FROM, tokenSecrets: config.TOKEN_SECRETS },
     async wakeWebhookDeliveries(refs) {
       if (refs.length > 0) await wakeDeliveryWorkflows(await temporal.get(), config.TEMPORAL_TASK_QUEUE, refs);
     },

@@ -55,7 +55,7 @@ export function eventsRouter(ctx: ApiContext): Router {
 
   router.post('/events/:source', express.raw({ type: () => true, limit: '256kb' }), async (req, res) => {
     const source = String(req.params.source);
-    const secret = ctx.config.EVENT_SOURCE_SECRETS?.[source];
+    const secret = ctx.config.EVENT_SOURCE_SECRETS?.get(source);
     // An unknown source and a bad signature look alike to the caller: neither reveals which sources exist.
     if (!secret) throw new AppError('unauthorized', 'Signature verification failed');
     const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';

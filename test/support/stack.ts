@@ -41,7 +41,8 @@ export interface Stack {
   taskQueue: string;
   /** Environment a worker process needs to join this stack. */
   workerEnv: NodeJS.ProcessEnv;
-  startWorker(): Promise<RunningWorker>;
+  /** An in-process worker; `configOverrides` e.g. rotate TOKEN_SECRETS for it. */
+  startWorker(configOverrides?: Partial<Config>): Promise<RunningWorker>;
   startWorkerProcess(): Promise<ChildProcess>;
   stop(): Promise<void>;
 }
@@ -50,9 +51,15 @@ export interface Stack {
  * One test file's Opsflow: its own database (cloned from the migrated template), task queue, SMTP sink, ERP
  * simulator, API on a free port and a worker, all on the shared PostgreSQL and Temporal servers.
  */
-export async function startStack(
-  options: { worker?: 'in-process' | 'none'; approvalRateLimitPerMinute?: number; decisionWaitMs?: number } = {},
-): Promise<Stack> {
+export interface StackOptions {
+  worker?: 'in-process' | 'none';
+  approvalRateLimitPerMinute?: number;
+  decisionWaitMs?: number;
+  /** TOKEN_SECRETS, newest first; by default one random key. */
+  tokenSecrets?: string[];
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const databaseName = `opsflow_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const databaseUrl = await cloneTemplateDatabase(inject('pgServerUrl'), inject('templateDatabase'), databaseName);
@@ -76,7 +83,7 @@ export async function startStack(
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: taskQueue,
     SMTP_URL: mail.smtpUrl,
-    TOKEN_SECRET: randomBytes(32).toString('base64url'),
+    TOKEN_SECRETS: (options.tokenSecrets ?? [randomBytes(32).toString('base64url')]).join(','),
     ...simulatorUrls(simulators.url),
     ERP_TIMEOUT_MS: '5000',
     INTEGRATION_TIMEOUT_MS: '5000',
@@ -100,7 +107,7 @@ export async function startStack(
     TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
     TEMPORAL_TASK_QUEUE: taskQueue,
     SMTP_URL: config.SMTP_URL,
-    TOKEN_SECRET: config.TOKEN_SECRET,
+    TOKEN_SECRETS: config.TOKEN_SECRETS.join(','),
     ...simulatorUrls(simulators.url),
     ERP_TIMEOUT_MS: String(config.ERP_TIMEOUT_MS),
     INTEGRATION_TIMEOUT_MS: String(config.INTEGRATION_TIMEOUT_MS),
@@ -110,9 +117,9 @@ export async function startStack(
 
   const stoppers: Array<() => Promise<unknown>> = [];
 
-  async function startWorker(): Promise<RunningWorker> {
+  async function startWorker(configOverrides: Partial<Config> = {}): Promise<RunningWorker> {
     const { worker, deps, connection: workerConnection } = await createOpsflowWorker({
-      config,
+      config: { ...config, ...configOverrides },
       logger,
       workflowBundlePath: inject('workflowBundlePath'),
     });
