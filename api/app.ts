@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import { randomUUID } from 'node:crypto';
+import { createEgressPolicy } from '../lib/egress.js';
 import { createApiMetrics } from '../lib/metrics.js';
 import type { ApiContext } from './context.js';
 import { errorHandler, notFoundHandler } from './errors.js';
@@ -27,7 +28,11 @@ export interface AppOptions {
 
 /** Builds the Express app without listening, so tests drive it with supertest and server.ts owns the socket. */
 export function createApp(apiContext: ApiContext, options: AppOptions = {}): Express {
-  const ctx: ApiContext = { ...apiContext, metrics: apiContext.metrics ?? createApiMetrics() };
+  const ctx: ApiContext = {
+    ...apiContext,
+    metrics: apiContext.metrics ?? createApiMetrics(),
+    egress: apiContext.egress ?? createEgressPolicy({ allowedHosts: apiContext.config.WEBHOOK_ALLOWED_HOSTS }),
+  };
   const metrics = ctx.metrics!;
   const app = express();
   app.disable('x-powered-by');

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/config.js';
 import type { Db } from '../lib/db.js';
+import type { EgressPolicy } from '../lib/egress.js';
 import type { Logger } from '../lib/logger.js';
 import type { ApiMetrics } from '../lib/metrics.js';
 
@@ -8,10 +9,13 @@ import type { ApiMetrics } from '../lib/metrics.js';
 export interface ApiContext {
   db: Db;
   temporal: Client;
-  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'PUBLIC_BASE_URL' | 'API_BODY_LIMIT'> & Partial<Pick<Config, 'EVENT_SOURCE_SECRETS'>>;
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'PUBLIC_BASE_URL' | 'API_BODY_LIMIT'> &
+    Partial<Pick<Config, 'EVENT_SOURCE_SECRETS' | 'WEBHOOK_ALLOWED_HOSTS'>>;
   logger: Logger;
   /** How long a decision waits for the run to confirm it before answering "sent, not yet confirmed". */
   decisionWaitMs?: number;
   /** Created by createApp when absent. */
   metrics?: ApiMetrics;
+  /** Where webhooks may be sent; createApp builds it from WEBHOOK_ALLOWED_HOSTS when absent. */
+  egress?: EgressPolicy;
 }

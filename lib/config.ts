@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseAllowedHosts } from './egress.js';
 import { productionSecretProblem } from './published-secrets.js';
 
 /**
@@ -88,6 +89,18 @@ export const configSchema = z.object({
         if (key.length < 32) context.addIssue({ code: 'custom', message: `key ${index + 1} of ${keys.length} must be at least 32 characters` });
       });
       return keys;
+    }),
+  /** Hosts (any port) or host:port pairs webhooks may reach although they are not public, e.g. `127.0.0.1:9000`. */
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((value, context) => {
+      try {
+        return parseAllowedHosts(value);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
     }),
 });
 

@@ -12,6 +12,7 @@ import { startEventSweep } from '../../api/event-routing.js';
 import { simulatorUrls, startSimulators, type Simulators } from '../../dev/simulators/server.js';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { createDb, type Db } from '../../lib/db.js';
+import { createEgressPolicy, type LookupFunction } from '../../lib/egress.js';
 import { createLogger } from '../../lib/logger.js';
 import { createOpsflowWorker } from '../../worker/worker.js';
 import { createApiKey } from '../../lib/api-keys.js';
@@ -55,8 +56,12 @@ export interface StackOptions {
   worker?: 'in-process' | 'none';
   approvalRateLimitPerMinute?: number;
   decisionWaitMs?: number;
+  /** WEBHOOK_ALLOWED_HOSTS; by default 127.0.0.1, where the tests' webhook receivers listen. */
+  webhookAllowedHosts?: string;
   /** TOKEN_SECRETS, newest first; by default one random key. */
   tokenSecrets?: string[];
+  /** DNS for webhook deliveries and subscribe-time checks (API and in-process workers). */
+  egressLookup?: LookupFunction;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -84,12 +89,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     TEMPORAL_TASK_QUEUE: taskQueue,
     SMTP_URL: mail.smtpUrl,
     TOKEN_SECRETS: (options.tokenSecrets ?? [randomBytes(32).toString('base64url')]).join(','),
+    WEBHOOK_ALLOWED_HOSTS: options.webhookAllowedHosts ?? '127.0.0.1',
     ...simulatorUrls(simulators.url),
     ERP_TIMEOUT_MS: '5000',
     INTEGRATION_TIMEOUT_MS: '5000',
   });
   const server: Server = await new Promise((resolve) => {
-    const app = createApp({ db, temporal, config, logger, decisionWaitMs: options.decisionWaitMs }, { approvalRateLimitPerMinute: options.approvalRateLimitPerMinute });
+    const egress = options.egressLookup ? createEgressPolicy({ allowedHosts: config.WEBHOOK_ALLOWED_HOSTS, lookup: options.egressLookup }) : undefined;
+    const app = createApp(
+      { db, temporal, config, logger, decisionWaitMs: options.decisionWaitMs, egress },
+      { approvalRateLimitPerMinute: options.approvalRateLimitPerMinute },
+    );
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -108,6 +118,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     TEMPORAL_TASK_QUEUE: taskQueue,
     SMTP_URL: config.SMTP_URL,
     TOKEN_SECRETS: config.TOKEN_SECRETS.join(','),
+    WEBHOOK_ALLOWED_HOSTS: options.webhookAllowedHosts ?? '127.0.0.1',
     ...simulatorUrls(simulators.url),
     ERP_TIMEOUT_MS: String(config.ERP_TIMEOUT_MS),
     INTEGRATION_TIMEOUT_MS: String(config.INTEGRATION_TIMEOUT_MS),
@@ -122,6 +133,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       config: { ...config, ...configOverrides },
       logger,
       workflowBundlePath: inject('workflowBundlePath'),
+      egressLookup: options.egressLookup,
     });
     const running = worker.run();
     let stopped: Promise<void> | undefined;
