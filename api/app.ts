@@ -5,6 +5,7 @@ import swaggerUi from 'swagger-ui-express';
 import { randomUUID } from 'node:crypto';
 import { createEgressPolicy } from '../lib/egress.js';
 import { createApiMetrics } from '../lib/metrics.js';
+import { FailedKeyCheckLimiter, defaultFailureLimits, type FailureLimits } from './auth-failures.js';
 import type { ApiContext } from './context.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -24,6 +25,8 @@ import { webhooksRouter } from './routes/webhooks.js';
 export interface AppOptions {
   /** Requests per minute per client IP on the public approval-link routes. */
   approvalRateLimitPerMinute?: number;
+  /** Failed API-key checks allowed per client and per key id (bearer auth and console sign-in). */
+  failedKeyCheckLimits?: FailureLimits;
 }
 
 /** Builds the Express app without listening, so tests drive it with supertest and server.ts owns the socket. */
@@ -32,6 +35,7 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
     ...apiContext,
     metrics: apiContext.metrics ?? createApiMetrics(),
     egress: apiContext.egress ?? createEgressPolicy({ allowedHosts: apiContext.config.WEBHOOK_ALLOWED_HOSTS }),
+    authFailures: apiContext.authFailures ?? new FailedKeyCheckLimiter(options.failedKeyCheckLimits ?? defaultFailureLimits),
   };
   const metrics = ctx.metrics!;
   const app = express();

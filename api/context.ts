@@ -4,6 +4,7 @@ import type { Db } from '../lib/db.js';
 import type { EgressPolicy } from '../lib/egress.js';
 import type { Logger } from '../lib/logger.js';
 import type { ApiMetrics } from '../lib/metrics.js';
+import type { FailedKeyCheckLimiter } from './auth-failures.js';
 
 /** What route handlers need; built once by server.ts (or a test) and passed to createApp. */
 export interface ApiContext {
@@ -18,4 +19,6 @@ export interface ApiContext {
   metrics?: ApiMetrics;
   /** Where webhooks may be sent; createApp builds it from WEBHOOK_ALLOWED_HOSTS when absent. */
   egress?: EgressPolicy;
+  /** Failed key checks per client and key id; createApp makes one per app when absent. */
+  authFailures?: FailedKeyCheckLimiter;
 }

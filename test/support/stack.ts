@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { inject } from 'vitest';
 import { createApp } from '../../api/app.js';
+import type { FailureLimits } from '../../api/auth-failures.js';
 import { seedDemoOrg } from '../../dev/demo-org.js';
 import { startMailSink, type MailSink } from '../../dev/mail-sink.js';
 import { startEventSweep } from '../../api/event-routing.js';
@@ -60,6 +61,7 @@ export interface StackOptions {
   webhookAllowedHosts?: string;
   /** TOKEN_SECRETS, newest first; by default one random key. */
   tokenSecrets?: string[];
+  failedKeyCheckLimits?: FailureLimits;
   /** DNS for webhook deliveries and subscribe-time checks (API and in-process workers). */
   egressLookup?: LookupFunction;
 }
@@ -98,7 +100,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const egress = options.egressLookup ? createEgressPolicy({ allowedHosts: config.WEBHOOK_ALLOWED_HOSTS, lookup: options.egressLookup }) : undefined;
     const app = createApp(
       { db, temporal, config, logger, decisionWaitMs: options.decisionWaitMs, egress },
-      { approvalRateLimitPerMinute: options.approvalRateLimitPerMinute },
+      { approvalRateLimitPerMinute: options.approvalRateLimitPerMinute, failedKeyCheckLimits: options.failedKeyCheckLimits },
     );
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
