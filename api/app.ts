@@ -40,7 +40,8 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   const metrics = ctx.metrics!;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // X-Forwarded-For decides req.ip (rate limits, the audit log): honoured only from the proxies TRUST_PROXY names.
+  app.set('trust proxy', ctx.config.TRUST_PROXY ?? false);
   app.use(
     pinoHttp({
       logger: ctx.logger,

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { parseAllowedHosts } from './egress.js';
 import { productionSecretProblem } from './published-secrets.js';
@@ -101,6 +102,27 @@ export const configSchema = z.object({
         context.addIssue({ code: 'custom', message: (error as Error).message });
         return z.NEVER;
       }
+    }),
+  /**
+   * Which peers may set X-Forwarded-For (client IP for rate limits and the audit log): unset trusts nobody; a hop
+   * count, or addresses, CIDRs and `loopback`, `linklocal`, `uniquelocal`, comma-separated.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value, context): false | number | string[] => {
+      const trimmed = value.trim();
+      if (trimmed === '' || trimmed === 'false') return false;
+      if (/^\d+$/.test(trimmed)) return Number(trimmed);
+      const entries = trimmed.split(',').map((e) => e.trim()).filter(Boolean);
+      for (const entry of entries) {
+        const known = ['loopback', 'linklocal', 'uniquelocal'].includes(entry) || ipaddr.isValid(entry) || ipaddr.isValidCIDR(entry);
+        if (!known) {
+          context.addIssue({ code: 'custom', message: `"${entry}" is not an address, CIDR, hop count or loopback/linklocal/uniquelocal (trusting every peer is not offered)` });
+          return z.NEVER;
+        }
+      }
+      return entries;
     }),
 });
 

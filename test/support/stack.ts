@@ -61,6 +61,8 @@ export interface StackOptions {
   webhookAllowedHosts?: string;
   /** TOKEN_SECRETS, newest first; by default one random key. */
   tokenSecrets?: string[];
+  /** TRUST_PROXY; by default unset (trust nobody). */
+  trustProxy?: string;
   failedKeyCheckLimits?: FailureLimits;
   /** DNS for webhook deliveries and subscribe-time checks (API and in-process workers). */
   egressLookup?: LookupFunction;
@@ -92,6 +94,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     SMTP_URL: mail.smtpUrl,
     TOKEN_SECRETS: (options.tokenSecrets ?? [randomBytes(32).toString('base64url')]).join(','),
     WEBHOOK_ALLOWED_HOSTS: options.webhookAllowedHosts ?? '127.0.0.1',
+    ...(options.trustProxy ? { TRUST_PROXY: options.trustProxy } : {}),
     ...simulatorUrls(simulators.url),
     ERP_TIMEOUT_MS: '5000',
     INTEGRATION_TIMEOUT_MS: '5000',
