@@ -8,6 +8,7 @@ import { createApiMetrics } from '../lib/metrics.js';
 import { FailedKeyCheckLimiter, defaultFailureLimits, type FailureLimits } from './auth-failures.js';
 import type { ApiContext } from './context.js';
 import { errorHandler, notFoundHandler } from './errors.js';
+import { jsonBody } from './json-body.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { approvalsRouter } from './routes/approvals.js';
 import { auditLogRouter } from './routes/audit-log.js';
@@ -72,7 +73,7 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   });
   // Inbound events are verified on their raw bytes, so they are routed before the JSON parser.
   app.use(eventsRouter(ctx));
-  app.use(express.json({ limit: ctx.config.API_BODY_LIMIT }));
+  app.use(jsonBody(ctx.config.API_BODY_LIMIT));
 
   const openApi = buildOpenApiDocument(ctx.config.PUBLIC_BASE_URL);
   app.get('/openapi.json', (_req, res) => {

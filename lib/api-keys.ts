@@ -7,7 +7,30 @@ import { safeEqual } from './tokens.js';
  * shown once at creation and never again.
  */
 export const scopeSchemaHint =
-  'runs:start:<process> | runs:start:* | runs:read | runs:manage | runs:act-for-others | decisions:write | directory:write | audit:read | webhooks:manage | schedules:manage | admin';
+  'runs:start:<process> | runs:start:* | runs:read | runs:manage | runs:act-for-others | decisions:write | directory:read | directory:write | audit:read | webhooks:manage | schedules:manage | admin';
+
+/** Every scope a key can hold, besides `runs:start:<process>` for a registered process. */
+export const knownScopes = [
+  'runs:start:*',
+  'runs:read',
+  'runs:manage',
+  'runs:act-for-others',
+  'decisions:write',
+  'directory:read',
+  'directory:write',
+  'audit:read',
+  'webhooks:manage',
+  'schedules:manage',
+  'admin',
+] as const;
+
+/** The scopes that grant nothing (a typo such as `runs:raed` would silently make a useless key). */
+export function unknownScopes(scopes: readonly string[], processKeys: readonly string[]): string[] {
+  return scopes.filter((scope) => {
+    if ((knownScopes as readonly string[]).includes(scope)) return false;
+    return !(scope.startsWith('runs:start:') && processKeys.includes(scope.slice('runs:start:'.length)));
+  });
+}
 
 export interface Identity {
   keyId: string;

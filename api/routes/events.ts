@@ -8,7 +8,9 @@ import { verifyWebhook, WebhookVerificationError } from '../../lib/webhook-signa
 import { authenticate, requireIdentity, requireScope } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { applyEventToRun, routeEvent } from '../event-routing.js';
-import { parseOr422 } from '../errors.js';
+import { parseOr422, tooDeepError } from '../errors.js';
+import { jsonBody } from '../json-body.js';
+import { exceedsJsonDepth } from '../../lib/json-depth.js';
 
 export const inboundEventSchema = z.object({
   type: z.string().min(1).max(200).regex(/^[a-z0-9_.-]+$/i, 'letters, digits, ".", "_" and "-"'),
@@ -67,6 +69,7 @@ export function eventsRouter(ctx: ApiContext): Router {
       if (error.reason === 'missing_headers') throw new AppError('bad_request', error.message);
       throw new AppError('unauthorized', error.reason === 'stale_timestamp' ? error.message : 'Signature verification failed');
     }
+    if (exceedsJsonDepth(body)) throw tooDeepError();
     let json: unknown;
     try {
       json = JSON.parse(body);
@@ -91,7 +94,7 @@ export function eventsRouter(ctx: ApiContext): Router {
   });
 
   /** The same event, recorded by a person with `runs:manage` for one run instead of sent by the system. */
-  router.post('/runs/:id/events', express.json({ limit: '256kb' }), authenticate(ctx), requireScope('runs:manage'), async (req, res) => {
+  router.post('/runs/:id/events', jsonBody('256kb'), authenticate(ctx), requireScope('runs:manage'), async (req, res) => {
     const runId = String(req.params.id);
     const body = parseOr422(operatorEventSchema, req.body);
     const run = await ctx.db.run.findUnique({ where: { id: runId } });
