@@ -4,6 +4,7 @@ import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import { randomUUID } from 'node:crypto';
 import { createEgressPolicy } from '../lib/egress.js';
+import { redactPath } from '../lib/logger.js';
 import { createApiMetrics } from '../lib/metrics.js';
 import { FailedKeyCheckLimiter, defaultFailureLimits, type FailureLimits } from './auth-failures.js';
 import type { ApiContext } from './context.js';
@@ -51,8 +52,11 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      // Approval URLs carry tokens: log the route, never the token.
-      serializers: { req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/\/approvals\/[^/?]+/, '/approvals/[token]') }) },
+      // No headers either way: requests carry keys and cookies, responses Set-Cookie. Approval URLs carry tokens.
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactPath(req.url) }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
     }),
   );
   // Plain-HTTP deployments (and localhost) must keep form posts on http: no upgrade-insecure-requests.

@@ -1,8 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { z } from 'zod';
 import { AppError, fieldIssues } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
 import { MAX_JSON_DEPTH } from '../lib/json-depth.js';
+import { redactPath, type Logger } from '../lib/logger.js';
 import { TOO_DEEP_ERROR_TYPE } from './json-body.js';
 
 /** Parses a value with a zod schema or throws a 422 naming each bad field, prefixed with where it sat. */
@@ -26,7 +26,8 @@ interface BodyParserError {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const appError = toAppError(error);
-    if (appError.status >= 500) logger.error({ err: error, path: req.path }, 'request failed');
+    // The path of an approval link holds its token: log the route, never the token.
+    if (appError.status >= 500) logger.error({ err: error, path: redactPath(req.path) }, 'request failed');
     if (res.headersSent) return;
     res.status(appError.status).json({
       error: { code: appError.code, message: appError.message, ...(appError.details ? { details: appError.details } : {}) },

@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { inject } from 'vitest';
+import type { DestinationStream } from 'pino';
 import { createApp } from '../../api/app.js';
 import type { FailureLimits } from '../../api/auth-failures.js';
 import { seedDemoOrg } from '../../dev/demo-org.js';
@@ -45,7 +46,8 @@ export interface Stack {
   workerEnv: NodeJS.ProcessEnv;
   /** An in-process worker; `configOverrides` e.g. rotate TOKEN_SECRETS for it. */
   startWorker(configOverrides?: Partial<Config>): Promise<RunningWorker>;
-  startWorkerProcess(): Promise<ChildProcess>;
+  /** worker/main.ts as a child process (its real logger); `onOutput` gets everything it writes. */
+  startWorkerProcess(options?: { env?: NodeJS.ProcessEnv; onOutput?: (text: string) => void }): Promise<ChildProcess>;
   stop(): Promise<void>;
 }
 
@@ -64,12 +66,15 @@ export interface StackOptions {
   /** TRUST_PROXY; by default unset (trust nobody). */
   trustProxy?: string;
   failedKeyCheckLimits?: FailureLimits;
+  /** The level and destination of the real logger (lib/logger.ts) the API and in-process workers write to. */
+  logLevel?: string;
+  logDestination?: DestinationStream;
   /** DNS for webhook deliveries and subscribe-time checks (API and in-process workers). */
   egressLookup?: LookupFunction;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  const logger = createLogger('test', options.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent', options.logDestination);
   const databaseName = `opsflow_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const databaseUrl = await cloneTemplateDatabase(inject('pgServerUrl'), inject('templateDatabase'), databaseName);
   const mail = await startMailSink({ smtpPort: 0, httpPort: 0, web: false });
@@ -116,8 +121,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const workerEnv: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'test',
-    // Info, because startWorkerProcess waits for the "worker started" line.
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
+    // Info at least, because startWorkerProcess waits for the "worker started" line.
+    LOG_LEVEL: options.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'info',
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
     TEMPORAL_TASK_QUEUE: taskQueue,
@@ -153,12 +158,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return { stop };
   }
 
-  async function startWorkerProcess(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], { cwd: root, env: workerEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  async function startWorkerProcess(processOptions: { env?: NodeJS.ProcessEnv; onOutput?: (text: string) => void } = {}): Promise<ChildProcess> {
+    const env = { ...workerEnv, ...processOptions.env };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const ready = new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         if (chunk.toString().includes('worker started')) resolve();
       };
+      if (processOptions.onOutput) {
+        const forward = (chunk: Buffer) => processOptions.onOutput!(chunk.toString());
+        child.stdout?.on('data', forward);
+        child.stderr?.on('data', forward);
+      }
       child.stdout?.on('data', onData);
       child.stderr?.on('data', (chunk: Buffer) => process.env.TEST_LOG_LEVEL && process.stderr.write(chunk));
       child.stdout?.on('data', (chunk: Buffer) => process.env.TEST_LOG_LEVEL && process.stdout.write(chunk));
