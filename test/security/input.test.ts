@@ -43,6 +43,8 @@ describe('authorization and input', () => {
   it('refuses JSON nested deeper than 32 levels with 422 on every JSON route; 20,000 levels never overflow the stack', async () => {
     const deepArray = '['.repeat(20_000) + ']'.repeat(20_000); // 40 KB: within every body limit
     const deepObject = '{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000); // 120 KB: for the 256 KB events routes
+    // The issue's attack as it was sent: without the limit this answered 500 (the stack overflowed after parsing).
+    const deepEvent = `{"source":"ats","type":"offer.accepted","data":${deepObject}}`;
     const runId = (await postJson(api('/runs'), { process: 'capex', input: capexInput({ amount: 2_500 }), settings: quickTiming })).body.runId as string;
     const { body: openapi } = await getJson(api('/openapi.json'));
     const jsonRoutes = Object.entries(openapi.paths as Record<string, Record<string, { requestBody?: { content: object } }>>).flatMap(([path, operations]) =>
@@ -54,7 +56,7 @@ describe('authorization and input', () => {
     // Routes without a documented body parse JSON too (the parser is app-wide), e.g. cancel.
     const routes = [...jsonRoutes, ['POST', `/runs/${runId}/cancel`] as const];
     for (const [method, path] of routes) {
-      for (const body of path.endsWith('/events') ? [deepArray, deepObject] : [deepArray]) {
+      for (const body of path.endsWith('/events') ? [deepArray, deepEvent] : [deepArray]) {
         const answer = await fetch(api(path), { method, headers: { 'content-type': 'application/json', ...as(stack.adminKey) }, body });
         expect(answer.status, `${method} ${path}`).toBe(422);
         expect(((await answer.json()) as { error: { details: unknown } }).error.details, `${method} ${path}`).toEqual({
