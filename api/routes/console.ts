@@ -47,7 +47,6 @@ const formExpiredPage = () => messagePage('Form expired', 'This form is no longe
  * SameSite=Strict cookie scoped to /ops; the key itself never leaves the sign-in request. Every POST must come from
  * the console's own origin and carry the session's CSRF token (api/console-security.ts).
  */
-
 export function consoleRouter(ctx: ApiContext): Router {
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '100kb' });
