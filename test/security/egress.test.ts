@@ -34,9 +34,10 @@ async function listen(host: string, answer: (path: string) => { status: number; 
   return { port: (server.address() as AddressInfo).port, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-/** Names this test controls: one always private, one that resolves publicly until the test "rebinds" it to 127.0.0.1. */
+/** Names this test controls: two always internal, one that resolves publicly until the test "rebinds" it to 127.0.0.1. */
 const mapped = new Map<string, string>([
   ['internal.opsflow.test', '10.0.0.5'],
+  ['loopback.opsflow.test', '127.0.0.1'],
   ['rebind.opsflow.test', '93.184.215.14'],
 ]);
 const mappedLookup = ((hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
@@ -85,6 +86,7 @@ describe('egress policy for webhooks (SSRF)', () => {
     ['metadata by name', 'http://metadata.google.internal/computeMetadata/v1/', /metadata\.google\.internal is a cloud metadata service/],
     ['a name resolving to 127.0.0.1 (localhost)', `http://localhost:${bait.port}/hook`, /localhost is a loopback name/],
     ['a name resolving to a private address', 'http://internal.opsflow.test/hook', /internal\.opsflow\.test resolves to 10\.0\.0\.5, a private address/],
+    ['a name resolving to 127.0.0.1', `http://loopback.opsflow.test:${bait.port}/hook`, /loopback\.opsflow\.test resolves to 127\.0\.0\.1, a loopback address/],
   ];
 
   it('refuses every internal target class at subscribe time with a 422 on `url` that says why', async () => {
