@@ -3,7 +3,8 @@ import type { Fact } from '../processes/facts.js';
 import { findProcess } from '../processes/index.js';
 import type { Prisma } from '../lib/db.js';
 import { changesSinceStepApproval } from '../lib/run-facts.js';
-import { hashToken, mintApprovalToken } from '../lib/tokens.js';
+import type { ApprovalRequest } from '../lib/generated/prisma/client.js';
+import { hashToken, legacyLinkToken, mintLinkToken, newLinkNonce, tokenKeyRing } from '../lib/tokens.js';
 import type { ActivityDeps } from './deps.js';
 import { approvalRequestEmail } from './email-templates.js';
 import { sendEmailOnce } from './email.js';
@@ -42,19 +43,48 @@ export interface DecisionRecord {
   facts: Fact[];
 }
 
-/** The link for a request: its token is derived from the id, so every retry and reminder carries the same one. */
-export function linkFor(settings: ActivityDeps['settings'], requestId: string): string {
-  return `${settings.publicBaseUrl.replace(/\/$/, '')}/approvals/${mintApprovalToken(settings.tokenSecret, requestId)}`;
+type LinkRow = Pick<ApprovalRequest, 'id' | 'tokenHash' | 'tokenNonce' | 'tokenKeyId'>;
+
+/**
+ * The link for a request, minted again from its row (random nonce + the key that minted it), so every retry and
+ * reminder carries the link first mailed. When that key has left TOKEN_SECRETS the operator retired it: the request
+ * gets a fresh token from the current key and its old link stops working.
+ */
+export async function linkFor(deps: ActivityDeps, request: LinkRow): Promise<string> {
+  const ring = tokenKeyRing(deps.settings.tokenSecrets);
+  const url = (token: string) => `${deps.settings.publicBaseUrl.replace(/\/$/, '')}/approvals/${token}`;
+  const key = ring.find((k) => k.id === request.tokenKeyId);
+  if (key && request.tokenNonce) return url(mintLinkToken(key, request.id, request.tokenNonce));
+  if (!request.tokenNonce) {
+    // A request made before nonces existed: its token was HMAC(key, id) with one of the ring's keys.
+    const legacy = ring.map((k) => legacyLinkToken(k.secret, request.id)).find((token) => hashToken(token) === request.tokenHash);
+    if (legacy) return url(legacy);
+  }
+  const current = ring[0]!;
+  const nonce = newLinkNonce();
+  const token = mintLinkToken(current, request.id, nonce);
+  const { count } = await deps.db.approvalRequest.updateMany({
+    where: { id: request.id, tokenHash: request.tokenHash },
+    data: { tokenHash: hashToken(token), tokenNonce: nonce, tokenKeyId: current.id },
+  });
+  // Another attempt re-issued it first (with the current key): send that one.
+  if (count === 0) return linkFor(deps, await deps.db.approvalRequest.findUniqueOrThrow({ where: { id: request.id } }));
+  return url(token);
 }
 
 /**
  * Records a request someone answers through a link (approval, revision, outside form), storing only the token's
- * hash, and returns the link. Safe to retry: the same id keeps the first row and gives the same link.
+ * hash and its random nonce, and returns the link. Safe to retry: the same id keeps the first row and its link.
  */
-export async function recordLinkRequest(deps: ActivityDeps, row: Omit<Prisma.ApprovalRequestUncheckedCreateInput, 'tokenHash'>): Promise<string> {
-  const token = mintApprovalToken(deps.settings.tokenSecret, row.id);
-  await deps.db.approvalRequest.upsert({ where: { id: row.id }, create: { ...row, tokenHash: hashToken(token) }, update: {} });
-  return linkFor(deps.settings, row.id);
+export async function recordLinkRequest(
+  deps: ActivityDeps,
+  row: Omit<Prisma.ApprovalRequestUncheckedCreateInput, 'tokenHash' | 'tokenNonce' | 'tokenKeyId'>,
+): Promise<string> {
+  const key = tokenKeyRing(deps.settings.tokenSecrets)[0]!;
+  const nonce = newLinkNonce();
+  const create = { ...row, tokenHash: hashToken(mintLinkToken(key, row.id, nonce)), tokenNonce: nonce, tokenKeyId: key.id };
+  const stored = await deps.db.approvalRequest.upsert({ where: { id: row.id }, create, update: {} });
+  return linkFor(deps, stored);
 }
 
 async function loadRunForMail(deps: ActivityDeps, runId: string) {
@@ -149,7 +179,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
           stepTitle: approval.stepTitle,
           requesterName: run.requesterName,
           details,
-          link: linkFor(settings, approval.id),
+          link: await linkFor(deps, approval),
           expiresAt: approval.expiresAt,
         }),
       });

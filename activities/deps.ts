@@ -1,5 +1,6 @@
 import type { Transporter } from 'nodemailer';
 import type { Db } from '../lib/db.js';
+import type { EgressPolicy } from '../lib/egress.js';
 import type { Logger } from '../lib/logger.js';
 import type { WorkerMetrics } from '../lib/metrics.js';
 import type { DeliveryRef } from '../lib/outbound-webhooks.js';
@@ -22,6 +23,8 @@ export interface ActivityDeps {
   it: ItProvisioning;
   logger: Logger;
   metrics?: WorkerMetrics;
+  /** Where outbound webhooks may go (WEBHOOK_ALLOWED_HOSTS); absent = public addresses only. */
+  egress?: EgressPolicy;
   /** Wakes the workflows that deliver outbound webhooks after an audit entry queued deliveries. */
   wakeWebhookDeliveries(refs: DeliveryRef[]): Promise<void>;
   /** Closes connections (database, SMTP, Temporal client) when the worker stops. */
@@ -29,7 +32,8 @@ export interface ActivityDeps {
   settings: {
     publicBaseUrl: string;
     mailFrom: string;
-    tokenSecret: string;
+    /** TOKEN_SECRETS: the approval-link key ring, newest first. */
+    tokenSecrets: string[];
     /** Whether policies may use durations under production's bounds (OPSFLOW_ALLOW_SHORT_DURATIONS). */
     allowShortDurations: boolean;
   };

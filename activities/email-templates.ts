@@ -1,4 +1,5 @@
 import type { FactChange } from '../processes/facts.js';
+import { normaliseForDisplay } from '../lib/display-text.js';
 
 /**
  * E-mails as pure functions of their props: subject, HTML and text from one source. Every interpolated value is
@@ -10,13 +11,19 @@ export interface RenderedEmail {
   html: string;
 }
 
+/** The subject and text part get the same normalisation as the escaped HTML part. */
+function normalised(email: RenderedEmail): RenderedEmail {
+  return { subject: normaliseForDisplay(email.subject), text: normaliseForDisplay(email.text), html: email.html };
+}
+
 interface Detail {
   label: string;
   value: string;
 }
 
+/** HTML-escapes text after lib/display-text.ts made bidi controls visible and dropped invisible characters. */
 function escape(value: string): string {
-  return value
+  return normaliseForDisplay(value)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -121,7 +128,7 @@ export function approvalRequestEmail(p: ApprovalRequestEmailProps): RenderedEmai
       button(p.link, 'Review and decide') +
       `<p>${escape(deadline)} Opening the link does not decide anything.</p>`,
   );
-  return { subject, text, html };
+  return normalised({ subject, text, html });
 }
 
 export type RequesterOutcome = 'approved' | 'rejected' | 'expired' | 'cancelled' | 'failed';
@@ -166,7 +173,7 @@ export function requesterOutcomeEmail(p: RequesterOutcomeEmailProps): RenderedEm
       (facts.length ? detailsHtml(facts) : '') +
       `<p><a href="${escape(p.runUrl)}">See the run</a></p>`,
   );
-  return { subject, text, html };
+  return normalised({ subject, text, html });
 }
 
 export interface RevisionRequestEmailProps {
@@ -200,7 +207,7 @@ export function revisionRequestEmail(p: RevisionRequestEmailProps): RenderedEmai
       button(p.link, 'Edit and resubmit') +
       `<p>${escape(deadline)}</p>`,
   );
-  return { subject, text, html };
+  return normalised({ subject, text, html });
 }
 
 export interface NoticeEmailProps {
@@ -231,5 +238,5 @@ export function noticeEmail(p: NoticeEmailProps): RenderedEmail {
       (p.checklist?.length ? `<ul>${p.checklist.map((item) => `<li>${escape(item)}</li>`).join('')}</ul>` : '') +
       (p.link ? button(p.link.url, p.link.label) : ''),
   );
-  return { subject: p.subject, text, html };
+  return normalised({ subject: p.subject, text, html });
 }

@@ -1,9 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { createEgressPolicy, urlForLogs } from '../lib/egress.js';
 import { attemptDelivery, type DeliveryRef } from '../lib/outbound-webhooks.js';
 import type { ActivityDeps } from './deps.js';
 import { FailureType } from '../processes/failures.js';
 
 export function createWebhookActivities(deps: ActivityDeps) {
+  // Without a policy from the worker's config nothing but public addresses is reachable.
+  const egress = deps.egress ?? createEgressPolicy();
   return {
     /** The run's undelivered events for one subscription, oldest audit entry first. */
     async nextPendingDeliveries(request: DeliveryRef & { limit: number }): Promise<string[]> {
@@ -24,11 +27,14 @@ export function createWebhookActivities(deps: ActivityDeps) {
         await deps.db.webhookDelivery.update({ where: { id: delivery.id }, data: { status: 'failed', lastError: 'the subscription was deleted' } });
         return;
       }
-      const result = await attemptDelivery(deps.db, delivery.id, 'automatic');
+      const result = await attemptDelivery(deps.db, delivery.id, 'automatic', egress);
       if (result.ok) return;
+      // The message reaches the worker's logs and Temporal's history: no query string or credentials of the URL.
       throw ApplicationFailure.create({
-        message: `Webhook ${delivery.eventType} to ${delivery.subscription.url}: ${result.error}`,
-        type: FailureType.webhookDeliveryFailed,
+        message: `Webhook ${delivery.eventType} to ${urlForLogs(delivery.subscription.url)}: ${result.error}`,
+        type: result.refused ? FailureType.webhookDestinationRefused : FailureType.webhookDeliveryFailed,
+        // A refused destination stays refused: the delivery is marked failed at once instead of retried for a day.
+        nonRetryable: result.refused === true,
         nextRetryDelay: result.retryAfterSeconds ? `${result.retryAfterSeconds}s` : undefined,
       });
     },

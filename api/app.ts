@@ -3,9 +3,13 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import { randomUUID } from 'node:crypto';
+import { createEgressPolicy } from '../lib/egress.js';
+import { redactPath } from '../lib/logger.js';
 import { createApiMetrics } from '../lib/metrics.js';
+import { FailedKeyCheckLimiter, defaultFailureLimits, type FailureLimits } from './auth-failures.js';
 import type { ApiContext } from './context.js';
 import { errorHandler, notFoundHandler } from './errors.js';
+import { jsonBody } from './json-body.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { approvalsRouter } from './routes/approvals.js';
 import { auditLogRouter } from './routes/audit-log.js';
@@ -25,15 +29,23 @@ import { webhooksRouter } from './routes/webhooks.js';
 export interface AppOptions {
   /** Requests per minute per client IP on the public approval-link routes. */
   approvalRateLimitPerMinute?: number;
+  /** Failed API-key checks allowed per client and per key id (bearer auth and console sign-in). */
+  failedKeyCheckLimits?: FailureLimits;
 }
 
 /** Builds the Express app without listening, so tests drive it with supertest and server.ts owns the socket. */
 export function createApp(apiContext: ApiContext, options: AppOptions = {}): Express {
-  const ctx: ApiContext = { ...apiContext, metrics: apiContext.metrics ?? createApiMetrics() };
+  const ctx: ApiContext = {
+    ...apiContext,
+    metrics: apiContext.metrics ?? createApiMetrics(),
+    egress: apiContext.egress ?? createEgressPolicy({ allowedHosts: apiContext.config.WEBHOOK_ALLOWED_HOSTS }),
+    authFailures: apiContext.authFailures ?? new FailedKeyCheckLimiter(options.failedKeyCheckLimits ?? defaultFailureLimits),
+  };
   const metrics = ctx.metrics!;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // X-Forwarded-For decides req.ip (rate limits, the audit log): honoured only from the proxies TRUST_PROXY names.
+  app.set('trust proxy', ctx.config.TRUST_PROXY ?? false);
   app.use(
     pinoHttp({
       logger: ctx.logger,
@@ -42,8 +54,11 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      // Approval URLs carry tokens: log the route, never the token.
-      serializers: { req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/\/approvals\/[^/?]+/, '/approvals/[token]') }) },
+      // No headers either way: requests carry keys and cookies, responses Set-Cookie. Approval URLs carry tokens.
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactPath(req.url) }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
     }),
   );
   // Plain-HTTP deployments (and localhost) must keep form posts on http: no upgrade-insecure-requests.
@@ -64,7 +79,7 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   });
   // Inbound events are verified on their raw bytes, so they are routed before the JSON parser.
   app.use(eventsRouter(ctx));
-  app.use(express.json({ limit: ctx.config.API_BODY_LIMIT }));
+  app.use(jsonBody(ctx.config.API_BODY_LIMIT));
 
   const openApi = buildOpenApiDocument(ctx.config.PUBLIC_BASE_URL);
   app.get('/openapi.json', (_req, res) => {

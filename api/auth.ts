@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { hasScope, verifyApiKey, type Identity } from '../lib/api-keys.js';
+import { apiKeyIdOf, hasScope, verifyApiKey, type Identity } from '../lib/api-keys.js';
 import { AppError } from '../lib/errors.js';
+import { FailedKeyCheckLimiter } from './auth-failures.js';
 import type { ApiContext } from './context.js';
 
 declare module 'express-serve-static-core' {
@@ -15,6 +16,32 @@ function presentedKey(req: Request): string | undefined {
   return req.get('x-api-key')?.trim();
 }
 
+/** For contexts built without createApp (which gives each app its own): one limiter per process. */
+const processWideLimiter = new FailedKeyCheckLimiter();
+
+/** The client a failed key check is counted against: the socket's peer unless TRUST_PROXY names the proxy. */
+export function clientAddress(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+/**
+ * Checks a presented key under the failed-check limits: 429 (with Retry-After) while the client or the key id is
+ * over its limit, whether or not this key is right; otherwise the identity, or undefined after counting a failure.
+ */
+export async function checkKeyLimited(ctx: ApiContext, req: Request, res: Response, presented: string): Promise<Identity | undefined> {
+  const limiter = ctx.authFailures ?? processWideLimiter;
+  const client = clientAddress(req);
+  const keyId = apiKeyIdOf(presented);
+  const wait = limiter.retryAfterSeconds(client, keyId);
+  if (wait > 0) {
+    res.setHeader('Retry-After', String(wait));
+    throw new AppError('rate_limited', `Too many failed key checks; try again in ${wait} s`, { retryAfterSeconds: wait });
+  }
+  const identity = await verifyApiKey(ctx.db, presented);
+  if (!identity) limiter.recordFailure(client, keyId);
+  return identity;
+}
+
 /** 401 without a valid key. The key's identity (a person's e-mail) and scopes ride on `req.identity`. */
 export function authenticate(ctx: ApiContext): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
@@ -23,7 +50,7 @@ export function authenticate(ctx: ApiContext): RequestHandler {
       res.setHeader('WWW-Authenticate', 'Bearer realm="opsflow"');
       throw new AppError('unauthorized', 'An API key is required: send it as "Authorization: Bearer <key>"');
     }
-    const identity = await verifyApiKey(ctx.db, key);
+    const identity = await checkKeyLimited(ctx, req, res, key);
     if (!identity) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="opsflow", error="invalid_token"');
       throw new AppError('unauthorized', 'This API key is not valid or was revoked');

@@ -1,17 +1,24 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/config.js';
 import type { Db } from '../lib/db.js';
+import type { EgressPolicy } from '../lib/egress.js';
 import type { Logger } from '../lib/logger.js';
 import type { ApiMetrics } from '../lib/metrics.js';
+import type { FailedKeyCheckLimiter } from './auth-failures.js';
 
 /** What route handlers need; built once by server.ts (or a test) and passed to createApp. */
 export interface ApiContext {
   db: Db;
   temporal: Client;
-  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'PUBLIC_BASE_URL' | 'API_BODY_LIMIT' | 'OPSFLOW_ALLOW_SHORT_DURATIONS'> & Partial<Pick<Config, 'EVENT_SOURCE_SECRETS'>>;
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'PUBLIC_BASE_URL' | 'API_BODY_LIMIT' | 'OPSFLOW_ALLOW_SHORT_DURATIONS'> &
+    Partial<Pick<Config, 'EVENT_SOURCE_SECRETS' | 'WEBHOOK_ALLOWED_HOSTS' | 'TRUST_PROXY'>>;
   logger: Logger;
   /** How long a decision waits for the run to confirm it before answering "sent, not yet confirmed". */
   decisionWaitMs?: number;
   /** Created by createApp when absent. */
   metrics?: ApiMetrics;
+  /** Where webhooks may be sent; createApp builds it from WEBHOOK_ALLOWED_HOSTS when absent. */
+  egress?: EgressPolicy;
+  /** Failed key checks per client and key id; createApp makes one per app when absent. */
+  authFailures?: FailedKeyCheckLimiter;
 }

@@ -1,7 +1,9 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { z } from 'zod';
 import { AppError, fieldIssues } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
+import { MAX_JSON_DEPTH } from '../lib/json-depth.js';
+import { redactPath, type Logger } from '../lib/logger.js';
+import { TOO_DEEP_ERROR_TYPE } from './json-body.js';
 
 /** Parses a value with a zod schema or throws a 422 naming each bad field, prefixed with where it sat. */
 export function parseOr422<T>(schema: z.ZodType<T>, value: unknown, prefix: string[] = [], message = 'Request body is invalid'): T {
@@ -24,7 +26,8 @@ interface BodyParserError {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const appError = toAppError(error);
-    if (appError.status >= 500) logger.error({ err: error, path: req.path }, 'request failed');
+    // The path of an approval link holds its token: log the route, never the token.
+    if (appError.status >= 500) logger.error({ err: error, path: redactPath(req.path) }, 'request failed');
     if (res.headersSent) return;
     res.status(appError.status).json({
       error: { code: appError.code, message: appError.message, ...(appError.details ? { details: appError.details } : {}) },
@@ -38,6 +41,8 @@ function toAppError(error: unknown): AppError {
   switch (bodyError?.type) {
     case 'entity.parse.failed':
       return new AppError('bad_request', 'Malformed JSON in request body');
+    case TOO_DEEP_ERROR_TYPE:
+      return tooDeepError();
     case 'entity.too.large':
       return new AppError('payload_too_large', `Request body is larger than the ${bodyError.limit ?? ''} byte limit`.replace('the  byte', 'the'));
     case 'encoding.unsupported':
@@ -45,4 +50,10 @@ function toAppError(error: unknown): AppError {
       return new AppError('unsupported_media_type', 'Unsupported body encoding');
   }
   return new AppError('internal', 'Something went wrong on our side; nothing was changed by this request');
+}
+
+/** A body nested past MAX_JSON_DEPTH: refused before parsing, so it can never overflow the stack. */
+export function tooDeepError(): AppError {
+  const message = `objects and arrays may nest at most ${MAX_JSON_DEPTH} levels`;
+  return new AppError('validation_failed', 'Request body is nested too deeply', { issues: [{ path: '(root)', message }] });
 }

@@ -43,6 +43,8 @@ export interface Starter {
   identity: Identity;
   /** The requester a run gets when its input names none: the key's own person. */
   defaultRequester: () => Promise<{ name: string; email: string }>;
+  /** The directory's name for a person: a requester in the directory is shown by that name, not by free text. */
+  directoryName?: (email: string) => Promise<string | undefined>;
 }
 
 /** A starter whose runs, when the input names no requester, are requested by the key's own person. */
@@ -53,6 +55,7 @@ export function starterFor(ctx: ApiContext, identity: Identity): Starter {
       const person = await ctx.db.person.findUnique({ where: { email: identity.email } });
       return { name: person?.name ?? identity.email, email: identity.email };
     },
+    directoryName: async (email) => (await ctx.db.person.findUnique({ where: { email: email.toLowerCase() } }))?.name,
   };
 }
 
@@ -73,7 +76,14 @@ export async function validateStartRequest(ctx: Pick<ApiContext, 'db' | 'config'
   if (named && typeof named.email === 'string' && named.email.toLowerCase() !== starter.identity.email && !hasScope(starter.identity, 'runs:act-for-others')) {
     throw new AppError('forbidden', 'Starting a run for someone else needs the "runs:act-for-others" scope', { requiredScope: 'runs:act-for-others' });
   }
-  const withRequester = rawInput && typeof rawInput === 'object' && !named ? { ...rawInput, requester: await starter.defaultRequester() } : envelope.input;
+  // A key for Casey must not start a run shown as requested by "Jordan Blake (CEO)": directory people keep their name.
+  const directoryName = named && typeof named.email === 'string' ? await starter.directoryName?.(named.email) : undefined;
+  const withRequester =
+    rawInput && typeof rawInput === 'object' && !named
+      ? { ...rawInput, requester: await starter.defaultRequester() }
+      : directoryName
+        ? { ...rawInput, requester: { ...named, name: directoryName } }
+        : envelope.input;
   const input = parseOr422(process.inputSchema, withRequester, ['input'], `Input for ${process.key} is invalid`);
   const settings = envelope.settings && Object.keys(envelope.settings).length > 0 ? envelope.settings : undefined;
   if (settings && !hasScope(starter.identity, 'runs:configure')) {

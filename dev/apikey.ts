@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import { createApiKey, scopeSchemaHint } from '../lib/api-keys.js';
+import { createApiKey, scopeSchemaHint, unknownScopes } from '../lib/api-keys.js';
 import { createDb } from '../lib/db.js';
+import { processes } from '../processes/index.js';
 
 /**
  * `npm run apikey -- create --name "Ops desk" --email alex.rivera@example.com --scopes runs:start:*,runs:read`
@@ -23,6 +24,10 @@ program
     const person = await db.person.findUnique({ where: { email: options.email.toLowerCase() } });
     if (!person) throw new Error(`${options.email} is not in the directory`);
     const scopes = options.scopes.split(',').map((s) => s.trim()).filter(Boolean);
+    // A misspelt scope would make a key that silently cannot do what it was made for.
+    const unknown = unknownScopes(scopes, processes.map((p) => p.key));
+    if (scopes.length === 0) throw new Error(`--scopes: name at least one of ${scopeSchemaHint}`);
+    if (unknown.length > 0) throw new Error(`--scopes: unknown scope${unknown.length > 1 ? 's' : ''} ${unknown.map((s) => `"${s}"`).join(', ')}; known: ${scopeSchemaHint} (processes: ${processes.map((p) => p.key).join(', ')})`);
     const { id, key } = await createApiKey(db, { name: options.name, personEmail: person.email, scopes });
     console.log(`Created key ${id} for ${person.email} with ${scopes.join(', ')}.\nStore it now; it is not shown again:\n\n  ${key}\n`);
   });

@@ -210,7 +210,9 @@ async function main(): Promise<void> {
     DATABASE_URL: runtimeUrl,
     TEMPORAL_ADDRESS: address,
     SMTP_URL: smtpUrl,
-    TOKEN_SECRET: process.env.TOKEN_SECRET ?? secrets.tokenSecret,
+    TOKEN_SECRETS: process.env.TOKEN_SECRETS ?? process.env.TOKEN_SECRET ?? secrets.tokenSecret,
+    // Local receivers (a webhook test server on this machine) are reachable in dev; production allows public hosts only.
+    WEBHOOK_ALLOWED_HOSTS: process.env.WEBHOOK_ALLOWED_HOSTS ?? '127.0.0.1,localhost,[::1]',
     API_PORT: String(apiPort),
     PUBLIC_BASE_URL: publicBaseUrl,
     ...simulatorUrls(simulators.url),

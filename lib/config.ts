@@ -1,4 +1,7 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { parseAllowedHosts } from './egress.js';
+import { productionSecretProblem } from './published-secrets.js';
 
 /**
  * Every setting Opsflow reads from the environment, parsed once. A missing or malformed variable fails at
@@ -26,8 +29,8 @@ export const configSchema = z.object({
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').default('smtp://127.0.0.1:1025'),
   MAIL_FROM: z.string().min(3).default('Opsflow <opsflow@localhost>'),
 
-  /** Mints approval tokens (HMAC of the request id): links survive activity retries without storing tokens. */
-  TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  /** A one-key ring for TOKEN_SECRETS (older deployments set only this). */
+  TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 
   ERP_BASE_URL: z.url().default('http://127.0.0.1:4100/erp'),
   ERP_API_KEY: z.string().min(1).default('dev-erp-key'),
@@ -52,15 +55,17 @@ export const configSchema = z.object({
     .string()
     .default('')
     .transform((value, context) => {
-      const sources: Record<string, string> = {};
-      for (const pair of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+      // A Map: a source named `constructor` or `__proto__` must find nothing, not Object.prototype's members.
+      const sources = new Map<string, string>();
+      for (const [index, pair] of value.split(',').map((p) => p.trim()).filter(Boolean).entries()) {
         const at = pair.indexOf('=');
         const [name, secret] = at > 0 ? [pair.slice(0, at), pair.slice(at + 1)] : [pair, undefined];
         if (!/^[a-z0-9-]+$/.test(name) || !secret) {
-          context.addIssue({ code: 'custom', message: `"${pair}" is not source=secret` });
+          // The entry itself is not repeated: it may hold a secret, and config errors are logged.
+          context.addIssue({ code: 'custom', message: `entry ${index + 1} is not source=secret` });
           return z.NEVER;
         }
-        sources[name] = secret;
+        sources.set(name, secret);
       }
       return sources;
     }),
@@ -70,13 +75,63 @@ export const configSchema = z.object({
   /** The Temporal SDK's Prometheus exporter in the worker; unset = off. */
   TEMPORAL_SDK_METRICS_PORT: port.optional(),
 
+  // Security settings (README, Security).
+  /**
+   * Approval-link keys, newest first: `TOKEN_SECRETS=new,old`. New links are minted with the first; a reminder
+   * re-sends a link with the key that minted it while that key is still listed. TOKEN_SECRET is a one-key ring.
+   */
+  TOKEN_SECRETS: z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined || value.trim() === '') return undefined;
+      const keys = value.split(',').map((k) => k.trim());
+      keys.forEach((key, index) => {
+        if (key.length < 32) context.addIssue({ code: 'custom', message: `key ${index + 1} of ${keys.length} must be at least 32 characters` });
+      });
+      return keys;
+    }),
+  /** Hosts (any port) or host:port pairs webhooks may reach although they are not public, e.g. `127.0.0.1:9000`. */
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((value, context) => {
+      try {
+        return parseAllowedHosts(value);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /**
+   * Which peers may set X-Forwarded-For (client IP for rate limits and the audit log): unset trusts nobody; a hop
+   * count, or addresses, CIDRs and `loopback`, `linklocal`, `uniquelocal`, comma-separated.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value, context): false | number | string[] => {
+      const trimmed = value.trim();
+      if (trimmed === '' || trimmed === 'false') return false;
+      if (/^\d+$/.test(trimmed)) return Number(trimmed);
+      const entries = trimmed.split(',').map((e) => e.trim()).filter(Boolean);
+      for (const entry of entries) {
+        const known = ['loopback', 'linklocal', 'uniquelocal'].includes(entry) || ipaddr.isValid(entry) || ipaddr.isValidCIDR(entry);
+        if (!known) {
+          context.addIssue({ code: 'custom', message: `"${entry}" is not an address, CIDR, hop count or loopback/linklocal/uniquelocal (trusting every peer is not offered)` });
+          return z.NEVER;
+        }
+      }
+      return entries;
+    }),
+
+  /** How often the API looks for stuck runs (workflow tasks that keep failing). */
+  RUN_HEALTH_SWEEP_MS: z.coerce.number().int().min(1000).default(30_000),
+
   /**
    * Lets policies and per-run settings use reminders and SLAs of seconds (tests, demos). Production refuses it:
    * there, reminders and SLAs are at least an hour, so nobody can flood an approver or race a deadline.
    */
-  /** How often the API looks for stuck runs (workflow tasks that keep failing). */
-  RUN_HEALTH_SWEEP_MS: z.coerce.number().int().min(1000).default(30_000),
-
   OPSFLOW_ALLOW_SHORT_DURATIONS: z
     .enum(['true', 'false', '1', '0', ''])
     .default('false')
@@ -87,7 +142,8 @@ export const configSchema = z.object({
   }
 });
 
-export type Config = z.infer<typeof configSchema>;
+/** The parsed settings; TOKEN_SECRETS is always the full key ring (from TOKEN_SECRETS or TOKEN_SECRET). */
+export type Config = Omit<z.infer<typeof configSchema>, 'TOKEN_SECRETS'> & { TOKEN_SECRETS: string[] };
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -101,5 +157,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
   }
-  return parsed.data;
+  const ring = parsed.data.TOKEN_SECRETS ?? (parsed.data.TOKEN_SECRET ? [parsed.data.TOKEN_SECRET] : undefined);
+  if (!ring) throw new ConfigError(['TOKEN_SECRETS: required: one or more keys of 32+ characters, newest first (TOKEN_SECRET is accepted as one key)']);
+  const config: Config = { ...parsed.data, TOKEN_SECRETS: ring };
+  if (config.NODE_ENV === 'production') {
+    const problems = productionSecretProblems(config, env);
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
+  return config;
+}
+
+/** The integration keys in config: secrets too, so published or short ones are refused in production. */
+const integrationKeyVariables = ['ERP_API_KEY', 'HRIS_API_KEY', 'ATS_API_KEY', 'SCREENING_API_KEY', 'ESIGN_API_KEY', 'IT_API_KEY'] as const;
+
+/**
+ * Every secret in config that a production process must not run with: a value published in this repository or one
+ * shorter than 32 bytes. Each problem names its variable (and which key of a list), never the value.
+ */
+export function productionSecretProblems(config: Config, env: NodeJS.ProcessEnv = {}): string[] {
+  const problems: string[] = [];
+  const check = (variable: string, value: string) => {
+    const problem = productionSecretProblem(value);
+    if (problem) problems.push(`${variable}: ${problem}`);
+  };
+  const ringVariable = env.TOKEN_SECRETS?.trim() ? 'TOKEN_SECRETS' : 'TOKEN_SECRET';
+  config.TOKEN_SECRETS.forEach((key, index) => check(config.TOKEN_SECRETS.length > 1 ? `${ringVariable} (key ${index + 1})` : ringVariable, key));
+  for (const [source, secret] of config.EVENT_SOURCE_SECRETS) check(`EVENT_SOURCE_SECRETS (source ${source})`, secret);
+  for (const variable of integrationKeyVariables) check(variable, config[variable]);
+  return problems;
 }

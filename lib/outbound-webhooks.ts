@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import { DELIVERIES_PENDING_SIGNAL, DELIVERY_WORKFLOW_TYPE } from '../processes/event-messages.js';
 import { chainOf, entryHash, GENESIS_HASH, normaliseDetails } from './audit-chain.js';
 import { Prisma } from './db.js';
+import { EGRESS_REFUSED_MESSAGE, EgressRefusedError, EgressTimeoutError, postThroughEgress, type EgressPolicy } from './egress.js';
 import { signWebhook } from './webhook-signature.js';
 
 /** What subscribers can ask for. Every one is also an audit entry, which is where deliveries come from. */
@@ -180,16 +181,21 @@ export interface AttemptResult {
   statusCode: number | null;
   error: string | null;
   retryAfterSeconds?: number;
+  /** The egress policy refused the destination: retrying cannot help until an operator allows the host. */
+  refused?: boolean;
 }
 
 /**
- * One signed POST of a delivery, logged as an attempt. The webhook-id is the event's id, the same on every attempt
- * and redelivery, so a receiver can drop what it already processed.
+ * One signed POST of a delivery through the egress policy, logged as an attempt. The webhook-id is the event's id,
+ * the same on every attempt and redelivery, so a receiver can drop what it already processed. A refused destination
+ * is logged as "refused by egress policy" with no status and no duration: nothing that tells an internal port that
+ * answers from one that does not.
  */
 export async function attemptDelivery(
   db: { webhookDelivery: Prisma.TransactionClient['webhookDelivery']; webhookAttempt: Prisma.TransactionClient['webhookAttempt'] },
   deliveryId: string,
   trigger: 'automatic' | 'manual',
+  egress: EgressPolicy,
   timeoutMs = 10_000,
 ): Promise<AttemptResult> {
   const delivery = await db.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { subscription: true } });
@@ -198,8 +204,7 @@ export async function attemptDelivery(
   const started = Date.now();
   let result: AttemptResult;
   try {
-    const response = await fetch(delivery.subscription.url, {
-      method: 'POST',
+    const response = await postThroughEgress(egress, delivery.subscription.url, {
       headers: {
         'content-type': 'application/json',
         'user-agent': 'Opsflow-Webhooks/1',
@@ -208,24 +213,24 @@ export async function attemptDelivery(
         'webhook-signature': signWebhook(delivery.subscription.secret, delivery.eventId, timestamp, body),
       },
       body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+      timeoutMs,
     });
-    await response.arrayBuffer().catch(() => undefined);
-    const retryAfter = Number(response.headers.get('retry-after'));
+    const retryAfter = Number(response.headers['retry-after']);
+    const ok = response.status >= 200 && response.status < 300;
     result = {
-      ok: response.status >= 200 && response.status < 300,
+      ok,
       statusCode: response.status,
-      error: response.ok ? null : `receiver answered ${response.status}`,
+      error: ok ? null : `receiver answered ${response.status}`,
       ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
     };
   } catch (error) {
-    const message = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `could not connect: ${(error as Error).message}`;
-    result = { ok: false, statusCode: null, error: message };
+    if (error instanceof EgressRefusedError) result = { ok: false, statusCode: null, error: EGRESS_REFUSED_MESSAGE, refused: true };
+    else if (error instanceof EgressTimeoutError) result = { ok: false, statusCode: null, error: error.message };
+    else result = { ok: false, statusCode: null, error: `could not connect: ${(error as Error).message}` };
   }
   const attempts = delivery.attempts + 1;
   await db.webhookAttempt.create({
-    data: { deliveryId, attempt: attempts, statusCode: result.statusCode, error: result.error, durationMs: Date.now() - started, trigger },
+    data: { deliveryId, attempt: attempts, statusCode: result.statusCode, error: result.error, durationMs: result.refused ? 0 : Date.now() - started, trigger },
   });
   await db.webhookDelivery.update({
     where: { id: deliveryId },

@@ -20,5 +20,7 @@ export const FailureType = {
   eventNotAwaited: 'EventNotAwaited',
   formClosed: 'FormClosed',
   webhookDeliveryFailed: 'WebhookDeliveryFailed',
+  /** The egress policy refused the destination (not public, not allowed): not retried. */
+  webhookDestinationRefused: 'WebhookDestinationRefused',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

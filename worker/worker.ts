@@ -14,6 +14,7 @@ import { HttpItProvisioning } from '../activities/it.js';
 import { HttpScreening } from '../activities/screening.js';
 import type { Config } from '../lib/config.js';
 import { createDb } from '../lib/db.js';
+import { createEgressPolicy, type LookupFunction } from '../lib/egress.js';
 import type { Logger } from '../lib/logger.js';
 import { createWorkerMetrics, type WorkerMetrics } from '../lib/metrics.js';
 import { wakeDeliveryWorkflows } from '../lib/outbound-webhooks.js';
@@ -87,7 +88,7 @@ export function createIntegrations(config: Config) {
   };
 }
 
-export function createActivityDeps(config: Config, logger: Logger): ActivityDeps {
+export function createActivityDeps(config: Config, logger: Logger, options: { egressLookup?: LookupFunction } = {}): ActivityDeps {
   const temporal = lazyTemporalClient(config);
   const db = createDb(config.DATABASE_URL);
   const mailer = createMailer(config.SMTP_URL);
@@ -97,7 +98,8 @@ export function createActivityDeps(config: Config, logger: Logger): ActivityDeps
     mailer,
     ...createIntegrations(config),
     logger,
-    settings: { publicBaseUrl: config.PUBLIC_BASE_URL, mailFrom: config.MAIL_FROM, tokenSecret: config.TOKEN_SECRET, allowShortDurations: config.OPSFLOW_ALLOW_SHORT_DURATIONS },
+    settings: { publicBaseUrl: config.PUBLIC_BASE_URL, mailFrom: config.MAIL_FROM, tokenSecrets: config.TOKEN_SECRETS, allowShortDurations: config.OPSFLOW_ALLOW_SHORT_DURATIONS },
+    egress: createEgressPolicy({ allowedHosts: config.WEBHOOK_ALLOWED_HOSTS, lookup: options.egressLookup }),
     async wakeWebhookDeliveries(refs) {
       if (refs.length > 0) await wakeDeliveryWorkflows(await temporal.get(), config.TEMPORAL_TASK_QUEUE, refs);
     },
@@ -120,12 +122,14 @@ export interface OpsflowWorkerOptions {
   wrapActivities?: (activities: Activities) => Activities;
   /** Tests run other workflow code (bundled at start), e.g. a deliberately broken version of a process. */
   workflowsPath?: string;
+  /** DNS for webhook deliveries; tests map names with it (a name that rebinds to 127.0.0.1). */
+  egressLookup?: LookupFunction;
 }
 
 export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promise<{ worker: Worker; deps: ActivityDeps; connection: NativeConnection }> {
   const { config, logger } = options;
   installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_PORT);
-  const deps = options.deps ?? createActivityDeps(config, logger);
+  const deps = options.deps ?? createActivityDeps(config, logger, { egressLookup: options.egressLookup });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   // Only production trusts dist/: in development a stale bundle would silently run old workflow code.
   const usePrebuilt = config.NODE_ENV === 'production' && existsSync(prebuiltBundlePath);

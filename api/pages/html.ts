@@ -8,6 +8,8 @@
  * those from fixed prefixes and `encodeURIComponent`.)
  */
 
+import { normaliseForDisplay } from '../../lib/display-text.js';
+
 /** Markup that is trusted as-is. Construct it through `html` or `raw()`, never from user input. */
 export class SafeHtml {
   readonly #value: string;
@@ -32,9 +34,13 @@ const ESCAPES: Record<string, string> = {
   "'": '&#39;',
 };
 
-/** Escapes `& < > " '` so the text is inert both in element content and in quoted attribute values. */
+/**
+ * Escapes `& < > " '` so the text is inert both in element content and in quoted attribute values, after showing
+ * bidi controls visibly and dropping invisible characters (lib/display-text.ts): what an approver reads is what
+ * was typed.
+ */
 export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+  return normaliseForDisplay(value).replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 }
 
 /** Marks a string as trusted markup. Only for constants written in this code base. */

@@ -1,7 +1,21 @@
-import express, { Router, type Request, type Response } from 'express';
-import { hasScope, verifyApiKey } from '../../lib/api-keys.js';
+import express, { Router, type Response } from 'express';
+import { hasScope } from '../../lib/api-keys.js';
+import { CONSOLE_SESSION_TTL_MS, findConsoleSession, openConsoleSession, revokeConsoleSession } from '../../lib/console-sessions.js';
 import { AppError } from '../../lib/errors.js';
 import { runHealth } from '../../lib/run-health.js';
+import { checkKeyLimited } from '../auth.js';
+import {
+  CSRF_FIELD,
+  LOGIN_COOKIE,
+  SESSION_COOKIE,
+  cookieOptions,
+  crossOriginRefusal,
+  formTokenMatches,
+  newFormToken,
+  readCookie,
+  requireConsoleSession,
+  sendConsolePage,
+} from '../console-security.js';
 import { findProcess, processes } from '../../processes/index.js';
 import type { ApiContext } from '../context.js';
 import { fieldsFromSchema, inputJsonSchema, valuesFromForm } from '../form-fields.js';
@@ -11,44 +25,75 @@ import { startRun, starterFor } from '../run-service.js';
 import { runDetail, runSummary } from '../run-views.js';
 import { cancelBodySchema, cancelRun, decodeCursor, encodeCursor, runStatuses } from './runs.js';
 
-const COOKIE = 'opsflow_key';
 const DAY = 86_400_000;
 const catalog = () => processes.map((p) => ({ key: p.key, title: p.title }));
 const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
 
-function cookieKey(req: Request): string | undefined {
-  const pair = (req.headers.cookie ?? '').split(';').map((c) => c.trim()).find((c) => c.startsWith(`${COOKIE}=`));
-  return pair ? decodeURIComponent(pair.slice(COOKIE.length + 1)) : undefined;
+// Every console page goes out through sendConsolePage, which puts the CSRF token into its POST forms.
+const sendPage = sendConsolePage;
+
+/** A fresh sign-in form with its login-CSRF token (also in a short-lived cookie only this form's post gets back). */
+function sendLoginPage(ctx: ApiContext, res: Response, error?: string, status = 200): void {
+  const token = newFormToken();
+  res.cookie(LOGIN_COOKIE, token, cookieOptions(ctx, '/ops/login', 60 * 60_000));
+  res.locals.csrfToken = token;
+  sendPage(res, loginPage(error), status);
 }
 
-const sendPage = (res: Response, html: string, status = 200) => void res.status(status).type('html').send(html);
+const formExpiredPage = () => messagePage('Form expired', 'This form is no longer valid (it came from an older page or another site); reload the page and try again.', 403);
 
 /**
  * The ops console: server-rendered pages on the same data as the API. Browsers cannot send bearer keys, so the key
- * pasted at /ops/login rides in an HttpOnly, SameSite=Strict cookie scoped to /ops.
+ * pasted at /ops/login opens a server-side session (lib/console-sessions.ts) whose random id rides in an HttpOnly,
+ * SameSite=Strict cookie scoped to /ops; the key itself never leaves the sign-in request. Every POST must come from
+ * the console's own origin and carry the session's CSRF token (api/console-security.ts).
  */
 export function consoleRouter(ctx: ApiContext): Router {
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '100kb' });
 
-  router.get('/ops/login', (_req, res) => sendPage(res, loginPage()));
+  // Before anything else: a console POST from another origin (another port of this host included) changes nothing.
+  router.use('/ops', form, (req, res, next) => {
+    if (req.method !== 'POST') return next();
+    const refusal = crossOriginRefusal(ctx, req, req.path === '/login');
+    if (!refusal) return next();
+    sendPage(res, messagePage('Not allowed', `This form was not sent from the ops console (${refusal}), so nothing was done.`, 403), 403);
+  });
+
+  router.get('/ops/login', (_req, res) => sendLoginPage(ctx, res));
   router.post('/ops/login', form, async (req, res) => {
+    // Login CSRF: only the form this browser was given can sign it in, never one posted by another site.
+    if (!formTokenMatches(req.body?.[CSRF_FIELD], readCookie(req, LOGIN_COOKIE))) {
+      return sendLoginPage(ctx, res, 'The sign-in form expired; please paste your key again.', 403);
+    }
     const key = text(req.body?.key) ?? '';
-    const identity = await verifyApiKey(ctx.db, key);
-    if (!identity) return sendPage(res, loginPage('That key is not valid or was revoked.'), 401);
-    res.cookie(COOKIE, key, { httpOnly: true, sameSite: 'strict', path: '/ops', secure: ctx.config.PUBLIC_BASE_URL.startsWith('https:') });
+    let identity;
+    try {
+      identity = await checkKeyLimited(ctx, req, res, key);
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'rate_limited') throw error;
+      return sendLoginPage(ctx, res, `${error.message}.`, 429);
+    }
+    if (!identity) return sendLoginPage(ctx, res, 'That key is not valid or was revoked.', 401);
+    const session = await openConsoleSession(ctx.db, identity, { ip: req.ip, userAgent: req.get('user-agent') });
+    res.clearCookie(LOGIN_COOKIE, cookieOptions(ctx, '/ops/login'));
+    res.cookie(SESSION_COOKIE, session.cookieValue, cookieOptions(ctx, '/ops', CONSOLE_SESSION_TTL_MS));
     res.redirect(303, '/ops');
   });
-  router.post('/ops/logout', (_req, res) => {
-    res.clearCookie(COOKIE, { path: '/ops' });
+  /** Revokes the session server-side: a copy of the cookie kept anywhere stops working too. */
+  router.post('/ops/logout', async (req, res) => {
+    const session = await findConsoleSession(ctx.db, readCookie(req, SESSION_COOKIE) ?? '');
+    if (session) {
+      if (!formTokenMatches(req.body?.[CSRF_FIELD], session.csrfToken)) return sendPage(res, formExpiredPage(), 403);
+      await revokeConsoleSession(ctx.db, session.idHash);
+    }
+    res.clearCookie(SESSION_COOKIE, cookieOptions(ctx, '/ops'));
     res.redirect(303, '/ops/login');
   });
 
-  router.use('/ops', async (req, res, next) => {
-    const identity = await verifyApiKey(ctx.db, cookieKey(req) ?? '');
-    if (!identity) return res.redirect(303, '/ops/login');
-    if (!hasScope(identity, 'runs:read')) return sendPage(res, messagePage('Not allowed', 'This key lacks the "runs:read" scope.', 403), 403);
-    req.identity = identity;
+  router.use('/ops', requireConsoleSession(ctx, { signInAgain: (res) => sendLoginPage(ctx, res, 'Your session ended; please sign in again.', 401), badToken: formExpiredPage }));
+  router.use('/ops', (req, res, next) => {
+    if (!hasScope(req.identity!, 'runs:read')) return sendPage(res, messagePage('Not allowed', 'This key lacks the "runs:read" scope.', 403), 403);
     next();
   });
 

@@ -9,7 +9,9 @@ import { verifyWebhook, WebhookVerificationError } from '../../lib/webhook-signa
 import { authenticate, requireIdentity, requireScope } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { applyEventToRun, routeEvent } from '../event-routing.js';
-import { parseOr422 } from '../errors.js';
+import { parseOr422, tooDeepError } from '../errors.js';
+import { jsonBody } from '../json-body.js';
+import { exceedsJsonDepth } from '../../lib/json-depth.js';
 
 export const inboundEventSchema = z.object({
   type: z.string().min(1).max(200).regex(/^[a-z0-9_.-]+$/i, 'letters, digits, ".", "_" and "-"'),
@@ -56,7 +58,7 @@ export function eventsRouter(ctx: ApiContext): Router {
 
   router.post('/events/:source', express.raw({ type: () => true, limit: '256kb' }), async (req, res) => {
     const source = String(req.params.source);
-    const secret = ctx.config.EVENT_SOURCE_SECRETS?.[source];
+    const secret = ctx.config.EVENT_SOURCE_SECRETS?.get(source);
     // An unknown source and a bad signature look alike to the caller: neither reveals which sources exist.
     if (!secret) throw new AppError('unauthorized', 'Signature verification failed');
     const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
@@ -68,6 +70,7 @@ export function eventsRouter(ctx: ApiContext): Router {
       if (error.reason === 'missing_headers') throw new AppError('bad_request', error.message);
       throw new AppError('unauthorized', error.reason === 'stale_timestamp' ? error.message : 'Signature verification failed');
     }
+    if (exceedsJsonDepth(body)) throw tooDeepError();
     let json: unknown;
     try {
       json = JSON.parse(body);
@@ -92,7 +95,7 @@ export function eventsRouter(ctx: ApiContext): Router {
   });
 
   /** The same event, recorded by a person with `runs:manage` for one run instead of sent by the system. */
-  router.post('/runs/:id/events', express.json({ limit: '256kb' }), authenticate(ctx), requireScope('runs:manage'), async (req, res) => {
+  router.post('/runs/:id/events', jsonBody('256kb'), authenticate(ctx), requireScope('runs:manage'), async (req, res) => {
     const runId = String(req.params.id);
     const body = parseOr422(operatorEventSchema, req.body);
     const run = await ctx.db.run.findUnique({ where: { id: runId } });

@@ -47,18 +47,31 @@ function assertMayDelegateFor(req: Request, personEmail: string): string {
   return identity.email;
 }
 
+/**
+ * Reading the directory (who exists, their managers, roles and absences) needs `directory:read`; `directory:write`
+ * and `admin` include it. Anyone may read their own entry and delegations.
+ */
+function assertMayReadDirectory(req: Request, personEmail?: string): void {
+  const identity = requireIdentity(req);
+  if (personEmail !== undefined && identity.email === personEmail) return;
+  if (hasScope(identity, 'directory:read') || hasScope(identity, 'directory:write')) return;
+  throw new AppError('forbidden', 'This API key lacks the "directory:read" scope', { requiredScope: 'directory:read' });
+}
+
 /** The approver directory (people, managers, roles) and out-of-office delegations. */
 export function peopleRouter(ctx: ApiContext): Router {
   const router = Router();
   router.use('/directory', authenticate(ctx));
 
   router.get('/directory/people', async (req, res) => {
+    assertMayReadDirectory(req);
     const role = typeof req.query.role === 'string' ? req.query.role : undefined;
     const people = await ctx.db.person.findMany({ where: role ? { roles: { has: role } } : {}, orderBy: { email: 'asc' } });
     res.json({ items: people.map(view) });
   });
 
   router.get('/directory/people/:email', async (req, res) => {
+    assertMayReadDirectory(req, String(req.params.email).toLowerCase());
     res.json(view(await findPerson(ctx, String(req.params.email))));
   });
 
@@ -80,6 +93,7 @@ export function peopleRouter(ctx: ApiContext): Router {
   });
 
   router.get('/directory/people/:email/delegations', async (req, res) => {
+    assertMayReadDirectory(req, String(req.params.email).toLowerCase());
     const person = await findPerson(ctx, String(req.params.email));
     res.json({ items: await ctx.db.delegation.findMany({ where: { personEmail: person.email }, orderBy: { startsAt: 'desc' } }) });
   });

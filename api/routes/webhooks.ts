@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
+import { createEgressPolicy, destinationRefusal } from '../../lib/egress.js';
 import { AppError } from '../../lib/errors.js';
 import type { WebhookAttempt, WebhookDelivery, WebhookSubscription } from '../../lib/generated/prisma/client.js';
 import { attemptDelivery, lifecycleEventTypes, newWebhookSecret } from '../../lib/outbound-webhooks.js';
@@ -65,6 +66,7 @@ const deliveryView = (d: WebhookDelivery & { attemptLog: WebhookAttempt[] }) => 
 /** Outbound webhook subscriptions, their delivery log, and manual redelivery (scope webhooks:manage). */
 export function webhooksRouter(ctx: ApiContext): Router {
   const router = Router();
+  const egress = ctx.egress ?? createEgressPolicy();
   router.use('/webhooks', authenticate(ctx), requireScope('webhooks:manage'));
 
   async function findSubscription(id: string): Promise<WebhookSubscription> {
@@ -75,6 +77,12 @@ export function webhooksRouter(ctx: ApiContext): Router {
 
   router.post('/webhooks', async (req, res) => {
     const body = parseOr422(createSubscriptionSchema, req.body);
+    // Checked now for a clear answer; every delivery checks the address it connects to again (DNS can change).
+    const refusal = await destinationRefusal(egress, body.url);
+    if (refusal) {
+      const message = `refused by egress policy: ${refusal}; webhooks go to public addresses only (an operator can allow a host with WEBHOOK_ALLOWED_HOSTS)`;
+      throw new AppError('validation_failed', 'Request body is invalid', { issues: [{ path: 'url', message }] });
+    }
     const secret = body.secret ?? newWebhookSecret();
     const subscription = await ctx.db.webhookSubscription.create({
       data: {
@@ -125,7 +133,7 @@ export function webhooksRouter(ctx: ApiContext): Router {
     const subscription = await findSubscription(String(req.params.id));
     const delivery = await ctx.db.webhookDelivery.findFirst({ where: { id: String(req.params.deliveryId), subscriptionId: subscription.id } });
     if (!delivery) throw new AppError('not_found', `No delivery ${String(req.params.deliveryId)} for this subscription`);
-    const result = await attemptDelivery(ctx.db, delivery.id, 'manual');
+    const result = await attemptDelivery(ctx.db, delivery.id, 'manual', egress);
     const updated = await ctx.db.webhookDelivery.findUniqueOrThrow({ where: { id: delivery.id }, include: { attemptLog: { orderBy: { attempt: 'asc' } } } });
     res.json({ delivered: result.ok, statusCode: result.statusCode, error: result.error, delivery: deliveryView(updated) });
   });

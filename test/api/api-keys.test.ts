@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
+import { createLogger } from '../../lib/logger.js';
 import { capexInput, quickTiming } from '../support/fixtures.js';
 import { getJson, postJson } from '../support/http.js';
 import { startStack, terminateRuns, type Stack } from '../support/stack.js';
@@ -107,7 +107,8 @@ describe('API keys and scopes', () => {
     expect(JSON.stringify(rows)).not.toContain(secret);
 
     const lines: string[] = [];
-    const logger = pino({ level: 'trace' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
+    // The project's own logger (redaction included), as the servers build it; test/security/logs.test.ts goes further.
+    const logger = createLogger('api', 'trace', new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
     const app = createApp({ db: stack.db, temporal: stack.temporal, config: stack.config, logger });
     await request(app).get('/runs').set('Authorization', `Bearer ${key}`).expect(200);
     await request(app).get('/runs').set('X-API-Key', key).expect(200);

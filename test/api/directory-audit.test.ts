@@ -58,7 +58,10 @@ describe('directory, delegations and the audit log over the API', () => {
 
     const reader = await stack.createKey('alex.rivera@example.com', ['runs:read']);
     expect((await postJson(api('/directory/people'), { email: 'x@example.com', name: 'X' }, as(reader))).status).toBe(403);
-    expect((await getJson(api('/directory/people/kim@example.com'), as(reader))).status).toBe(200);
+    // Reading someone else's entry needs directory:read (test/security/input.test.ts covers the list and delegations).
+    expect((await getJson(api('/directory/people/kim@example.com'), as(reader))).status).toBe(403);
+    expect((await getJson(api('/directory/people/alex.rivera@example.com'), as(reader))).status).toBe(200);
+    expect((await getJson(api('/directory/people/kim@example.com'), as(await stack.createKey('alex.rivera@example.com', ['directory:read'])))).status).toBe(200);
     expect((await getJson(api('/directory/people/ghost@example.com'))).status).toBe(404);
   });
 

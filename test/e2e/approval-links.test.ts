@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintApprovalToken } from '../../lib/tokens.js';
+import { legacyLinkToken } from '../../lib/tokens.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import { currentVersion, getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { DECIDE_UPDATE, type DecisionInput, type DecisionResult } from '../../processes/approval-messages.js';
@@ -34,8 +34,8 @@ describe('approval links refuse what they must and decide exactly once', () => {
 
   it('refuses a token minted with another secret or for a request that does not exist', async () => {
     const { runId, link } = await startSmallCapex('Wrong run token');
-    const otherSecret = mintApprovalToken('a-different-deployment-secret-0123456789', `${runId}:line-manager:a1:s0:r1`);
-    const otherRun = mintApprovalToken(stack.config.TOKEN_SECRET, 'capex-00000000-0000-0000-0000-000000000000:line-manager:a1:s0:r1');
+    const otherSecret = legacyLinkToken('a-different-deployment-secret-0123456789', `${runId}:line-manager:a1:s0:r1`);
+    const otherRun = legacyLinkToken(stack.config.TOKEN_SECRETS[0]!, 'capex-00000000-0000-0000-0000-000000000000:line-manager:a1:s0:r1');
     for (const token of [otherSecret, otherRun]) {
       expect((await submitDecision(`${stack.apiUrl}/approvals/${token}`, 'approve')).status).toBe(404);
     }

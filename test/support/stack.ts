@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { basename } from 'node:path';
 import { expect, inject } from 'vitest';
+import type { DestinationStream } from 'pino';
 import { createApp } from '../../api/app.js';
+import type { FailureLimits } from '../../api/auth-failures.js';
 import { seedDemoOrg } from '../../dev/demo-org.js';
 import { startMailSink, type MailSink } from '../../dev/mail-sink.js';
 import { startEventSweep } from '../../api/event-routing.js';
@@ -16,6 +18,7 @@ import { simulatorUrls, startSimulators, type Simulators } from '../../dev/simul
 import { loadConfig, type Config } from '../../lib/config.js';
 import { createDb, type Db } from '../../lib/db.js';
 import { withCredentials } from '../../lib/db-roles.js';
+import { createEgressPolicy, type LookupFunction } from '../../lib/egress.js';
 import { createLogger } from '../../lib/logger.js';
 import { createOpsflowWorker, type OpsflowWorkerOptions } from '../../worker/worker.js';
 import { createApiKey } from '../../lib/api-keys.js';
@@ -50,8 +53,10 @@ export interface Stack {
   taskQueue: string;
   /** Environment a worker process needs to join this stack. */
   workerEnv: NodeJS.ProcessEnv;
-  startWorker(options?: Pick<OpsflowWorkerOptions, 'wrapActivities' | 'workflowsPath'>): Promise<RunningWorker>;
-  startWorkerProcess(): Promise<ChildProcess>;
+  /** An in-process worker: `config` overrides (e.g. a rotated TOKEN_SECRETS), wrapped activities or other workflow code. */
+  startWorker(options?: WorkerStartOptions): Promise<RunningWorker>;
+  /** worker/main.ts as a child process (its real logger); `onOutput` gets everything it writes. */
+  startWorkerProcess(options?: { env?: NodeJS.ProcessEnv; onOutput?: (text: string) => void }): Promise<ChildProcess>;
   /** One pass of the API's run health sweep (api/server.ts runs it on a timer), so a test need not wait for it. */
   sweepRunHealth(): ReturnType<typeof sweepRunHealth>;
   stop(): Promise<void>;
@@ -61,10 +66,30 @@ export interface Stack {
  * One test file's Opsflow: its own database (cloned from the migrated template), task queue, SMTP sink, ERP
  * simulator, API on a free port and a worker, all on the shared PostgreSQL and Temporal servers.
  */
-export async function startStack(
-  options: { worker?: 'in-process' | 'none'; approvalRateLimitPerMinute?: number; decisionWaitMs?: number; allowShortDurations?: boolean } = {},
-): Promise<Stack> {
-  const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+export interface StackOptions {
+  worker?: 'in-process' | 'none';
+  approvalRateLimitPerMinute?: number;
+  decisionWaitMs?: number;
+  /** WEBHOOK_ALLOWED_HOSTS; by default 127.0.0.1, where the tests' webhook receivers listen. */
+  webhookAllowedHosts?: string;
+  /** TOKEN_SECRETS, newest first; by default one random key. */
+  tokenSecrets?: string[];
+  /** TRUST_PROXY; by default unset (trust nobody). */
+  trustProxy?: string;
+  failedKeyCheckLimits?: FailureLimits;
+  /** The level and destination of the real logger (lib/logger.ts) the API and in-process workers write to. */
+  logLevel?: string;
+  logDestination?: DestinationStream;
+  /** DNS for webhook deliveries and subscribe-time checks (API and in-process workers). */
+  egressLookup?: LookupFunction;
+  /** OPSFLOW_ALLOW_SHORT_DURATIONS; by default on, so tests run reminders and SLAs of seconds. */
+  allowShortDurations?: boolean;
+}
+
+export type WorkerStartOptions = Pick<OpsflowWorkerOptions, 'wrapActivities' | 'workflowsPath'> & { config?: Partial<Config> };
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const logger = createLogger('test', options.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent', options.logDestination);
   const databaseName = `opsflow_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const databaseUrl = await cloneTemplateDatabase(inject('pgServerUrl'), inject('templateDatabase'), databaseName);
   const mail = await startMailSink({ smtpPort: 0, httpPort: 0, web: false });
@@ -90,7 +115,9 @@ export async function startStack(
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: taskQueue,
     SMTP_URL: mail.smtpUrl,
-    TOKEN_SECRET: randomBytes(32).toString('base64url'),
+    TOKEN_SECRETS: (options.tokenSecrets ?? [randomBytes(32).toString('base64url')]).join(','),
+    WEBHOOK_ALLOWED_HOSTS: options.webhookAllowedHosts ?? '127.0.0.1',
+    ...(options.trustProxy ? { TRUST_PROXY: options.trustProxy } : {}),
     ...simulatorUrls(simulators.url),
     ERP_TIMEOUT_MS: '5000',
     INTEGRATION_TIMEOUT_MS: '5000',
@@ -99,7 +126,11 @@ export async function startStack(
   });
   const metrics = createApiMetrics();
   const server: Server = await new Promise((resolve) => {
-    const app = createApp({ db: runtimeDb, temporal, config, logger, metrics, decisionWaitMs: options.decisionWaitMs }, { approvalRateLimitPerMinute: options.approvalRateLimitPerMinute });
+    const egress = options.egressLookup ? createEgressPolicy({ allowedHosts: config.WEBHOOK_ALLOWED_HOSTS, lookup: options.egressLookup }) : undefined;
+    const app = createApp(
+      { db: runtimeDb, temporal, config, logger, metrics, decisionWaitMs: options.decisionWaitMs, egress },
+      { approvalRateLimitPerMinute: options.approvalRateLimitPerMinute, failedKeyCheckLimits: options.failedKeyCheckLimits },
+    );
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -111,13 +142,14 @@ export async function startStack(
   const workerEnv: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'test',
-    // Info, because startWorkerProcess waits for the "worker started" line.
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
+    // Info at least, because startWorkerProcess waits for the "worker started" line.
+    LOG_LEVEL: options.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'info',
     DATABASE_URL: runtimeDatabaseUrl,
     TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
     TEMPORAL_TASK_QUEUE: taskQueue,
     SMTP_URL: config.SMTP_URL,
-    TOKEN_SECRET: config.TOKEN_SECRET,
+    TOKEN_SECRETS: config.TOKEN_SECRETS.join(','),
+    WEBHOOK_ALLOWED_HOSTS: options.webhookAllowedHosts ?? '127.0.0.1',
     ...simulatorUrls(simulators.url),
     ERP_TIMEOUT_MS: String(config.ERP_TIMEOUT_MS),
     INTEGRATION_TIMEOUT_MS: String(config.INTEGRATION_TIMEOUT_MS),
@@ -128,11 +160,12 @@ export async function startStack(
 
   const stoppers: Array<() => Promise<unknown>> = [];
 
-  async function startWorker(workerOptions: Pick<OpsflowWorkerOptions, 'wrapActivities' | 'workflowsPath'> = {}): Promise<RunningWorker> {
+  async function startWorker({ config: configOverrides = {}, ...workerOptions }: WorkerStartOptions = {}): Promise<RunningWorker> {
     const { worker, deps, connection: workerConnection } = await createOpsflowWorker({
-      config,
+      config: { ...config, ...configOverrides },
       logger,
       workflowBundlePath: inject('workflowBundlePath'),
+      egressLookup: options.egressLookup,
       ...workerOptions,
     });
     const running = worker.run();
@@ -148,12 +181,18 @@ export async function startStack(
     return { stop };
   }
 
-  async function startWorkerProcess(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], { cwd: root, env: workerEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  async function startWorkerProcess(processOptions: { env?: NodeJS.ProcessEnv; onOutput?: (text: string) => void } = {}): Promise<ChildProcess> {
+    const env = { ...workerEnv, ...processOptions.env };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const ready = new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         if (chunk.toString().includes('worker started')) resolve();
       };
+      if (processOptions.onOutput) {
+        const forward = (chunk: Buffer) => processOptions.onOutput!(chunk.toString());
+        child.stdout?.on('data', forward);
+        child.stderr?.on('data', forward);
+      }
       child.stdout?.on('data', onData);
       child.stderr?.on('data', (chunk: Buffer) => process.env.TEST_LOG_LEVEL && process.stderr.write(chunk));
       child.stdout?.on('data', (chunk: Buffer) => process.env.TEST_LOG_LEVEL && process.stdout.write(chunk));

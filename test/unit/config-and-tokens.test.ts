@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../lib/config.js';
-import { hashToken, looksLikeToken, mintApprovalToken } from '../../lib/tokens.js';
+import { hashToken, looksLikeToken, mintLinkToken, newLinkNonce, tokenKeyRing } from '../../lib/tokens.js';
 
 const secret = 's'.repeat(32);
 
@@ -17,6 +17,13 @@ describe('config', () => {
     }
   });
 
+  it('needs TOKEN_SECRETS (or TOKEN_SECRET as a one-key ring), each key at least 32 characters', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgresql://localhost/opsflow' })).toThrow(/TOKEN_SECRETS: required/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgresql://localhost/opsflow', TOKEN_SECRETS: `${secret},short` })).toThrow(/TOKEN_SECRETS: key 2 of 2 must be at least 32 characters/);
+    expect(loadConfig({ DATABASE_URL: 'postgresql://localhost/opsflow', TOKEN_SECRET: secret }).TOKEN_SECRETS).toEqual([secret]);
+    expect(loadConfig({ DATABASE_URL: 'postgresql://localhost/opsflow', TOKEN_SECRETS: `${secret}, ${'t'.repeat(32)}` }).TOKEN_SECRETS).toEqual([secret, 't'.repeat(32)]);
+  });
+
   it('fills defaults around the required variables', () => {
     const config = loadConfig({ DATABASE_URL: 'postgresql://localhost/opsflow', TOKEN_SECRET: secret });
     expect(config.TEMPORAL_TASK_QUEUE).toBe('opsflow');
@@ -25,16 +32,21 @@ describe('config', () => {
 });
 
 describe('approval tokens', () => {
-  it('are 256-bit, stable per request and secret, and different across both', () => {
-    const token = mintApprovalToken(secret, 'capex-1:line-manager:1');
+  const [key, otherKey] = tokenKeyRing([secret, 't'.repeat(32)]) as [ReturnType<typeof tokenKeyRing>[number], ReturnType<typeof tokenKeyRing>[number]];
+
+  it('are 256-bit, stable per key, request and nonce, and different across each', () => {
+    const nonce = newLinkNonce();
+    const token = mintLinkToken(key, 'capex-1:line-manager:1', nonce);
     expect(looksLikeToken(token)).toBe(true);
-    expect(mintApprovalToken(secret, 'capex-1:line-manager:1')).toBe(token);
-    expect(mintApprovalToken(secret, 'capex-1:line-manager:2')).not.toBe(token);
-    expect(mintApprovalToken('t'.repeat(32), 'capex-1:line-manager:1')).not.toBe(token);
+    expect(mintLinkToken(key, 'capex-1:line-manager:1', nonce)).toBe(token);
+    expect(mintLinkToken(key, 'capex-1:line-manager:2', nonce)).not.toBe(token);
+    expect(mintLinkToken(key, 'capex-1:line-manager:1', newLinkNonce())).not.toBe(token);
+    expect(mintLinkToken(otherKey, 'capex-1:line-manager:1', nonce)).not.toBe(token);
+    expect(key.id).not.toBe(otherKey.id);
   });
 
   it('are stored only as a SHA-256 hash', () => {
-    const token = mintApprovalToken(secret, 'r');
+    const token = mintLinkToken(key, 'r', newLinkNonce());
     expect(hashToken(token)).toMatch(/^[0-9a-f]{64}$/);
     expect(hashToken(token)).not.toContain(token);
     expect(looksLikeToken('short')).toBe(false);
