@@ -5,6 +5,7 @@ import { currentPolicy, policyVersions, savePolicy } from '../../lib/policy-stor
 import { findProcess, processes } from '../../processes/index.js';
 import { policyLimits } from '../../processes/policy.js';
 import type { ApiContext } from '../context.js';
+import { sendConsolePage } from '../console-security.js';
 import { messagePage } from '../pages/console.js';
 import { policyListPage, policyPage, type PolicyPageProps } from '../pages/policy.js';
 import { wakeWebhooks } from '../run-service.js';
@@ -18,7 +19,8 @@ export function consolePoliciesRouter(ctx: ApiContext): Router {
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '200kb' });
   const bounds = () => policyLimits(ctx.config.OPSFLOW_ALLOW_SHORT_DURATIONS);
-  const send = (res: express.Response, html: string, status = 200) => void res.status(status).type('html').send(html);
+  // Through the console's sender, which puts the session's CSRF token into every form.
+  const send = (res: express.Response, html: string, status = 200) => sendConsolePage(res, html, status);
 
   router.get('/ops/policies', async (_req, res) => {
     const rows = [];

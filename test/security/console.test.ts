@@ -99,20 +99,20 @@ describe('ops console sessions and CSRF', () => {
       ['same origin with a wrong CSRF token', { _csrf: 'A'.repeat(43) }, {}],
     ];
     for (const [what, form, headers] of attempts) {
-      const answer = await victim.post(`/ops/runs/${runId}/cancel`, form, Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== '')));
+      const answer = await victim.post(`/ops/runs/${runId}/cancel`, { reason: 'Cancelled from another site', ...form }, Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== '')));
       expect(answer.status, what).toBe(403);
     }
     // Another signed-in person's token does not fit this session either.
     const other = new ConsoleClient(stack.apiUrl);
     await other.signIn(stack.adminKey);
     await other.get(`/ops/runs/${runId}`);
-    expect((await victim.post(`/ops/runs/${runId}/cancel`, { _csrf: other.lastCsrfToken! })).status).toBe(403);
+    expect((await victim.post(`/ops/runs/${runId}/cancel`, { reason: 'Cancelled with a stolen token', _csrf: other.lastCsrfToken! })).status).toBe(403);
     const workflow = await stack.temporal.workflow.getHandle(runId).describe();
     expect(workflow.status.name).toBe('RUNNING');
     expect((await stack.db.run.findUniqueOrThrow({ where: { id: runId } })).status).toBe('running');
 
     // The console's own form, with its token, still works.
-    expect((await victim.post(`/ops/runs/${runId}/cancel`, {})).status).toBe(303);
+    expect((await victim.post(`/ops/runs/${runId}/cancel`, { reason: 'Raised twice by mistake' })).status).toBe(303);
     await waitForRunStatus(stack, runId, 'cancelled');
   });
 
@@ -137,12 +137,12 @@ describe('ops console sessions and CSRF', () => {
     const browser = new ConsoleClient(stack.apiUrl);
     await browser.signIn(stack.adminKey);
     const runId = await startRun('Forms carry tokens');
-    for (const path of ['/ops', '/ops/runs', `/ops/runs/${runId}`, '/ops/start/capex']) {
+    for (const path of ['/ops', '/ops/runs', `/ops/runs/${runId}`, '/ops/start/capex', '/ops/processes/capex/policy']) {
       const { html } = await browser.get(path);
       const posts = html.match(/<form method="post"[^>]*>/g) ?? [];
       expect(posts.length, path).toBeGreaterThan(0);
       expect(html.match(/<form method="post"[^>]*><input type="hidden" name="_csrf" value="[A-Za-z0-9_-]{43}">/g)?.length, path).toBe(posts.length);
     }
-    expect((await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, {})).status).toBe(202);
+    expect((await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, { reason: 'No longer needed' })).status).toBe(202);
   });
 });
