@@ -77,7 +77,8 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
   const router = Router();
   router.use(
     '/approvals',
-    rateLimit({ windowMs: 60_000, limit: options.rateLimitPerMinute, standardHeaders: 'draft-8', legacyHeaders: false }),
+    // Whose X-Forwarded-For counts is TRUST_PROXY's decision (app.ts); the limiter need not warn about the header.
+    rateLimit({ windowMs: 60_000, limit: options.rateLimitPerMinute, standardHeaders: 'draft-8', legacyHeaders: false, validate: { xForwardedForHeader: false } }),
   );
 
   /** A run whose workflow task keeps failing applies nothing: say so rather than take a decision that will not land. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
 import { approvers, capexInput } from '../support/fixtures.js';
@@ -120,7 +121,13 @@ describe('process policies', () => {
     expect(flood.status).toBe(422);
     expect(flood.body.error.details.issues).toEqual([{ path: 'settings.approval.reminderAfter', message: 'must be at least 1h' }]);
 
-    const base = { DATABASE_URL: 'postgresql://localhost/x', TOKEN_SECRET: 'x'.repeat(40) };
+    // Production also refuses published or short secrets: give it real-looking ones, so only the switch is at issue.
+    const secret = () => randomBytes(36).toString('base64url');
+    const base = {
+      DATABASE_URL: 'postgresql://localhost/x',
+      TOKEN_SECRETS: secret(),
+      ...Object.fromEntries(['ERP', 'HRIS', 'ATS', 'SCREENING', 'ESIGN', 'IT'].map((system) => [`${system}_API_KEY`, secret()])),
+    };
     expect(() => loadConfig({ ...base, NODE_ENV: 'production', OPSFLOW_ALLOW_SHORT_DURATIONS: 'true' })).toThrow(/OPSFLOW_ALLOW_SHORT_DURATIONS: is not allowed when NODE_ENV=production/);
     expect(loadConfig({ ...base, NODE_ENV: 'production' }).OPSFLOW_ALLOW_SHORT_DURATIONS).toBe(false);
     expect(loadConfig({ ...base, NODE_ENV: 'development', OPSFLOW_ALLOW_SHORT_DURATIONS: 'true' }).OPSFLOW_ALLOW_SHORT_DURATIONS).toBe(true);

@@ -132,7 +132,6 @@ describe('authorization and input', () => {
       {
         process: 'capex',
         input: capexInput({ title, amount: 2_500, vendor: 'Pay\u200Bpal\u2060 Ltd', requester: { name: 'Jordan Blake (CEO)', email: 'casey.nguyen@example.com' } }),
-        settings: quickTiming,
       },
       as(casey),
     );

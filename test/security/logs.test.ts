@@ -63,7 +63,7 @@ describe('no secret reaches the logs', () => {
     const wrong = starter.replace(/_[^_]+$/, `_${randomBytes(32).toString('base64url')}`);
     secrets.set('a wrong key', wrong.split('_').at(-1)!);
     expect((await getJson(`${stack.apiUrl}/runs`, { authorization: `Bearer ${wrong}` })).status).toBe(401);
-    const started = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title: 'Logged run', amount: 2_500 }), settings: quickTiming }, { authorization: `Bearer ${starter}` });
+    const started = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title: 'Logged run', amount: 2_500 }) }, { authorization: `Bearer ${starter}` });
     expect(started.status).toBe(201);
     const runId = started.body.runId as string;
 

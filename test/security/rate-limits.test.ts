@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import { ConsoleClient, startExtraApi } from '../support/console-client.js';
-import { getJson, postJson, submitDecision, waitForApprovalMail, waitUntil } from '../support/http.js';
+import { currentVersion, getJson, postJson, submitDecision, waitForApprovalMail, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const limits = { perClient: 6, perKeyId: 3, windowMs: 60_000 };
@@ -40,7 +40,7 @@ describe('rate limits and X-Forwarded-For', () => {
     const decided = await fetch(spoofed.link, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '203.0.113.7' },
-      body: new URLSearchParams({ decision: 'approve' }),
+      body: new URLSearchParams({ decision: 'approve', version: await currentVersion(stack, spoofed.runId) }),
     });
     expect(decided.status).toBe(200);
     expect(await decidedFrom(spoofed.runId)).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
@@ -61,7 +61,7 @@ describe('rate limits and X-Forwarded-For', () => {
       const answer = await fetch(viaProxy, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '203.0.113.9' },
-        body: new URLSearchParams({ decision: 'approve' }),
+        body: new URLSearchParams({ decision: 'approve', version: await currentVersion(stack, proxied.runId) }),
       });
       expect(answer.status).toBe(200);
       expect(await decidedFrom(proxied.runId)).toBe('203.0.113.9');
