@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhook } from '../../lib/webhook-signature.js';
-import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
+import { approvers, capexInput } from '../support/fixtures.js';
 import { ConsoleClient } from '../support/console-client.js';
 import { getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
