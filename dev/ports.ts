@@ -23,3 +23,15 @@ export async function freePort(preferred = 0, host = '127.0.0.1'): Promise<numbe
   if (!port) throw new Error('No free TCP port found');
   return port;
 }
+
+/**
+ * A free port below 32768. Temporal's SQL persistence keeps membership ports in a smallint, so a port the OS hands
+ * out from its ephemeral range (often above 32767) stops the real server at start.
+ */
+export async function freePortBelow32768(host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = await tryListen(20_000 + Math.floor(Math.random() * 12_000), host);
+    if (port) return port;
+  }
+  throw new Error('No free TCP port found below 32768');
+}

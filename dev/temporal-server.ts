@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { searchAttributeFlags, searchAttributes } from '../processes/search-attributes.js';
 import { freePort } from './ports.js';
 import type { ResolvedCli } from './temporal-cli.js';
@@ -22,13 +22,14 @@ export interface TemporalDevServerOptions {
   onOutput?: (line: string) => void;
 }
 
-async function waitUntilServing(address: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** Polls the frontend until it answers (or the process exits). `connection` adds TLS for a secured frontend. */
+export async function waitUntilServing(address: string, child: ChildProcess, timeoutMs: number, connectionOptions: Omit<ConnectionOptions, 'address'> = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`temporal server exited with code ${child.exitCode}`);
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      const connection = await Connection.connect({ ...connectionOptions, address, connectTimeout: 1000 });
       try {
         await connection.workflowService.getSystemInfo({});
         return;
@@ -43,7 +44,7 @@ async function waitUntilServing(address: string, child: ChildProcess, timeoutMs:
   throw new Error(`temporal server did not answer on ${address} within ${timeoutMs} ms: ${String(lastError)}`);
 }
 
-function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const force = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -62,8 +63,8 @@ const indexedValueType: Record<string, number> = { TEXT: 1, KEYWORD: 2, INT: 3, 
  * Registers every Opsflow search attribute the namespace lacks. The dev server's --search-attribute flags only
  * apply to a new database, so a .data/temporal.db from an older Opsflow would miss attributes added since.
  */
-export async function ensureSearchAttributes(address: string, namespace = 'default'): Promise<string[]> {
-  const connection = await Connection.connect({ address });
+export async function ensureSearchAttributes(address: string, namespace = 'default', connectionOptions: Omit<ConnectionOptions, 'address'> = {}): Promise<string[]> {
+  const connection = await Connection.connect({ ...connectionOptions, address });
   try {
     const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
     const missing = Object.values(searchAttributes).filter((key) => !customAttributes?.[key.name]);

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type ActivityInterceptorsFactory, type LogLevel } from '@temporalio/worker';
 import { createActivities, type Activities, type ActivityDeps } from '../activities/index.js';
@@ -18,6 +18,7 @@ import { createEgressPolicy, type LookupFunction } from '../lib/egress.js';
 import type { Logger } from '../lib/logger.js';
 import { createWorkerMetrics, type WorkerMetrics } from '../lib/metrics.js';
 import { wakeDeliveryWorkflows } from '../lib/outbound-webhooks.js';
+import { connectClient, connectionOptionsOf, temporalConnectionSettings, TemporalConnectionConfigError } from '../lib/temporal.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 /** Written by `npm run build`; production workers load it instead of bundling at start. */
@@ -62,13 +63,10 @@ function activityMetricsInterceptor(metrics: WorkerMetrics): ActivityInterceptor
 }
 
 /** A client connection opened on first use: only activities that queue webhook deliveries need one. */
-function lazyTemporalClient(config: Config) {
+function lazyTemporalClient(config: Config, env?: NodeJS.ProcessEnv) {
   let client: Promise<Client> | undefined;
   return {
-    get: () =>
-      (client ??= Connection.connect({ address: config.TEMPORAL_ADDRESS }).then(
-        (connection) => new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
-      )),
+    get: () => (client ??= connectClient(config, env)),
     close: async () => {
       if (client) await (await client).connection.close();
     },
@@ -88,8 +86,8 @@ export function createIntegrations(config: Config) {
   };
 }
 
-export function createActivityDeps(config: Config, logger: Logger, options: { egressLookup?: LookupFunction } = {}): ActivityDeps {
-  const temporal = lazyTemporalClient(config);
+export function createActivityDeps(config: Config, logger: Logger, options: { egressLookup?: LookupFunction; temporalEnv?: NodeJS.ProcessEnv } = {}): ActivityDeps {
+  const temporal = lazyTemporalClient(config, options.temporalEnv);
   const db = createDb(config.DATABASE_URL);
   const mailer = createMailer(config.SMTP_URL);
   return {
@@ -122,6 +120,8 @@ export interface OpsflowWorkerOptions {
   wrapActivities?: (activities: Activities) => Activities;
   /** Tests run other workflow code (bundled at start), e.g. a deliberately broken version of a process. */
   workflowsPath?: string;
+  /** TEMPORAL_* connection variables (envconfig) to use instead of the process's own, e.g. a test's cluster. */
+  temporalEnv?: NodeJS.ProcessEnv;
   /** DNS for webhook deliveries; tests map names with it (a name that rebinds to 127.0.0.1). */
   egressLookup?: LookupFunction;
 }
@@ -129,14 +129,21 @@ export interface OpsflowWorkerOptions {
 export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promise<{ worker: Worker; deps: ActivityDeps; connection: NativeConnection }> {
   const { config, logger } = options;
   installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_PORT);
-  const deps = options.deps ?? createActivityDeps(config, logger, { egressLookup: options.egressLookup });
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const deps = options.deps ?? createActivityDeps(config, logger, { egressLookup: options.egressLookup, temporalEnv: options.temporalEnv });
+  // The same settings as the client's (envconfig: temporal.toml profile, TEMPORAL_* variables, mTLS or API key).
+  const settings = temporalConnectionSettings(config, options.temporalEnv);
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(connectionOptionsOf(settings));
+  } catch (error) {
+    throw new TemporalConnectionConfigError(`Could not connect to Temporal at ${settings.address}${settings.tls ? ' (TLS)' : ''}: ${(error as Error).message}`);
+  }
   // Only production trusts dist/: in development a stale bundle would silently run old workflow code.
   const usePrebuilt = config.NODE_ENV === 'production' && existsSync(prebuiltBundlePath);
   const bundlePath = options.workflowsPath ? undefined : (options.workflowBundlePath ?? (usePrebuilt ? prebuiltBundlePath : undefined));
   const worker = await Worker.create({
     connection,
-    namespace: config.TEMPORAL_NAMESPACE,
+    namespace: settings.namespace,
     taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     activities: options.wrapActivities ? options.wrapActivities(createActivities(deps)) : createActivities(deps),
     interceptors: deps.metrics ? { activity: [activityMetricsInterceptor(deps.metrics)] } : undefined,

@@ -21,6 +21,8 @@ import { withCredentials } from '../../lib/db-roles.js';
 import { createEgressPolicy, type LookupFunction } from '../../lib/egress.js';
 import { createLogger } from '../../lib/logger.js';
 import { createOpsflowWorker, type OpsflowWorkerOptions } from '../../worker/worker.js';
+import { connectClient } from '../../lib/temporal.js';
+import { freePort } from '../../dev/ports.js';
 import { createApiKey } from '../../lib/api-keys.js';
 import { useApiKey } from './http.js';
 import { cloneTemplateDatabase } from './pg.js';
@@ -57,6 +59,8 @@ export interface Stack {
   startWorker(options?: WorkerStartOptions): Promise<RunningWorker>;
   /** worker/main.ts as a child process (its real logger); `onOutput` gets everything it writes. */
   startWorkerProcess(options?: { env?: NodeJS.ProcessEnv; onOutput?: (text: string) => void }): Promise<ChildProcess>;
+  /** api/server.ts as a child process on this stack's database, Temporal and task queue, on a free port. */
+  startApiProcess(options?: { env?: NodeJS.ProcessEnv }): Promise<{ url: string; process: ChildProcess }>;
   /** One pass of the API's run health sweep (api/server.ts runs it on a timer), so a test need not wait for it. */
   sweepRunHealth(): ReturnType<typeof sweepRunHealth>;
   stop(): Promise<void>;
@@ -82,6 +86,11 @@ export interface StackOptions {
   logDestination?: DestinationStream;
   /** DNS for webhook deliveries and subscribe-time checks (API and in-process workers). */
   egressLookup?: LookupFunction;
+  /**
+   * TEMPORAL_* connection variables (envconfig) of another Temporal than the shared dev server, e.g. a real
+   * cluster over mTLS (dev/temporal-cluster.ts): the API, in-process workers and worker processes all use them.
+   */
+  temporalEnv?: Record<string, string>;
   /** OPSFLOW_ALLOW_SHORT_DURATIONS; by default on, so tests run reminders and SLAs of seconds. */
   allowShortDurations?: boolean;
 }
@@ -104,15 +113,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const createKey = async (email: string, scopes: string[]) => (await createApiKey(db, { name: 'test', personEmail: email, scopes })).key;
   const adminKey = await createKey('ops.desk@example.com', ['admin']);
   useApiKey(adminKey);
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
-  const temporal = new Client({ connection, namespace: 'default' });
+  const temporalAddress = options.temporalEnv?.TEMPORAL_ADDRESS ?? inject('temporalAddress');
+  const temporal = options.temporalEnv
+    ? await connectClient({ TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: 'default' }, options.temporalEnv)
+    : new Client({ connection: await Connection.connect({ address: temporalAddress }), namespace: 'default' });
+  const { connection } = temporal;
 
   const eventSecrets = { ats: `whsec_${randomBytes(24).toString('base64')}`, erp: `whsec_${randomBytes(24).toString('base64')}` };
   let config = loadConfig({
     NODE_ENV: 'test',
     EVENT_SOURCE_SECRETS: Object.entries(eventSecrets).map(([source, secret]) => `${source}=${secret}`).join(','),
     DATABASE_URL: runtimeDatabaseUrl,
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_TASK_QUEUE: taskQueue,
     SMTP_URL: mail.smtpUrl,
     TOKEN_SECRETS: (options.tokenSecrets ?? [randomBytes(32).toString('base64url')]).join(','),
@@ -156,6 +168,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     OPSFLOW_ALLOW_SHORT_DURATIONS: String(config.OPSFLOW_ALLOW_SHORT_DURATIONS),
     PUBLIC_BASE_URL: apiUrl,
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
+    EVENT_SOURCE_SECRETS: Object.entries(eventSecrets).map(([source, secret]) => `${source}=${secret}`).join(','),
+    ...options.temporalEnv,
   };
 
   const stoppers: Array<() => Promise<unknown>> = [];
@@ -166,6 +180,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       logger,
       workflowBundlePath: inject('workflowBundlePath'),
       egressLookup: options.egressLookup,
+      ...(options.temporalEnv ? { temporalEnv: options.temporalEnv } : {}),
       ...workerOptions,
     });
     const running = worker.run();
@@ -209,6 +224,38 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return child;
   }
 
+  /** Spawns an entry point with this stack's environment and waits for the log line that says it is ready. */
+  async function startChildProcess(entry: string, env: NodeJS.ProcessEnv, readyLine: string, onOutput?: (text: string) => void): Promise<ChildProcess> {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes(readyLine)) resolve();
+      });
+      for (const stream of [child.stdout, child.stderr]) {
+        stream?.on('data', (chunk: Buffer) => {
+          onOutput?.(chunk.toString());
+          if (process.env.TEST_LOG_LEVEL) process.stderr.write(chunk);
+        });
+      }
+      child.once('exit', (code) => reject(new Error(`${entry} exited early with ${code}`)));
+    });
+    stoppers.unshift(async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+      }
+    });
+    await ready;
+    return child;
+  }
+
+  async function startApiProcess(processOptions: { env?: NodeJS.ProcessEnv } = {}): Promise<{ url: string; process: ChildProcess }> {
+    const port = await freePort(0);
+    const child = await startChildProcess('api/server.ts', { ...workerEnv, API_HOST: '127.0.0.1', API_PORT: String(port), ...processOptions.env }, 'api listening');
+    return { url: `http://127.0.0.1:${port}`, process: child };
+  }
+
   /**
    * Every test file replays the histories its runs produced against the current bundle, so a workflow that is not
    * deterministic fails the file that exercised it. With CAPTURE_HISTORIES=1 (npm run histories:capture) they are
@@ -239,6 +286,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     workerEnv,
     startWorker,
     startWorkerProcess,
+    startApiProcess,
     sweepRunHealth: () => sweepRunHealth({ db: runtimeDb, temporal, logger, metrics }),
     async stop() {
       clearInterval(eventSweep);
