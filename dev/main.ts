@@ -15,6 +15,7 @@ import { startEmbeddedPostgres } from './postgres.js';
 import { simulatorUrls, startSimulators } from './simulators/server.js';
 import { resolveTemporalCli } from './temporal-cli.js';
 import { startTemporalDevServer } from './temporal-server.js';
+import { startTemporalCluster } from './temporal-cluster.js';
 
 /**
  * `npm run dev`: the whole engine on embedded defaults, state under .data/ so a second start reuses it.
@@ -117,8 +118,16 @@ async function database(): Promise<string> {
   return pg.createDatabase('opsflow');
 }
 
-async function temporal(): Promise<{ address: string; uiUrl?: string }> {
+async function temporal(): Promise<{ address: string; uiUrl?: string; env?: Record<string, string> }> {
   if (process.env.TEMPORAL_ADDRESS) return { address: process.env.TEMPORAL_ADDRESS };
+  if (process.argv.includes('--cluster') || process.env.OPSFLOW_TEMPORAL === 'server') {
+    // The real server (PostgreSQL, 4 shards, mTLS), as in production; its state stays in .data/temporal-cluster.
+    say('starting the real Temporal server (not start-dev): PostgreSQL, 4 history shards, mTLS frontend');
+    const cluster = await startTemporalCluster({ dir: join(dataDir, 'temporal-cluster'), persistent: true, onOutput: (line) => /"level":"(error|fatal)"/.test(line) && say(line) });
+    stops.unshift(() => cluster.stop());
+    say(`Temporal cluster at ${cluster.address}; connect the CLI with TEMPORAL_CONFIG_FILE=${cluster.tomlPath} TEMPORAL_PROFILE=cluster`);
+    return { address: cluster.address, env: cluster.env };
+  }
   const cli = await resolveTemporalCli(say);
   if (!cli) {
     throw new Error(
@@ -179,7 +188,7 @@ async function main(): Promise<void> {
   await saveDevSecrets(secrets);
   await db.$disconnect();
 
-  const { address, uiUrl } = await temporal();
+  const { address, uiUrl, env: temporalEnv } = await temporal();
 
   let smtpUrl: string = process.env.SMTP_URL ?? '';
   let mailWebUrl: string | undefined;
@@ -209,6 +218,7 @@ async function main(): Promise<void> {
     LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
     DATABASE_URL: runtimeUrl,
     TEMPORAL_ADDRESS: address,
+    ...temporalEnv,
     SMTP_URL: smtpUrl,
     TOKEN_SECRETS: process.env.TOKEN_SECRETS ?? process.env.TOKEN_SECRET ?? secrets.tokenSecret,
     // Local receivers (a webhook test server on this machine) are reachable in dev; production allows public hosts only.

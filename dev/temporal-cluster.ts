@@ -47,6 +47,8 @@ export interface TemporalClusterOptions {
   /** Where config, certificates, logs and (unless given one) PostgreSQL live. */
   dir: string;
   postgres?: EmbeddedDatabase;
+  /** Keep the cluster's own PostgreSQL data between starts (npm run dev); tests start from nothing. */
+  persistent?: boolean;
   historyShards?: number;
   onOutput?: (line: string) => void;
 }
@@ -113,7 +115,10 @@ async function applySchemas(sqlTool: string, moduleDir: string, pg: { port: numb
     await run(sqlTool, [...base, 'create']).catch((error: Error) => {
       if (!/already exists/.test(error.message)) throw error;
     });
-    await run(sqlTool, [...base, 'setup-schema', '-v', '0.0']);
+    // A second start finds the schema in place; update-schema then applies only what a newer server needs.
+    await run(sqlTool, [...base, 'setup-schema', '-v', '0.0']).catch((error: Error) => {
+      if (!/already exists|schema_version/i.test(error.message)) throw error;
+    });
     await run(sqlTool, [...base, 'update-schema', '-d', join(schemaRoot, schema, 'versioned')]);
   }
 }
@@ -226,7 +231,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   const say = options.onOutput ?? (() => undefined);
   const { server, sqlTool, moduleDir } = await resolveTemporalServer(say);
   await mkdir(join(options.dir, 'config'), { recursive: true });
-  const ownPostgres = options.postgres ? undefined : await startEmbeddedPostgres({ dataDir: join(options.dir, 'postgres'), persistent: false });
+  const ownPostgres = options.postgres ? undefined : await startEmbeddedPostgres({ dataDir: join(options.dir, 'postgres'), persistent: options.persistent ?? false });
   const postgres = options.postgres ?? ownPostgres!;
   const url = new URL(postgres.serverUrl);
   const pg = { port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
