@@ -92,7 +92,7 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
 
   app.use(healthRouter(ctx));
   app.use(policiesRouter(ctx));
-  app.use(processesRouter());
+  app.use(processesRouter(ctx));
   app.use(decisionsRouter(ctx));
   app.use(kpisRouter(ctx));
   app.use(peopleRouter(ctx));

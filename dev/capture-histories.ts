@@ -1,13 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * `npm run histories:capture`: records the golden histories test/replay/replay.test.ts replays. It runs the e2e
- * files below on the real stack with CAPTURE_HISTORIES=1; each file's stack writes up to eight executions per
- * workflow type it ran (test/support/replay.ts). Re-capture only on purpose (a new process, a new path worth
- * keeping), never to make a failing replay pass: a failing replay means runs in flight would break.
+ * `npm run histories:capture [-- <test files>]`: records the golden histories test/replay/replay.test.ts replays.
+ * It runs e2e files on the real stack with CAPTURE_HISTORIES=1; each file's stack writes up to eight executions
+ * per workflow type it ran (test/support/replay.ts), named after the file. With files given, only their histories
+ * are replaced: histories recorded by older code (e.g. before a patch) stay, and keep proving the old path.
+ * Re-capture only on purpose (a new process, a new path worth keeping), never to make a failing replay pass: a
+ * failing replay means runs in flight would break.
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = join(root, 'test/replay/histories');
@@ -23,10 +25,13 @@ const scenarios = [
   'test/e2e/event-routing.test.ts',
   'test/e2e/schedules.test.ts',
   'test/e2e/outbound-webhooks.test.ts',
+  'test/e2e/less-travelled-paths.test.ts',
 ];
 
-for (const file of readdirSync(dir, { withFileTypes: true }).filter((f) => f.name.endsWith('.json'))) rmSync(join(dir, file.name));
-const run = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...scenarios], {
+const chosen = process.argv.slice(2).length ? process.argv.slice(2) : scenarios;
+const prefixes = chosen.map((file) => `${basename(file).replace(/\.test\.ts$/, '')}--`);
+for (const file of readdirSync(dir).filter((f) => f.endsWith('.json') && prefixes.some((prefix) => f.startsWith(prefix)))) rmSync(join(dir, file));
+const run = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...chosen], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, CAPTURE_HISTORIES: '1' },

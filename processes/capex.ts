@@ -9,10 +9,12 @@ import {
   separationOfDutiesSchema,
   slaDuration,
   stepPolicySchema,
+  stepTiming,
   type PolicyLimits,
 } from './policy.js';
+import { amountAtLeast, describeApprovers, describeDeadline } from './diagram.js';
 import { currencySchema, moneyAmountSchema, personSchema } from './shared.js';
-import { capexRun, capexStepIds } from './capex-flow.js';
+import { capexRun, capexStepIds, type CapexStepId } from './capex-flow.js';
 
 export { capexApprovalChain, capexStepIds, type CapexApprovalStep, type CapexStepId } from './capex-flow.js';
 
@@ -81,5 +83,16 @@ export const capexProcess: ProcessDefinition<CapexInput, CapexPolicy> = {
     target: 'remind after 1d, SLA 3d (policy defaults)',
     onBreach: "escalate to the approver's manager, who has 2d; then the run expires (policy defaults)",
   })),
+  diagram: (policy) => {
+    const step = (id: CapexStepId) => ({ who: describeApprovers(policy.steps[id].approvers), deadline: describeDeadline(stepTiming(policy.approval, policy.steps[id])) });
+    const rejected = 'rejected: the run ends and the requester is told; changes requested: back to the requester, then on from the first step still to approve';
+    return [
+      { id: 'line-manager', kind: 'approval', title: 'Line manager approval', ...step('line-manager'), otherwise: rejected },
+      { id: 'finance-director', kind: 'approval', title: 'Finance director approval', when: amountAtLeast('amount', policy.thresholds.financeDirectorFrom), ...step('finance-director'), otherwise: rejected },
+      { id: 'cfo', kind: 'approval', title: 'CFO approval', when: amountAtLeast('amount', policy.thresholds.cfoFrom), ...step('cfo'), otherwise: rejected },
+      { id: 'purchase-order', kind: 'system', title: 'Purchase order raised', systems: ['ERP'], deadline: `retried up to ${policy.purchaseOrderTimeout}` },
+      { id: 'end', kind: 'end', title: 'Requester told: approved, with the PO number' },
+    ];
+  },
   ...capexRun,
 };

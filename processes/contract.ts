@@ -11,6 +11,7 @@ import {
 } from './policy.js';
 import { currencySchema, moneyAmountSchema, personSchema } from './shared.js';
 import { contractRun } from './contract-flow.js';
+import { amountAtLeast, describeApprovers, describeDeadline } from './diagram.js';
 
 export { contractApprovalChain, type ContractStep } from './contract-flow.js';
 import type { ProcessDefinition } from './types.js';
@@ -82,6 +83,18 @@ export const contractProcess: ProcessDefinition<ContractInput, ContractPolicy> =
   slas: [
     { step: 'review', target: 'remind after 1d, SLA 3d', onBreach: "each silent reviewer's manager gets the request; then the run expires" },
     { step: 'signoff', target: 'remind after 1d, SLA 3d', onBreach: "each silent director's manager gets the request; then the run expires" },
+  ],
+  diagram: (policy) => [
+    {
+      id: 'review',
+      kind: 'approval',
+      title: 'Legal, finance and security review',
+      who: `${describeApprovers(policy.review.approvers, policy.review.rule)}; plus ${describeApprovers(policy.review.personalDataApprovers)} when personal data is handled`,
+      deadline: describeDeadline(policy.approval),
+      otherwise: 'rejected: the run ends; changes requested: back to the requester',
+    },
+    { id: 'signoff', kind: 'approval', title: 'Directors sign-off', when: amountAtLeast('annual value', policy.signoff.from), who: describeApprovers(policy.signoff.approvers, policy.signoff.rule), deadline: describeDeadline(policy.approval) },
+    { id: 'end', kind: 'end', title: 'Requester told: approved' },
   ],
   ...contractRun,
 };

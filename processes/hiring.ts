@@ -8,8 +8,10 @@ import {
   separationOfDutiesSchema,
   slaDuration,
   stepPolicySchema,
+  stepTiming,
   type PolicyLimits,
 } from './policy.js';
+import { describeApprovers, describeDeadline } from './diagram.js';
 import { currencySchema, moneyAmountSchema, personSchema } from './shared.js';
 import { hiringRun } from './hiring-flow.js';
 
@@ -104,6 +106,24 @@ export const hiringProcess: ProcessDefinition<HiringInput, HiringPolicy> = {
       { source: 'ats', type: 'offer.accepted', correlationKey: (data) => data.requisitionReference },
       { source: 'ats', type: 'offer.withdrawn', correlationKey: (data) => data.requisitionReference },
     ],
+  },
+  diagram: (policy) => {
+    const step = (id: 'department-head' | 'finance' | 'hr-business-partner') => ({ who: describeApprovers(policy.steps[id].approvers).replace('{department}', '<department>'), deadline: describeDeadline(stepTiming(policy.approval, policy.steps[id])) });
+    const undo = 'offer.withdrawn before the start date: everything done since the offer is undone in reverse (compensation)';
+    return [
+      { id: 'headcount-check', kind: 'system', title: 'Headcount plan and salary band checked', systems: ['HRIS'] },
+      { id: 'department-head', kind: 'approval', title: 'Head of the department', ...step('department-head') },
+      { id: 'finance', kind: 'approval', title: 'Finance', when: 'the hire is over the headcount plan or above the salary band', ...step('finance') },
+      { id: 'hr-business-partner', kind: 'approval', title: 'HR business partner', ...step('hr-business-partner') },
+      { id: 'open-requisition', kind: 'system', title: 'Requisition opened', systems: ['ATS'] },
+      { id: 'awaiting-offer', kind: 'wait', title: 'Waits for an accepted offer (ats/offer.accepted)', deadline: `until closesOn, else ${policy.offerTimeout}; then the requisition closes and the run expires` },
+      { id: 'offer-signature', kind: 'system', title: 'Offer letter signed', systems: ['e-signature'], deadline: `signed within ${policy.signatureTimeout}, else voided`, otherwise: undo },
+      { id: 'create-employee', kind: 'system', title: 'Employee created', systems: ['HRIS'], otherwise: undo },
+      { id: 'provisioning', kind: 'system', title: 'Accounts and equipment, in parallel', systems: ['IT'], otherwise: undo },
+      { id: 'awaiting-start-date', kind: 'wait', title: 'Waits for the start date', otherwise: undo },
+      { id: 'compensation', kind: 'system', title: 'Undo after a withdrawal or cancellation', when: 'the offer is withdrawn or the run cancelled', systems: ['IT', 'HRIS', 'e-signature', 'ATS'] },
+      { id: 'end', kind: 'end', title: 'Requester told: hired' },
+    ];
   },
   ...hiringRun,
 };

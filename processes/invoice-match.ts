@@ -10,6 +10,7 @@ import {
   type PolicyLimits,
 } from './policy.js';
 import { invoiceMatchRun } from './invoice-match-flow.js';
+import { describeApprovers, describeDeadline } from './diagram.js';
 import { currencySchema, moneyAmountSchema, personSchema } from './shared.js';
 import type { ProcessDefinition } from './types.js';
 
@@ -79,5 +80,10 @@ export const invoiceMatchProcess: ProcessDefinition<InvoiceMatchInput, InvoiceMa
       { source: 'erp', type: 'invoice.cancelled', correlationKey: (data) => data.poNumber },
     ],
   },
+  diagram: (policy) => [
+    { id: 'awaiting-goods-receipt', kind: 'wait', title: 'Waits for goods receipts (erp/goods.received) covering the invoice', deadline: `until ${policy.receiptTimeout}; within ${policy.tolerancePercent}% counts as a match`, otherwise: 'erp/invoice.cancelled ends the run' },
+    { id: 'payment-release', kind: 'approval', title: 'Release payment on short receipts', when: 'the receipts fall short at the deadline', who: describeApprovers(policy.releaseApprovers), deadline: describeDeadline(policy.approval), otherwise: 'rejected: payment blocked' },
+    { id: 'end', kind: 'end', title: 'Buyer told: matched, released or blocked' },
+  ],
   ...invoiceMatchRun,
 };

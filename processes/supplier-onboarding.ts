@@ -13,6 +13,7 @@ import {
 import { currencySchema, moneyAmountSchema, personSchema } from './shared.js';
 import { supplierDetailsFor, supplierDetailsSchema } from './supplier-details.js';
 import { supplierOnboardingRun } from './supplier-onboarding-flow.js';
+import { describeApprovers, describeDeadline } from './diagram.js';
 
 export { supplierReviewers } from './supplier-onboarding-flow.js';
 import type { ProcessDefinition } from './types.js';
@@ -90,5 +91,13 @@ export const supplierOnboardingProcess: ProcessDefinition<SupplierOnboardingInpu
       },
     },
   },
+  diagram: (policy) => [
+    { id: 'screening', kind: 'system', title: 'Sanctions and risk screening', systems: ['screening'] },
+    { id: 'compliance-review', kind: 'approval', title: 'Compliance review of the match', when: 'screening finds a match', who: describeApprovers(policy.complianceReviewers), deadline: describeDeadline(policy.approval), otherwise: 'rejected: the supplier is never created or asked for details' },
+    { id: 'supplier-details', kind: 'form', title: 'The supplier fills in tax, address, bank and certificates', who: "the supplier's contact, by e-mailed link", deadline: `within ${policy.detailsTimeout}, else the run expires` },
+    { id: 'reviews', kind: 'approval', title: 'Procurement, finance and security review', who: `${describeApprovers(policy.reviewers, { kind: 'all' })}; plus ${describeApprovers(policy.personalDataReviewers)} when data is handled`, deadline: describeDeadline(policy.approval) },
+    { id: 'create-vendor', kind: 'system', title: 'Vendor created', systems: ['ERP'], deadline: `retried up to ${policy.vendorTimeout}` },
+    { id: 'end', kind: 'end', title: 'Supplier and requester told' },
+  ],
   ...supplierOnboardingRun,
 };

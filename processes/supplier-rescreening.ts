@@ -9,6 +9,7 @@ import {
 } from './policy.js';
 import { personSchema } from './shared.js';
 import { supplierRescreeningRun } from './supplier-rescreening-flow.js';
+import { describeApprovers, describeDeadline } from './diagram.js';
 import type { ProcessDefinition } from './types.js';
 
 export const supplierRescreeningInputSchema = z.object({
@@ -45,5 +46,10 @@ export const supplierRescreeningProcess: ProcessDefinition<SupplierRescreeningIn
   whoMayStart: ['runs:start:supplier-rescreening', 'schedules:manage'],
   editableFields: [],
   slas: [{ step: 'compliance-review', target: 'remind after 1d, SLA 3d', onBreach: "the reviewer's manager gets it; then the vendor stays as it is" }],
+  diagram: (policy) => [
+    { id: 'rescreening', kind: 'system', title: `Every active vendor screened again, ${policy.vendorsPerExecution} per execution`, systems: ['ERP', 'screening'] },
+    { id: 'compliance-review:*', kind: 'approval', title: 'Keep the vendor? (one step per match)', when: 'screening finds a match', who: describeApprovers(policy.complianceReviewers), deadline: describeDeadline(policy.approval), otherwise: 'rejected: the vendor is blocked in the ERP' },
+    { id: 'end', kind: 'end', title: 'Requester told: screened, matches, blocked' },
+  ],
   ...supplierRescreeningRun,
 };

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ControlsPolicy, PolicyStamp } from './controls.js';
+import type { DiagramNode } from './diagram.js';
 import type { PolicyLimits } from './policy.js';
 
 /** A Temporal duration string such as "30s", "15m", "2h", "3d". */
@@ -78,6 +79,8 @@ export interface ProcessDefinition<Input = unknown, Policy extends ControlsPolic
   forms?: Record<string, ExternalFormDefinition>;
   /** Inbound events this process reacts to (POST /events/:source). */
   events?: { starts?: EventStartRoute[]; consumes?: EventConsumeRoute[] };
+  /** The process's steps as data, under a policy (thresholds, approvers and deadlines filled in): see diagram.ts. */
+  diagram?(policy: Policy): DiagramNode[];
   summarize(input: Input): RunSummary;
   /** Label/value pairs shown to approvers and on run pages. */
   describe(input: Input): Array<{ label: string; value: string }>;

@@ -66,6 +66,8 @@ export function policyPage(p: PolicyPageProps): string {
 ${p.saved !== undefined && html`<p class="callout" role="status">Saved as version ${p.saved}. Runs already open keep the version they started with.</p>`}
 <p>Changed ${when(p.shown.createdAt)} by <strong>${p.shown.createdBy}</strong>: ${p.shown.reason}</p>
 ${!isCurrent && html`<p><a href="/ops/processes/${p.process.key}/policy">Show the version in force (${p.currentVersion})</a></p>`}
+<h2>The flow under the version in force</h2>
+<p><img src="/processes/${p.process.key}/diagram.svg" alt="Steps of ${p.process.title} under policy version ${String(p.currentVersion)}" style="max-width:100%;height:auto"></p>
 <h2>What it says</h2>
 ${readable(p.shown.policy)}
 ${p.canEdit && isCurrent && editor(p)}

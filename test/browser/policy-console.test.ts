@@ -30,6 +30,21 @@ describe('policies in the ops console', () => {
     await stack?.stop();
   });
 
+  it('draws every process’s flow as SVG, with the thresholds of the policy in force', async () => {
+    for (const { key } of (await getJson(`${stack.apiUrl}/processes`)).body.items as Array<{ key: string }>) {
+      const svg = await fetch(`${stack.apiUrl}/processes/${key}/diagram.svg`);
+      expect(svg.headers.get('content-type'), key).toContain('image/svg+xml');
+      await page.setContent(`<!doctype html><body style="margin:0">${await svg.text()}</body>`);
+      await page.locator('svg').screenshot({ path: `${outputDir}diagram-${key}.png` });
+    }
+    const capex = await (await fetch(`${stack.apiUrl}/processes/capex/diagram.svg`)).text();
+    expect(capex).toContain('Only when: amount ≥ 100,000.00 (policy)');
+    expect(capex).not.toMatch(/<script/i);
+    const { body } = await getJson(`${stack.apiUrl}/processes/capex`);
+    expect(body.diagram).toMatchObject({ process: 'capex', policyVersion: 1 });
+    expect(body.diagram.nodes.map((n: { id: string }) => n.id)).toEqual(['line-manager', 'finance-director', 'cfo', 'purchase-order', 'end']);
+  });
+
   it('shows a reader the policy in force, readably, without an editor', async () => {
     await signIn(await stack.createKey('alex.rivera@example.com', ['runs:read']));
     await page.goto(`${stack.apiUrl}/ops/policies`);
@@ -72,6 +87,7 @@ describe('policies in the ops console', () => {
     expect(await page.locator('main').innerText()).toContain('Saved as version 2');
     await page.screenshot({ path: `${outputDir}policy-saved.png`, fullPage: true });
 
+    expect(await (await fetch(`${stack.apiUrl}/processes/capex/diagram.svg`)).text()).toContain('Only when: amount ≥ 50,000.00 (policy)');
     const { body } = await getJson(`${stack.apiUrl}/processes/capex/policy`);
     expect(body).toMatchObject({ version: 2, createdBy: 'dana.whitfield@example.com', reason: 'Board decision: the CFO signs from 50,000', policy: { thresholds: { cfoFrom: 50_000 } } });
     await page.click('a:has-text("1")');

@@ -328,3 +328,22 @@ describe('decision version on the approval page', () => {
     expect(page).toContain('Changed since: Justification (not material under the policy, so this decision stands)');
   });
 });
+
+describe('process diagram SVG', () => {
+  it('draws one box per step with who, when and deadline, escaping every text', async () => {
+    const { diagramSvg } = await import('../../api/pages/diagram.js');
+    const svg = diagramSvg('Capex <sign-off>', [
+      { id: 'line-manager', kind: 'approval', title: 'Line manager approval', who: "the requester's line manager", deadline: 'after 3d escalates' },
+      { id: 'cfo', kind: 'approval', title: 'CFO & board', when: 'amount ≥ 100,000.00 (policy)' },
+      { id: 'end', kind: 'end', title: 'Done' },
+    ], 'policy v3');
+    expect(svg.match(/<rect x=/g)).toHaveLength(3);
+    expect(svg).toContain('<g id="step-cfo"><rect x="40"');
+    expect(svg).toContain('stroke-dasharray="6 4"');
+    expect(svg).toContain('Capex &lt;sign-off&gt;');
+    expect(svg).toContain('Approval: CFO &amp; board');
+    expect(svg).toContain("Who: the requester&#39;s line manager");
+    expect(svg.match(/marker-end/g)).toHaveLength(2);
+    expect(svg).not.toMatch(/<script/);
+  });
+});
