@@ -146,6 +146,7 @@ export async function runApprovalChain<Input extends { requester: { email: strin
 /** What every process does when its run is cancelled or fails: links stop working, the requester is told. */
 export function revokeLinksAndTellRequester(desk: ApprovalDesk, tracker: RunTracker) {
   return async (status: 'cancelled' | 'failed', reason: string): Promise<void> => {
+    await desk.settleRecords();
     const open = desk.openRequestIds();
     if (open.length) {
       await acts.revokeApprovalRequests({ requestIds: open, reason: `the run was ${status}`, action: 'approval.revoked' });

@@ -1,5 +1,6 @@
 import {
   ApplicationFailure,
+  CancellationScope,
   condition,
   defineQuery,
   defineUpdate,
@@ -74,6 +75,13 @@ export interface ApprovalDeskHooks {
  * the old way (see README, "Changing a process").
  */
 export const STEP_RECORDED_WITH_REQUEST = 'step-recorded-with-request';
+
+/**
+ * Patch: a decision's Update answers as soon as the workflow holds the decision (it is durable in the run's
+ * history then), and its record (the request marked used, the audit entry) is written by an activity the answer
+ * does not wait for. The step waits for its records before it closes, so the audit keeps its order.
+ */
+export const DECISION_ANSWERED_BEFORE_RECORDING = 'decision-answered-before-recording';
 
 /** Who the run is for and which controls its policy sets; the desk enforces them on every seat and decision. */
 export interface ApprovalDeskRun {
@@ -171,6 +179,8 @@ export class ApprovalDesk {
   private readonly attempts = new Map<string, number>();
   private revision?: Revision;
   private subject: Subject;
+  /** Decision records still being written (see DECISION_ANSWERED_BEFORE_RECORDING). */
+  private readonly recording = new Set<Promise<void>>();
 
   constructor(
     private readonly run: ApprovalDeskRun,
@@ -263,7 +273,7 @@ export class ApprovalDesk {
     for (const email of [seat.approver.email, seat.approver.onBehalfOf?.email]) {
       if (email) this.deciders.set(email.toLowerCase(), { stepId: step.spec.stepId, stepTitle: step.spec.title });
     }
-    await acts.recordDecision({
+    const record = {
       requestId: result.requestId,
       runId: this.run.runId,
       stepId: result.stepId,
@@ -276,8 +286,25 @@ export class ApprovalDesk {
       decidedAt: result.decidedAt,
       version: result.version,
       facts: this.subject.facts,
-    });
+    };
+    if (patched(DECISION_ANSWERED_BEFORE_RECORDING)) {
+      this.recordInBackground(record);
+      return result;
+    }
+    await acts.recordDecision(record);
     return result;
+  }
+
+  /** Writes a decision's record without holding up the answer; a cancellation of the run does not stop it. */
+  private recordInBackground(record: Parameters<typeof acts.recordDecision>[0]): void {
+    const written = CancellationScope.nonCancellable(() => acts.recordDecision(record));
+    this.recording.add(written);
+    void written.finally(() => this.recording.delete(written));
+  }
+
+  /** Every decision record written: before a step closes, and before a cancelled or failed run ends. */
+  async settleRecords(): Promise<void> {
+    await Promise.all([...this.recording]);
   }
 
   // ----- reassignment ----------------------------------------------------------------------------------------
@@ -535,6 +562,8 @@ export class ApprovalDesk {
   }
 
   private async revokePending(step: ActiveStep, reason: string, action: string): Promise<void> {
+    // The decisions that closed the step are audited before what follows from them.
+    await this.settleRecords();
     const requestIds = this.pending(step).map((seat) => seat.requestId!);
     for (const id of requestIds) this.closeRequest(id, reason);
     if (requestIds.length) await acts.revokeApprovalRequests({ requestIds, reason, action });
