@@ -33,7 +33,10 @@ export function installRuntimeLogger(logger: Logger, sdkMetricsPort?: number): v
   const sdkLevels: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error'];
   const level = (sdkLevels.includes(logger.level) ? logger.level.toUpperCase() : 'INFO') as LogLevel;
   Runtime.install({
-    ...(sdkMetricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } } : {}),
+    // Named per Prometheus conventions: counters end in _total, durations in seconds with the unit in the name.
+    ...(sdkMetricsPort
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } }
+      : {}),
     logger: new DefaultLogger(level, ({ level: entryLevel, message, meta }) => {
       const method = entryLevel.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
       logger[method]({ ...meta, source: 'temporal' }, message);

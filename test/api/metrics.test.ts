@@ -64,8 +64,12 @@ describe('metrics', () => {
     expect(value(worker, 'opsflow_emails_total', { kind: 'approval.request', result: 'sent' })).toBe(1);
     expect(value(worker, 'opsflow_activities_total', { activity: 'createPurchaseOrder', result: 'completed' })).toBe(1);
 
-    const sdk = await scrape(`http://127.0.0.1:${sdkMetricsPort}/metrics`);
-    expect(sdk.some((s) => s.name.startsWith('temporal_'))).toBe(true);
+    // The Temporal SDK's own metrics follow the conventions too (countersTotalSuffix, unitSuffix, seconds).
+    const sdkText = await (await fetch(`http://127.0.0.1:${sdkMetricsPort}/metrics`)).text();
+    const sdk = await checkPrometheusText(sdkText);
+    expect(sdk.samples.some((s) => s.name.startsWith('temporal_'))).toBe(true);
+    expect(sdk.problems.filter((p) => p.metric.startsWith('temporal_'))).toEqual([]);
+    expect(sdk.samples.some((s) => /^temporal_.*_seconds_bucket$/.test(s.name))).toBe(true);
   });
 
   it('rejects what Prometheus rejects and flags names its conventions object to', async () => {
