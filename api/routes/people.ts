@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { hasScope } from '../../lib/api-keys.js';
 import { AppError } from '../../lib/errors.js';
 import type { Person } from '../../lib/generated/prisma/client.js';
-import { insertAuditEntry } from '../../lib/outbound-webhooks.js';
+import { recordDelegation, removeDelegation } from '../../lib/delegations.js';
 import { authenticate, requireIdentity, requireScope } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { parseOr422 } from '../errors.js';
@@ -102,33 +102,16 @@ export function peopleRouter(ctx: ApiContext): Router {
     const person = await findPerson(ctx, String(req.params.email));
     const actor = assertMayDelegateFor(req, person.email);
     const body = parseOr422(delegationSchema, req.body);
-    if (body.delegateEmail === person.email) throw invalid('delegateEmail', 'cannot delegate to oneself');
-    if (!(await ctx.db.person.findUnique({ where: { email: body.delegateEmail } }))) throw invalid('delegateEmail', 'is not in the directory');
-    const id = randomUUID();
-    // Delegation entries belong to no run: they go on the org chain. No lifecycle event, so nothing to wake.
-    const delegation = await ctx.db.$transaction(async (tx) => {
-      const created = await tx.delegation.create({ data: { id, personEmail: person.email, ...body, reason: body.reason ?? null, createdBy: actor } });
-      await insertAuditEntry(tx, {
-        eventKey: `delegation:${id}:created`, action: 'delegation.created', actor, onBehalfOf: person.email,
-        ip: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 500) ?? null,
-        details: { delegationId: id, delegateEmail: body.delegateEmail, startsAt: body.startsAt.toISOString(), endsAt: body.endsAt.toISOString(), reason: body.reason ?? null },
-      });
-      return created;
-    });
+    const delegation = await recordDelegation(ctx.db, person.email, body, { actor, ip: req.ip, userAgent: req.get('user-agent') });
     res.status(201).json(delegation);
   });
 
   router.delete('/directory/people/:email/delegations/:id', async (req, res) => {
     const person = await findPerson(ctx, String(req.params.email));
     const actor = assertMayDelegateFor(req, person.email);
-    const delegation = await ctx.db.delegation.findFirst({ where: { id: String(req.params.id), personEmail: person.email } });
-    if (!delegation) throw new AppError('not_found', `No delegation ${String(req.params.id)} for ${person.email}`);
-    await ctx.db.$transaction(async (tx) => {
-      await tx.delegation.delete({ where: { id: delegation.id } });
-      await insertAuditEntry(tx, {
-        eventKey: `delegation:${delegation.id}:deleted`, action: 'delegation.deleted', actor, onBehalfOf: person.email, ip: req.ip ?? null, details: { delegationId: delegation.id },
-      });
-    });
+    if (!(await removeDelegation(ctx.db, person.email, String(req.params.id), { actor, ip: req.ip }))) {
+      throw new AppError('not_found', `No delegation ${String(req.params.id)} for ${person.email}`);
+    }
     res.status(204).end();
   });
 
