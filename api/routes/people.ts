@@ -12,14 +12,19 @@ import { parseOr422 } from '../errors.js';
 const email = z.email('must be an e-mail address').max(320).transform((value) => value.toLowerCase());
 const roles = z.array(z.string().trim().min(1).max(100).regex(/^[a-z0-9:-]+$/, 'lowercase letters, digits, ":" and "-"')).max(50);
 
-export const createPersonSchema = z.object({
+const personFields = z.object({
   email,
   name: z.string().trim().min(1, 'required').max(200),
   department: z.string().trim().max(100).optional(),
   managerEmail: email.optional(),
-  roles: roles.default([]),
+  roles,
+  /** For the daily digest: the person's IANA time zone and the local hour after which it is sent (null: none). */
+  timeZone: z.string().refine((tz) => tz === 'UTC' || Intl.supportedValuesOf('timeZone').includes(tz), 'is not an IANA time zone such as Europe/Berlin').optional(),
+  digestHour: z.number().int().min(0, 'must be 0-23').max(23, 'must be 0-23').nullable().optional(),
 });
-export const updatePersonSchema = createPersonSchema.omit({ email: true }).partial().extend({ managerEmail: email.nullable().optional() });
+export const createPersonSchema = personFields.extend({ roles: roles.default([]) });
+/** Only what is sent changes: no field has a default here, or a PATCH of one field would reset the others. */
+export const updatePersonSchema = personFields.omit({ email: true }).partial().extend({ managerEmail: email.nullable().optional() });
 export const delegationSchema = z
   .object({
     delegateEmail: email,
@@ -29,7 +34,7 @@ export const delegationSchema = z
   })
   .refine((d) => d.endsAt > d.startsAt, { path: ['endsAt'], message: 'must be after startsAt' });
 
-const view = (p: Person) => ({ email: p.email, name: p.name, department: p.department, managerEmail: p.managerEmail, roles: p.roles });
+const view = (p: Person) => ({ email: p.email, name: p.name, department: p.department, managerEmail: p.managerEmail, roles: p.roles, timeZone: p.timeZone, digestHour: p.digestHour });
 const invalid = (path: string, message: string) => new AppError('validation_failed', message, { issues: [{ path, message }] });
 
 async function findPerson(ctx: ApiContext, address: string): Promise<Person> {

@@ -35,9 +35,14 @@ describe('the approvers\' daily digest, driven by a Temporal Schedule', () => {
   it('mails each approver with open requests one line per request, nobody else, once per local day', async () => {
     // Everyone's digest hour has passed (0), in their own time zones; Casey has nothing open.
     await stack.db.person.updateMany({ data: { digestHour: 0 } });
-    await stack.db.person.update({ where: { email: approvers.financeDirector }, data: { timeZone: 'Asia/Tokyo' } });
+    const patch = (email: string, body: unknown) =>
+      fetch(`${stack.apiUrl}/directory/people/${email}`, { method: 'PATCH', headers: { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const bad = await patch(approvers.financeDirector, { timeZone: 'Tokyo', digestHour: 24 });
+    expect(bad.status).toBe(422);
+    expect(((await bad.json()) as { error: { details: { issues: Array<{ path: string }> } } }).error.details.issues.map((i) => i.path).sort()).toEqual(['digestHour', 'timeZone']);
+    expect(await (await patch(approvers.financeDirector, { timeZone: 'Asia/Tokyo' })).json()).toMatchObject({ timeZone: 'Asia/Tokyo', digestHour: 0 });
     // Dana opted out of digests.
-    await stack.db.person.update({ where: { email: approvers.coo }, data: { digestHour: null } });
+    expect((await patch(approvers.coo, { digestHour: null })).status).toBe(200);
 
     for (const title of ['Digest drill', 'Digest saw']) {
       await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title, amount: 3_000 }), settings: quickTiming });
