@@ -70,8 +70,10 @@ export const configSchema = z.object({
       return sources;
     }),
 
-  /** The worker's own Prometheus endpoint (activity failures, e-mails, runs closed); unset = off. */
+  /** The worker's own HTTP endpoint: /metrics (activity failures, e-mails, runs closed) and /healthz; unset = off. */
   WORKER_METRICS_PORT: port.optional(),
+  /** Where that endpoint listens: loopback by default; 0.0.0.0 in the image, so Prometheus and health checks reach it. */
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** The Temporal SDK's Prometheus exporter in the worker; unset = off. */
   TEMPORAL_SDK_METRICS_PORT: port.optional(),
 

@@ -20,9 +20,14 @@ import { createWorkerMetrics, type WorkerMetrics } from '../lib/metrics.js';
 import { wakeDeliveryWorkflows } from '../lib/outbound-webhooks.js';
 import { connectClient, connectionOptionsOf, temporalConnectionSettings, TemporalConnectionConfigError } from '../lib/temporal.js';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-/** Written by `npm run build`; production workers load it instead of bundling at start. */
-export const prebuiltBundlePath = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
+/**
+ * Run as compiled JavaScript (`npm run build`: dist/worker/worker.js, what the image runs) or as TypeScript through
+ * tsx (dev and tests, worker/worker.ts). Paths to the workflows and the prebuilt bundle differ between the two.
+ */
+const compiled = import.meta.url.endsWith('.js');
+export const workflowsPath = fileURLToPath(new URL(compiled ? '../workflows/index.js' : '../workflows/index.ts', import.meta.url));
+/** Written by `npm run build` beside the compiled code (dist/workflow-bundle.js); workers load it instead of bundling at start. */
+export const prebuiltBundlePath = fileURLToPath(new URL(compiled ? '../workflow-bundle.js' : '../dist/workflow-bundle.js', import.meta.url));
 
 let runtimeInstalled = false;
 
@@ -129,7 +134,15 @@ export interface OpsflowWorkerOptions {
   egressLookup?: LookupFunction;
 }
 
-export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promise<{ worker: Worker; deps: ActivityDeps; connection: NativeConnection }> {
+export interface OpsflowWorker {
+  worker: Worker;
+  deps: ActivityDeps;
+  connection: NativeConnection;
+  /** The workflow code it runs: a prebuilt bundle's path, or the entry it bundled at start. */
+  workflowSource: string;
+}
+
+export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promise<OpsflowWorker> {
   const { config, logger } = options;
   installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_PORT);
   const deps = options.deps ?? createActivityDeps(config, logger, { egressLookup: options.egressLookup, temporalEnv: options.temporalEnv });
@@ -141,8 +154,9 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
   } catch (error) {
     throw new TemporalConnectionConfigError(`Could not connect to Temporal at ${settings.address}${settings.tls ? ' (TLS)' : ''}: ${(error as Error).message}`);
   }
-  // Only production trusts dist/: in development a stale bundle would silently run old workflow code.
-  const usePrebuilt = config.NODE_ENV === 'production' && existsSync(prebuiltBundlePath);
+  // Compiled code trusts the bundle built with it; from sources only production does (in development a stale
+  // dist/ would silently run old workflow code).
+  const usePrebuilt = (compiled || config.NODE_ENV === 'production') && existsSync(prebuiltBundlePath);
   const bundlePath = options.workflowsPath ? undefined : (options.workflowBundlePath ?? (usePrebuilt ? prebuiltBundlePath : undefined));
   const worker = await Worker.create({
     connection,
@@ -152,5 +166,5 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
     interceptors: deps.metrics ? { activity: [activityMetricsInterceptor(deps.metrics)] } : undefined,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: options.workflowsPath ?? workflowsPath }),
   });
-  return { worker, deps, connection };
+  return { worker, deps, connection, workflowSource: bundlePath ?? options.workflowsPath ?? workflowsPath };
 }
