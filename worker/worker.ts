@@ -32,7 +32,7 @@ export const prebuiltBundlePath = fileURLToPath(new URL(compiled ? '../workflow-
 let runtimeInstalled = false;
 
 /** Routes the SDK's own logs (worker, activity and workflow loggers) into pino. Once per process. */
-export function installRuntimeLogger(logger: Logger, sdkMetricsPort?: number): void {
+export function installRuntimeLogger(logger: Logger, sdkMetricsPort?: number, sdkMetricsHost = '127.0.0.1'): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const sdkLevels: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error'];
@@ -40,7 +40,7 @@ export function installRuntimeLogger(logger: Logger, sdkMetricsPort?: number): v
   Runtime.install({
     // Named per Prometheus conventions: counters end in _total, durations in seconds with the unit in the name.
     ...(sdkMetricsPort
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } }
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `${sdkMetricsHost}:${sdkMetricsPort}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } }
       : {}),
     logger: new DefaultLogger(level, ({ level: entryLevel, message, meta }) => {
       const method = entryLevel.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -144,7 +144,7 @@ export interface OpsflowWorker {
 
 export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promise<OpsflowWorker> {
   const { config, logger } = options;
-  installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_PORT);
+  installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_PORT, config.WORKER_METRICS_HOST);
   const deps = options.deps ?? createActivityDeps(config, logger, { egressLookup: options.egressLookup, temporalEnv: options.temporalEnv });
   // The same settings as the client's (envconfig: temporal.toml profile, TEMPORAL_* variables, mTLS or API key).
   const settings = temporalConnectionSettings(config, options.temporalEnv);
