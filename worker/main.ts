@@ -5,6 +5,7 @@ import type { ActivityDeps } from '../activities/index.js';
 import { loadConfig } from '../lib/config.js';
 import { staleDeliveryRefs } from '../lib/outbound-webhooks.js';
 import { createLogger } from '../lib/logger.js';
+import { startTracing } from '../lib/tracing.js';
 import { createOpsflowWorker } from './worker.js';
 
 const logger = createLogger('worker');
@@ -43,6 +44,8 @@ function sweepLostWebhookWakeUps(deps: ActivityDeps): NodeJS.Timeout {
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Before the worker: its workflow-span sink exports through this provider.
+  const tracing = startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'opsflow-worker', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   const { worker, deps, connection, workflowSource } = await createOpsflowWorker({
     config,
     logger,
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
   endpoint?.close();
   await connection.close();
   await deps.close();
+  await tracing?.shutdown();
   logger.info('worker stopped');
 }
 

@@ -19,6 +19,7 @@ import type { Logger } from '../lib/logger.js';
 import { createWorkerMetrics, type WorkerMetrics } from '../lib/metrics.js';
 import { wakeDeliveryWorkflows } from '../lib/outbound-webhooks.js';
 import { connectClient, connectionOptionsOf, temporalConnectionSettings, TemporalConnectionConfigError } from '../lib/temporal.js';
+import { activityTracingInterceptor, workflowTracingModules, workflowTracingSinks } from '../lib/tracing.js';
 
 /**
  * Run as compiled JavaScript (`npm run build`: dist/worker/worker.js, what the image runs) or as TypeScript through
@@ -163,7 +164,12 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
     namespace: settings.namespace,
     taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     activities: options.wrapActivities ? options.wrapActivities(createActivities(deps)) : createActivities(deps),
-    interceptors: deps.metrics ? { activity: [activityMetricsInterceptor(deps.metrics)] } : undefined,
+    interceptors: {
+      activity: [activityTracingInterceptor(), ...(deps.metrics ? [activityMetricsInterceptor(deps.metrics)] : [])],
+      // A prebuilt bundle has them inside already (worker/build-bundle.ts).
+      ...(bundlePath ? {} : { workflowModules: workflowTracingModules }),
+    },
+    sinks: workflowTracingSinks(),
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: options.workflowsPath ?? workflowsPath }),
   });
   return { worker, deps, connection, workflowSource: bundlePath ?? options.workflowsPath ?? workflowsPath };

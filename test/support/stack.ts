@@ -22,6 +22,7 @@ import { createEgressPolicy, type LookupFunction } from '../../lib/egress.js';
 import { createLogger } from '../../lib/logger.js';
 import { createOpsflowWorker, type OpsflowWorkerOptions } from '../../worker/worker.js';
 import { connectClient } from '../../lib/temporal.js';
+import { temporalClientInterceptors } from '../../lib/tracing.js';
 import { freePort } from '../../dev/ports.js';
 import { createApiKey } from '../../lib/api-keys.js';
 import { useApiKey } from './http.js';
@@ -124,7 +125,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const temporalAddress = options.temporalEnv?.TEMPORAL_ADDRESS ?? inject('temporalAddress');
   const temporal = options.temporalEnv
     ? await connectClient({ TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: 'default' }, options.temporalEnv)
-    : new Client({ connection: await Connection.connect({ address: temporalAddress }), namespace: 'default' });
+    : new Client({ connection: await Connection.connect({ address: temporalAddress }), namespace: 'default', interceptors: temporalClientInterceptors() });
   const { connection } = temporal;
 
   const eventSecrets = { ats: `whsec_${randomBytes(24).toString('base64')}`, erp: `whsec_${randomBytes(24).toString('base64')}` };
