@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createEgressPolicy } from '../lib/egress.js';
 import { redactPath } from '../lib/logger.js';
 import { createApiMetrics } from '../lib/metrics.js';
+import { httpServerSpans } from '../lib/tracing.js';
 import { FailedKeyCheckLimiter, defaultFailureLimits, type FailureLimits } from './auth-failures.js';
 import type { ApiContext } from './context.js';
 import { errorHandler, notFoundHandler } from './errors.js';
@@ -47,6 +48,8 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.disable('x-powered-by');
   // X-Forwarded-For decides req.ip (rate limits, the audit log): honoured only from the proxies TRUST_PROXY names.
   app.set('trust proxy', ctx.config.TRUST_PROXY ?? false);
+  // First, so the whole request (Temporal calls included) runs in its trace span.
+  app.use(httpServerSpans('opsflow-api'));
   app.use(
     pinoHttp({
       logger: ctx.logger,

@@ -3,6 +3,7 @@ import { loadConfig } from '../lib/config.js';
 import { createDb } from '../lib/db.js';
 import { createLogger } from '../lib/logger.js';
 import { connectClient } from '../lib/temporal.js';
+import { startTracing } from '../lib/tracing.js';
 import { createApp } from './app.js';
 import { createApiMetrics } from '../lib/metrics.js';
 import { startEventSweep } from './event-routing.js';
@@ -12,6 +13,7 @@ const logger = createLogger('api');
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const tracing = startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'opsflow-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   const db = createDb(config.DATABASE_URL);
   const temporal = await connectClient(config);
   const metrics = createApiMetrics();
@@ -35,6 +37,7 @@ async function main(): Promise<void> {
     server.close(async () => {
       await temporal.connection.close();
       await db.$disconnect();
+      await tracing?.shutdown();
       process.exit(0);
     });
     setTimeout(() => process.exit(1), 10_000).unref();

@@ -70,8 +70,14 @@ export const configSchema = z.object({
       return sources;
     }),
 
-  /** The worker's own Prometheus endpoint (activity failures, e-mails, runs closed); unset = off. */
+  /** The worker's own HTTP endpoint: /metrics (activity failures, e-mails, runs closed) and /healthz; unset = off. */
   WORKER_METRICS_PORT: port.optional(),
+  /** Where that endpoint and the SDK's listen: loopback by default; 0.0.0.0 in the image, so Prometheus and health checks reach them. */
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Traces: OTLP over HTTP to this collector (e.g. http://otel-collector:4318); unset or empty = off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.union([z.literal(''), z.url()]).optional().transform((value) => value || undefined),
+  /** The service name traces carry; by default opsflow-api / opsflow-worker. */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
   /** The Temporal SDK's Prometheus exporter in the worker; unset = off. */
   TEMPORAL_SDK_METRICS_PORT: port.optional(),
 

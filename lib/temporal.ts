@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import type { Config } from './config.js';
+import { temporalClientInterceptors } from './tracing.js';
 
 /**
  * How Opsflow reaches Temporal, read the way the `temporal` CLI reads it (@temporalio/envconfig): a profile from a
@@ -68,7 +69,7 @@ export async function connectClient(config: Pick<Config, 'TEMPORAL_ADDRESS' | 'T
   const settings = temporalConnectionSettings(config, env);
   try {
     const connection = await Connection.connect(connectionOptionsOf(settings));
-    return new Client({ connection, namespace: settings.namespace });
+    return new Client({ connection, namespace: settings.namespace, interceptors: temporalClientInterceptors() });
   } catch (error) {
     throw new TemporalConnectionConfigError(`Could not connect to Temporal at ${settings.address}${settings.tls ? ' (TLS)' : ''}: ${(error as Error).message}`);
   }

@@ -22,6 +22,7 @@ import { createEgressPolicy, type LookupFunction } from '../../lib/egress.js';
 import { createLogger } from '../../lib/logger.js';
 import { createOpsflowWorker, type OpsflowWorkerOptions } from '../../worker/worker.js';
 import { connectClient } from '../../lib/temporal.js';
+import { temporalClientInterceptors } from '../../lib/tracing.js';
 import { freePort } from '../../dev/ports.js';
 import { createApiKey } from '../../lib/api-keys.js';
 import { useApiKey } from './http.js';
@@ -57,10 +58,13 @@ export interface Stack {
   workerEnv: NodeJS.ProcessEnv;
   /** An in-process worker: `config` overrides (e.g. a rotated TOKEN_SECRETS), wrapped activities or other workflow code. */
   startWorker(options?: WorkerStartOptions): Promise<RunningWorker>;
-  /** worker/main.ts as a child process (its real logger); `onOutput` gets everything it writes. */
-  startWorkerProcess(options?: { env?: NodeJS.ProcessEnv; onOutput?: (text: string) => void }): Promise<ChildProcess>;
-  /** api/server.ts as a child process on this stack's database, Temporal and task queue, on a free port. */
-  startApiProcess(options?: { env?: NodeJS.ProcessEnv }): Promise<{ url: string; process: ChildProcess }>;
+  /**
+   * worker/main.ts as a child process (its real logger); `onOutput` gets everything it writes. `nodeArgs` replaces
+   * `--import tsx worker/main.ts`, e.g. with the compiled `dist/worker/main.js`.
+   */
+  startWorkerProcess(options?: ChildProcessOptions & { onOutput?: (text: string) => void }): Promise<ChildProcess>;
+  /** api/server.ts (or `nodeArgs`) as a child process on this stack's database, Temporal and task queue, on a free port. */
+  startApiProcess(options?: ChildProcessOptions): Promise<{ url: string; process: ChildProcess }>;
   /** One pass of the API's run health sweep (api/server.ts runs it on a timer), so a test need not wait for it. */
   sweepRunHealth(): ReturnType<typeof sweepRunHealth>;
   stop(): Promise<void>;
@@ -95,6 +99,11 @@ export interface StackOptions {
   allowShortDurations?: boolean;
 }
 
+export interface ChildProcessOptions {
+  env?: NodeJS.ProcessEnv;
+  nodeArgs?: string[];
+}
+
 export type WorkerStartOptions = Pick<OpsflowWorkerOptions, 'wrapActivities' | 'workflowsPath'> & { config?: Partial<Config> };
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -116,7 +125,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const temporalAddress = options.temporalEnv?.TEMPORAL_ADDRESS ?? inject('temporalAddress');
   const temporal = options.temporalEnv
     ? await connectClient({ TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: 'default' }, options.temporalEnv)
-    : new Client({ connection: await Connection.connect({ address: temporalAddress }), namespace: 'default' });
+    : new Client({ connection: await Connection.connect({ address: temporalAddress }), namespace: 'default', interceptors: temporalClientInterceptors() });
   const { connection } = temporal;
 
   const eventSecrets = { ats: `whsec_${randomBytes(24).toString('base64')}`, erp: `whsec_${randomBytes(24).toString('base64')}` };
@@ -198,9 +207,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return { stop };
   }
 
-  async function startWorkerProcess(processOptions: { env?: NodeJS.ProcessEnv; onOutput?: (text: string) => void } = {}): Promise<ChildProcess> {
+  async function startWorkerProcess(processOptions: ChildProcessOptions & { onOutput?: (text: string) => void } = {}): Promise<ChildProcess> {
     const env = { ...workerEnv, ...processOptions.env };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, processOptions.nodeArgs ?? ['--import', 'tsx', 'worker/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const ready = new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         if (chunk.toString().includes('worker started')) resolve();
@@ -227,8 +236,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 
   /** Spawns an entry point with this stack's environment and waits for the log line that says it is ready. */
-  async function startChildProcess(entry: string, env: NodeJS.ProcessEnv, readyLine: string, onOutput?: (text: string) => void): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  async function startChildProcess(nodeArgs: string[], env: NodeJS.ProcessEnv, readyLine: string, onOutput?: (text: string) => void): Promise<ChildProcess> {
+    const entry = nodeArgs.at(-1);
+    const child = spawn(process.execPath, nodeArgs, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const ready = new Promise<void>((resolve, reject) => {
       child.stdout?.on('data', (chunk: Buffer) => {
         if (chunk.toString().includes(readyLine)) resolve();
@@ -252,9 +262,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return child;
   }
 
-  async function startApiProcess(processOptions: { env?: NodeJS.ProcessEnv } = {}): Promise<{ url: string; process: ChildProcess }> {
+  async function startApiProcess(processOptions: ChildProcessOptions = {}): Promise<{ url: string; process: ChildProcess }> {
     const port = await freePort(0);
-    const child = await startChildProcess('api/server.ts', { ...workerEnv, API_HOST: '127.0.0.1', API_PORT: String(port), ...processOptions.env }, 'api listening');
+    const nodeArgs = processOptions.nodeArgs ?? ['--import', 'tsx', 'api/server.ts'];
+    const child = await startChildProcess(nodeArgs, { ...workerEnv, API_HOST: '127.0.0.1', API_PORT: String(port), ...processOptions.env }, 'api listening');
     return { url: `http://127.0.0.1:${port}`, process: child };
   }
 
