@@ -115,7 +115,7 @@ export function runArgsOf(run: { input: unknown; policy: unknown; policyVersion:
  */
 export async function startWorkflow(ctx: ApiContext, process: ProcessDefinition, runId: string, args: RunArgs<unknown, unknown>, correlationKey?: string) {
   await startWorkflowOnce(ctx, process, runId, args);
-  applyHeldEventsSoon(ctx, process.key, correlationKey ? [runId, correlationKey] : [runId]);
+  if (process.events?.consumes?.length) applyHeldEventsSoon(ctx, process.key, correlationKey ? [runId, correlationKey] : [runId]);
 }
 
 async function startWorkflowOnce(ctx: ApiContext, process: ProcessDefinition, runId: string, args: RunArgs<unknown, unknown>) {
