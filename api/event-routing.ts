@@ -81,7 +81,7 @@ async function settle(ctx: ApiContext, event: InboundEvent, outcome: Outcome): P
   return settled;
 }
 
-type Delivery = { kind: 'applied' } | { kind: 'refused'; reason: string } | { kind: 'no_answer' };
+type Delivery = { kind: 'applied' } | { kind: 'refused'; reason: string } | { kind: 'no_answer'; notFound?: boolean };
 
 /**
  * The run's own answer to the event. The Update id is the event id, so asking again returns the first answer:
@@ -101,17 +101,18 @@ async function deliverToRun(ctx: ApiContext, runId: string, event: InboundEvent,
     }
     if (/already completed/i.test((error as Error).message)) return { kind: 'refused', reason: 'the run has ended' };
     // Not found: the run is recorded but its workflow is still being started; try again shortly.
-    if (error instanceof WorkflowNotFoundError || error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (error as { code?: number }).code === 4) return { kind: 'no_answer' };
+    if (error instanceof WorkflowNotFoundError) return { kind: 'no_answer', notFound: true };
+    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (error as { code?: number }).code === 4) return { kind: 'no_answer' };
     throw error;
   }
 }
 
-type RunRef = { id: string };
+type RunRef = { id: string; status: string };
 type RunsAnswer = { kind: 'applied'; runId: string } | { kind: 'refused'; runId: string; reason: string } | { kind: 'no_answer' };
 
 /** Every run of the process for this key, running or closed: a closed run still says whether it took the event. */
 function runsForKey(ctx: ApiContext, processKey: string, key: string): Promise<RunRef[]> {
-  return ctx.db.run.findMany({ where: { process: processKey, OR: [{ correlationKey: key }, { id: key }] }, select: { id: true }, orderBy: { startedAt: 'asc' } });
+  return ctx.db.run.findMany({ where: { process: processKey, OR: [{ correlationKey: key }, { id: key }] }, select: { id: true, status: true }, orderBy: { startedAt: 'asc' } });
 }
 
 async function deliverToRuns(ctx: ApiContext, runs: RunRef[], event: InboundEvent, waitMs: number): Promise<RunsAnswer> {
@@ -120,8 +121,10 @@ async function deliverToRuns(ctx: ApiContext, runs: RunRef[], event: InboundEven
   for (const run of runs) {
     const delivery = await deliverToRun(ctx, run.id, event, waitMs);
     if (delivery.kind === 'applied') return { kind: 'applied', runId: run.id };
-    if (delivery.kind === 'no_answer') return delivery;
-    refusals.push(`${run.id}: ${delivery.reason}`);
+    // A closed run whose workflow Temporal no longer has (past the namespace's retention) cannot take it either.
+    const gone = delivery.kind === 'no_answer' && delivery.notFound && run.status !== 'running';
+    if (delivery.kind === 'no_answer' && !gone) return { kind: 'no_answer' };
+    refusals.push(`${run.id}: ${delivery.kind === 'refused' ? delivery.reason : 'the run has ended and its history is no longer kept'}`);
     refusedBy = run.id;
   }
   return { kind: 'refused', runId: refusedBy, reason: refusals.join('; ') };

@@ -103,6 +103,18 @@ describe('held events', () => {
     expect(((await stack.temporal.workflow.getHandle(runId).result()) as InvoiceMatchResult).receipts).toEqual(['GR-L']);
   });
 
+  it('records an event for a closed run whose history Temporal no longer keeps as unmatched, instead of trying it forever', async () => {
+    const po = newPo('RETAINED');
+    const process = findProcess('invoice-match')!;
+    const input = process.inputSchema.parse({ invoiceNumber: `INV-${po}`, poNumber: po, supplier: 'Acme', amount: 50, currency: 'EUR', requester: buyer });
+    const runId = runIdForKey(process.key, po);
+    // Its row remains; its workflow is past the namespace's retention (here: it never existed on this server).
+    const row = runRow(process, runId, input, {}, await resolveRunPolicy(stack.db, process, undefined, true), { trigger: 'event', correlationKey: po });
+    await stack.db.run.create({ data: { ...row, status: 'completed', outcome: 'matched', closedAt: new Date() } });
+    const late = await send(receiptFor(po, 'GR-OLD', 50));
+    expect(late.body).toMatchObject({ status: 'unmatched', runId, reason: `${runId}: the run has ended and its history is no longer kept` });
+  });
+
   it('turns a held event unmatched with the reason once the hold window passes; an operator can route it once its run exists', async () => {
     const po = newPo('EXPIRED');
     const early = (await send(receiptFor(po, 'GR-X', 80))).body;
