@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { durationMs } from '../processes/duration.js';
 import { parseAllowedHosts } from './egress.js';
 import { productionSecretProblem } from './published-secrets.js';
 
@@ -8,6 +9,9 @@ import { productionSecretProblem } from './published-secrets.js';
  * start with its name, not later with a confusing error.
  */
 const port = z.coerce.number().int().min(0).max(65535);
+
+/** EVENT_HOLD_WINDOW when unset: a week covers an invoice that arrives days after its goods. */
+export const DEFAULT_EVENT_HOLD_WINDOW = '7d';
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -130,6 +134,17 @@ export const configSchema = z.object({
       }
       return entries;
     }),
+
+  /**
+   * How long an event a process consumes waits for its run to start (e.g. a goods receipt sent before its invoice)
+   * before it is recorded as unmatched: `90s`, `12h`, `7d`; between 1 s and 90 d.
+   */
+  EVENT_HOLD_WINDOW: z
+    .string()
+    .default(DEFAULT_EVENT_HOLD_WINDOW)
+    .refine((value) => /^\d+(ms|s|m|h|d)$/.test(value), 'must be a duration such as 90s, 12h or 7d')
+    .transform((value) => durationMs(value))
+    .refine((ms) => ms >= 1000 && ms <= 90 * 86_400_000, 'must be between 1s and 90d'),
 
   /** How often the API looks for stuck runs (workflow tasks that keep failing). */
   RUN_HEALTH_SWEEP_MS: z.coerce.number().int().min(1000).default(30_000),
