@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import { loadConfig } from '../lib/config.js';
-import { createDb } from '../lib/db.js';
+import { createDb, dbPoolSettingsOf } from '../lib/db.js';
 import { createLogger } from '../lib/logger.js';
-import { connectClient } from '../lib/temporal.js';
+import { lazyClient, whenReachable } from '../lib/temporal.js';
 import { createApp } from './app.js';
 import { createApiMetrics } from '../lib/metrics.js';
 import { startEventSweep } from './event-routing.js';
@@ -12,8 +12,11 @@ const logger = createLogger('api');
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const db = createDb(config.DATABASE_URL);
-  const temporal = await connectClient(config);
+  const db = createDb(config.DATABASE_URL, dbPoolSettingsOf(config));
+  // Not awaited: the API serves health, links and reads while Temporal is down, and starts runs once it is back.
+  const temporal = lazyClient(config);
+  const reachable = new AbortController();
+  void whenReachable(temporal, 2_000, reachable.signal).then(() => !reachable.signal.aborted && logger.info({ address: config.TEMPORAL_ADDRESS }, 'temporal reachable'));
   const metrics = createApiMetrics();
   const app = createApp({ db, temporal, config, logger, metrics });
   startEventSweep({ db, temporal, config, logger });
@@ -31,6 +34,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    reachable.abort();
     logger.info({ signal }, 'api stopping');
     server.close(async () => {
       await temporal.connection.close();

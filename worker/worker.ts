@@ -13,7 +13,7 @@ import { HttpSystem } from '../activities/http-system.js';
 import { HttpItProvisioning } from '../activities/it.js';
 import { HttpScreening } from '../activities/screening.js';
 import type { Config } from '../lib/config.js';
-import { createDb } from '../lib/db.js';
+import { createDb, dbPoolSettingsOf } from '../lib/db.js';
 import { createEgressPolicy, type LookupFunction } from '../lib/egress.js';
 import type { Logger } from '../lib/logger.js';
 import { createWorkerMetrics, type WorkerMetrics } from '../lib/metrics.js';
@@ -91,7 +91,7 @@ export function createIntegrations(config: Config) {
 
 export function createActivityDeps(config: Config, logger: Logger, options: { egressLookup?: LookupFunction; temporalEnv?: NodeJS.ProcessEnv } = {}): ActivityDeps {
   const temporal = lazyTemporalClient(config, options.temporalEnv);
-  const db = createDb(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL, dbPoolSettingsOf(config));
   const mailer = createMailer(config.SMTP_URL);
   return {
     metrics: createWorkerMetrics(),
