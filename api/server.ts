@@ -9,6 +9,7 @@ import { startEventSweep } from './event-routing.js';
 import { startRunHealthMonitor } from './run-health-monitor.js';
 
 const logger = createLogger('api');
+const LISTEN_ATTEMPTS = 10;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -25,8 +26,16 @@ async function main(): Promise<void> {
   const server: Server = app.listen(config.API_PORT, config.API_HOST, () => {
     logger.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api listening');
   });
-  server.on('error', (error) => {
-    logger.fatal({ err: error }, 'api could not listen');
+  // PUBLIC_BASE_URL names this port, so another one will not do: a port still held by a process that is stopping
+  // (a restart) is retried for a few seconds, then the API stops and says which port.
+  let listenAttempts = 0;
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE' && ++listenAttempts < LISTEN_ATTEMPTS) {
+      logger.warn({ port: config.API_PORT, attempt: listenAttempts }, 'API_PORT is in use; trying again');
+      setTimeout(() => server.listen(config.API_PORT, config.API_HOST), 500);
+      return;
+    }
+    logger.fatal({ err: error, port: config.API_PORT }, 'api could not listen');
     process.exit(1);
   });
 

@@ -32,16 +32,22 @@ export function installRuntimeLogger(logger: Logger, sdkMetricsPort?: number): v
   runtimeInstalled = true;
   const sdkLevels: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error'];
   const level = (sdkLevels.includes(logger.level) ? logger.level.toUpperCase() : 'INFO') as LogLevel;
-  Runtime.install({
-    // Named per Prometheus conventions: counters end in _total, durations in seconds with the unit in the name.
-    ...(sdkMetricsPort
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } }
-      : {}),
-    logger: new DefaultLogger(level, ({ level: entryLevel, message, meta }) => {
-      const method = entryLevel.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
-      logger[method]({ ...meta, source: 'temporal' }, message);
-    }),
+  const logTo = new DefaultLogger(level, ({ level: entryLevel, message, meta }) => {
+    const method = entryLevel.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
+    logger[method]({ ...meta, source: 'temporal' }, message);
   });
+  // Named per Prometheus conventions: counters end in _total, durations in seconds with the unit in the name.
+  const metrics = (port: number) => ({
+    telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } },
+  });
+  try {
+    Runtime.install({ ...(sdkMetricsPort ? metrics(sdkMetricsPort) : {}), logger: logTo });
+  } catch (error) {
+    // The port is taken (another process got it first): the SDK's metrics go elsewhere rather than the worker down.
+    if (!sdkMetricsPort) throw error;
+    logger.warn({ err: error, wanted: sdkMetricsPort }, 'TEMPORAL_SDK_METRICS_PORT could not be bound; Temporal SDK metrics on a free port instead');
+    Runtime.install({ ...metrics(0), logger: logTo });
+  }
 }
 
 /** Counts every activity attempt and each failure by its ApplicationFailure type. */
