@@ -30,6 +30,7 @@ import { durationMs } from '../processes/duration.js';
 import { factsVersion, type Fact } from '../processes/facts.js';
 import { FailureType } from '../processes/failures.js';
 import type { ApprovalTiming } from '../processes/policy.js';
+import { shortWork } from './run-lifecycle.js';
 
 export type { DecisionInput, DecisionResult } from '../processes/approval-messages.js';
 
@@ -329,7 +330,7 @@ export class ApprovalDesk {
 
   private async reassign(input: ReassignInput): Promise<ReassignResult> {
     const { step, seat } = this.open.get(input.requestId)!;
-    const [target] = await acts.approverCandidates({ roles: [`person:${input.toEmail}`], subjectEmail: seat.approver.email, managerChain: false });
+    const [target] = await shortWork().approverCandidates({ roles: [`person:${input.toEmail}`], subjectEmail: seat.approver.email, managerChain: false });
     // The step may have closed, or the seat moved, while the directory answered.
     if (step.closed || seat.requestId !== input.requestId || seat.decision) refuse('This approval request is no longer open', DecisionRefusal.notOpen);
     const candidate = target?.candidates[0];
@@ -387,7 +388,7 @@ export class ApprovalDesk {
    * cannot get the seats its rule needs fails the run at that step, saying why.
    */
   private async fillSeats(spec: ApprovalStepSpec, rule: ApprovalRule, attempt: number): Promise<Approver[]> {
-    const resolved = await acts.approverCandidates({ roles: spec.approvers, subjectEmail: this.run.requesterEmail });
+    const resolved = await shortWork().approverCandidates({ roles: spec.approvers, subjectEmail: this.run.requesterEmail });
     const chosen: Approver[] = [];
     const skipped: Array<SkippedCandidate & { seatRole: string }> = [];
     const unfilled: SeatCandidates[] = [];
@@ -400,7 +401,7 @@ export class ApprovalDesk {
     for (const seat of resolved) if (!take(seat, seat.candidates)) unfilled.push(seat);
     const fallbackRole = this.run.separationOfDuties.fallbackRole;
     if (unfilled.length && fallbackRole) {
-      const [fallback] = await acts.approverCandidates({ roles: [fallbackRole], subjectEmail: this.run.requesterEmail });
+      const [fallback] = await shortWork().approverCandidates({ roles: [fallbackRole], subjectEmail: this.run.requesterEmail });
       for (const seat of unfilled.splice(0)) {
         if (!take(seat, fallback?.candidates ?? [], `${fallbackRole} (fallback for ${seat.role})`)) unfilled.push(seat);
       }
@@ -507,7 +508,7 @@ export class ApprovalDesk {
 
   /** The first eligible person the policy's escalation target resolves to from this seat's approver. */
   private async escalationApprover(step: ActiveStep, seat: Seat): Promise<Approver | undefined> {
-    const [target] = await acts.approverCandidates({ roles: [step.spec.timing.escalateTo], subjectEmail: seat.approver.email });
+    const [target] = await shortWork().approverCandidates({ roles: [step.spec.timing.escalateTo], subjectEmail: seat.approver.email });
     const candidates = (target?.candidates ?? []).filter((c) => !same(c.email, seat.approver.email));
     const others = step.seats.filter((s) => s !== seat).map((s) => s.approver);
     const pick = firstEligible(candidates, step.spec.stepId, this.duties(), others);
