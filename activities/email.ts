@@ -29,22 +29,21 @@ function isPermanentSmtpFailure(error: unknown): boolean {
  */
 export async function sendEmailOnce(deps: ActivityDeps, mail: OutgoingEmail): Promise<{ sent: boolean }> {
   const { db } = deps;
-  const existing = await db.outboundEmail.findUnique({ where: { idempotencyKey: mail.idempotencyKey } });
-  if (existing?.status === 'sent') return { sent: false };
-  if (!existing) {
-    await db.outboundEmail.upsert({
-      where: { idempotencyKey: mail.idempotencyKey },
-      create: {
-        idempotencyKey: mail.idempotencyKey,
-        runId: mail.runId ?? null,
-        kind: mail.kind,
-        to: mail.to,
-        subject: mail.email.subject,
-        status: 'sending',
-      },
-      update: {},
-    });
-  }
+  // One statement: the row as it was (a retry finds it, maybe sent) or as just written (status sending).
+  const row = await db.outboundEmail.upsert({
+    where: { idempotencyKey: mail.idempotencyKey },
+    create: {
+      idempotencyKey: mail.idempotencyKey,
+      runId: mail.runId ?? null,
+      kind: mail.kind,
+      to: mail.to,
+      subject: mail.email.subject,
+      status: 'sending',
+    },
+    update: {},
+    select: { status: true },
+  });
+  if (row.status === 'sent') return { sent: false };
   const messageId = `<${mail.idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '.')}@opsflow>`;
   try {
     await deps.mailer.sendMail({
