@@ -112,6 +112,17 @@ export function createActivityDeps(config: Config, logger: Logger, options: { eg
   };
 }
 
+/**
+ * Production trusts only dist/ (`npm run build`; without it the worker bundles at start). Elsewhere the bundle of
+ * the current sources is built once and reused by their hash (worker/build-bundle.ts): a restart skips webpack, and
+ * a stale bundle cannot run.
+ */
+async function defaultBundlePath(config: Config): Promise<string | undefined> {
+  if (config.NODE_ENV === 'production') return existsSync(prebuiltBundlePath) ? prebuiltBundlePath : undefined;
+  const { cachedWorkflowBundle } = await import('./build-bundle.js');
+  return cachedWorkflowBundle();
+}
+
 export interface OpsflowWorkerOptions {
   config: Config;
   logger: Logger;
@@ -141,15 +152,14 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
   } catch (error) {
     throw new TemporalConnectionConfigError(`Could not connect to Temporal at ${settings.address}${settings.tls ? ' (TLS)' : ''}: ${(error as Error).message}`);
   }
-  // Only production trusts dist/: in development a stale bundle would silently run old workflow code.
-  const usePrebuilt = config.NODE_ENV === 'production' && existsSync(prebuiltBundlePath);
-  const bundlePath = options.workflowsPath ? undefined : (options.workflowBundlePath ?? (usePrebuilt ? prebuiltBundlePath : undefined));
+  const bundlePath = options.workflowsPath ? undefined : (options.workflowBundlePath ?? (await defaultBundlePath(config)));
   const worker = await Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     activities: options.wrapActivities ? options.wrapActivities(createActivities(deps)) : createActivities(deps),
     interceptors: deps.metrics ? { activity: [activityMetricsInterceptor(deps.metrics)] } : undefined,
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: options.workflowsPath ?? workflowsPath }),
   });
   return { worker, deps, connection };
