@@ -7,9 +7,10 @@ import { startStack, type Stack } from '../support/stack.js';
 
 /**
  * What issue 18's speed-ups must keep: a decision the approver was told counted is durable (Temporal's history is
- * the record), and its audit entry follows. Here the worker process that took the decision is SIGKILLed while its
- * audit write waits on the run's audit chain (held by this test): the entry still appears exactly once, before
- * what followed from it, the chain verifies, and the run's mails and its purchase order are not repeated.
+ * the record), and its audit entry follows. Here the worker process that took the first step's decision is
+ * SIGKILLed while its audit writes wait on the run's audit chain (held by this test), with the next step opening
+ * (its requests carry the decision's record): the entry still appears exactly once, before what followed from it,
+ * the chain verifies, and the run's mails and its purchase order are not repeated.
  */
 describe('a decision acknowledged, then the worker killed before its audit write', () => {
   let stack: Stack;
@@ -31,7 +32,7 @@ describe('a decision acknowledged, then the worker killed before its audit write
   it('appears once, in order, with one PO and no mail twice', async () => {
     const worker = await stack.startWorkerProcess();
     const title = 'Killed before the audit';
-    const { body } = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title, amount: 3_000 }), settings: quickTiming });
+    const { body } = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title, amount: 25_000 }), settings: quickTiming });
     const runId = body.runId as string;
     const { link } = await waitForApprovalMail(stack, approvers.lineManager, { subject: new RegExp(title) });
     await waitUntil(async () => (await stack.db.auditEntry.count({ where: { runId, action: 'approval.requested' } })) === 1 || undefined, 'the request audited');
@@ -50,28 +51,38 @@ describe('a decision acknowledged, then the worker killed before its audit write
     const decided = () => stack.db.auditEntry.count({ where: { runId, action: 'approval.decided' } });
     expect(await decided()).toBe(0);
 
-    // The history holds the decision: another worker writes its record (once the dead one's attempt times out) and goes on.
+    // The history holds the decision: another worker writes its record (once the dead one's attempts time out) and goes on.
     await stack.startWorker();
+    const next = await waitForApprovalMail(stack, approvers.financeDirector, { subject: new RegExp(title), timeoutMs: 90_000 });
+    expect((await submitDecision(next.link, 'approve')).status).toBe(200);
     await waitForRunStatus(stack, runId, 'completed', 90_000);
 
-    expect(await decided()).toBe(1);
+    expect(await decided()).toBe(2);
     const audit = await stack.db.auditEntry.findMany({ where: { runId }, orderBy: { seq: 'asc' } });
-    const actions = audit.map((e) => e.action);
-    expect(actions.indexOf('approval.requested')).toBeLessThan(actions.indexOf('approval.decided'));
-    expect(actions.indexOf('approval.decided')).toBeLessThan(actions.indexOf('run.completed'));
-    expect(actions.filter((a) => a === 'run.completed')).toHaveLength(1);
+    const steps = audit.filter((e) => e.action.startsWith('approval.')).map((e) => `${e.action} ${e.step}`);
+    expect(steps).toEqual([
+      'approval.requested line-manager',
+      'approval.decided line-manager',
+      'approval.requested finance-director',
+      'approval.decided finance-director',
+    ]);
+    expect(audit.filter((e) => e.action === 'run.completed')).toHaveLength(1);
+    expect(audit.at(-1)!.action).toBe('run.completed');
     const verification = await getJson(`${stack.apiUrl}/runs/${runId}/audit/verify`);
     expect(verification.body).toMatchObject({ runId, ok: true, entries: audit.length, firstBroken: null });
-    const request = await stack.db.approvalRequest.findFirstOrThrow({ where: { runId } });
-    expect(request.decision).toBe('approved');
-    expect(request.decidedBy).toBe(approvers.lineManager);
+    const requests = await stack.db.approvalRequest.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } });
+    expect(requests.map((r) => [r.decidedBy, r.decision])).toEqual([
+      [approvers.lineManager, 'approved'],
+      [approvers.financeDirector, 'approved'],
+    ]);
 
     expect(stack.simulators.erp.purchaseOrders().filter((po) => po.reference === runId)).toHaveLength(1);
     // The requester is told after the run is recorded as completed.
     await stack.mail.waitFor((m) => m.to.includes(approvers.requester) && m.subject.includes(title), { timeoutMs: 20_000 });
     const mails = stack.mail.messages().filter((m) => m.subject.includes(title));
     expect(mails.filter((m) => m.to.includes(approvers.lineManager))).toHaveLength(1);
+    expect(mails.filter((m) => m.to.includes(approvers.financeDirector))).toHaveLength(1);
     expect(mails.filter((m) => m.to.includes(approvers.requester))).toHaveLength(1);
-    expect(await stack.db.outboundEmail.count({ where: { runId } })).toBe(2);
+    expect(await stack.db.outboundEmail.count({ where: { runId } })).toBe(3);
   });
 });
