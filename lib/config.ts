@@ -18,6 +18,22 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
+  // Reliability (README): sized for the API's run-start concurrency below plus its reads; a query or transaction
+  // that cannot get a connection in time fails, and the API answers 503 with Retry-After instead of hanging.
+  /** Connections each API or worker process may hold. */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20),
+  /** How long a query waits for a free connection. */
+  DATABASE_POOL_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** How long an interactive transaction waits to start (Prisma maxWait). */
+  DATABASE_TX_MAX_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** How long an interactive transaction may take before it is rolled back (Prisma timeout). */
+  DATABASE_TX_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
+  /** Run starts (POST /runs) one API process works on at once; more wait in a queue. */
+  RUN_START_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  /** Run starts that may wait for a slot; beyond that the API answers 503 with Retry-After at once. */
+  RUN_START_QUEUE: z.coerce.number().int().min(0).max(10_000).default(256),
+  /** How long a queued run start waits for a slot before it is answered 503 with Retry-After. */
+  RUN_START_QUEUE_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -82,6 +98,11 @@ export const configSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.union([z.literal(''), z.url()]).optional().transform((value) => value || undefined),
   /** The service name traces carry; by default opsflow-api / opsflow-worker. */
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  /**
+   * Runs a worker keeps in memory between their workflow tasks (each about 1 MB). A run evicted from the cache
+   * costs nothing until its next task replays it: bounded, 10,000 open runs fit one worker in about 1.5 GB.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(1000),
   /** The Temporal SDK's Prometheus exporter in the worker; unset = off. */
   TEMPORAL_SDK_METRICS_PORT: port.optional(),
 
@@ -164,6 +185,9 @@ export const configSchema = z.object({
     .default('true')
     .transform((value) => value === 'true' || value === '1' || value === ''),
 }).superRefine((config, ctx) => {
+  if (config.DATABASE_POOL_MAX < config.RUN_START_CONCURRENCY) {
+    ctx.addIssue({ code: 'custom', path: ['DATABASE_POOL_MAX'], message: `must be at least RUN_START_CONCURRENCY (${config.RUN_START_CONCURRENCY}): each run start holds a connection in its transaction` });
+  }
   if (config.NODE_ENV === 'production' && config.OPSFLOW_ALLOW_SHORT_DURATIONS) {
     ctx.addIssue({ code: 'custom', path: ['OPSFLOW_ALLOW_SHORT_DURATIONS'], message: 'is not allowed when NODE_ENV=production (reminders and SLAs must be at least 1h)' });
   }
