@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createEgressPolicy } from '../lib/egress.js';
 import { redactPath } from '../lib/logger.js';
 import { createApiMetrics } from '../lib/metrics.js';
+import { httpServerSpans } from '../lib/tracing.js';
 import { FailedKeyCheckLimiter, defaultFailureLimits, type FailureLimits } from './auth-failures.js';
 import type { ApiContext } from './context.js';
 import { errorHandler, notFoundHandler, retryAfterOnUnavailable } from './errors.js';
@@ -13,6 +14,7 @@ import { jsonBody } from './json-body.js';
 import { InFlightLimiter } from './load-shedding.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { approvalsRouter } from './routes/approvals.js';
+import { meRouter } from './routes/me.js';
 import { auditLogRouter } from './routes/audit-log.js';
 import { consoleRouter } from './routes/console.js';
 import { consolePoliciesRouter } from './routes/console-policies.js';
@@ -58,6 +60,8 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.use(retryAfterOnUnavailable);
   // X-Forwarded-For decides req.ip (rate limits, the audit log): honoured only from the proxies TRUST_PROXY names.
   app.set('trust proxy', ctx.config.TRUST_PROXY ?? false);
+  // First, so the whole request (Temporal calls included) runs in its trace span.
+  app.use(httpServerSpans('opsflow-api'));
   app.use(
     pinoHttp({
       logger: ctx.logger,
@@ -114,6 +118,7 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.use(webhooksRouter(ctx));
   app.use(schedulesRouter(ctx));
   app.use(runsRouter(ctx));
+  app.use(meRouter(ctx));
   app.use(approvalsRouter(ctx, { rateLimitPerMinute: options.approvalRateLimitPerMinute ?? 120 }));
 
   app.use(notFoundHandler);

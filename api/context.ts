@@ -12,7 +12,7 @@ export interface ApiContext {
   db: Db;
   temporal: Client;
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'PUBLIC_BASE_URL' | 'API_BODY_LIMIT' | 'OPSFLOW_ALLOW_SHORT_DURATIONS'> &
-    Partial<Pick<Config, 'EVENT_SOURCE_SECRETS' | 'WEBHOOK_ALLOWED_HOSTS' | 'TRUST_PROXY' | 'RUN_START_CONCURRENCY' | 'RUN_START_QUEUE' | 'RUN_START_QUEUE_WAIT_MS'>>;
+    Partial<Pick<Config, 'EVENT_SOURCE_SECRETS' | 'EVENT_HOLD_WINDOW' | 'WEBHOOK_ALLOWED_HOSTS' | 'TRUST_PROXY' | 'RUN_START_CONCURRENCY' | 'RUN_START_QUEUE' | 'RUN_START_QUEUE_WAIT_MS'>>;
   logger: Logger;
   /** How long a decision waits for the run to confirm it before answering "sent, not yet confirmed". */
   decisionWaitMs?: number;

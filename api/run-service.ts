@@ -9,6 +9,7 @@ import { insertAuditEntry, wakeDeliveryWorkflows, type DeliveryRef } from '../li
 import { resolveRunPolicy } from '../lib/policy-store.js';
 import { findProcess, type ProcessDefinition, type RunArgs } from '../processes/index.js';
 import type { ApiContext } from './context.js';
+import { applyHeldEventsSoon } from './event-routing.js';
 import { DEFAULT_RETRY_AFTER_SECONDS, parseOr422, unavailableError } from './errors.js';
 import { classifyUnavailable } from '../lib/unavailability.js';
 
@@ -108,8 +109,17 @@ export function runArgsOf(run: { input: unknown; policy: unknown; policyVersion:
   };
 }
 
-/** Starting twice with one run id is a no-op: the run id is the workflow id and the conflict policy keeps the first. */
-export async function startWorkflow(ctx: ApiContext, process: ProcessDefinition, runId: string, args: RunArgs<unknown, unknown>) {
+/**
+ * Starting twice with one run id is a no-op: the run id is the workflow id and the conflict policy keeps the first.
+ * Every run the API starts starts here, so this is where the events held for it (by its run id or the correlation
+ * key it was started for) are handed to it.
+ */
+export async function startWorkflow(ctx: ApiContext, process: ProcessDefinition, runId: string, args: RunArgs<unknown, unknown>, correlationKey?: string) {
+  await startWorkflowOnce(ctx, process, runId, args);
+  if (process.events?.consumes?.length) applyHeldEventsSoon(ctx, process.key, correlationKey ? [runId, correlationKey] : [runId]);
+}
+
+async function startWorkflowOnce(ctx: ApiContext, process: ProcessDefinition, runId: string, args: RunArgs<unknown, unknown>) {
   try {
     await ctx.temporal.workflow.start(process.workflowType, {
       workflowId: runId,

@@ -3,6 +3,7 @@ import { loadConfig } from '../lib/config.js';
 import { createDb, dbPoolSettingsOf } from '../lib/db.js';
 import { createLogger } from '../lib/logger.js';
 import { lazyClient, whenReachable } from '../lib/temporal.js';
+import { startTracing } from '../lib/tracing.js';
 import { createApp } from './app.js';
 import { createApiMetrics } from '../lib/metrics.js';
 import { startEventSweep } from './event-routing.js';
@@ -13,6 +14,7 @@ const LISTEN_ATTEMPTS = 10;
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const tracing = startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'opsflow-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   const db = createDb(config.DATABASE_URL, dbPoolSettingsOf(config));
   // Not awaited: the API serves health, links and reads while Temporal is down, and starts runs once it is back.
   const temporal = lazyClient(config);
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
     server.close(async () => {
       await temporal.connection.close();
       await db.$disconnect();
+      await tracing?.shutdown();
       process.exit(0);
     });
     setTimeout(() => process.exit(1), 10_000).unref();

@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { durationMs } from '../processes/duration.js';
 import { parseAllowedHosts } from './egress.js';
 import { productionSecretProblem } from './published-secrets.js';
 
@@ -8,6 +9,9 @@ import { productionSecretProblem } from './published-secrets.js';
  * start with its name, not later with a confusing error.
  */
 const port = z.coerce.number().int().min(0).max(65535);
+
+/** EVENT_HOLD_WINDOW when unset: a week covers an invoice that arrives days after its goods. */
+export const DEFAULT_EVENT_HOLD_WINDOW = '7d';
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -86,8 +90,14 @@ export const configSchema = z.object({
       return sources;
     }),
 
-  /** The worker's own Prometheus endpoint (activity failures, e-mails, runs closed); unset = off. */
+  /** The worker's own HTTP endpoint: /metrics (activity failures, e-mails, runs closed) and /healthz; unset = off. */
   WORKER_METRICS_PORT: port.optional(),
+  /** Where that endpoint and the SDK's listen: loopback by default; 0.0.0.0 in the image, so Prometheus and health checks reach them. */
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Traces: OTLP over HTTP to this collector (e.g. http://otel-collector:4318); unset or empty = off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.union([z.literal(''), z.url()]).optional().transform((value) => value || undefined),
+  /** The service name traces carry; by default opsflow-api / opsflow-worker. */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
   /** The Temporal SDK's Prometheus exporter in the worker; unset = off. */
   TEMPORAL_SDK_METRICS_PORT: port.optional(),
 
@@ -141,6 +151,17 @@ export const configSchema = z.object({
       return entries;
     }),
 
+  /**
+   * How long an event a process consumes waits for its run to start (e.g. a goods receipt sent before its invoice)
+   * before it is recorded as unmatched: `90s`, `12h`, `7d`; between 1 s and 90 d.
+   */
+  EVENT_HOLD_WINDOW: z
+    .string()
+    .default(DEFAULT_EVENT_HOLD_WINDOW)
+    .refine((value) => /^\d+(ms|s|m|h|d)$/.test(value), 'must be a duration such as 90s, 12h or 7d')
+    .transform((value) => durationMs(value))
+    .refine((ms) => ms >= 1000 && ms <= 90 * 86_400_000, 'must be between 1s and 90d'),
+
   /** How often the API looks for stuck runs (workflow tasks that keep failing). */
   RUN_HEALTH_SWEEP_MS: z.coerce.number().int().min(1000).default(30_000),
 
@@ -152,6 +173,12 @@ export const configSchema = z.object({
     .enum(['true', 'false', '1', '0', ''])
     .default('false')
     .transform((value) => value === 'true' || value === '1'),
+
+  /** Whether the worker makes sure the hourly Schedule of the approvers' daily digest exists (lib/digest-schedule.ts). */
+  APPROVER_DIGEST_SCHEDULE: z
+    .enum(['true', 'false', '1', '0', ''])
+    .default('true')
+    .transform((value) => value === 'true' || value === '1' || value === ''),
 }).superRefine((config, ctx) => {
   if (config.DATABASE_POOL_MAX < config.RUN_START_CONCURRENCY) {
     ctx.addIssue({ code: 'custom', path: ['DATABASE_POOL_MAX'], message: `must be at least RUN_START_CONCURRENCY (${config.RUN_START_CONCURRENCY}): each run start holds a connection in its transaction` });

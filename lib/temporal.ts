@@ -3,6 +3,7 @@ import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor }
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import type { Config } from './config.js';
+import { temporalClientInterceptors } from './tracing.js';
 
 /**
  * How Opsflow reaches Temporal, read the way the `temporal` CLI reads it (@temporalio/envconfig): a profile from a
@@ -68,7 +69,7 @@ export async function connectClient(config: Pick<Config, 'TEMPORAL_ADDRESS' | 'T
   const settings = temporalConnectionSettings(config, env);
   try {
     const connection = await Connection.connect(connectionOptionsOf(settings));
-    return new Client({ connection, namespace: settings.namespace });
+    return new Client({ connection, namespace: settings.namespace, interceptors: temporalClientInterceptors() });
   } catch (error) {
     throw new TemporalConnectionConfigError(`Could not connect to Temporal at ${settings.address}${settings.tls ? ' (TLS)' : ''}: ${(error as Error).message}`);
   }
@@ -91,7 +92,7 @@ export function lazyClient(config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_N
     ...connectionOptionsOf(settings),
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: attempts }))],
   });
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({ connection, namespace: settings.namespace, interceptors: temporalClientInterceptors() });
 }
 
 /** Resolves once Temporal answers (polling every `everyMs`), for a log line that says the API reached it. */

@@ -19,15 +19,21 @@ import type { Logger } from '../lib/logger.js';
 import { createWorkerMetrics, type WorkerMetrics } from '../lib/metrics.js';
 import { wakeDeliveryWorkflows } from '../lib/outbound-webhooks.js';
 import { connectClient, connectionOptionsOf, temporalConnectionSettings, TemporalConnectionConfigError } from '../lib/temporal.js';
+import { activityTracingInterceptor, workflowTracingModules, workflowTracingSinks } from '../lib/tracing.js';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-/** Written by `npm run build`; production workers load it instead of bundling at start. */
-export const prebuiltBundlePath = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
+/**
+ * Run as compiled JavaScript (`npm run build`: dist/worker/worker.js, what the image runs) or as TypeScript through
+ * tsx (dev and tests, worker/worker.ts). Paths to the workflows and the prebuilt bundle differ between the two.
+ */
+const compiled = import.meta.url.endsWith('.js');
+export const workflowsPath = fileURLToPath(new URL(compiled ? '../workflows/index.js' : '../workflows/index.ts', import.meta.url));
+/** Written by `npm run build` beside the compiled code (dist/workflow-bundle.js); workers load it instead of bundling at start. */
+export const prebuiltBundlePath = fileURLToPath(new URL(compiled ? '../workflow-bundle.js' : '../dist/workflow-bundle.js', import.meta.url));
 
 let runtimeInstalled = false;
 
 /** Routes the SDK's own logs (worker, activity and workflow loggers) into pino. Once per process. */
-export function installRuntimeLogger(logger: Logger, sdkMetricsPort?: number): void {
+export function installRuntimeLogger(logger: Logger, sdkMetricsPort?: number, sdkMetricsHost = '127.0.0.1'): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const sdkLevels: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error'];
@@ -38,7 +44,7 @@ export function installRuntimeLogger(logger: Logger, sdkMetricsPort?: number): v
   });
   // Named per Prometheus conventions: counters end in _total, durations in seconds with the unit in the name.
   const metrics = (port: number) => ({
-    telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } },
+    telemetryOptions: { metrics: { prometheus: { bindAddress: `${sdkMetricsHost}:${port}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } },
   });
   try {
     Runtime.install({ ...(sdkMetricsPort ? metrics(sdkMetricsPort) : {}), logger: logTo });
@@ -135,9 +141,17 @@ export interface OpsflowWorkerOptions {
   egressLookup?: LookupFunction;
 }
 
-export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promise<{ worker: Worker; deps: ActivityDeps; connection: NativeConnection }> {
+export interface OpsflowWorker {
+  worker: Worker;
+  deps: ActivityDeps;
+  connection: NativeConnection;
+  /** The workflow code it runs: a prebuilt bundle's path, or the entry it bundled at start. */
+  workflowSource: string;
+}
+
+export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promise<OpsflowWorker> {
   const { config, logger } = options;
-  installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_PORT);
+  installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_PORT, config.WORKER_METRICS_HOST);
   const deps = options.deps ?? createActivityDeps(config, logger, { egressLookup: options.egressLookup, temporalEnv: options.temporalEnv });
   // The same settings as the client's (envconfig: temporal.toml profile, TEMPORAL_* variables, mTLS or API key).
   const settings = temporalConnectionSettings(config, options.temporalEnv);
@@ -147,16 +161,22 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
   } catch (error) {
     throw new TemporalConnectionConfigError(`Could not connect to Temporal at ${settings.address}${settings.tls ? ' (TLS)' : ''}: ${(error as Error).message}`);
   }
-  // Only production trusts dist/: in development a stale bundle would silently run old workflow code.
-  const usePrebuilt = config.NODE_ENV === 'production' && existsSync(prebuiltBundlePath);
+  // Compiled code trusts the bundle built with it; from sources only production does (in development a stale
+  // dist/ would silently run old workflow code).
+  const usePrebuilt = (compiled || config.NODE_ENV === 'production') && existsSync(prebuiltBundlePath);
   const bundlePath = options.workflowsPath ? undefined : (options.workflowBundlePath ?? (usePrebuilt ? prebuiltBundlePath : undefined));
   const worker = await Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     activities: options.wrapActivities ? options.wrapActivities(createActivities(deps)) : createActivities(deps),
-    interceptors: deps.metrics ? { activity: [activityMetricsInterceptor(deps.metrics)] } : undefined,
+    interceptors: {
+      activity: [activityTracingInterceptor(), ...(deps.metrics ? [activityMetricsInterceptor(deps.metrics)] : [])],
+      // A prebuilt bundle has them inside already (worker/build-bundle.ts).
+      ...(bundlePath ? {} : { workflowModules: workflowTracingModules }),
+    },
+    sinks: workflowTracingSinks(),
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: options.workflowsPath ?? workflowsPath }),
   });
-  return { worker, deps, connection };
+  return { worker, deps, connection, workflowSource: bundlePath ?? options.workflowsPath ?? workflowsPath };
 }

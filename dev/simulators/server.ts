@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { listenOnPreferredPort, listenServer } from '../ports.js';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express } from 'express';
+import { httpServerSpans } from '../../lib/tracing.js';
 import { AtsStore, atsRouter, type EventTarget } from './ats.js';
 import { ErpStore, erpRouter } from './erp.js';
 import { ESignStore, esignRouter } from './esign.js';
@@ -69,6 +70,8 @@ export function createSimulatorApp(options: SimulatorOptions = {}) {
   };
   const persistence = options.storeFile ? persistTo(options.storeFile, { ...stores, idempotency: controls.answered }) : undefined;
   const app: Express = express();
+  // Like a real system that traces: its server spans join the caller's trace (traceparent).
+  app.use(httpServerSpans('opsflow-simulators'));
   app.use(express.json({ limit: '1mb' }));
   if (persistence) {
     app.use((req, res, next) => {
