@@ -1,4 +1,4 @@
-import type { Decision, DecisionResult } from '../processes/approval-messages.js';
+import type { Decision, DecisionChannel, DecisionResult } from '../processes/approval-messages.js';
 import type { Fact } from '../processes/facts.js';
 import { findProcess } from '../processes/index.js';
 import type { Prisma } from '../lib/db.js';
@@ -34,7 +34,7 @@ export interface DecisionRecord {
   decision: Decision;
   comment: string | null;
   actorEmail: string;
-  channel: 'link' | 'api';
+  channel: DecisionChannel;
   ip?: string;
   userAgent?: string;
   decidedAt: number;

@@ -13,6 +13,7 @@ import { errorHandler, notFoundHandler } from './errors.js';
 import { jsonBody } from './json-body.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { approvalsRouter } from './routes/approvals.js';
+import { meRouter } from './routes/me.js';
 import { auditLogRouter } from './routes/audit-log.js';
 import { consoleRouter } from './routes/console.js';
 import { consolePoliciesRouter } from './routes/console-policies.js';
@@ -105,6 +106,7 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.use(webhooksRouter(ctx));
   app.use(schedulesRouter(ctx));
   app.use(runsRouter(ctx));
+  app.use(meRouter(ctx));
   app.use(approvalsRouter(ctx, { rateLimitPerMinute: options.approvalRateLimitPerMinute ?? 120 }));
 
   app.use(notFoundHandler);

@@ -8,6 +8,7 @@ import {
   DECIDE_UPDATE,
   DecisionRefusal,
   type Decision,
+  type DecisionChannel,
   type DecisionInput,
   type DecisionResult,
 } from '../processes/approval-messages.js';
@@ -64,7 +65,7 @@ export interface LinkDecision {
   version: string;
   ip?: string;
   userAgent?: string;
-  channel?: 'link' | 'api';
+  channel?: DecisionChannel;
 }
 
 /**

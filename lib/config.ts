@@ -142,6 +142,12 @@ export const configSchema = z.object({
     .enum(['true', 'false', '1', '0', ''])
     .default('false')
     .transform((value) => value === 'true' || value === '1'),
+
+  /** Whether the worker makes sure the hourly Schedule of the approvers' daily digest exists (lib/digest-schedule.ts). */
+  APPROVER_DIGEST_SCHEDULE: z
+    .enum(['true', 'false', '1', '0', ''])
+    .default('true')
+    .transform((value) => value === 'true' || value === '1' || value === ''),
 }).superRefine((config, ctx) => {
   if (config.NODE_ENV === 'production' && config.OPSFLOW_ALLOW_SHORT_DURATIONS) {
     ctx.addIssue({ code: 'custom', path: ['OPSFLOW_ALLOW_SHORT_DURATIONS'], message: 'is not allowed when NODE_ENV=production (reminders and SLAs must be at least 1h)' });

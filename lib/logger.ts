@@ -30,7 +30,7 @@ const redact = [
 
 /** A request URL or path as logs may show it: the token of an approval link is replaced. */
 export function redactPath(url: string): string {
-  return url.replace(/\/approvals\/[^/?#]+/, '/approvals/[token]');
+  return url.replace(/\/approvals\/[^/?#]+/, '/approvals/[token]').replace(/\/me\/sign-in\/[^/?#]+/, '/me/sign-in/[token]');
 }
 
 /**

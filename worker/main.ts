@@ -6,6 +6,8 @@ import { loadConfig } from '../lib/config.js';
 import { staleDeliveryRefs } from '../lib/outbound-webhooks.js';
 import { createLogger } from '../lib/logger.js';
 import { startTracing } from '../lib/tracing.js';
+import { DIGEST_SCHEDULE_ID, ensureDigestSchedule } from '../lib/digest-schedule.js';
+import { connectClient } from '../lib/temporal.js';
 import { createOpsflowWorker } from './worker.js';
 
 const logger = createLogger('worker');
@@ -55,6 +57,17 @@ async function main(): Promise<void> {
   const endpoint = config.WORKER_METRICS_PORT ? serveWorkerEndpoint(worker, deps.metrics?.registry, config.WORKER_METRICS_HOST, config.WORKER_METRICS_PORT) : undefined;
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS, workflows: workflowSource }, 'worker started');
   const sweep = sweepLostWebhookWakeUps(deps);
+  if (config.APPROVER_DIGEST_SCHEDULE) {
+    connectClient(config)
+      .then(async (client) => {
+        try {
+          logger.info({ schedule: DIGEST_SCHEDULE_ID, state: await ensureDigestSchedule(client, config.TEMPORAL_TASK_QUEUE) }, 'approver digest schedule');
+        } finally {
+          await client.connection.close();
+        }
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not create the approver digest schedule; the next worker start tries again'));
+  }
   await worker.run();
   clearInterval(sweep);
   endpoint?.close();

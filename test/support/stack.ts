@@ -175,6 +175,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ERP_TIMEOUT_MS: String(config.ERP_TIMEOUT_MS),
     INTEGRATION_TIMEOUT_MS: String(config.INTEGRATION_TIMEOUT_MS),
     OPSFLOW_ALLOW_SHORT_DURATIONS: String(config.OPSFLOW_ALLOW_SHORT_DURATIONS),
+    // The digest Schedule is namespace-wide and hourly: a test that needs one creates its own (test/e2e/digest).
+    APPROVER_DIGEST_SCHEDULE: 'false',
     PUBLIC_BASE_URL: apiUrl,
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     EVENT_SOURCE_SECRETS: Object.entries(eventSecrets).map(([source, secret]) => `${source}=${secret}`).join(','),
