@@ -9,8 +9,9 @@ import { createApiMetrics } from '../lib/metrics.js';
 import { httpServerSpans } from '../lib/tracing.js';
 import { FailedKeyCheckLimiter, defaultFailureLimits, type FailureLimits } from './auth-failures.js';
 import type { ApiContext } from './context.js';
-import { errorHandler, notFoundHandler } from './errors.js';
+import { errorHandler, notFoundHandler, retryAfterOnUnavailable } from './errors.js';
 import { jsonBody } from './json-body.js';
+import { InFlightLimiter } from './load-shedding.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { approvalsRouter } from './routes/approvals.js';
 import { meRouter } from './routes/me.js';
@@ -42,10 +43,21 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
     metrics: apiContext.metrics ?? createApiMetrics(),
     egress: apiContext.egress ?? createEgressPolicy({ allowedHosts: apiContext.config.WEBHOOK_ALLOWED_HOSTS }),
     authFailures: apiContext.authFailures ?? new FailedKeyCheckLimiter(options.failedKeyCheckLimits ?? defaultFailureLimits),
+    runStarts:
+      apiContext.runStarts ??
+      new InFlightLimiter(
+        {
+          concurrency: apiContext.config.RUN_START_CONCURRENCY ?? 16,
+          queue: apiContext.config.RUN_START_QUEUE ?? 256,
+          queueWaitMs: apiContext.config.RUN_START_QUEUE_WAIT_MS ?? 10_000,
+        },
+        'run starts',
+      ),
   };
   const metrics = ctx.metrics!;
   const app = express();
   app.disable('x-powered-by');
+  app.use(retryAfterOnUnavailable);
   // X-Forwarded-For decides req.ip (rate limits, the audit log): honoured only from the proxies TRUST_PROXY names.
   app.set('trust proxy', ctx.config.TRUST_PROXY ?? false);
   // First, so the whole request (Temporal calls included) runs in its trace span.

@@ -13,7 +13,7 @@ import { HttpSystem } from '../activities/http-system.js';
 import { HttpItProvisioning } from '../activities/it.js';
 import { HttpScreening } from '../activities/screening.js';
 import type { Config } from '../lib/config.js';
-import { createDb } from '../lib/db.js';
+import { createDb, dbPoolSettingsOf } from '../lib/db.js';
 import { createEgressPolicy, type LookupFunction } from '../lib/egress.js';
 import type { Logger } from '../lib/logger.js';
 import { createWorkerMetrics, type WorkerMetrics } from '../lib/metrics.js';
@@ -38,16 +38,22 @@ export function installRuntimeLogger(logger: Logger, sdkMetricsPort?: number, sd
   runtimeInstalled = true;
   const sdkLevels: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error'];
   const level = (sdkLevels.includes(logger.level) ? logger.level.toUpperCase() : 'INFO') as LogLevel;
-  Runtime.install({
-    // Named per Prometheus conventions: counters end in _total, durations in seconds with the unit in the name.
-    ...(sdkMetricsPort
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `${sdkMetricsHost}:${sdkMetricsPort}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } }
-      : {}),
-    logger: new DefaultLogger(level, ({ level: entryLevel, message, meta }) => {
-      const method = entryLevel.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
-      logger[method]({ ...meta, source: 'temporal' }, message);
-    }),
+  const logTo = new DefaultLogger(level, ({ level: entryLevel, message, meta }) => {
+    const method = entryLevel.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
+    logger[method]({ ...meta, source: 'temporal' }, message);
   });
+  // Named per Prometheus conventions: counters end in _total, durations in seconds with the unit in the name.
+  const metrics = (port: number) => ({
+    telemetryOptions: { metrics: { prometheus: { bindAddress: `${sdkMetricsHost}:${port}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } },
+  });
+  try {
+    Runtime.install({ ...(sdkMetricsPort ? metrics(sdkMetricsPort) : {}), logger: logTo });
+  } catch (error) {
+    // The port is taken (another process got it first): the SDK's metrics go elsewhere rather than the worker down.
+    if (!sdkMetricsPort) throw error;
+    logger.warn({ err: error, wanted: sdkMetricsPort }, 'TEMPORAL_SDK_METRICS_PORT could not be bound; Temporal SDK metrics on a free port instead');
+    Runtime.install({ ...metrics(0), logger: logTo });
+  }
 }
 
 /** Counts every activity attempt and each failure by its ApplicationFailure type. */
@@ -97,7 +103,7 @@ export function createIntegrations(config: Config) {
 
 export function createActivityDeps(config: Config, logger: Logger, options: { egressLookup?: LookupFunction; temporalEnv?: NodeJS.ProcessEnv } = {}): ActivityDeps {
   const temporal = lazyTemporalClient(config, options.temporalEnv);
-  const db = createDb(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL, dbPoolSettingsOf(config));
   const mailer = createMailer(config.SMTP_URL);
   return {
     metrics: createWorkerMetrics(),
@@ -116,6 +122,19 @@ export function createActivityDeps(config: Config, logger: Logger, options: { eg
       mailer.close();
     },
   };
+}
+
+/**
+ * Production trusts only dist/ (`npm run build`; without it the worker bundles at start). Elsewhere the bundle of
+ * the current sources is built once and reused by their hash (worker/build-bundle.ts): a restart skips webpack, and
+ * a stale bundle cannot run.
+ */
+async function defaultBundlePath(config: Config): Promise<string | undefined> {
+  // Compiled code trusts the bundle built with it; from sources only production does (in development a stale
+  // dist/ would silently run old workflow code, so the sources' own cached bundle is used instead).
+  if (compiled || config.NODE_ENV === 'production') return existsSync(prebuiltBundlePath) ? prebuiltBundlePath : undefined;
+  const { cachedWorkflowBundle } = await import('./build-bundle.js');
+  return cachedWorkflowBundle();
 }
 
 export interface OpsflowWorkerOptions {
@@ -155,10 +174,7 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
   } catch (error) {
     throw new TemporalConnectionConfigError(`Could not connect to Temporal at ${settings.address}${settings.tls ? ' (TLS)' : ''}: ${(error as Error).message}`);
   }
-  // Compiled code trusts the bundle built with it; from sources only production does (in development a stale
-  // dist/ would silently run old workflow code).
-  const usePrebuilt = (compiled || config.NODE_ENV === 'production') && existsSync(prebuiltBundlePath);
-  const bundlePath = options.workflowsPath ? undefined : (options.workflowBundlePath ?? (usePrebuilt ? prebuiltBundlePath : undefined));
+  const bundlePath = options.workflowsPath ? undefined : (options.workflowBundlePath ?? (await defaultBundlePath(config)));
   const worker = await Worker.create({
     connection,
     namespace: settings.namespace,
@@ -170,6 +186,7 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
       ...(bundlePath ? {} : { workflowModules: workflowTracingModules }),
     },
     sinks: workflowTracingSinks(),
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: options.workflowsPath ?? workflowsPath }),
   });
   return { worker, deps, connection, workflowSource: bundlePath ?? options.workflowsPath ?? workflowsPath };

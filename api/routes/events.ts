@@ -8,7 +8,7 @@ import { insertAuditEntry } from '../../lib/outbound-webhooks.js';
 import { verifyWebhook, WebhookVerificationError } from '../../lib/webhook-signature.js';
 import { authenticate, requireIdentity, requireScope } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import { applyEventToRun, routeEvent } from '../event-routing.js';
+import { applyEventToRun, isOpenEvent, routeEvent } from '../event-routing.js';
 import { parseOr422, tooDeepError } from '../errors.js';
 import { jsonBody } from '../json-body.js';
 import { exceedsJsonDepth } from '../../lib/json-depth.js';
@@ -25,7 +25,7 @@ export const operatorEventSchema = inboundEventSchema.extend({
 export const eventsQuerySchema = z.object({
   source: z.string().optional(),
   type: z.string().optional(),
-  status: z.enum(['received', 'applied', 'started', 'unmatched', 'invalid']).optional(),
+  status: z.enum(['received', 'held', 'applied', 'started', 'unmatched', 'invalid']).optional(),
   runId: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
@@ -46,11 +46,21 @@ function eventView(event: InboundEvent) {
     status: event.status,
     runId: event.runId,
     reason: event.statusReason,
+    // What a held event waits for (kept once it was applied or expired).
+    ...(event.heldFor ? { heldFor: event.heldFor, correlationKey: event.correlationKey, holdUntil: event.holdUntil } : {}),
     ...(event.issues ? { issues: event.issues } : {}),
     payload: event.payload,
     receivedAt: event.receivedAt,
     routedAt: event.routedAt,
   };
+}
+
+/** Routes within the inline wait; a failure leaves the event as it was for the sweep (or the next delivery). */
+function routeOrDefer(ctx: ApiContext, event: InboundEvent): Promise<InboundEvent> {
+  return routeEvent(ctx, event, INLINE_ROUTING_WAIT_MS).catch((error: unknown) => {
+    ctx.logger.warn({ err: error, eventId: event.id }, 'event recorded, routing deferred to the sweep');
+    return event;
+  });
 }
 
 export function eventsRouter(ctx: ApiContext): Router {
@@ -82,15 +92,14 @@ export function eventsRouter(ctx: ApiContext): Router {
       const stored = await ctx.db.inboundEvent.create({
         data: { id: randomUUID(), source, webhookId: verified.id, type: event.type, payload: event.data as Prisma.InputJsonValue, status: 'received' },
       });
-      const routed = await routeEvent(ctx, stored, INLINE_ROUTING_WAIT_MS).catch((error: unknown) => {
-        ctx.logger.warn({ err: error, eventId: stored.id }, 'event recorded, routing deferred to the sweep');
-        return stored;
-      });
-      res.status(202).json(eventView(routed));
+      res.status(202).json(eventView(await routeOrDefer(ctx, stored)));
     } catch (error) {
       if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002') throw error;
       const first = await ctx.db.inboundEvent.findUniqueOrThrow({ where: { source_webhookId: { source, webhookId: verified.id } } });
-      res.status(200).setHeader('Idempotent-Replayed', 'true').json({ ...eventView(first), duplicate: true });
+      // Not settled yet (held for a run that may exist now, or not answered): this delivery routes it again. Still
+      // one event and one Update (its id is the event id), so it is applied once however often it comes.
+      const current = isOpenEvent(first) ? await routeOrDefer(ctx, first) : first;
+      res.status(200).setHeader('Idempotent-Replayed', 'true').json({ ...eventView(current), duplicate: true });
     }
   });
 

@@ -10,7 +10,10 @@ import { authenticate, requireIdentity, requireScope } from '../auth.js';
 import { idempotencyKeySchema, startRun, starterFor } from '../run-service.js';
 import { runDetail, runSummary } from '../run-views.js';
 
-export const runStatuses = ['running', 'completed', 'rejected', 'expired', 'cancelled', 'failed'] as const;
+export const runStatuses = ['running', 'completed', 'rejected', 'expired', 'cancelled', 'failed', 'not_started'] as const;
+
+/** Lists show runs that started; `not_started` ones (the start did not reach Temporal) only when asked for by status. */
+export const startedRunsUnless = (status: string | undefined) => ({ status: status ?? { not: 'not_started' } });
 
 export const listRunsQuerySchema = z.object({
   process: z.string().min(1).optional(),
@@ -71,7 +74,7 @@ export function runsRouter(ctx: ApiContext): Router {
     const rows = await ctx.db.run.findMany({
       where: {
         ...(query.process ? { process: query.process } : {}),
-        ...(query.status ? { status: query.status } : {}),
+        ...startedRunsUnless(query.status),
         ...(query.health === 'stuck' ? { status: 'running', stuckSince: { not: null } } : {}),
         ...(after
           ? { OR: [{ startedAt: { lt: after.startedAt } }, { startedAt: after.startedAt, id: { lt: after.id } }] }

@@ -11,7 +11,7 @@ import { createApp } from '../../api/app.js';
 import type { FailureLimits } from '../../api/auth-failures.js';
 import { seedDemoOrg } from '../../dev/demo-org.js';
 import { startMailSink, type MailSink } from '../../dev/mail-sink.js';
-import { startEventSweep } from '../../api/event-routing.js';
+import { startEventSweep, sweepEvents } from '../../api/event-routing.js';
 import { sweepRunHealth } from '../../api/run-health-monitor.js';
 import { createApiMetrics } from '../../lib/metrics.js';
 import { simulatorUrls, startSimulators, type Simulators } from '../../dev/simulators/server.js';
@@ -67,6 +67,8 @@ export interface Stack {
   startApiProcess(options?: ChildProcessOptions): Promise<{ url: string; process: ChildProcess }>;
   /** One pass of the API's run health sweep (api/server.ts runs it on a timer), so a test need not wait for it. */
   sweepRunHealth(): ReturnType<typeof sweepRunHealth>;
+  /** One pass of the API's event sweep (held and unanswered events), as the timer would run it. */
+  sweepEvents(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -97,6 +99,10 @@ export interface StackOptions {
   temporalEnv?: Record<string, string>;
   /** OPSFLOW_ALLOW_SHORT_DURATIONS; by default on, so tests run reminders and SLAs of seconds. */
   allowShortDurations?: boolean;
+  /** EVENT_HOLD_WINDOW (how long an event waits for its run to start); by default the production default. */
+  eventHoldWindow?: string;
+  /** How often the API's event sweep runs (2 s by default); `manual`: only when the test calls `sweepEvents()`. */
+  eventSweep?: number | 'manual';
 }
 
 export interface ChildProcessOptions {
@@ -144,6 +150,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     INTEGRATION_TIMEOUT_MS: '5000',
     // Tests run reminders and SLAs of seconds; production refuses this switch.
     OPSFLOW_ALLOW_SHORT_DURATIONS: String(options.allowShortDurations ?? true),
+    ...(options.eventHoldWindow ? { EVENT_HOLD_WINDOW: options.eventHoldWindow } : {}),
   });
   const metrics = createApiMetrics();
   const server: Server = await new Promise((resolve) => {
@@ -157,7 +164,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   simulators.ats.sendEventsTo({ url: `${apiUrl}/events/ats`, secret: eventSecrets.ats });
   // As api/server.ts does: events a run did not take in time are routed again by the sweep.
-  const eventSweep = startEventSweep({ db: runtimeDb, temporal, config, logger }, 2_000);
+  const eventSweepEveryMs = options.eventSweep ?? 2_000;
+  const eventSweep = eventSweepEveryMs === 'manual' ? undefined : startEventSweep({ db: runtimeDb, temporal, config, logger }, eventSweepEveryMs);
   config = { ...config, PUBLIC_BASE_URL: apiUrl };
 
   const workerEnv: NodeJS.ProcessEnv = {
@@ -177,6 +185,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     OPSFLOW_ALLOW_SHORT_DURATIONS: String(config.OPSFLOW_ALLOW_SHORT_DURATIONS),
     // The digest Schedule is namespace-wide and hourly: a test that needs one creates its own (test/e2e/digest).
     APPROVER_DIGEST_SCHEDULE: 'false',
+    ...(options.eventHoldWindow ? { EVENT_HOLD_WINDOW: options.eventHoldWindow } : {}),
     PUBLIC_BASE_URL: apiUrl,
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     EVENT_SOURCE_SECRETS: Object.entries(eventSecrets).map(([source, secret]) => `${source}=${secret}`).join(','),
@@ -301,8 +310,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     startWorkerProcess,
     startApiProcess,
     sweepRunHealth: () => sweepRunHealth({ db: runtimeDb, temporal, logger, metrics }),
+    // Events received before this call are not "older than" the timer's interval: a manual pass takes them all.
+    sweepEvents: () => sweepEvents({ db: runtimeDb, temporal, config, logger }, 0),
     async stop() {
-      clearInterval(eventSweep);
+      if (eventSweep) clearInterval(eventSweep);
       for (const stop of stoppers) await stop();
       await replayWhatRan();
       await new Promise((resolve) => server.close(resolve));
