@@ -43,6 +43,8 @@ async function main(): Promise<void> {
   const began = Date.now();
   const loadAtStart = loadLine();
   const stack = await startBenchStack({ cluster: flag('cluster'), say });
+  // Ctrl-C stops what the bench started (PostgreSQL, Temporal, API, workers), not just this process.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stack.stop().finally(() => process.exit(130)));
   const rows: MeasureRow[] = [];
   const notes: string[] = [];
   try {

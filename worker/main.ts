@@ -2,7 +2,6 @@ import { createServer, type Server } from 'node:http';
 import type { Worker } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import type { ActivityDeps } from '../activities/index.js';
-import { createActivityDeps } from './worker.js';
 import { loadConfig, type Config } from '../lib/config.js';
 import { staleDeliveryRefs } from '../lib/outbound-webhooks.js';
 import { createLogger } from '../lib/logger.js';
@@ -10,19 +9,19 @@ import { DIGEST_SCHEDULE_ID, ensureDigestSchedule } from '../lib/digest-schedule
 import { connectClient } from '../lib/temporal.js';
 import { startTracing } from '../lib/tracing.js';
 import { listenOnPreferredPort, listenServer } from '../dev/ports.js';
-import { createOpsflowWorker } from './worker.js';
+import { createActivityDeps, createOpsflowWorker } from './worker.js';
 
 const logger = createLogger('worker');
 
 /**
  * The worker's HTTP endpoint on WORKER_METRICS_HOST:WORKER_METRICS_PORT (or any free port, logged, when another
  * process holds it): /metrics for Prometheus and /healthz for container health checks (200 while the worker polls
- * its task queue; 503 while it is reconnecting to Temporal, stopping or has failed).
+ * its task queue, 503 while it waits for Temporal, is stopping or has failed).
  */
-async function serveWorkerEndpoint(current: () => Worker | undefined, registry: Registry | undefined, host: string, port: number): Promise<Server> {
+async function serveWorkerEndpoint(currentWorker: () => Worker | undefined, registry: Registry | undefined, host: string, port: number): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url === '/healthz') {
-      const state = current()?.getState() ?? 'CONNECTING';
+      const state = currentWorker()?.getState() ?? 'CONNECTING';
       return void res.writeHead(state === 'RUNNING' ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: state === 'RUNNING' ? 'ok' : 'unavailable', worker: state }));
     }
     if (req.url !== '/metrics' || !registry) return void res.writeHead(404).end();
@@ -32,8 +31,8 @@ async function serveWorkerEndpoint(current: () => Worker | undefined, registry: 
     );
   });
   const bound = await listenOnPreferredPort(port, listenServer(server, host));
-  if (bound !== port) logger.warn({ wanted: port, port: bound }, 'WORKER_METRICS_PORT was taken; metrics on another port');
-  logger.info({ url: `http://${host}:${bound}/metrics` }, 'worker metrics listening');
+  if (bound !== port) logger.warn({ wanted: port, port: bound }, 'WORKER_METRICS_PORT was taken; the worker endpoint is on another port');
+  logger.info({ url: `http://${host}:${bound}/metrics` }, 'worker endpoint listening');
   return server;
 }
 
@@ -49,12 +48,22 @@ function sweepLostWebhookWakeUps(deps: ActivityDeps): NodeJS.Timeout {
   }, 30_000);
 }
 
+function ensureApproverDigest(config: Config): void {
+  connectClient(config)
+    .then(async (client) => {
+      try {
+        logger.info({ schedule: DIGEST_SCHEDULE_ID, state: await ensureDigestSchedule(client, config.TEMPORAL_TASK_QUEUE) }, 'approver digest schedule');
+      } finally {
+        await client.connection.close();
+      }
+    })
+    .catch((error: unknown) => logger.warn({ err: error }, 'could not create the approver digest schedule; the next worker start tries again'));
+}
+
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 10_000;
 
 let stopping = false;
-/** The worker of the current connection attempt, for /healthz. */
-let currentWorker: Worker | undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (stopping = true));
 
 /**
@@ -62,8 +71,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => 
  * outage) it waits and tries again, with backoff up to 10 s, instead of exiting. A signal (SIGINT/SIGTERM, which
  * the SDK turns into a graceful shutdown) ends it.
  */
-async function runUntilStopped(config: Config, deps: ActivityDeps): Promise<void> {
+async function runUntilStopped(config: Config, deps: ActivityDeps, onWorker: (worker: Worker | undefined) => void): Promise<void> {
   let delay = RETRY_MIN_MS;
+  let first = true;
   while (!stopping) {
     let created;
     try {
@@ -77,8 +87,10 @@ async function runUntilStopped(config: Config, deps: ActivityDeps): Promise<void
     }
     delay = RETRY_MIN_MS;
     const { worker, connection, workflowSource } = created;
-    currentWorker = worker;
+    onWorker(worker);
     logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS, workflows: workflowSource }, 'worker started');
+    if (first && config.APPROVER_DIGEST_SCHEDULE) ensureApproverDigest(config);
+    first = false;
     try {
       // Resolves after a signal's graceful shutdown, once in-flight tasks are done.
       await worker.run();
@@ -86,22 +98,10 @@ async function runUntilStopped(config: Config, deps: ActivityDeps): Promise<void
       if (stopping) throw error;
       logger.error({ err: error }, 'worker stopped with an error; reconnecting');
     } finally {
+      onWorker(undefined);
       await connection.close().catch(() => {});
     }
   }
-}
-
-/** The digest Schedule, made once Temporal answers; a failure is logged and the next worker start tries again. */
-function ensureDigestScheduleSoon(config: Config): void {
-  connectClient(config)
-    .then(async (client) => {
-      try {
-        logger.info({ schedule: DIGEST_SCHEDULE_ID, state: await ensureDigestSchedule(client, config.TEMPORAL_TASK_QUEUE) }, 'approver digest schedule');
-      } finally {
-        await client.connection.close();
-      }
-    })
-    .catch((error: unknown) => logger.warn({ err: error }, 'could not create the approver digest schedule; the next worker start tries again'));
 }
 
 async function main(): Promise<void> {
@@ -110,11 +110,11 @@ async function main(): Promise<void> {
   const tracing = startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'opsflow-worker', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   // One set of dependencies (database pool, mailer, integrations) for every connection attempt.
   const deps = createActivityDeps(config, logger);
-  const endpoint = config.WORKER_METRICS_PORT ? await serveWorkerEndpoint(() => currentWorker, deps.metrics?.registry, config.WORKER_METRICS_HOST, config.WORKER_METRICS_PORT) : undefined;
+  let current: Worker | undefined;
+  const endpoint = config.WORKER_METRICS_PORT ? await serveWorkerEndpoint(() => current, deps.metrics?.registry, config.WORKER_METRICS_HOST, config.WORKER_METRICS_PORT) : undefined;
   const sweep = sweepLostWebhookWakeUps(deps);
-  if (config.APPROVER_DIGEST_SCHEDULE) ensureDigestScheduleSoon(config);
   try {
-    await runUntilStopped(config, deps);
+    await runUntilStopped(config, deps, (worker) => (current = worker));
   } finally {
     clearInterval(sweep);
     endpoint?.close();

@@ -415,7 +415,10 @@ export class ApprovalDesk {
    * cannot get the seats its rule needs fails the run at that step, saying why.
    */
   private async fillSeats(spec: ApprovalStepSpec, rule: ApprovalRule, attempt: number): Promise<Approver[]> {
-    const resolved = await shortWork().approverCandidates({ roles: spec.approvers, subjectEmail: this.run.requesterEmail });
+    // Right after a decision its Update's answer rides on the current workflow task, which a local activity would
+    // hold until it is done: then the lookup is an ordinary activity, side by side with the decision's record.
+    const directory = this.hasUnsettledRecords() ? acts : shortWork();
+    const resolved = await directory.approverCandidates({ roles: spec.approvers, subjectEmail: this.run.requesterEmail });
     const chosen: Approver[] = [];
     const skipped: Array<SkippedCandidate & { seatRole: string }> = [];
     const unfilled: SeatCandidates[] = [];

@@ -183,6 +183,7 @@ describe('the fault suite: pieces killed and restarted while runs start and deci
     await stack.pieces.worker.kill();
     await stack.pieces.worker.start({ waitUntilReady: false });
     await waitUntil(async () => /Temporal not reachable; the worker tries again/.test(stack.output('worker')), 'the worker to wait for Temporal', 30_000);
+    expect(stack.pieces.worker.running, 'the worker process keeps running without Temporal').toBe(true);
 
     // Clients keep starting runs; they see 503 until Temporal is back.
     const starts = startRuns('temporal');

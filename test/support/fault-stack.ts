@@ -18,8 +18,10 @@ import { startTemporalDevServer, type TemporalDevServer } from '../../dev/tempor
 import { createApiKey } from '../../lib/api-keys.js';
 import { createDb, type Db } from '../../lib/db.js';
 import { DEFAULT_RUNTIME_LOGIN, ensureRuntimeLogin } from '../../lib/db-roles.js';
+import { historiesOf, replayFailures } from './replay.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+const TASK_QUEUE = 'opsflow-faults';
 
 /** A piece of the stack that runs as its own process: killed for real, restarted on the same port and state. */
 export interface Piece {
@@ -191,7 +193,7 @@ export async function startFaultStack(settings: { apiEnv?: NodeJS.ProcessEnv } =
     LOG_LEVEL: 'info',
     DATABASE_URL: runtimeUrl,
     TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
-    TEMPORAL_TASK_QUEUE: 'opsflow-faults',
+    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
     SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
     TOKEN_SECRETS: randomBytes(32).toString('base64url'),
     ...simulatorUrls(simulators.url),
@@ -209,14 +211,12 @@ export async function startFaultStack(settings: { apiEnv?: NodeJS.ProcessEnv } =
   await Promise.all([worker.start(), api.start()]);
   cleanups.push(() => worker.kill(), () => api.kill());
 
+  const client = async () => (temporalClient ??= new Client({ connection: await Connection.connect({ address: `127.0.0.1:${temporalPort}` }) }));
   return {
     apiUrl,
     adminKey,
     db: () => ownerDb,
-    async temporal() {
-      temporalClient ??= new Client({ connection: await Connection.connect({ address: `127.0.0.1:${temporalPort}` }) });
-      return temporalClient;
-    },
+    temporal: client,
     simulators,
     mails() {
       if (!existsSync(mailStore)) return [];
@@ -225,8 +225,16 @@ export async function startFaultStack(settings: { apiEnv?: NodeJS.ProcessEnv } =
     output: (piece) => (outputs[piece] ?? []).join('').slice(-4000),
     pieces: { temporal, postgres, smtp, worker, api },
     async stop() {
+      // As every stack test does: the runs made here replay against the current workflow code.
+      let replayProblem: Error | undefined;
+      if (temporal.running) {
+        const histories = await historiesOf(await client(), TASK_QUEUE);
+        const failures = await replayFailures(inject('workflowBundlePath'), histories);
+        if (failures.length) replayProblem = new Error(`Fault-suite runs do not replay against the current workflow code:\n  ${failures.join('\n  ')}`);
+      }
       for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.warn(`fault stack cleanup: ${(error as Error).message}`));
       await rm(scratch, { recursive: true, force: true });
+      if (replayProblem) throw replayProblem;
     },
   };
 }

@@ -12,16 +12,9 @@ import { AppError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
 import { lazyClient } from '../../lib/temporal.js';
 import { classifyUnavailable } from '../../lib/unavailability.js';
+import { caught } from '../support/caught.js';
 
-/** Errors produced for real by the libraries the API uses, against ports where nothing (or nothing useful) listens. */
-async function caught(action: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the action to fail');
-}
+/* Errors produced for real by the libraries the API uses, against ports where nothing (or nothing useful) listens. */
 
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -29,7 +29,8 @@ describe('a decision acknowledged, then the worker killed before its audit write
   const blockedAuditWriters = async () =>
     Number((await chainHolder.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rows[0]!.n);
 
-  it('appears once, in order, with one PO and no mail twice', async () => {
+  // The dead worker's activity attempts end only at their start-to-close timeout (30 s), once or twice in a row.
+  it('appears once, in order, with one PO and no mail twice', { timeout: 150_000 }, async () => {
     const worker = await stack.startWorkerProcess();
     const title = 'Killed before the audit';
     const { body } = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title, amount: 25_000 }), settings: quickTiming });
@@ -51,8 +52,19 @@ describe('a decision acknowledged, then the worker killed before its audit write
     const decided = () => stack.db.auditEntry.count({ where: { runId, action: 'approval.decided' } });
     expect(await decided()).toBe(0);
 
-    // The history holds the decision: another worker writes its record (once the dead one's attempts time out) and goes on.
-    await stack.startWorker();
+    // The history holds the decision: another worker writes its record (once the dead one's attempts time out) and
+    // goes on. Its own recordDecision is held until the next step's request is audited (at most 45 s), so the record
+    // the request carries is the one that lands: the audit must still read in order.
+    const nextStepRequested = () => stack.db.auditEntry.count({ where: { runId, action: 'approval.requested', step: 'finance-director' } });
+    await stack.startWorker({
+      wrapActivities: (activities) => ({
+        ...activities,
+        async recordDecision(record) {
+          await waitUntil(async () => (await nextStepRequested()) > 0 || undefined, 'the next step requested', 45_000).catch(() => undefined);
+          return activities.recordDecision(record);
+        },
+      }),
+    });
     const next = await waitForApprovalMail(stack, approvers.financeDirector, { subject: new RegExp(title), timeoutMs: 90_000 });
     expect((await submitDecision(next.link, 'approve')).status).toBe(200);
     await waitForRunStatus(stack, runId, 'completed', 90_000);
