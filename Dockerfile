@@ -31,8 +31,9 @@ ENV NODE_ENV=production \
     WORKER_METRICS_PORT=9464
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Production dependencies only; install scripts off (the Prisma client is already compiled into dist/).
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# Production dependencies only; install scripts off (the Prisma client is already compiled into dist/); optional
+# packages off too, or TypeScript comes along as Prisma's optional peer.
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The migrate job: `prisma migrate deploy` reads prisma.config.ts and prisma/migrations, then dist/dev/db-roles.js.
 COPY prisma ./prisma

@@ -42,23 +42,24 @@ export function messageIdFor(idempotencyKey: string): string {
 export async function sendEmailOnce(deps: ActivityDeps, mail: OutgoingEmail): Promise<{ sent: boolean }> {
   const { db } = deps;
   const messageId = messageIdFor(mail.idempotencyKey);
-  const existing = await db.outboundEmail.findUnique({ where: { idempotencyKey: mail.idempotencyKey } });
-  if (existing?.status === 'sent') return { sent: false };
-  if (!existing) {
-    await db.outboundEmail.upsert({
-      where: { idempotencyKey: mail.idempotencyKey },
-      create: {
-        idempotencyKey: mail.idempotencyKey,
-        runId: mail.runId ?? null,
-        kind: mail.kind,
-        to: mail.to,
-        subject: mail.email.subject,
-        status: 'sending',
-        messageId,
-      },
-      update: {},
-    });
-  } else {
+  const attemptStarted = new Date();
+  // One statement: the row as it was (a retry finds it, maybe sent) or as just written (status sending).
+  const row = await db.outboundEmail.upsert({
+    where: { idempotencyKey: mail.idempotencyKey },
+    create: {
+      idempotencyKey: mail.idempotencyKey,
+      runId: mail.runId ?? null,
+      kind: mail.kind,
+      to: mail.to,
+      subject: mail.email.subject,
+      status: 'sending',
+      messageId,
+    },
+    update: {},
+    select: { status: true, createdAt: true },
+  });
+  if (row.status === 'sent') return { sent: false };
+  if (row.createdAt < attemptStarted) {
     deps.logger.warn({ idempotencyKey: mail.idempotencyKey, messageId }, 'mail was handed to SMTP by an attempt that did not record it; sending again with the same Message-ID');
   }
   try {

@@ -98,6 +98,11 @@ export const configSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.union([z.literal(''), z.url()]).optional().transform((value) => value || undefined),
   /** The service name traces carry; by default opsflow-api / opsflow-worker. */
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  /**
+   * Runs a worker keeps in memory between their workflow tasks (each about 1 MB). A run evicted from the cache
+   * costs nothing until its next task replays it: bounded, 10,000 open runs fit one worker in about 1.5 GB.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(1000),
   /** The Temporal SDK's Prometheus exporter in the worker; unset = off. */
   TEMPORAL_SDK_METRICS_PORT: port.optional(),
 

@@ -10,9 +10,9 @@ import {
   OpenTelemetryActivityInboundInterceptor,
   OpenTelemetryActivityOutboundInterceptor,
   OpenTelemetryWorkflowClientInterceptor,
+  type OpenTelemetrySinks,
 } from '@temporalio/interceptors-opentelemetry';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
-import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry';
 import type { NextFunction, Request, Response } from 'express';
 
 /**
@@ -20,8 +20,8 @@ import type { NextFunction, Request, Response } from 'express';
  * follows a request through Opsflow: the API's server span (W3C `traceparent` accepted from the caller), the Temporal
  * client's StartWorkflow, the workflow's RunWorkflow and StartActivity spans (made inside the workflow sandbox and
  * exported through a sink), the worker's RunActivity, and the HTTP call to the external system with `traceparent`
- * sent on (activities/http-system.ts). The Temporal interceptors are always installed: without a tracer provider
- * their spans are no-ops, and a worker started with tracing on joins traces that began elsewhere.
+ * sent on (activities/http-system.ts). The Temporal interceptors are always installed (the workflow bundle carries
+ * its half either way); while tracing is off their spans go nowhere.
  */
 interface ActiveTracing {
   provider: NodeTracerProvider;

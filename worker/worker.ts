@@ -124,6 +124,19 @@ export function createActivityDeps(config: Config, logger: Logger, options: { eg
   };
 }
 
+/**
+ * Production trusts only dist/ (`npm run build`; without it the worker bundles at start). Elsewhere the bundle of
+ * the current sources is built once and reused by their hash (worker/build-bundle.ts): a restart skips webpack, and
+ * a stale bundle cannot run.
+ */
+async function defaultBundlePath(config: Config): Promise<string | undefined> {
+  // Compiled code trusts the bundle built with it; from sources only production does (in development a stale
+  // dist/ would silently run old workflow code, so the sources' own cached bundle is used instead).
+  if (compiled || config.NODE_ENV === 'production') return existsSync(prebuiltBundlePath) ? prebuiltBundlePath : undefined;
+  const { cachedWorkflowBundle } = await import('./build-bundle.js');
+  return cachedWorkflowBundle();
+}
+
 export interface OpsflowWorkerOptions {
   config: Config;
   logger: Logger;
@@ -161,10 +174,7 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
   } catch (error) {
     throw new TemporalConnectionConfigError(`Could not connect to Temporal at ${settings.address}${settings.tls ? ' (TLS)' : ''}: ${(error as Error).message}`);
   }
-  // Compiled code trusts the bundle built with it; from sources only production does (in development a stale
-  // dist/ would silently run old workflow code).
-  const usePrebuilt = (compiled || config.NODE_ENV === 'production') && existsSync(prebuiltBundlePath);
-  const bundlePath = options.workflowsPath ? undefined : (options.workflowBundlePath ?? (usePrebuilt ? prebuiltBundlePath : undefined));
+  const bundlePath = options.workflowsPath ? undefined : (options.workflowBundlePath ?? (await defaultBundlePath(config)));
   const worker = await Worker.create({
     connection,
     namespace: settings.namespace,
@@ -176,6 +186,7 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
       ...(bundlePath ? {} : { workflowModules: workflowTracingModules }),
     },
     sinks: workflowTracingSinks(),
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: options.workflowsPath ?? workflowsPath }),
   });
   return { worker, deps, connection, workflowSource: bundlePath ?? options.workflowsPath ?? workflowsPath };

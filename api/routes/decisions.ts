@@ -110,7 +110,7 @@ export function decisionsRouter(ctx: ApiContext): Router {
     const identity = requireIdentity(req);
     const body = parseOr422(decisionBodySchema, req.body);
     const runId = String(req.params.id);
-    if (!(await ctx.db.run.findUnique({ where: { id: runId } }))) throw new AppError('not_found', `No run ${runId}`);
+    // The request comes with its run: one read answers both "is there such a run" and "what waits on this person".
     const approval = body.requestId
       ? await ctx.db.approvalRequest.findFirst({ where: { id: body.requestId, runId, kind: 'decision' }, include: { run: true } })
       : await ctx.db.approvalRequest.findFirst({
@@ -118,7 +118,10 @@ export function decisionsRouter(ctx: ApiContext): Router {
           orderBy: { createdAt: 'desc' },
           include: { run: true },
         });
-    if (!approval) throw new AppError('conflict', `Nothing on run ${runId} is waiting on ${identity.email}`);
+    if (!approval) {
+      if (!(await ctx.db.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new AppError('not_found', `No run ${runId}`);
+      throw new AppError('conflict', `Nothing on run ${runId} is waiting on ${identity.email}`);
+    }
     if (approval.approverEmail !== identity.email) {
       throw new AppError('forbidden', `Request ${approval.id} belongs to ${approval.approverEmail}, not ${identity.email}`);
     }

@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,10 +10,39 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/ports.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
-import { getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus } from '../support/http.js';
+import { getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const run = promisify(execFile);
+
+interface ExportedSpan {
+  service: string;
+  name: string;
+  traceId: string;
+}
+
+/** An OTLP/HTTP collector stand-in: keeps every span the processes export to /v1/traces (JSON, as the exporter sends). */
+async function startOtlpReceiver(): Promise<{ url: string; spans: ExportedSpan[]; close(): Promise<void> }> {
+  const spans: ExportedSpan[] = [];
+  type Attribute = { key: string; value: { stringValue?: string } };
+  type Payload = { resourceSpans?: Array<{ resource?: { attributes?: Attribute[] }; scopeSpans?: Array<{ spans?: Array<{ name: string; traceId: string }> }> }> };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/v1/traces') {
+        const payload = JSON.parse(Buffer.concat(chunks).toString()) as Payload;
+        for (const resourceSpans of payload.resourceSpans ?? []) {
+          const service = resourceSpans.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
+          for (const scope of resourceSpans.scopeSpans ?? []) for (const span of scope.spans ?? []) spans.push({ service, name: span.name, traceId: span.traceId });
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
@@ -25,21 +56,25 @@ describe('the compiled build (dist/)', () => {
   let api: { url: string };
   let workerPort: number;
   let workerOutput = '';
+  let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
 
   beforeAll(async () => {
     const build = (async () => {
       await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', out], { cwd: root, timeout: 170_000 });
       await run(process.execPath, [join(out, 'worker/build-bundle.js')], { cwd: root, timeout: 120_000 });
     })();
-    [stack] = await Promise.all([startStack({ worker: 'none' }), build]);
+    [stack, otlp] = await Promise.all([startStack({ worker: 'none' }), startOtlpReceiver(), build]);
     workerPort = await freePort();
+    // Traces go to the receiver in batches every 300 ms (OTEL_BSP_SCHEDULE_DELAY; 5 s by default).
+    const tracing = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_BSP_SCHEDULE_DELAY: '300' };
     // Unset the test bundle: the compiled worker must find the one built beside it.
-    const env = { WORKFLOW_BUNDLE_PATH: '', WORKER_METRICS_PORT: String(workerPort) };
+    const env = { ...tracing, WORKFLOW_BUNDLE_PATH: '', WORKER_METRICS_PORT: String(workerPort) };
     await stack.startWorkerProcess({ nodeArgs: ['--enable-source-maps', join(out, 'worker/main.js')], env, onOutput: (text) => (workerOutput += text) });
-    api = await stack.startApiProcess({ nodeArgs: ['--enable-source-maps', join(out, 'api/server.js')] });
+    api = await stack.startApiProcess({ nodeArgs: ['--enable-source-maps', join(out, 'api/server.js')], env: tracing });
   }, 300_000);
   afterAll(async () => {
     await stack?.stop();
+    await otlp?.close();
     await rm(out, { recursive: true, force: true });
   });
 
@@ -66,6 +101,15 @@ describe('the compiled build (dist/)', () => {
 
     const metrics = await fetch(`http://127.0.0.1:${workerPort}/metrics`);
     expect(await metrics.text()).toMatch(/opsflow_activities_total\{activity="createPurchaseOrder",result="completed"\} 1/);
+
+    // With OTEL_EXPORTER_OTLP_ENDPOINT set, both processes export over OTLP/HTTP, and the run is one trace across them.
+    const traced = await waitUntil(async () => {
+      const start = otlp.spans.find((s) => s.service === 'opsflow-api' && s.name === 'POST /runs');
+      const inTrace = otlp.spans.filter((s) => s.traceId === start?.traceId);
+      const names = new Set(inTrace.map((s) => `${s.service} ${s.name}`));
+      return ['opsflow-api StartWorkflow:capexWorkflow', 'opsflow-worker RunWorkflow:capexWorkflow', 'opsflow-worker RunActivity:createPurchaseOrder', 'opsflow-worker POST Erp'].every((n) => names.has(n)) ? names : undefined;
+    }, `the run's spans at the OTLP receiver; got ${otlp.spans.length}`);
+    expect(traced.size).toBeGreaterThan(4);
   });
 
   it('the healthcheck script exits 0 on a healthy endpoint and 1 on an unreachable one', async () => {

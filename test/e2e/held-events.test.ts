@@ -4,6 +4,7 @@ import { runIdForKey } from '../../api/event-routing.js';
 import { runArgsOf } from '../../api/run-service.js';
 import { resolveRunPolicy } from '../../lib/policy-store.js';
 import { recordFactsVersion, runRow, runSearchAttributes } from '../../lib/run-record.js';
+import { APPLY_EVENT_UPDATE } from '../../processes/event-messages.js';
 import { findProcess } from '../../processes/index.js';
 import type { InvoiceMatchResult } from '../../workflows/invoice-match.js';
 import { buyer, erpEvent, sendEvent, type OutgoingEvent } from '../support/events.js';
@@ -92,7 +93,13 @@ describe('held events', () => {
     // Nobody took the Update within the API's inline wait.
     expect(receipt.body).toMatchObject({ status: 'received', runId: null });
     worker = await stack.startWorker();
-    // The Update was waiting at the server: the run takes it and completes by itself before anyone looks again.
+    // The Update reaches the run after all (Temporal may keep the one still waiting; here, as another API instance
+    // would, the same Update is sent again with the same id), and the run completes before this API looks again.
+    const stored = await stack.db.inboundEvent.findUniqueOrThrow({ where: { id: receipt.body.eventId } });
+    await stack.temporal.workflow.getHandle(runId).executeUpdate(APPLY_EVENT_UPDATE, {
+      updateId: stored.id,
+      args: [{ eventId: stored.id, source: stored.source, type: stored.type, data: stored.payload, receivedAt: stored.receivedAt.toISOString() }],
+    });
     await waitForRunStatus(stack, runId, 'completed');
     await waitUntil(async () => (await stack.temporal.workflow.getHandle(runId).describe()).status.name === 'COMPLETED', 'the workflow to close');
     expect((await eventById(receipt.body.eventId)).status).toBe('received');
