@@ -29,7 +29,7 @@ export const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
 /** Pages people open in a browser (approval links, forms, the console): they get an HTML page, never JSON. */
 function wantsHtmlPage(req: Request): boolean {
-  if (/^\/(approvals|ops)(\/|$)/.test(req.path)) return true;
+  if (/^\/(approvals|ops|me)(\/|$)/.test(req.path)) return true;
   return req.accepts(['json', 'html']) === 'html' && !req.get('authorization');
 }
 
