@@ -11,20 +11,11 @@ import type { ApiContext } from './context.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { jsonBody } from './json-body.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { mountRoutes } from './route-table.js';
 import { approvalsRouter } from './routes/approvals.js';
-import { auditLogRouter } from './routes/audit-log.js';
+import { apiRoutes } from './routes/index.js';
 import { consoleRouter } from './routes/console.js';
 import { consolePoliciesRouter } from './routes/console-policies.js';
-import { eventsRouter } from './routes/events.js';
-import { peopleRouter } from './routes/people.js';
-import { decisionsRouter } from './routes/decisions.js';
-import { healthRouter } from './routes/health.js';
-import { kpisRouter } from './routes/kpis.js';
-import { policiesRouter } from './routes/policies.js';
-import { processesRouter } from './routes/processes.js';
-import { runsRouter } from './routes/runs.js';
-import { schedulesRouter } from './routes/schedules.js';
-import { webhooksRouter } from './routes/webhooks.js';
 
 export interface AppOptions {
   /** Requests per minute per client IP on the public approval-link routes. */
@@ -77,8 +68,9 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  // Inbound events are verified on their raw bytes, so they are routed before the JSON parser.
-  app.use(eventsRouter(ctx));
+  // The JSON API, from its route table (each route parses its own body: signed events keep their raw bytes).
+  app.use(mountRoutes({ ...ctx, validateResponses: apiContext.validateResponses ?? process.env.NODE_ENV === 'test' }, apiRoutes));
+  // The pages' forms and anything else below.
   app.use(jsonBody(ctx.config.API_BODY_LIMIT));
 
   const openApi = buildOpenApiDocument(ctx.config.PUBLIC_BASE_URL);
@@ -90,18 +82,8 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
     res.json({ name: 'Opsflow', docs: '/docs', openapi: '/openapi.json', processes: '/processes', runs: '/runs', health: '/healthz' });
   });
 
-  app.use(healthRouter(ctx));
-  app.use(policiesRouter(ctx));
-  app.use(processesRouter(ctx));
-  app.use(decisionsRouter(ctx));
-  app.use(kpisRouter(ctx));
-  app.use(peopleRouter(ctx));
   app.use(consoleRouter(ctx));
   app.use(consolePoliciesRouter(ctx));
-  app.use(auditLogRouter(ctx));
-  app.use(webhooksRouter(ctx));
-  app.use(schedulesRouter(ctx));
-  app.use(runsRouter(ctx));
   app.use(approvalsRouter(ctx, { rateLimitPerMinute: options.approvalRateLimitPerMinute ?? 120 }));
 
   app.use(notFoundHandler);

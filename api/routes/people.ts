@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Router, type Request } from 'express';
+import type { Request } from 'express';
 import { z } from 'zod';
 import { hasScope } from '../../lib/api-keys.js';
 import { AppError } from '../../lib/errors.js';
 import type { Person } from '../../lib/generated/prisma/client.js';
 import { insertAuditEntry } from '../../lib/outbound-webhooks.js';
-import { authenticate, requireIdentity, requireScope } from '../auth.js';
+import { requireIdentity } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { parseOr422 } from '../errors.js';
+import { defineRoute } from '../route-table.js';
 
 const email = z.email('must be an e-mail address').max(320).transform((value) => value.toLowerCase());
 const roles = z.array(z.string().trim().min(1).max(100).regex(/^[a-z0-9:-]+$/, 'lowercase letters, digits, ":" and "-"')).max(50);
@@ -58,79 +59,167 @@ function assertMayReadDirectory(req: Request, personEmail?: string): void {
   throw new AppError('forbidden', 'This API key lacks the "directory:read" scope', { requiredScope: 'directory:read' });
 }
 
+export const personSchema = z
+  .object({ email: z.string(), name: z.string(), department: z.string().nullable(), managerEmail: z.string().nullable(), roles: z.array(z.string()) })
+  .meta({ id: 'Person' });
+export const delegationViewSchema = z
+  .object({
+    id: z.string(),
+    personEmail: z.string(),
+    delegateEmail: z.string(),
+    startsAt: z.iso.datetime(),
+    endsAt: z.iso.datetime(),
+    reason: z.string().nullable(),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Delegation' });
+
+const personParams = z.object({ email: z.string().meta({ example: 'morgan.lee@example.com' }) });
+const READ_ACCESS = 'directory:read, or the person themself';
+const DELEGATE_ACCESS = 'the person themself, or directory:write';
+
 /** The approver directory (people, managers, roles) and out-of-office delegations. */
-export function peopleRouter(ctx: ApiContext): Router {
-  const router = Router();
-  router.use('/directory', authenticate(ctx));
-
-  router.get('/directory/people', async (req, res) => {
-    assertMayReadDirectory(req);
-    const role = typeof req.query.role === 'string' ? req.query.role : undefined;
-    const people = await ctx.db.person.findMany({ where: role ? { roles: { has: role } } : {}, orderBy: { email: 'asc' } });
-    res.json({ items: people.map(view) });
-  });
-
-  router.get('/directory/people/:email', async (req, res) => {
-    assertMayReadDirectory(req, String(req.params.email).toLowerCase());
-    res.json(view(await findPerson(ctx, String(req.params.email))));
-  });
-
-  router.post('/directory/people', requireScope('directory:write'), async (req, res) => {
-    const body = parseOr422(createPersonSchema, req.body);
-    if (body.managerEmail && !(await ctx.db.person.findUnique({ where: { email: body.managerEmail } }))) throw invalid('managerEmail', 'is not in the directory');
-    if (body.managerEmail === body.email) throw invalid('managerEmail', 'a person cannot be their own manager');
-    if (await ctx.db.person.findUnique({ where: { email: body.email } })) throw new AppError('conflict', `${body.email} is already in the directory`);
-    const person = await ctx.db.person.create({ data: { id: body.email, ...body, department: body.department ?? null, managerEmail: body.managerEmail ?? null } });
-    res.status(201).location(`/directory/people/${person.email}`).json(view(person));
-  });
-
-  router.patch('/directory/people/:email', requireScope('directory:write'), async (req, res) => {
-    const person = await findPerson(ctx, String(req.params.email));
-    const body = parseOr422(updatePersonSchema, req.body);
-    if (body.managerEmail === person.email) throw invalid('managerEmail', 'a person cannot be their own manager');
-    if (body.managerEmail && !(await ctx.db.person.findUnique({ where: { email: body.managerEmail } }))) throw invalid('managerEmail', 'is not in the directory');
-    res.json(view(await ctx.db.person.update({ where: { email: person.email }, data: body })));
-  });
-
-  router.get('/directory/people/:email/delegations', async (req, res) => {
-    assertMayReadDirectory(req, String(req.params.email).toLowerCase());
-    const person = await findPerson(ctx, String(req.params.email));
-    res.json({ items: await ctx.db.delegation.findMany({ where: { personEmail: person.email }, orderBy: { startsAt: 'desc' } }) });
-  });
-
-  router.post('/directory/people/:email/delegations', async (req, res) => {
-    const person = await findPerson(ctx, String(req.params.email));
-    const actor = assertMayDelegateFor(req, person.email);
-    const body = parseOr422(delegationSchema, req.body);
-    if (body.delegateEmail === person.email) throw invalid('delegateEmail', 'cannot delegate to oneself');
-    if (!(await ctx.db.person.findUnique({ where: { email: body.delegateEmail } }))) throw invalid('delegateEmail', 'is not in the directory');
-    const id = randomUUID();
-    // Delegation entries belong to no run: they go on the org chain. No lifecycle event, so nothing to wake.
-    const delegation = await ctx.db.$transaction(async (tx) => {
-      const created = await tx.delegation.create({ data: { id, personEmail: person.email, ...body, reason: body.reason ?? null, createdBy: actor } });
-      await insertAuditEntry(tx, {
-        eventKey: `delegation:${id}:created`, action: 'delegation.created', actor, onBehalfOf: person.email,
-        ip: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 500) ?? null,
-        details: { delegationId: id, delegateEmail: body.delegateEmail, startsAt: body.startsAt.toISOString(), endsAt: body.endsAt.toISOString(), reason: body.reason ?? null },
+export const peopleRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/directory/people',
+    operationId: 'listPeople',
+    tag: 'Directory',
+    summary: 'The approver directory',
+    accessNote: 'directory:read',
+    request: { query: z.object({ role: z.string().optional().describe('Only people with this role, e.g. cfo') }) },
+    responses: { 200: { description: 'People', schema: z.object({ items: z.array(personSchema) }) } },
+    async handler(ctx, { req, query, res }) {
+      assertMayReadDirectory(req);
+      const people = await ctx.db.person.findMany({ where: query.role ? { roles: { has: query.role } } : {}, orderBy: { email: 'asc' } });
+      res.json({ items: people.map(view) });
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/directory/people/:email',
+    operationId: 'getPerson',
+    tag: 'Directory',
+    summary: 'A person in the directory',
+    accessNote: READ_ACCESS,
+    request: { params: personParams },
+    responses: { 200: { description: 'The person', schema: personSchema } },
+    errors: { 404: 'Not in the directory' },
+    async handler(ctx, { req, params, res }) {
+      assertMayReadDirectory(req, params.email.toLowerCase());
+      res.json(view(await findPerson(ctx, params.email)));
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/directory/people',
+    operationId: 'createPerson',
+    tag: 'Directory',
+    summary: 'Add a person',
+    scope: 'directory:write',
+    request: { body: createPersonSchema, bodyExample: { email: 'jo.bloggs@example.com', name: 'Jo Bloggs', department: 'Ops', managerEmail: 'morgan.lee@example.com', roles: [] } },
+    responses: { 201: { description: 'Added', schema: personSchema, headers: { Location: 'The person' } } },
+    errors: { 409: 'Already in the directory', 422: 'Invalid, or an unknown manager' },
+    async handler(ctx, { body, res }) {
+      if (body.managerEmail && !(await ctx.db.person.findUnique({ where: { email: body.managerEmail } }))) throw invalid('managerEmail', 'is not in the directory');
+      if (body.managerEmail === body.email) throw invalid('managerEmail', 'a person cannot be their own manager');
+      if (await ctx.db.person.findUnique({ where: { email: body.email } })) throw new AppError('conflict', `${body.email} is already in the directory`);
+      const person = await ctx.db.person.create({ data: { id: body.email, ...body, department: body.department ?? null, managerEmail: body.managerEmail ?? null } });
+      res.status(201).location(`/directory/people/${person.email}`).json(view(person));
+    },
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/directory/people/:email',
+    operationId: 'updatePerson',
+    tag: 'Directory',
+    summary: 'Edit a person',
+    scope: 'directory:write',
+    request: { params: personParams, body: updatePersonSchema, bodyValidation: 'handler' },
+    responses: { 200: { description: 'Edited', schema: personSchema } },
+    errors: { 404: 'Not in the directory', 422: 'Invalid, or an unknown manager' },
+    async handler(ctx, { req, params, res }) {
+      const person = await findPerson(ctx, params.email);
+      const body = parseOr422(updatePersonSchema, req.body);
+      if (body.managerEmail === person.email) throw invalid('managerEmail', 'a person cannot be their own manager');
+      if (body.managerEmail && !(await ctx.db.person.findUnique({ where: { email: body.managerEmail } }))) throw invalid('managerEmail', 'is not in the directory');
+      res.json(view(await ctx.db.person.update({ where: { email: person.email }, data: body })));
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/directory/people/:email/delegations',
+    operationId: 'listDelegations',
+    tag: 'Directory',
+    summary: "A person's out-of-office delegations, latest first",
+    accessNote: READ_ACCESS,
+    request: { params: personParams },
+    responses: { 200: { description: 'Delegations', schema: z.object({ items: z.array(delegationViewSchema) }) } },
+    errors: { 404: 'Not in the directory' },
+    async handler(ctx, { req, params, res }) {
+      assertMayReadDirectory(req, params.email.toLowerCase());
+      const person = await findPerson(ctx, params.email);
+      res.json({ items: await ctx.db.delegation.findMany({ where: { personEmail: person.email }, orderBy: { startsAt: 'desc' } }) });
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/directory/people/:email/delegations',
+    operationId: 'createDelegation',
+    tag: 'Directory',
+    summary: 'Out of office: route new requests to a delegate for a window',
+    accessNote: DELEGATE_ACCESS,
+    request: {
+      params: personParams,
+      body: delegationSchema,
+      bodyValidation: 'handler',
+      bodyExample: { delegateEmail: 'sam.okafor@example.com', startsAt: '2026-12-24T00:00:00Z', endsAt: '2027-01-04T00:00:00Z', reason: 'Holidays' },
+    },
+    responses: { 201: { description: 'Created', schema: delegationViewSchema } },
+    errors: { 404: 'Not in the directory', 422: 'Invalid window, or an unknown delegate' },
+    async handler(ctx, { req, params, res }) {
+      const person = await findPerson(ctx, params.email);
+      const actor = assertMayDelegateFor(req, person.email);
+      const body = parseOr422(delegationSchema, req.body);
+      if (body.delegateEmail === person.email) throw invalid('delegateEmail', 'cannot delegate to oneself');
+      if (!(await ctx.db.person.findUnique({ where: { email: body.delegateEmail } }))) throw invalid('delegateEmail', 'is not in the directory');
+      const id = randomUUID();
+      // Delegation entries belong to no run: they go on the org chain. No lifecycle event, so nothing to wake.
+      const delegation = await ctx.db.$transaction(async (tx) => {
+        const created = await tx.delegation.create({ data: { id, personEmail: person.email, ...body, reason: body.reason ?? null, createdBy: actor } });
+        await insertAuditEntry(tx, {
+          eventKey: `delegation:${id}:created`, action: 'delegation.created', actor, onBehalfOf: person.email,
+          ip: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 500) ?? null,
+          details: { delegationId: id, delegateEmail: body.delegateEmail, startsAt: body.startsAt.toISOString(), endsAt: body.endsAt.toISOString(), reason: body.reason ?? null },
+        });
+        return created;
       });
-      return created;
-    });
-    res.status(201).json(delegation);
-  });
-
-  router.delete('/directory/people/:email/delegations/:id', async (req, res) => {
-    const person = await findPerson(ctx, String(req.params.email));
-    const actor = assertMayDelegateFor(req, person.email);
-    const delegation = await ctx.db.delegation.findFirst({ where: { id: String(req.params.id), personEmail: person.email } });
-    if (!delegation) throw new AppError('not_found', `No delegation ${String(req.params.id)} for ${person.email}`);
-    await ctx.db.$transaction(async (tx) => {
-      await tx.delegation.delete({ where: { id: delegation.id } });
-      await insertAuditEntry(tx, {
-        eventKey: `delegation:${delegation.id}:deleted`, action: 'delegation.deleted', actor, onBehalfOf: person.email, ip: req.ip ?? null, details: { delegationId: delegation.id },
+      res.status(201).json(delegation);
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/directory/people/:email/delegations/:id',
+    operationId: 'deleteDelegation',
+    tag: 'Directory',
+    summary: 'End a delegation',
+    accessNote: DELEGATE_ACCESS,
+    request: { params: personParams.extend({ id: z.string() }) },
+    responses: { 204: { description: 'Deleted' } },
+    errors: { 404: 'No such person or delegation' },
+    async handler(ctx, { req, params, res }) {
+      const person = await findPerson(ctx, params.email);
+      const actor = assertMayDelegateFor(req, person.email);
+      const delegation = await ctx.db.delegation.findFirst({ where: { id: params.id, personEmail: person.email } });
+      if (!delegation) throw new AppError('not_found', `No delegation ${params.id} for ${person.email}`);
+      await ctx.db.$transaction(async (tx) => {
+        await tx.delegation.delete({ where: { id: delegation.id } });
+        await insertAuditEntry(tx, {
+          eventKey: `delegation:${delegation.id}:deleted`, action: 'delegation.deleted', actor, onBehalfOf: person.email, ip: req.ip ?? null, details: { delegationId: delegation.id },
+        });
       });
-    });
-    res.status(204).end();
-  });
-
-  return router;
-}
+      res.status(204).end();
+    },
+  }),
+];
