@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhook } from '../../lib/webhook-signature.js';
-import { getJson, postJson, waitForRunStatus, waitUntil } from '../support/http.js';
+import { getJson, listEvents, postJson, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 interface OutgoingEvent {
@@ -74,8 +74,8 @@ describe('inbound events start and advance runs', () => {
     const late = await send(erpEvent('goods.received', { poNumber: po, receiptId: 'GR-2', amount: 5 }));
     expect(late.body.status).toBe('unmatched');
 
-    const unmatched = await getJson(`${stack.apiUrl}/events?status=unmatched&type=goods.received`);
-    expect(unmatched.body.items.map((e: { eventId: string }) => e.eventId)).toEqual(expect.arrayContaining([early.body.eventId, late.body.eventId]));
+    const unmatched = await listEvents(stack, { status: 'unmatched', type: 'goods.received' });
+    expect(unmatched.map((e) => e.eventId)).toEqual(expect.arrayContaining([early.body.eventId, late.body.eventId]));
     const mail = await stack.mail.waitFor((m) => m.to.includes(buyer.email) && m.subject.includes('INV-1'));
     expect(mail.text).toContain('GR-1');
   });
