@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createEgressPolicy } from '../lib/egress.js';
 import { redactPath } from '../lib/logger.js';
 import { createApiMetrics } from '../lib/metrics.js';
@@ -24,6 +25,39 @@ export interface AppOptions {
   failedKeyCheckLimits?: FailureLimits;
 }
 
+/**
+ * One line per request: method, path (approval tokens replaced), status, milliseconds and the request id, plus the
+ * run, process and step when the route knows them (api/route-table.ts `annotate`). Headers only with
+ * LOG_HTTP_HEADERS=1, for debugging: requests carry keys and cookies, responses Set-Cookie (all redacted even then).
+ */
+export function requestLog(logger: ApiContext['logger'], options: { headers: boolean }) {
+  const requestLine = (req: IncomingMessage, res: ServerResponse, ms: number) => `${req.method} ${redactPath(req.url ?? '')} ${res.statusCode} ${ms}ms`;
+  return pinoHttp({
+    logger,
+    genReqId: (req, res) => {
+      const id = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    // At the start: the request id only. At the end: what the route learnt (runId, process, step) is added.
+    customProps: (req, res) => ((res as ServerResponse & { locals?: { logFields?: object } }).locals?.logFields ?? { requestId: req.id }),
+    customSuccessMessage: (req, res, ms) => requestLine(req, res, ms),
+    // pino-http passes the response time here too (its onResFinished); its types do not say so yet.
+    customErrorMessage: ((req: IncomingMessage, res: ServerResponse, _error: Error, ms: number) => requestLine(req, res, ms)) as unknown as (req: IncomingMessage, res: ServerResponse, error: Error) => string,
+    // A 5xx's error (and stack) is logged once, by the error handler; the request line stays one line.
+    customErrorObject: (_req, _res, _error, value: Record<string, unknown>) => ({ ...value, err: undefined }),
+    serializers: {
+      req: (req: { id: string; method: string; url: string; headers?: Record<string, unknown> }) => ({
+        id: req.id,
+        method: req.method,
+        url: redactPath(req.url),
+        ...(options.headers ? { headers: req.headers } : {}),
+      }),
+      res: (res: { statusCode: number; headers?: Record<string, unknown> }) => ({ statusCode: res.statusCode, ...(options.headers ? { headers: res.headers } : {}) }),
+    },
+  });
+}
+
 /** Builds the Express app without listening, so tests drive it with supertest and server.ts owns the socket. */
 export function createApp(apiContext: ApiContext, options: AppOptions = {}): Express {
   const ctx: ApiContext = {
@@ -37,21 +71,7 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.disable('x-powered-by');
   // X-Forwarded-For decides req.ip (rate limits, the audit log): honoured only from the proxies TRUST_PROXY names.
   app.set('trust proxy', ctx.config.TRUST_PROXY ?? false);
-  app.use(
-    pinoHttp({
-      logger: ctx.logger,
-      genReqId: (req, res) => {
-        const id = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      // No headers either way: requests carry keys and cookies, responses Set-Cookie. Approval URLs carry tokens.
-      serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactPath(req.url) }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  app.use(requestLog(ctx.logger, { headers: process.env.LOG_HTTP_HEADERS === '1' }));
   // Plain-HTTP deployments (and localhost) must keep form posts on http: no upgrade-insecure-requests.
   app.use(
     helmet({

@@ -27,7 +27,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const appError = toAppError(error);
     // The path of an approval link holds its token: log the route, never the token.
-    if (appError.status >= 500) logger.error({ err: error, path: redactPath(req.path) }, 'request failed');
+    if (appError.status >= 500) logger.error({ err: error, path: redactPath(req.path), requestId: req.id }, 'request failed');
     if (res.headersSent) return;
     res.status(appError.status).json({
       error: { code: appError.code, message: appError.message, ...(appError.details ? { details: appError.details } : {}) },

@@ -59,8 +59,8 @@ export interface Stack {
   startWorker(options?: WorkerStartOptions): Promise<RunningWorker>;
   /** worker/main.ts as a child process (its real logger); `onOutput` gets everything it writes. */
   startWorkerProcess(options?: { env?: NodeJS.ProcessEnv; onOutput?: (text: string) => void }): Promise<ChildProcess>;
-  /** api/server.ts as a child process on this stack's database, Temporal and task queue, on a free port. */
-  startApiProcess(options?: { env?: NodeJS.ProcessEnv }): Promise<{ url: string; process: ChildProcess }>;
+  /** api/server.ts as a child process on this stack's database, Temporal and task queue, on a free port; `onOutput` gets what it writes. */
+  startApiProcess(options?: { env?: NodeJS.ProcessEnv; onOutput?: (text: string) => void }): Promise<{ url: string; process: ChildProcess }>;
   /** One pass of the API's run health sweep (api/server.ts runs it on a timer), so a test need not wait for it. */
   sweepRunHealth(): ReturnType<typeof sweepRunHealth>;
   stop(): Promise<void>;
@@ -250,9 +250,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return child;
   }
 
-  async function startApiProcess(processOptions: { env?: NodeJS.ProcessEnv } = {}): Promise<{ url: string; process: ChildProcess }> {
+  async function startApiProcess(processOptions: { env?: NodeJS.ProcessEnv; onOutput?: (text: string) => void } = {}): Promise<{ url: string; process: ChildProcess }> {
     const port = await freePort(0);
-    const child = await startChildProcess('api/server.ts', { ...workerEnv, API_HOST: '127.0.0.1', API_PORT: String(port), ...processOptions.env }, 'api listening');
+    const child = await startChildProcess('api/server.ts', { ...workerEnv, API_HOST: '127.0.0.1', API_PORT: String(port), ...processOptions.env }, 'api listening', processOptions.onOutput);
     return { url: `http://127.0.0.1:${port}`, process: child };
   }
 
