@@ -1,4 +1,4 @@
-import type { Decision, DecisionResult } from '../processes/approval-messages.js';
+import type { Decision, DecisionChannel, DecisionResult } from '../processes/approval-messages.js';
 import type { Fact } from '../processes/facts.js';
 import { findProcess } from '../processes/index.js';
 import type { Prisma } from '../lib/db.js';
@@ -25,6 +25,11 @@ export interface OpenApprovalRequest {
   reapproval?: { changed: string[] };
   /** Set on a step's first request: the run's read model shows the step before anyone's mail can arrive. */
   currentStep?: string;
+  /**
+   * Decisions of the step before whose records may still be being written: written here (once, whoever is first)
+   * before this request's own audit entry, so the audit keeps its order without the step waiting for them.
+   */
+  precededBy?: DecisionRecord[];
 }
 
 export interface DecisionRecord {
@@ -34,7 +39,7 @@ export interface DecisionRecord {
   decision: Decision;
   comment: string | null;
   actorEmail: string;
-  channel: 'link' | 'api';
+  channel: DecisionChannel;
   ip?: string;
   userAgent?: string;
   decidedAt: number;
@@ -87,14 +92,57 @@ export async function recordLinkRequest(
   return linkFor(deps, stored);
 }
 
-async function loadRunForMail(deps: ActivityDeps, runId: string) {
-  const run = await deps.db.run.findUniqueOrThrow({ where: { id: runId } });
+/** The run a mail is about; `currentStep` records the step in the same statement (a step's first request). */
+async function loadRunForMail(deps: ActivityDeps, runId: string, currentStep?: string) {
+  const run = currentStep
+    ? await deps.db.run.update({ where: { id: runId }, data: { currentStep } })
+    : await deps.db.run.findUniqueOrThrow({ where: { id: runId } });
   const process = findProcess(run.process);
   return {
     run,
     processTitle: process?.title ?? run.process,
     details: process ? process.describe(run.input) : [],
   };
+}
+
+/**
+ * A decision the workflow accepted: the link marked used, who decided, when and from where audited. Idempotent (the
+ * first write wins, the audit entry is keyed), so the decision's own activity and the next step's request may both
+ * write it and it is there once.
+ */
+async function writeDecisionRecord(deps: ActivityDeps, decision: DecisionRecord): Promise<void> {
+  const { db } = deps;
+  const approval = await db.approvalRequest.findUniqueOrThrow({ where: { id: decision.requestId } });
+  await db.approvalRequest.updateMany({
+    where: { id: decision.requestId, usedAt: null },
+    data: {
+      usedAt: new Date(decision.decidedAt),
+      decision: decision.decision,
+      comment: decision.comment,
+      decidedBy: decision.actorEmail,
+      decidedVersion: decision.version,
+      factsSnapshot: decision.facts as unknown as Prisma.InputJsonValue,
+    },
+  });
+  await writeAudit(deps, {
+    eventKey: `${decision.requestId}:decided`,
+    runId: decision.runId,
+    action: 'approval.decided',
+    actor: decision.actorEmail,
+    onBehalfOf: approval.onBehalfOf ?? undefined,
+    step: decision.stepId,
+    ip: decision.ip,
+    userAgent: decision.userAgent,
+    at: decision.decidedAt,
+    details: {
+      requestId: decision.requestId,
+      decision: decision.decision,
+      comment: decision.comment,
+      channel: decision.channel,
+      version: decision.version,
+      facts: decision.facts,
+    },
+  });
 }
 
 export function createApprovalActivities(deps: ActivityDeps) {
@@ -104,7 +152,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
     /** Records the request, then mails the approver a link. Safe to retry: same id, same token, one mail. */
     async openApprovalRequest(request: OpenApprovalRequest): Promise<{ requestId: string }> {
       const { requestId } = request;
-      if (request.currentStep) await db.run.update({ where: { id: request.runId }, data: { currentStep: request.currentStep } });
+      // The step is recorded before anyone's mail can arrive (loadRunForMail below, before sending).
       const link = await recordLinkRequest(deps, {
         id: requestId,
         runId: request.runId,
@@ -118,7 +166,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
         onBehalfOf: request.approver.onBehalfOf?.email ?? null,
         expiresAt: new Date(request.expiresAt),
       });
-      const { run, processTitle, details } = await loadRunForMail(deps, request.runId);
+      const { run, processTitle, details } = await loadRunForMail(deps, request.runId, request.currentStep);
       const kind = request.escalatedFrom ? 'escalation' : 'request';
       const changedSinceApproval = request.reapproval ? await changesSinceStepApproval(db, request.runId, request.stepId, details) : [];
       const { sent } = await sendEmailOnce(deps, {
@@ -142,6 +190,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
         }),
       });
       if (sent) await db.approvalRequest.update({ where: { id: requestId }, data: { emailSentAt: new Date() } });
+      for (const decision of request.precededBy ?? []) await writeDecisionRecord(deps, decision);
       await writeAudit(deps, {
         eventKey: `${requestId}:requested`,
         runId: request.runId,
@@ -225,39 +274,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
     },
 
     /** The decision was accepted by the workflow: mark the link used and write who decided, when and from where. */
-    async recordDecision(decision: DecisionRecord): Promise<void> {
-      const approval = await db.approvalRequest.findUniqueOrThrow({ where: { id: decision.requestId } });
-      await db.approvalRequest.updateMany({
-        where: { id: decision.requestId, usedAt: null },
-        data: {
-          usedAt: new Date(decision.decidedAt),
-          decision: decision.decision,
-          comment: decision.comment,
-          decidedBy: decision.actorEmail,
-          decidedVersion: decision.version,
-          factsSnapshot: decision.facts as unknown as Prisma.InputJsonValue,
-        },
-      });
-      await writeAudit(deps, {
-        eventKey: `${decision.requestId}:decided`,
-        runId: decision.runId,
-        action: 'approval.decided',
-        actor: decision.actorEmail,
-        onBehalfOf: approval.onBehalfOf ?? undefined,
-        step: decision.stepId,
-        ip: decision.ip,
-        userAgent: decision.userAgent,
-        at: decision.decidedAt,
-        details: {
-          requestId: decision.requestId,
-          decision: decision.decision,
-          comment: decision.comment,
-          channel: decision.channel,
-          version: decision.version,
-          facts: decision.facts,
-        },
-      });
-    },
+    recordDecision: (decision: DecisionRecord) => writeDecisionRecord(deps, decision),
 
     /** Nobody decided in time and the policy's deadline action did: audited as decided by policy, with its version. */
     async recordPolicyDecision(request: { runId: string; stepId: string; stepTitle: string; decision: DecisionResult; facts: Fact[] }): Promise<void> {

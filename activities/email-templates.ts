@@ -240,3 +240,52 @@ export function noticeEmail(p: NoticeEmailProps): RenderedEmail {
   );
   return normalised({ subject: p.subject, text, html });
 }
+
+export interface SignInEmailProps {
+  name: string;
+  link: string;
+  expiresAt: Date;
+}
+
+/** The one-time link to "My approvals", asked for on /me. */
+export function signInEmail(p: SignInEmailProps): RenderedEmail {
+  const until = p.expiresAt.toISOString().slice(11, 16);
+  return normalised({
+    subject: 'Your sign-in link to My approvals',
+    text: `Hello ${p.name},\n\nOpen this link to see your open approval requests (valid until ${until} UTC, once):\n${p.link}\n\nIf you did not ask for it, ignore this mail: nothing happens without the link.`,
+    html: wrapHtml(
+      `<p>Hello ${escape(p.name)},</p><p>Open this link to see your open approval requests. It works once, until ${escape(until)} UTC.</p>` +
+        button(p.link, 'Sign in to My approvals') +
+        `<p style="color:#555">If you did not ask for it, ignore this mail: nothing happens without the link.</p>`,
+    ),
+  });
+}
+
+export interface DigestLine {
+  runTitle: string;
+  stepTitle: string;
+  requesterName: string;
+  waitingSince: Date;
+  link: string;
+}
+
+export interface DigestEmailProps {
+  name: string;
+  lines: DigestLine[];
+  reviewAllLink: string;
+}
+
+/** The daily list of a person's open requests, one line each, oldest first. */
+export function digestEmail(p: DigestEmailProps): RenderedEmail {
+  const count = p.lines.length;
+  const since = (line: DigestLine) => line.waitingSince.toISOString().slice(0, 10);
+  const text = p.lines.map((l) => `- ${l.runTitle} (${l.stepTitle}, from ${l.requesterName}, waiting since ${since(l)}): ${l.link}`).join('\n');
+  const items = p.lines
+    .map((l) => `<li style="margin:6px 0"><a href="${escape(l.link)}">${escape(l.runTitle)}</a> · ${escape(l.stepTitle)} · from ${escape(l.requesterName)} · waiting since ${escape(since(l))}</li>`)
+    .join('');
+  return normalised({
+    subject: `${count} approval ${count === 1 ? 'request waits' : 'requests wait'} for you`,
+    text: `Hello ${p.name},\n\n${count === 1 ? 'This request waits' : 'These requests wait'} for your decision:\n${text}\n\nReview them all at once: ${p.reviewAllLink}`,
+    html: wrapHtml(`<p>Hello ${escape(p.name)},</p><p>${count === 1 ? 'This request waits' : 'These requests wait'} for your decision:</p><ul>${items}</ul>` + button(p.reviewAllLink, 'Review all in My approvals')),
+  });
+}

@@ -1,5 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { classifyUnavailable } from '../lib/unavailability.js';
 import type { ActivityDeps } from './deps.js';
 import type { RenderedEmail } from './email-templates.js';
 import { FailureType } from '../processes/failures.js';
@@ -23,29 +24,44 @@ function isPermanentSmtpFailure(error: unknown): boolean {
   return typeof code === 'number' && code >= 500 && code < 600;
 }
 
+/** The Message-ID of a mail: derived from its idempotency key, so every attempt sends the same one. */
+export function messageIdFor(idempotencyKey: string): string {
+  return `<${idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '.')}@opsflow>`;
+}
+
 /**
- * Sends a mail at most once per idempotency key: the row is written before sending and marked sent after, so a
- * retried activity skips what already left. (A crash between the SMTP hand-off and the mark can still resend.)
+ * Sends a mail once per idempotency key, as far as SMTP allows (README, Reliability):
+ * 1. the row is recorded `sending`, with the deterministic Message-ID, before the hand-off;
+ * 2. after the server's "250 accepted" the row is marked `sent` at once, and when the database is briefly
+ *    unavailable that mark is retried within this attempt (it is all that stands between one mail and two);
+ * 3. a retry that finds `sent` sends nothing; one that finds `sending` cannot know whether the hand-off happened
+ *    (the worker died or the mark never landed), and sends again with the same Message-ID. A missing approval
+ *    mail stalls a run for days; a duplicate carries the same Message-ID and the same link, so mail clients thread
+ *    or drop it and a second click finds the decision already made.
  */
 export async function sendEmailOnce(deps: ActivityDeps, mail: OutgoingEmail): Promise<{ sent: boolean }> {
   const { db } = deps;
-  const existing = await db.outboundEmail.findUnique({ where: { idempotencyKey: mail.idempotencyKey } });
-  if (existing?.status === 'sent') return { sent: false };
-  if (!existing) {
-    await db.outboundEmail.upsert({
-      where: { idempotencyKey: mail.idempotencyKey },
-      create: {
-        idempotencyKey: mail.idempotencyKey,
-        runId: mail.runId ?? null,
-        kind: mail.kind,
-        to: mail.to,
-        subject: mail.email.subject,
-        status: 'sending',
-      },
-      update: {},
-    });
+  const messageId = messageIdFor(mail.idempotencyKey);
+  const attemptStarted = new Date();
+  // One statement: the row as it was (a retry finds it, maybe sent) or as just written (status sending).
+  const row = await db.outboundEmail.upsert({
+    where: { idempotencyKey: mail.idempotencyKey },
+    create: {
+      idempotencyKey: mail.idempotencyKey,
+      runId: mail.runId ?? null,
+      kind: mail.kind,
+      to: mail.to,
+      subject: mail.email.subject,
+      status: 'sending',
+      messageId,
+    },
+    update: {},
+    select: { status: true, createdAt: true },
+  });
+  if (row.status === 'sent') return { sent: false };
+  if (row.createdAt < attemptStarted) {
+    deps.logger.warn({ idempotencyKey: mail.idempotencyKey, messageId }, 'mail was handed to SMTP by an attempt that did not record it; sending again with the same Message-ID');
   }
-  const messageId = `<${mail.idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '.')}@opsflow>`;
   try {
     await deps.mailer.sendMail({
       from: deps.settings.mailFrom,
@@ -63,10 +79,48 @@ export async function sendEmailOnce(deps: ActivityDeps, mail: OutgoingEmail): Pr
     }
     throw ApplicationFailure.retryable(`Mail server unavailable: ${(error as Error).message}`, 'EmailUnavailable');
   }
-  await db.outboundEmail.update({
-    where: { idempotencyKey: mail.idempotencyKey },
-    data: { status: 'sent', sentAt: new Date(), messageId },
-  });
+  await markSent(deps, mail.idempotencyKey, messageId);
   deps.metrics?.emails.inc({ kind: mail.kind, result: 'sent' });
   return { sent: true };
+}
+
+/** How long marking a handed-off mail may keep retrying when no activity deadline says otherwise. */
+const MARK_SENT_BUDGET_MS = 20_000;
+
+/** Until shortly before this attempt's start-to-close deadline: past it, Temporal retries the activity anyway. */
+function markSentDeadline(): number {
+  try {
+    const { info } = Context.current();
+    const timeout = info.startToCloseTimeoutMs;
+    return info.currentAttemptScheduledTimestampMs + Math.max(0, timeout - 2_000);
+  } catch {
+    return Date.now() + MARK_SENT_BUDGET_MS;
+  }
+}
+
+/**
+ * Records the hand-off. A database outage here would otherwise fail the attempt and the retry would mail again,
+ * so an unavailable database is waited for (with heartbeats) until shortly before the attempt's deadline.
+ */
+async function markSent(deps: ActivityDeps, idempotencyKey: string, messageId: string): Promise<void> {
+  const deadline = markSentDeadline();
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+    try {
+      await deps.db.outboundEmail.update({ where: { idempotencyKey }, data: { status: 'sent', sentAt: new Date(), messageId } });
+      return;
+    } catch (error) {
+      if (!classifyUnavailable(error) || Date.now() + delay > deadline) throw error;
+      deps.logger.warn({ err: error, idempotencyKey }, 'mail handed to SMTP; recording it waits for the database');
+      heartbeatIfInActivity();
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+function heartbeatIfInActivity(): void {
+  try {
+    Context.current().heartbeat();
+  } catch {
+    // Not inside an activity (a direct call in a script): nothing to report to.
+  }
 }

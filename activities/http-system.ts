@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { withClientSpan } from '../lib/tracing.js';
 
 /**
  * Turns an HTTP answer from an external system into the right failure: 429 and 5xx are retried (honouring
@@ -32,15 +33,23 @@ export async function failureFromResponse(system: string, response: Response): P
   });
 }
 
+/**
+ * One JSON call in a client span (lib/tracing.ts): the request carries `traceparent`, so the external system's own
+ * spans join the run's trace.
+ */
 export async function callJson<T>(system: string, url: string, init: RequestInit, timeoutMs: number): Promise<T> {
-  let response: Response;
-  try {
-    response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-  } catch (error) {
-    throw ApplicationFailure.retryable(`${system} unreachable at ${url}: ${(error as Error).message}`, `${system}Unavailable`);
-  }
-  if (!response.ok) throw await failureFromResponse(system, response);
-  return (await response.json()) as T;
+  const method = init.method ?? 'GET';
+  return withClientSpan(`${method} ${system}`, { 'http.request.method': method, 'server.address': new URL(url).host, 'opsflow.system': system }, async (traceHeaders, span) => {
+    let response: Response;
+    try {
+      response = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...traceHeaders }, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      throw ApplicationFailure.retryable(`${system} unreachable at ${url}: ${(error as Error).message}`, `${system}Unavailable`);
+    }
+    span.setAttribute('http.response.status_code', response.status);
+    if (!response.ok) throw await failureFromResponse(system, response);
+    return (await response.json()) as T;
+  });
 }
 
 export interface HttpSystemOptions {

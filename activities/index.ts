@@ -2,6 +2,7 @@ import { createApprovalActivities } from './approvals.js';
 import type { ActivityDeps } from './deps.js';
 import { createFormActivities } from './forms.js';
 import { createHiringActivities } from './hiring.js';
+import { createInboxActivities } from './inbox.js';
 import { createSupplierActivities } from './suppliers.js';
 import { createNotificationActivities } from './notifications.js';
 import { createPurchasingActivities } from './purchasing.js';
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHiringActivities(deps),
     ...createFormActivities(deps),
     ...createSupplierActivities(deps),
+    ...createInboxActivities(deps),
   };
 }
 

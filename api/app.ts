@@ -7,14 +7,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createEgressPolicy } from '../lib/egress.js';
 import { redactPath } from '../lib/logger.js';
 import { createApiMetrics } from '../lib/metrics.js';
+import { httpServerSpans } from '../lib/tracing.js';
 import { FailedKeyCheckLimiter, defaultFailureLimits, type FailureLimits } from './auth-failures.js';
 import type { ApiContext } from './context.js';
-import { errorHandler, notFoundHandler } from './errors.js';
+import { errorHandler, notFoundHandler, retryAfterOnUnavailable } from './errors.js';
 import { jsonBody } from './json-body.js';
+import { InFlightLimiter } from './load-shedding.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { mountRoutes } from './route-table.js';
 import { approvalsRouter } from './routes/approvals.js';
 import { apiRoutes } from './routes/index.js';
+import { meRouter } from './routes/me.js';
 import { consoleRouter } from './routes/console.js';
 import { consolePoliciesRouter } from './routes/console-policies.js';
 
@@ -65,12 +68,25 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
     metrics: apiContext.metrics ?? createApiMetrics(),
     egress: apiContext.egress ?? createEgressPolicy({ allowedHosts: apiContext.config.WEBHOOK_ALLOWED_HOSTS }),
     authFailures: apiContext.authFailures ?? new FailedKeyCheckLimiter(options.failedKeyCheckLimits ?? defaultFailureLimits),
+    runStarts:
+      apiContext.runStarts ??
+      new InFlightLimiter(
+        {
+          concurrency: apiContext.config.RUN_START_CONCURRENCY ?? 16,
+          queue: apiContext.config.RUN_START_QUEUE ?? 256,
+          queueWaitMs: apiContext.config.RUN_START_QUEUE_WAIT_MS ?? 10_000,
+        },
+        'run starts',
+      ),
   };
   const metrics = ctx.metrics!;
   const app = express();
   app.disable('x-powered-by');
+  app.use(retryAfterOnUnavailable);
   // X-Forwarded-For decides req.ip (rate limits, the audit log): honoured only from the proxies TRUST_PROXY names.
   app.set('trust proxy', ctx.config.TRUST_PROXY ?? false);
+  // First, so the whole request (Temporal calls included) runs in its trace span.
+  app.use(httpServerSpans('opsflow-api'));
   app.use(requestLog(ctx.logger, { headers: process.env.LOG_HTTP_HEADERS === '1' }));
   // Plain-HTTP deployments (and localhost) must keep form posts on http: no upgrade-insecure-requests.
   app.use(
@@ -104,6 +120,7 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
 
   app.use(consoleRouter(ctx));
   app.use(consolePoliciesRouter(ctx));
+  app.use(meRouter(ctx));
   app.use(approvalsRouter(ctx, { rateLimitPerMinute: options.approvalRateLimitPerMinute ?? 120 }));
 
   app.use(notFoundHandler);

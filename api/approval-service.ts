@@ -8,6 +8,7 @@ import {
   DECIDE_UPDATE,
   DecisionRefusal,
   type Decision,
+  type DecisionChannel,
   type DecisionInput,
   type DecisionResult,
 } from '../processes/approval-messages.js';
@@ -40,7 +41,8 @@ export function refusalFor(approval: ApprovalRequest, run: Run, now: Date): ({ o
   if (approval.revokedAt) {
     return { ok: false, kind: approval.revokedReason === 'the request expired' ? 'expired' : 'revoked', approval };
   }
-  if (run.status !== 'running') return { ok: false, kind: 'closed', approval, run };
+  // not_started: the start's answer was lost, but the workflow mailed this link, so it did start.
+  if (run.status !== 'running' && run.status !== 'not_started') return { ok: false, kind: 'closed', approval, run };
   if (approval.expiresAt <= now) return { ok: false, kind: 'expired', approval };
   return undefined;
 }
@@ -64,7 +66,7 @@ export interface LinkDecision {
   version: string;
   ip?: string;
   userAgent?: string;
-  channel?: 'link' | 'api';
+  channel?: DecisionChannel;
 }
 
 /**

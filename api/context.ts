@@ -5,13 +5,14 @@ import type { EgressPolicy } from '../lib/egress.js';
 import type { Logger } from '../lib/logger.js';
 import type { ApiMetrics } from '../lib/metrics.js';
 import type { FailedKeyCheckLimiter } from './auth-failures.js';
+import type { InFlightLimiter } from './load-shedding.js';
 
 /** What route handlers need; built once by server.ts (or a test) and passed to createApp. */
 export interface ApiContext {
   db: Db;
   temporal: Client;
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'PUBLIC_BASE_URL' | 'API_BODY_LIMIT' | 'OPSFLOW_ALLOW_SHORT_DURATIONS'> &
-    Partial<Pick<Config, 'EVENT_SOURCE_SECRETS' | 'WEBHOOK_ALLOWED_HOSTS' | 'TRUST_PROXY'>>;
+    Partial<Pick<Config, 'EVENT_SOURCE_SECRETS' | 'EVENT_HOLD_WINDOW' | 'WEBHOOK_ALLOWED_HOSTS' | 'TRUST_PROXY' | 'RUN_START_CONCURRENCY' | 'RUN_START_QUEUE' | 'RUN_START_QUEUE_WAIT_MS'>>;
   logger: Logger;
   /** How long a decision waits for the run to confirm it before answering "sent, not yet confirmed". */
   decisionWaitMs?: number;
@@ -23,4 +24,6 @@ export interface ApiContext {
   validateResponses?: boolean;
   /** Failed key checks per client and key id; createApp makes one per app when absent. */
   authFailures?: FailedKeyCheckLimiter;
+  /** Run starts in flight (RUN_START_*): a burst beyond it is answered 503 + Retry-After. createApp makes one when absent. */
+  runStarts?: InFlightLimiter;
 }

@@ -23,7 +23,9 @@ const day = (value: Date): string => value.toISOString().slice(0, 10);
 export async function computeKpis(db: Db, query: KpiQuery): Promise<Kpis> {
   const { from, to } = query;
   const process = query.process ?? null;
-  const runFilter = (alias: string) => Prisma.sql`(${process}::text IS NULL OR ${Prisma.raw(alias)}.process = ${process})`;
+  // A run whose start never reached Temporal (not_started) is no run: it counts nowhere.
+  const runFilter = (alias: string) =>
+    Prisma.sql`(${process}::text IS NULL OR ${Prisma.raw(alias)}.process = ${process}) AND ${Prisma.raw(alias)}.status <> 'not_started'`;
 
   const [statusRows, cycle, cycleWeeks, steps, approvers, nudges, oldest, throughput] = await Promise.all([
     db.$queryRaw<Array<{ status: string; n: number }>>`

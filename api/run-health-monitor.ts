@@ -1,5 +1,35 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { runHealth } from '../lib/run-health.js';
 import type { ApiContext } from './context.js';
+import { markStarted, NOT_STARTED } from './run-service.js';
+
+/** How old a not_started run must be before the sweep asks Temporal about it (its own start may still be under way). */
+const UNCONFIRMED_START_GRACE_MS = 60_000;
+
+/**
+ * A start whose answer was lost (Temporal took it, then the connection or the API died) left its run not_started
+ * although the workflow runs: the sweep finds the workflow and marks the run running. A run whose workflow Temporal
+ * does not know stays not_started, out of lists and KPIs, until its client retries with the same Idempotency-Key.
+ */
+export async function confirmUnconfirmedStarts(ctx: Pick<ApiContext, 'db' | 'temporal'>, now = Date.now()): Promise<number> {
+  const unconfirmed = await ctx.db.run.findMany({
+    where: { status: NOT_STARTED, startedAt: { lt: new Date(now - UNCONFIRMED_START_GRACE_MS) } },
+    select: { id: true },
+    take: BATCH,
+  });
+  let confirmed = 0;
+  for (const run of unconfirmed) {
+    try {
+      await ctx.temporal.workflow.getHandle(run.id).describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) continue;
+      throw error;
+    }
+    await markStarted(ctx.db, run.id);
+    confirmed++;
+  }
+  return confirmed;
+}
 
 const BATCH = 200;
 const IN_PARALLEL = 8;
@@ -36,6 +66,7 @@ export async function sweepRunHealth(ctx: Pick<ApiContext, 'db' | 'temporal' | '
     if (runs.length < BATCH) break;
     after = runs.at(-1)!.id;
   }
+  await confirmUnconfirmedStarts(ctx);
   const stuck = await ctx.db.run.count({ where: { status: 'running', stuckSince: { not: null } } });
   ctx.metrics?.runsStuck.set(stuck);
   return { checked, stuck };

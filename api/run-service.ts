@@ -9,7 +9,9 @@ import { insertAuditEntry, wakeDeliveryWorkflows, type DeliveryRef } from '../li
 import { resolveRunPolicy } from '../lib/policy-store.js';
 import { findProcess, type ProcessDefinition, type RunArgs } from '../processes/index.js';
 import type { ApiContext } from './context.js';
-import { parseOr422 } from './errors.js';
+import { applyHeldEventsSoon } from './event-routing.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, parseOr422, unavailableError } from './errors.js';
+import { classifyUnavailable } from '../lib/unavailability.js';
 
 export const startRunBodySchema = z.object({
   process: z.string().min(1, 'required'),
@@ -107,8 +109,17 @@ export function runArgsOf(run: { input: unknown; policy: unknown; policyVersion:
   };
 }
 
-/** Starting twice with one run id is a no-op: the run id is the workflow id and the conflict policy keeps the first. */
-export async function startWorkflow(ctx: ApiContext, process: ProcessDefinition, runId: string, args: RunArgs<unknown, unknown>) {
+/**
+ * Starting twice with one run id is a no-op: the run id is the workflow id and the conflict policy keeps the first.
+ * Every run the API starts starts here, so this is where the events held for it (by its run id or the correlation
+ * key it was started for) are handed to it.
+ */
+export async function startWorkflow(ctx: ApiContext, process: ProcessDefinition, runId: string, args: RunArgs<unknown, unknown>, correlationKey?: string) {
+  await startWorkflowOnce(ctx, process, runId, args);
+  if (process.events?.consumes?.length) applyHeldEventsSoon(ctx, process.key, correlationKey ? [runId, correlationKey] : [runId]);
+}
+
+async function startWorkflowOnce(ctx: ApiContext, process: ProcessDefinition, runId: string, args: RunArgs<unknown, unknown>) {
   try {
     await ctx.temporal.workflow.start(process.workflowType, {
       workflowId: runId,
@@ -133,10 +144,17 @@ export async function wakeWebhooks(ctx: ApiContext, refs: DeliveryRef[]): Promis
 }
 
 /**
- * Records the run, then starts its workflow (workflow id = run id). With an Idempotency-Key, the same key and
- * body return the first run; the same key with another body is refused.
+ * Records the run as `not_started`, starts its workflow (workflow id = run id), then marks it `running`. A start
+ * that did not reach Temporal leaves the row `not_started`: out of lists and KPIs, and the client's retry with the
+ * same Idempotency-Key starts that very run. With a key, the same key and body return the first run; the same key
+ * with another body is refused. Starts beyond the API's concurrency wait in a bounded queue, or get 503.
  */
 export async function startRun(ctx: ApiContext, body: unknown, idempotencyKey: string | undefined, starter: Starter): Promise<StartedRun> {
+  const limiter = ctx.runStarts;
+  return limiter ? limiter.run(() => recordAndStartRun(ctx, body, idempotencyKey, starter)) : recordAndStartRun(ctx, body, idempotencyKey, starter);
+}
+
+async function recordAndStartRun(ctx: ApiContext, body: unknown, idempotencyKey: string | undefined, starter: Starter): Promise<StartedRun> {
   const { process, input, settings, resolved } = await validateStartRequest(ctx, body, starter);
   const requestHash = canonicalHash({ process: process.key, input, settings });
 
@@ -147,7 +165,7 @@ export async function startRun(ctx: ApiContext, body: unknown, idempotencyKey: s
 
   const runId = `${process.key}-${randomUUID()}`;
   const startedBy = starter.identity.email.toLowerCase();
-  const row = runRow(process, runId, input, settings, resolved, { trigger: 'api', startedBy });
+  const row = { ...runRow(process, runId, input, settings, resolved, { trigger: 'api', startedBy }), status: NOT_STARTED };
   let wake: DeliveryRef[] = [];
   try {
     wake = await ctx.db.$transaction(async (tx) => {
@@ -166,19 +184,33 @@ export async function startRun(ctx: ApiContext, body: unknown, idempotencyKey: s
     throw error;
   }
 
-  try {
-    await startWorkflow(ctx, process, runId, runArgsOf(row));
-  } catch (error) {
-    ctx.logger.error({ err: error, runId }, 'could not start workflow');
-    await ctx.db.$transaction([
-      ctx.db.idempotencyKey.deleteMany({ where: { runId } }),
-      ctx.db.run.update({ where: { id: runId }, data: { status: 'failed', failureReason: 'the workflow engine was unavailable', closedAt: new Date() } }),
-    ]);
-    throw new AppError('unavailable', 'The workflow engine is unavailable; the run was not started. Try again shortly.');
-  }
+  await startRecordedRun(ctx, process, runId, runArgsOf(row));
   ctx.metrics?.runsStarted.inc({ process: process.key });
   await wakeWebhooks(ctx, wake);
   return { runId, process: process.key, replayed: false };
+}
+
+/** A run recorded but whose workflow start has not been confirmed (README, Reliability): not in lists or KPIs. */
+export const NOT_STARTED = 'not_started';
+
+/**
+ * Starts a recorded run's workflow and marks it running. When Temporal cannot be reached the row stays
+ * `not_started` (nothing to undo, so a database that fails too changes nothing) and the caller gets 503.
+ */
+async function startRecordedRun(ctx: ApiContext, process: ProcessDefinition, runId: string, args: RunArgs<unknown, unknown>): Promise<void> {
+  try {
+    await startWorkflow(ctx, process, runId, args);
+  } catch (error) {
+    const unavailable = classifyUnavailable(error);
+    ctx.logger[unavailable ? 'warn' : 'error']({ err: error, runId }, 'workflow start did not reach Temporal; the run stays not_started until a retry');
+    throw unavailableError('workflow engine', unavailable?.reason ?? 'the run could not be started', DEFAULT_RETRY_AFTER_SECONDS);
+  }
+  await markStarted(ctx.db, runId);
+}
+
+/** not_started → running; a run that already moved on (a quick workflow closed it) keeps its own status. */
+export async function markStarted(db: ApiContext['db'], runId: string): Promise<void> {
+  await db.run.updateMany({ where: { id: runId, status: NOT_STARTED }, data: { status: 'running' } });
 }
 
 async function replay(ctx: ApiContext, existing: { runId: string; requestHash: string }, requestHash: string, process: ProcessDefinition): Promise<StartedRun> {
@@ -189,6 +221,6 @@ async function replay(ctx: ApiContext, existing: { runId: string; requestHash: s
   }
   // The first attempt may have stopped between recording the run and starting it: start it as it was recorded.
   const run = await ctx.db.run.findUniqueOrThrow({ where: { id: existing.runId } });
-  await startWorkflow(ctx, process, existing.runId, runArgsOf(run));
+  await startRecordedRun(ctx, process, existing.runId, runArgsOf(run));
   return { runId: existing.runId, process: process.key, replayed: true };
 }

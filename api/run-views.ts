@@ -4,7 +4,8 @@ import { factsOf, findProcess } from '../processes/index.js';
 
 /** The wire shapes below, for the route table (OpenAPI and the test-mode response check). */
 const timestamp = z.iso.datetime();
-export const runStatusSchema = z.enum(['running', 'completed', 'rejected', 'expired', 'cancelled', 'failed']);
+/** `not_started`: recorded, but the start did not reach Temporal (listed only when asked for). */
+export const runStatusSchema = z.enum(['running', 'completed', 'rejected', 'expired', 'cancelled', 'failed', 'not_started']);
 export const factSchema = z.object({ label: z.string(), value: z.string() });
 
 export const runSummarySchema = z

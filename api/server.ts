@@ -1,19 +1,25 @@
 import type { Server } from 'node:http';
 import { loadConfig } from '../lib/config.js';
-import { createDb } from '../lib/db.js';
+import { createDb, dbPoolSettingsOf } from '../lib/db.js';
 import { createLogger } from '../lib/logger.js';
-import { connectClient } from '../lib/temporal.js';
+import { lazyClient, whenReachable } from '../lib/temporal.js';
+import { startTracing } from '../lib/tracing.js';
 import { createApp } from './app.js';
 import { createApiMetrics } from '../lib/metrics.js';
 import { startEventSweep } from './event-routing.js';
 import { startRunHealthMonitor } from './run-health-monitor.js';
 
 const logger = createLogger('api');
+const LISTEN_ATTEMPTS = 10;
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const db = createDb(config.DATABASE_URL);
-  const temporal = await connectClient(config);
+  const tracing = startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'opsflow-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  const db = createDb(config.DATABASE_URL, dbPoolSettingsOf(config));
+  // Not awaited: the API serves health, links and reads while Temporal is down, and starts runs once it is back.
+  const temporal = lazyClient(config);
+  const reachable = new AbortController();
+  void whenReachable(temporal, 2_000, reachable.signal).then(() => !reachable.signal.aborted && logger.info({ address: config.TEMPORAL_ADDRESS }, 'temporal reachable'));
   const metrics = createApiMetrics();
   const app = createApp({ db, temporal, config, logger, metrics });
   startEventSweep({ db, temporal, config, logger });
@@ -22,8 +28,16 @@ async function main(): Promise<void> {
   const server: Server = app.listen(config.API_PORT, config.API_HOST, () => {
     logger.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api listening');
   });
-  server.on('error', (error) => {
-    logger.fatal({ err: error }, 'api could not listen');
+  // PUBLIC_BASE_URL names this port, so another one will not do: a port still held by a process that is stopping
+  // (a restart) is retried for a few seconds, then the API stops and says which port.
+  let listenAttempts = 0;
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE' && ++listenAttempts < LISTEN_ATTEMPTS) {
+      logger.warn({ port: config.API_PORT, attempt: listenAttempts }, 'API_PORT is in use; trying again');
+      setTimeout(() => server.listen(config.API_PORT, config.API_HOST), 500);
+      return;
+    }
+    logger.fatal({ err: error, port: config.API_PORT }, 'api could not listen');
     process.exit(1);
   });
 
@@ -31,10 +45,12 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    reachable.abort();
     logger.info({ signal }, 'api stopping');
     server.close(async () => {
       await temporal.connection.close();
       await db.$disconnect();
+      await tracing?.shutdown();
       process.exit(0);
     });
     setTimeout(() => process.exit(1), 10_000).unref();

@@ -4,9 +4,10 @@ import { signWebhook } from '../lib/webhook-signature.js';
 
 /**
  * `npm run bench:events [-- --keys 100 --concurrency 16]` against a running `npm run dev`. Sends, per key, an ERP
- * invoice.received (starts an invoice-match run) and four goods.received (each applied to that run as an Update),
- * every event twice and in shuffled order, signed like the ERP would. Prints the POST /events latency by outcome
- * and how long until every event was routed.
+ * invoice.received (starts an invoice-match run) and four goods.received (each applied to that run as an Update,
+ * or held until the invoice started it), every event twice and in shuffled order, signed like the ERP would. Prints
+ * the POST /events latency by outcome (a duplicate of a held event is routed again) and how long until every event
+ * was settled.
  */
 const state = JSON.parse(readFileSync(new URL('../.data/dev-state.json', import.meta.url), 'utf8')) as { apiUrl: string };
 const secrets = JSON.parse(readFileSync(new URL('../.data/dev-secrets.json', import.meta.url), 'utf8')) as { apiKey: string; eventSecrets: { erp: string } };
@@ -56,12 +57,12 @@ async function main(): Promise<void> {
     }),
   );
   const sent = performance.now() - started;
-  for (;;) {
-    const response = await fetch(`${state.apiUrl}/events?status=received&limit=500`, { headers: { authorization: `Bearer ${secrets.apiKey}` } });
-    const pending = ((await response.json()) as { items: Array<{ webhookId: string }> }).items.filter((e) => e.webhookId.includes(batch));
-    if (pending.length === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  // Settled: none of this batch still received (a run did not answer yet) or held (its run had not started).
+  const pendingOf = async (status: string) => {
+    const response = await fetch(`${state.apiUrl}/events?status=${status}&limit=500`, { headers: { authorization: `Bearer ${secrets.apiKey}` } });
+    return ((await response.json()) as { items: Array<{ webhookId: string }> }).items.filter((e) => e.webhookId.includes(batch)).length;
+  };
+  while ((await pendingOf('received')) + (await pendingOf('held')) > 0) await new Promise((resolve) => setTimeout(resolve, 200));
   const routed = performance.now() - started;
   console.log(`${deliveries.length} deliveries (${events.length} events × 2, shuffled) for ${keys} keys, ${concurrency} at a time`);
   for (const [outcome, values] of [...latencies].sort()) console.log(summary(`POST /events → ${outcome}`, values));

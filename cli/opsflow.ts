@@ -132,7 +132,7 @@ export function buildProgram(print: (text: string) => void): Command {
     .command('list')
     .description('Open requests waiting on you, oldest first')
     .action(async (_options: unknown, command: Command) => {
-      const open = await answer(client(command).GET('/me/approvals'));
+      const open = await answer(client(command).GET('/decisions'));
       show(command, open, () =>
         table(open.items.map((a) => ({ run: a.runId, step: a.step, title: a.runTitle, process: a.process, 'on behalf of': a.onBehalfOf, expires: a.expiresAt })), ['run', 'step', 'process', 'expires', 'on behalf of', 'title']),
       );

@@ -214,7 +214,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/me/approvals": {
+    "/decisions": {
         parameters: {
             query?: never;
             header?: never;
@@ -225,7 +225,7 @@ export interface paths {
          * The open approval requests waiting on the key's person, across runs, oldest first
          * @description Scope `decisions:write`.
          */
-        get: operations["listMyApprovals"];
+        get: operations["listMyOpenDecisions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -332,7 +332,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Received events with their routing outcome (?status=unmatched shows what no run took)
+         * Received events with their routing outcome (?status=held shows what waits for its run to start, ?status=unmatched what no run took)
          * @description Scope `runs:read`.
          */
         get: operations["listEvents"];
@@ -884,7 +884,7 @@ export interface components {
             process: string;
             title: string;
             /** @enum {string} */
-            status: "running" | "completed" | "rejected" | "expired" | "cancelled" | "failed";
+            status: "running" | "completed" | "rejected" | "expired" | "cancelled" | "failed" | "not_started";
             currentStep: string | null;
             requester: {
                 name: string;
@@ -910,7 +910,7 @@ export interface components {
             process: string;
             title: string;
             /** @enum {string} */
-            status: "running" | "completed" | "rejected" | "expired" | "cancelled" | "failed";
+            status: "running" | "completed" | "rejected" | "expired" | "cancelled" | "failed" | "not_started";
             currentStep: string | null;
             requester: {
                 name: string;
@@ -1011,7 +1011,7 @@ export interface components {
             runId: string;
             title: string;
             /** @enum {string} */
-            status: "running" | "completed" | "rejected" | "expired" | "cancelled" | "failed";
+            status: "running" | "completed" | "rejected" | "expired" | "cancelled" | "failed" | "not_started";
             facts: {
                 label: string;
                 value: string;
@@ -1041,10 +1041,18 @@ export interface components {
             webhookId: string;
             /** @example offer.accepted */
             type: string;
-            /** @description received (routing pending) | started | applied | unmatched | invalid, or another state event routing records */
+            /** @description received (routing pending) | held (its run has not started yet) | started | applied | unmatched | invalid */
             status: string;
             runId: string | null;
             reason: string | null;
+            /** @description The process whose run (by correlationKey) a held event waits for */
+            heldFor?: string;
+            correlationKey?: string | null;
+            /**
+             * Format: date-time
+             * @description When a held event stops waiting and becomes unmatched
+             */
+            holdUntil?: string | null;
             issues?: unknown;
             payload?: unknown;
             /** Format: date-time */
@@ -1075,6 +1083,10 @@ export interface components {
             department: string | null;
             managerEmail: string | null;
             roles: string[];
+            /** @description IANA time zone, for the daily digest and dates shown to the person */
+            timeZone: string;
+            /** @description Local hour after which the daily digest is sent; null: none */
+            digestHour: number | null;
         };
         Delegation: {
             id: string;
@@ -1864,7 +1876,7 @@ export interface operations {
         parameters: {
             query?: {
                 process?: string;
-                status?: "running" | "completed" | "rejected" | "expired" | "cancelled" | "failed";
+                status?: "running" | "completed" | "rejected" | "expired" | "cancelled" | "failed" | "not_started";
                 /** @description Only runs whose workflow task keeps failing (as of the last health sweep) */
                 health?: "stuck";
                 limit?: number;
@@ -2449,7 +2461,7 @@ export interface operations {
             };
         };
     };
-    listMyApprovals: {
+    listMyOpenDecisions: {
         parameters: {
             query?: never;
             header?: never;
@@ -3037,7 +3049,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Duplicate webhook-id: the first answer */
+            /** @description Duplicate webhook-id: the first event, routed again first while it is still held or received */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3050,10 +3062,18 @@ export interface operations {
                         webhookId: string;
                         /** @example offer.accepted */
                         type: string;
-                        /** @description received (routing pending) | started | applied | unmatched | invalid, or another state event routing records */
+                        /** @description received (routing pending) | held (its run has not started yet) | started | applied | unmatched | invalid */
                         status: string;
                         runId: string | null;
                         reason: string | null;
+                        /** @description The process whose run (by correlationKey) a held event waits for */
+                        heldFor?: string;
+                        correlationKey?: string | null;
+                        /**
+                         * Format: date-time
+                         * @description When a held event stops waiting and becomes unmatched
+                         */
+                        holdUntil?: string | null;
                         issues?: unknown;
                         payload?: unknown;
                         /** Format: date-time */
@@ -3297,7 +3317,7 @@ export interface operations {
             query?: {
                 source?: string;
                 type?: string;
-                status?: "received" | "applied" | "started" | "unmatched" | "invalid";
+                status?: "received" | "held" | "applied" | "started" | "unmatched" | "invalid";
                 runId?: string;
                 limit?: number;
             };
@@ -4139,6 +4159,8 @@ export interface operations {
                     managerEmail?: string;
                     /** @default [] */
                     roles?: string[];
+                    timeZone?: string;
+                    digestHour?: number | null;
                 };
             };
         };
@@ -4347,8 +4369,9 @@ export interface operations {
                     department?: string;
                     /** Format: email */
                     managerEmail?: string | null;
-                    /** @default [] */
                     roles?: string[];
+                    timeZone?: string;
+                    digestHour?: number | null;
                 };
             };
         };

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import express from 'express';
 import { simpleParser, type AddressObject } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { escapeHtml, html, layout, raw } from '../api/pages/html.js';
+import { listenOnPreferredPort, listenServer } from './ports.js';
 
 export interface CapturedMail {
   id: string;
@@ -98,15 +99,24 @@ async function writeAtomically(file: string, content: string): Promise<void> {
  * `npm run dev` can still be clicked), with a web page listing them. Port 0 = any free port.
  */
 export async function startMailSink(
-  opts: { smtpPort?: number; httpPort?: number; host?: string; web?: boolean; storeFile?: string } = {},
+  opts: {
+    smtpPort?: number;
+    httpPort?: number;
+    host?: string;
+    web?: boolean;
+    storeFile?: string;
+    /** Fail when a port is taken instead of taking any free one (a restart that must keep its port). */
+    strictPorts?: boolean;
+  } = {},
 ): Promise<MailSink> {
   const host = opts.host ?? '127.0.0.1';
   const captured: CapturedMail[] = loadStored(opts.storeFile);
   let saving = Promise.resolve();
   const save = () => {
-    if (!opts.storeFile) return;
+    if (!opts.storeFile) return saving;
     const file = opts.storeFile;
     saving = saving.then(() => writeAtomically(file, JSON.stringify(captured))).catch(() => {});
+    return saving;
   };
   const waiters = new Set<(m: CapturedMail) => void>();
 
@@ -130,18 +140,16 @@ export async function startMailSink(
           };
           captured.push(mail);
           if (captured.length > MAX_MESSAGES) captured.shift();
-          save();
           for (const waiter of waiters) waiter(mail);
-          callback();
+          // With a store file, "250 accepted" means written down, as an MTA acknowledges only what it has stored.
+          return save().then(() => callback());
         })
         .catch((error: Error) => callback(error));
     },
   });
-  await new Promise<void>((resolve, reject) => {
-    smtp.once('error', reject);
-    smtp.listen(opts.smtpPort ?? 0, host, () => resolve());
-  });
-  const smtpPort = (smtp.server.address() as AddressInfo).port;
+  // SMTPServer forwards its net server's errors as its own 'error' events.
+  const listenSmtp = listenServer(smtp.server, host);
+  const smtpPort = opts.strictPorts ? await listenSmtp(opts.smtpPort ?? 0) : await listenOnPreferredPort(opts.smtpPort ?? 0, listenSmtp);
 
   let web: Server | undefined;
   let httpPort = 0;
@@ -150,13 +158,11 @@ export async function startMailSink(
       list: () => captured,
       clear: () => {
         captured.splice(0);
-        save();
+        void save();
       },
     });
-    web = await new Promise<Server>((resolve) => {
-      const server = app.listen(opts.httpPort ?? 0, host, () => resolve(server));
-    });
-    httpPort = (web.address() as AddressInfo).port;
+    web = createServer(app);
+    httpPort = await (opts.strictPorts ? listenServer(web, host)(opts.httpPort ?? 0) : listenOnPreferredPort(opts.httpPort ?? 0, listenServer(web, host)));
   }
 
   return {
@@ -193,6 +199,11 @@ export async function startMailSink(
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const sink = await startMailSink({ smtpPort: Number(process.env.SMTP_PORT ?? 1025), httpPort: Number(process.env.MAIL_WEB_PORT ?? 8025) });
+  const sink = await startMailSink({
+    smtpPort: Number(process.env.SMTP_PORT ?? 1025),
+    httpPort: Number(process.env.MAIL_WEB_PORT ?? 8025),
+    storeFile: process.env.MAIL_STORE_FILE || undefined,
+    strictPorts: process.env.MAIL_STRICT_PORTS === '1',
+  });
   console.log(`SMTP ${sink.smtpUrl}; mail page ${sink.webUrl}`);
 }

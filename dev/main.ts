@@ -193,9 +193,10 @@ async function main(): Promise<void> {
   let smtpUrl: string = process.env.SMTP_URL ?? '';
   let mailWebUrl: string | undefined;
   if (!smtpUrl) {
+    // The usual ports when free, else any (the listeners fall back themselves: no probe that another process can beat).
     const sink = await startMailSink({
-      smtpPort: await freePort(1025),
-      httpPort: await freePort(8025),
+      smtpPort: 1025,
+      httpPort: 8025,
       storeFile: join(dataDir, 'mail.json'),
     });
     stops.unshift(() => sink.close());
@@ -203,7 +204,7 @@ async function main(): Promise<void> {
     mailWebUrl = sink.webUrl;
   }
 
-  const simulators = await startSimulators({ port: await freePort(4100), storeFile: join(dataDir, 'simulators.json') });
+  const simulators = await startSimulators({ port: 4100, storeFile: join(dataDir, 'simulators.json') });
   stops.unshift(() => simulators.close());
 
   const apiPort = await freePort(Number(process.env.API_PORT ?? 4000));
@@ -229,8 +230,9 @@ async function main(): Promise<void> {
     ...pick(process.env, /_BASE_URL$/),
     EVENT_SOURCE_SECRETS:
       process.env.EVENT_SOURCE_SECRETS ?? Object.entries(secrets.eventSecrets).map(([source, secret]) => `${source}=${secret}`).join(','),
-    WORKER_METRICS_PORT: process.env.WORKER_METRICS_PORT ?? String(await freePort(9464)),
-    TEMPORAL_SDK_METRICS_PORT: process.env.TEMPORAL_SDK_METRICS_PORT ?? String(await freePort(9465)),
+    // Preferred ports: the worker binds them itself and takes any free one when another process holds them.
+    WORKER_METRICS_PORT: process.env.WORKER_METRICS_PORT ?? '9464',
+    TEMPORAL_SDK_METRICS_PORT: process.env.TEMPORAL_SDK_METRICS_PORT ?? '9465',
     // Demos (npm run seed:demo) run reminders and SLAs of seconds; production refuses this switch.
     OPSFLOW_ALLOW_SHORT_DURATIONS: process.env.OPSFLOW_ALLOW_SHORT_DURATIONS ?? (process.env.NODE_ENV === 'production' ? 'false' : 'true'),
   };
@@ -252,7 +254,7 @@ async function main(): Promise<void> {
     `  Mail           ${mailWebUrl ?? '(sent through ' + smtpUrl.replace(/\/\/[^@]*@/, '//***@') + ')'}`,
     `  Simulators     ${simulators.url}/{erp,hris,ats,screening,esign,it}   (ERP, HRIS, ATS, screening, e-signature, IT)`,
     `  Event secrets  .data/dev-secrets.json (POST /events/ats and /events/erp are signed with them)`,
-    `  Metrics        ${publicBaseUrl}/metrics (API), http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics (worker), http://127.0.0.1:${env.TEMPORAL_SDK_METRICS_PORT}/metrics (Temporal SDK)`,
+    `  Metrics        ${publicBaseUrl}/metrics (API), http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics (worker), http://127.0.0.1:${env.TEMPORAL_SDK_METRICS_PORT}/metrics (Temporal SDK); the worker logs other ports if these were taken`,
     `  API key        ${secrets.apiKey}   (admin, acts as ops.desk@example.com; kept in .data/dev-secrets.json)`,
     '',
     'Try a capex request (the approval e-mail appears on the mail page):',

@@ -12,6 +12,8 @@ export interface EmbeddedDatabase {
   serverUrl: string;
   url(database: string): string;
   createDatabase(name: string, template?: string): Promise<string>;
+  /** The postmaster, for fault tests that crash it (SIGQUIT is PostgreSQL's immediate shutdown). */
+  process: ChildProcess | undefined;
   stop(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port?: n
   const serverUrl = `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}`;
   return {
     serverUrl,
+    process: postgresProcess,
     url: (database) => `${serverUrl}/${database}`,
     async createDatabase(name, template) {
       const client = new pg.Client({ connectionString: `${serverUrl}/postgres` });

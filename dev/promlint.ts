@@ -1,10 +1,6 @@
-import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { goBinDir } from './temporal-cli.js';
+import { resolveGoTool } from './go-tool.js';
 
 /**
  * Prometheus's own text-format parser and metric-name linter (client_golang's promlint, what `promtool check
@@ -13,17 +9,8 @@ import { goBinDir } from './temporal-cli.js';
  */
 const source = fileURLToPath(new URL('./promlint/', import.meta.url));
 
-function binaryPath(): string {
-  const hash = createHash('sha256');
-  for (const file of ['main.go', 'go.mod', 'go.sum']) hash.update(readFileSync(join(source, file)));
-  return join(goBinDir(), `opsflow-promlint-${hash.digest('hex').slice(0, 12)}`);
-}
-
-export async function resolvePromlint(): Promise<string> {
-  if (process.env.PROMLINT_PATH) return process.env.PROMLINT_PATH;
-  const path = binaryPath();
-  if (!existsSync(path)) await promisify(execFile)('go', ['build', '-o', path, '.'], { cwd: source, timeout: 600_000 });
-  return path;
+export function resolvePromlint(): Promise<string> {
+  return resolveGoTool(source, 'opsflow-promlint', process.env.PROMLINT_PATH);
 }
 
 export interface PrometheusSample {

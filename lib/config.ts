@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { durationMs } from '../processes/duration.js';
 import { parseAllowedHosts } from './egress.js';
 import { productionSecretProblem } from './published-secrets.js';
 
@@ -9,11 +10,30 @@ import { productionSecretProblem } from './published-secrets.js';
  */
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** EVENT_HOLD_WINDOW when unset: a week covers an invoice that arrives days after its goods. */
+export const DEFAULT_EVENT_HOLD_WINDOW = '7d';
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
+  // Reliability (README): sized for the API's run-start concurrency below plus its reads; a query or transaction
+  // that cannot get a connection in time fails, and the API answers 503 with Retry-After instead of hanging.
+  /** Connections each API or worker process may hold. */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20),
+  /** How long a query waits for a free connection. */
+  DATABASE_POOL_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** How long an interactive transaction waits to start (Prisma maxWait). */
+  DATABASE_TX_MAX_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** How long an interactive transaction may take before it is rolled back (Prisma timeout). */
+  DATABASE_TX_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
+  /** Run starts (POST /runs) one API process works on at once; more wait in a queue. */
+  RUN_START_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  /** Run starts that may wait for a slot; beyond that the API answers 503 with Retry-After at once. */
+  RUN_START_QUEUE: z.coerce.number().int().min(0).max(10_000).default(256),
+  /** How long a queued run start waits for a slot before it is answered 503 with Retry-After. */
+  RUN_START_QUEUE_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -70,8 +90,19 @@ export const configSchema = z.object({
       return sources;
     }),
 
-  /** The worker's own Prometheus endpoint (activity failures, e-mails, runs closed); unset = off. */
+  /** The worker's own HTTP endpoint: /metrics (activity failures, e-mails, runs closed) and /healthz; unset = off. */
   WORKER_METRICS_PORT: port.optional(),
+  /** Where that endpoint and the SDK's listen: loopback by default; 0.0.0.0 in the image, so Prometheus and health checks reach them. */
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Traces: OTLP over HTTP to this collector (e.g. http://otel-collector:4318); unset or empty = off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.union([z.literal(''), z.url()]).optional().transform((value) => value || undefined),
+  /** The service name traces carry; by default opsflow-api / opsflow-worker. */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  /**
+   * Runs a worker keeps in memory between their workflow tasks (each about 1 MB). A run evicted from the cache
+   * costs nothing until its next task replays it: bounded, 10,000 open runs fit one worker in about 1.5 GB.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(1000),
   /** The Temporal SDK's Prometheus exporter in the worker; unset = off. */
   TEMPORAL_SDK_METRICS_PORT: port.optional(),
 
@@ -125,6 +156,17 @@ export const configSchema = z.object({
       return entries;
     }),
 
+  /**
+   * How long an event a process consumes waits for its run to start (e.g. a goods receipt sent before its invoice)
+   * before it is recorded as unmatched: `90s`, `12h`, `7d`; between 1 s and 90 d.
+   */
+  EVENT_HOLD_WINDOW: z
+    .string()
+    .default(DEFAULT_EVENT_HOLD_WINDOW)
+    .refine((value) => /^\d+(ms|s|m|h|d)$/.test(value), 'must be a duration such as 90s, 12h or 7d')
+    .transform((value) => durationMs(value))
+    .refine((ms) => ms >= 1000 && ms <= 90 * 86_400_000, 'must be between 1s and 90d'),
+
   /** How often the API looks for stuck runs (workflow tasks that keep failing). */
   RUN_HEALTH_SWEEP_MS: z.coerce.number().int().min(1000).default(30_000),
 
@@ -136,7 +178,16 @@ export const configSchema = z.object({
     .enum(['true', 'false', '1', '0', ''])
     .default('false')
     .transform((value) => value === 'true' || value === '1'),
+
+  /** Whether the worker makes sure the hourly Schedule of the approvers' daily digest exists (lib/digest-schedule.ts). */
+  APPROVER_DIGEST_SCHEDULE: z
+    .enum(['true', 'false', '1', '0', ''])
+    .default('true')
+    .transform((value) => value === 'true' || value === '1' || value === ''),
 }).superRefine((config, ctx) => {
+  if (config.DATABASE_POOL_MAX < config.RUN_START_CONCURRENCY) {
+    ctx.addIssue({ code: 'custom', path: ['DATABASE_POOL_MAX'], message: `must be at least RUN_START_CONCURRENCY (${config.RUN_START_CONCURRENCY}): each run start holds a connection in its transaction` });
+  }
   if (config.NODE_ENV === 'production' && config.OPSFLOW_ALLOW_SHORT_DURATIONS) {
     ctx.addIssue({ code: 'custom', path: ['OPSFLOW_ALLOW_SHORT_DURATIONS'], message: 'is not allowed when NODE_ENV=production (reminders and SLAs must be at least 1h)' });
   }

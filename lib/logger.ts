@@ -32,7 +32,7 @@ const redact = [
 
 /** A request URL or path as logs may show it: the token of an approval link is replaced. */
 export function redactPath(url: string): string {
-  return url.replace(/\/approvals\/[^/?#]+/, '/approvals/[token]');
+  return url.replace(/\/approvals\/[^/?#]+/, '/approvals/[token]').replace(/\/me\/sign-in\/[^/?#]+/, '/me/sign-in/[token]');
 }
 
 /** What pino-pretty leaves out of a line in dev: the request line says method, path, status and time already. */

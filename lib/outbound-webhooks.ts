@@ -79,13 +79,17 @@ export async function insertAuditEntry(tx: Prisma.TransactionClient, row: AuditR
   // One writer per chain until this transaction ends: two concurrent writers would both read the same last entry
   // and fork the chain. Taken before the eventKey check so a retry waiting here sees its first attempt committed.
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${chain}, 0))`;
-  const existing = row.eventKey ? await tx.auditEntry.findUnique({ where: { eventKey: row.eventKey }, select: { id: true } }) : null;
-  if (existing) {
+  // One round trip for both: an entry already written under this key (a retry), and the chain's last entry.
+  const [found] = await tx.$queryRaw<Array<{ existing: bigint | null; seq: number | null; hash: string | null }>>`
+    SELECT (SELECT id FROM "AuditEntry" WHERE "eventKey" = ${row.eventKey ?? null}::text) AS existing, last.seq, last.hash
+    FROM (SELECT 1) AS one
+    LEFT JOIN (SELECT seq, hash FROM "AuditEntry" WHERE chain = ${chain} ORDER BY seq DESC LIMIT 1) AS last ON true`;
+  if (found?.existing != null) {
     // A retried activity: its first attempt may have committed and then died before waking the deliveries.
-    const pending = await tx.webhookDelivery.findMany({ where: { sequence: existing.id, status: 'pending' }, select: { subscriptionId: true, runId: true } });
+    const pending = await tx.webhookDelivery.findMany({ where: { sequence: found.existing, status: 'pending' }, select: { subscriptionId: true, runId: true } });
     return { inserted: false, wake: pending };
   }
-  const last = await tx.auditEntry.findFirst({ where: { chain }, orderBy: { seq: 'desc' }, select: { seq: true, hash: true } });
+  const last = found?.seq != null ? { seq: found.seq, hash: found.hash } : null;
   const fields = {
     chain,
     seq: (last?.seq ?? 0) + 1,
@@ -106,17 +110,16 @@ export async function insertAuditEntry(tx: Prisma.TransactionClient, row: AuditR
   const entry = await tx.auditEntry.create({ data: { ...fields, prevHash, hash: entryHash(prevHash, fields) } });
   const eventType = eventTypeByAuditAction[entry.action];
   if (!eventType || !entry.runId) return { inserted: true, wake: [] };
-  const run = await tx.run.findUnique({ where: { id: entry.runId }, select: { process: true } });
-  if (!run) return { inserted: true, wake: [] };
-  const subscriptions = await tx.webhookSubscription.findMany({
-    where: {
-      deletedAt: null,
-      OR: [{ eventTypes: { has: eventType } }, { eventTypes: { has: '*' } }],
-      AND: [{ OR: [{ process: null }, { process: run.process }] }],
-    },
-    select: { id: true },
-  });
+  // The run's process and the subscriptions that want this event for it, in one round trip (none: nothing to deliver).
+  const subscriptions = await tx.$queryRaw<Array<{ id: string; process: string }>>`
+    SELECT s.id, r.process FROM "Run" r
+    JOIN "WebhookSubscription" s ON s."deletedAt" IS NULL
+      AND (${eventType}::text = ANY(s."eventTypes") OR '*' = ANY(s."eventTypes"))
+      AND (s.process IS NULL OR s.process = r.process)
+    WHERE r.id = ${entry.runId}
+    ORDER BY s."createdAt", s.id`;
   if (subscriptions.length === 0) return { inserted: true, wake: [] };
+  const run = { process: subscriptions[0]!.process };
   const payload: LifecycleEventPayload = {
     type: eventType,
     timestamp: entry.at.toISOString(),

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import type { Config } from './config.js';
+import { temporalClientInterceptors } from './tracing.js';
 
 /**
  * How Opsflow reaches Temporal, read the way the `temporal` CLI reads it (@temporalio/envconfig): a profile from a
@@ -68,8 +69,40 @@ export async function connectClient(config: Pick<Config, 'TEMPORAL_ADDRESS' | 'T
   const settings = temporalConnectionSettings(config, env);
   try {
     const connection = await Connection.connect(connectionOptionsOf(settings));
-    return new Client({ connection, namespace: settings.namespace });
+    return new Client({ connection, namespace: settings.namespace, interceptors: temporalClientInterceptors() });
   } catch (error) {
     throw new TemporalConnectionConfigError(`Could not connect to Temporal at ${settings.address}${settings.tls ? ' (TLS)' : ''}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * gRPC attempts per call from the API: about a second of retries, then the request answers 503. (The SDK's default,
+ * ten attempts, held a request for 20 to 40 s while Temporal was down.)
+ */
+export const API_TEMPORAL_CALL_ATTEMPTS = 4;
+
+/**
+ * A client whose connection is made on first use and re-made by gRPC after an outage: the API starts, serves health,
+ * link pages and reads while Temporal is down, and reaches it once it is back, without a restart. Settings errors
+ * (a missing certificate file, a bad profile) still fail here, at start.
+ */
+export function lazyClient(config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'>, env: NodeJS.ProcessEnv = process.env, attempts = API_TEMPORAL_CALL_ATTEMPTS): Client {
+  const settings = temporalConnectionSettings(config, env);
+  const connection = Connection.lazy({
+    ...connectionOptionsOf(settings),
+    interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: attempts }))],
+  });
+  return new Client({ connection, namespace: settings.namespace, interceptors: temporalClientInterceptors() });
+}
+
+/** Resolves once Temporal answers (polling every `everyMs`), for a log line that says the API reached it. */
+export async function whenReachable(client: Client, everyMs = 2_000, signal?: AbortSignal): Promise<void> {
+  while (!signal?.aborted) {
+    try {
+      await client.workflowService.getSystemInfo({});
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, everyMs).unref());
+    }
   }
 }

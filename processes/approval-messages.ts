@@ -16,6 +16,9 @@ export interface CancelReason {
 
 export type Decision = 'approved' | 'rejected' | 'changes_requested';
 
+/** Where a decision came from, recorded as evidence in its audit entry: every channel goes through the same Update. */
+export type DecisionChannel = 'link' | 'api' | 'inbox' | 'slack' | 'email-reply';
+
 /** How a step with several approvers closes: everyone, anyone, or k of them. */
 export type ApprovalRule = { kind: 'all' } | { kind: 'any' } | { kind: 'quorum'; required: number };
 
@@ -25,7 +28,7 @@ export interface DecisionInput {
   comment?: string | null;
   /** Who acts: the link's approver, or the identity behind an API key. */
   actorEmail: string;
-  channel: 'link' | 'api';
+  channel: DecisionChannel;
   ip?: string;
   userAgent?: string;
   /** Chosen by the caller; echoed back so a caller can tell its own decision from an earlier duplicate. */

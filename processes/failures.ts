@@ -22,5 +22,7 @@ export const FailureType = {
   webhookDeliveryFailed: 'WebhookDeliveryFailed',
   /** The egress policy refused the destination (not public, not allowed): not retried. */
   webhookDestinationRefused: 'WebhookDestinationRefused',
+  /** A sign-in link the mail activity was asked to send is not in the database (never retried). */
+  signInLinkMissing: 'SignInLinkMissing',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

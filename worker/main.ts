@@ -1,21 +1,40 @@
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import type { Worker } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import type { ActivityDeps } from '../activities/index.js';
-import { loadConfig } from '../lib/config.js';
+import { createActivityDeps } from './worker.js';
+import { loadConfig, type Config } from '../lib/config.js';
 import { staleDeliveryRefs } from '../lib/outbound-webhooks.js';
 import { createLogger } from '../lib/logger.js';
+import { DIGEST_SCHEDULE_ID, ensureDigestSchedule } from '../lib/digest-schedule.js';
+import { connectClient } from '../lib/temporal.js';
+import { startTracing } from '../lib/tracing.js';
+import { listenOnPreferredPort, listenServer } from '../dev/ports.js';
 import { createOpsflowWorker } from './worker.js';
 
 const logger = createLogger('worker');
 
-function serveMetrics(registry: Registry, port: number) {
-  return createServer((req, res) => {
-    if (req.url !== '/metrics') return void res.writeHead(404).end();
+/**
+ * The worker's HTTP endpoint on WORKER_METRICS_HOST:WORKER_METRICS_PORT (or any free port, logged, when another
+ * process holds it): /metrics for Prometheus and /healthz for container health checks (200 while the worker polls
+ * its task queue; 503 while it is reconnecting to Temporal, stopping or has failed).
+ */
+async function serveWorkerEndpoint(current: () => Worker | undefined, registry: Registry | undefined, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url === '/healthz') {
+      const state = current()?.getState() ?? 'CONNECTING';
+      return void res.writeHead(state === 'RUNNING' ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: state === 'RUNNING' ? 'ok' : 'unavailable', worker: state }));
+    }
+    if (req.url !== '/metrics' || !registry) return void res.writeHead(404).end();
     registry.metrics().then(
       (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
       (error: unknown) => res.writeHead(500).end(`metrics unavailable: ${(error as Error).message}`),
     );
-  }).listen(port, '127.0.0.1');
+  });
+  const bound = await listenOnPreferredPort(port, listenServer(server, host));
+  if (bound !== port) logger.warn({ wanted: port, port: bound }, 'WORKER_METRICS_PORT was taken; metrics on another port');
+  logger.info({ url: `http://${host}:${bound}/metrics` }, 'worker metrics listening');
+  return server;
 }
 
 /**
@@ -30,22 +49,78 @@ function sweepLostWebhookWakeUps(deps: ActivityDeps): NodeJS.Timeout {
   }, 30_000);
 }
 
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 10_000;
+
+let stopping = false;
+/** The worker of the current connection attempt, for /healthz. */
+let currentWorker: Worker | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (stopping = true));
+
+/**
+ * Connects and runs the worker; when Temporal cannot be reached (at start, or the worker fails during a long
+ * outage) it waits and tries again, with backoff up to 10 s, instead of exiting. A signal (SIGINT/SIGTERM, which
+ * the SDK turns into a graceful shutdown) ends it.
+ */
+async function runUntilStopped(config: Config, deps: ActivityDeps): Promise<void> {
+  let delay = RETRY_MIN_MS;
+  while (!stopping) {
+    let created;
+    try {
+      created = await createOpsflowWorker({ config, logger, deps, workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH || undefined });
+    } catch (error) {
+      if ((error as Error).name !== 'TemporalConnectionConfigError' || !/Could not connect/.test((error as Error).message)) throw error;
+      logger.warn({ err: error, retryInMs: delay }, 'Temporal not reachable; the worker tries again');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, RETRY_MAX_MS);
+      continue;
+    }
+    delay = RETRY_MIN_MS;
+    const { worker, connection, workflowSource } = created;
+    currentWorker = worker;
+    logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS, workflows: workflowSource }, 'worker started');
+    try {
+      // Resolves after a signal's graceful shutdown, once in-flight tasks are done.
+      await worker.run();
+    } catch (error) {
+      if (stopping) throw error;
+      logger.error({ err: error }, 'worker stopped with an error; reconnecting');
+    } finally {
+      await connection.close().catch(() => {});
+    }
+  }
+}
+
+/** The digest Schedule, made once Temporal answers; a failure is logged and the next worker start tries again. */
+function ensureDigestScheduleSoon(config: Config): void {
+  connectClient(config)
+    .then(async (client) => {
+      try {
+        logger.info({ schedule: DIGEST_SCHEDULE_ID, state: await ensureDigestSchedule(client, config.TEMPORAL_TASK_QUEUE) }, 'approver digest schedule');
+      } finally {
+        await client.connection.close();
+      }
+    })
+    .catch((error: unknown) => logger.warn({ err: error }, 'could not create the approver digest schedule; the next worker start tries again'));
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
-  const { worker, deps, connection } = await createOpsflowWorker({
-    config,
-    logger,
-    workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH || undefined,
-  });
-  // worker.run() resolves after shutdown() once in-flight tasks are done; the SDK handles SIGINT/SIGTERM itself.
-  const metricsServer = config.WORKER_METRICS_PORT && deps.metrics ? serveMetrics(deps.metrics.registry, config.WORKER_METRICS_PORT) : undefined;
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS }, 'worker started');
+  // Before the worker: its workflow-span sink exports through this provider.
+  const tracing = startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'opsflow-worker', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  // One set of dependencies (database pool, mailer, integrations) for every connection attempt.
+  const deps = createActivityDeps(config, logger);
+  const endpoint = config.WORKER_METRICS_PORT ? await serveWorkerEndpoint(() => currentWorker, deps.metrics?.registry, config.WORKER_METRICS_HOST, config.WORKER_METRICS_PORT) : undefined;
   const sweep = sweepLostWebhookWakeUps(deps);
-  await worker.run();
-  clearInterval(sweep);
-  metricsServer?.close();
-  await connection.close();
-  await deps.close();
+  if (config.APPROVER_DIGEST_SCHEDULE) ensureDigestScheduleSoon(config);
+  try {
+    await runUntilStopped(config, deps);
+  } finally {
+    clearInterval(sweep);
+    endpoint?.close();
+    await deps.close();
+    await tracing?.shutdown();
+  }
   logger.info('worker stopped');
 }
 

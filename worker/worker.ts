@@ -13,7 +13,7 @@ import { HttpSystem } from '../activities/http-system.js';
 import { HttpItProvisioning } from '../activities/it.js';
 import { HttpScreening } from '../activities/screening.js';
 import type { Config } from '../lib/config.js';
-import { createDb } from '../lib/db.js';
+import { createDb, dbPoolSettingsOf } from '../lib/db.js';
 import { createEgressPolicy, type LookupFunction } from '../lib/egress.js';
 import { withLogContext } from '../lib/log-context.js';
 import type { Logger } from '../lib/logger.js';
@@ -21,29 +21,41 @@ import { processKeyOfWorkflowType } from '../processes/index.js';
 import { createWorkerMetrics, type WorkerMetrics } from '../lib/metrics.js';
 import { wakeDeliveryWorkflows } from '../lib/outbound-webhooks.js';
 import { connectClient, connectionOptionsOf, temporalConnectionSettings, TemporalConnectionConfigError } from '../lib/temporal.js';
+import { activityTracingInterceptor, workflowTracingModules, workflowTracingSinks } from '../lib/tracing.js';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-/** Written by `npm run build`; production workers load it instead of bundling at start. */
-export const prebuiltBundlePath = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
+/**
+ * Run as compiled JavaScript (`npm run build`: dist/worker/worker.js, what the image runs) or as TypeScript through
+ * tsx (dev and tests, worker/worker.ts). Paths to the workflows and the prebuilt bundle differ between the two.
+ */
+const compiled = import.meta.url.endsWith('.js');
+export const workflowsPath = fileURLToPath(new URL(compiled ? '../workflows/index.js' : '../workflows/index.ts', import.meta.url));
+/** Written by `npm run build` beside the compiled code (dist/workflow-bundle.js); workers load it instead of bundling at start. */
+export const prebuiltBundlePath = fileURLToPath(new URL(compiled ? '../workflow-bundle.js' : '../dist/workflow-bundle.js', import.meta.url));
 
 let runtimeInstalled = false;
 
 /** Routes the SDK's own logs (worker, activity and workflow loggers) into pino. Once per process. */
-export function installRuntimeLogger(logger: Logger, sdkMetricsPort?: number): void {
+export function installRuntimeLogger(logger: Logger, sdkMetricsPort?: number, sdkMetricsHost = '127.0.0.1'): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const sdkLevels: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error'];
   const level = (sdkLevels.includes(logger.level) ? logger.level.toUpperCase() : 'INFO') as LogLevel;
-  Runtime.install({
-    // Named per Prometheus conventions: counters end in _total, durations in seconds with the unit in the name.
-    ...(sdkMetricsPort
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } }
-      : {}),
-    logger: new DefaultLogger(level, ({ level: entryLevel, message, meta }) => {
-      const method = entryLevel.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
-      logger[method]({ ...runFieldsOf(meta), source: 'temporal' }, message);
-    }),
+  const logTo = new DefaultLogger(level, ({ level: entryLevel, message, meta }) => {
+    const method = entryLevel.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
+    logger[method]({ ...runFieldsOf(meta), source: 'temporal' }, message);
   });
+  // Named per Prometheus conventions: counters end in _total, durations in seconds with the unit in the name.
+  const metrics = (port: number) => ({
+    telemetryOptions: { metrics: { prometheus: { bindAddress: `${sdkMetricsHost}:${port}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } },
+  });
+  try {
+    Runtime.install({ ...(sdkMetricsPort ? metrics(sdkMetricsPort) : {}), logger: logTo });
+  } catch (error) {
+    // The port is taken (another process got it first): the SDK's metrics go elsewhere rather than the worker down.
+    if (!sdkMetricsPort) throw error;
+    logger.warn({ err: error, wanted: sdkMetricsPort }, 'TEMPORAL_SDK_METRICS_PORT could not be bound; Temporal SDK metrics on a free port instead');
+    Runtime.install({ ...metrics(0), logger: logTo });
+  }
 }
 
 /**
@@ -134,7 +146,7 @@ export function createIntegrations(config: Config) {
 
 export function createActivityDeps(config: Config, logger: Logger, options: { egressLookup?: LookupFunction; temporalEnv?: NodeJS.ProcessEnv } = {}): ActivityDeps {
   const temporal = lazyTemporalClient(config, options.temporalEnv);
-  const db = createDb(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL, dbPoolSettingsOf(config));
   const mailer = createMailer(config.SMTP_URL);
   return {
     metrics: createWorkerMetrics(),
@@ -155,6 +167,19 @@ export function createActivityDeps(config: Config, logger: Logger, options: { eg
   };
 }
 
+/**
+ * Production trusts only dist/ (`npm run build`; without it the worker bundles at start). Elsewhere the bundle of
+ * the current sources is built once and reused by their hash (worker/build-bundle.ts): a restart skips webpack, and
+ * a stale bundle cannot run.
+ */
+async function defaultBundlePath(config: Config): Promise<string | undefined> {
+  // Compiled code trusts the bundle built with it; from sources only production does (in development a stale
+  // dist/ would silently run old workflow code, so the sources' own cached bundle is used instead).
+  if (compiled || config.NODE_ENV === 'production') return existsSync(prebuiltBundlePath) ? prebuiltBundlePath : undefined;
+  const { cachedWorkflowBundle } = await import('./build-bundle.js');
+  return cachedWorkflowBundle();
+}
+
 export interface OpsflowWorkerOptions {
   config: Config;
   logger: Logger;
@@ -172,9 +197,17 @@ export interface OpsflowWorkerOptions {
   egressLookup?: LookupFunction;
 }
 
-export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promise<{ worker: Worker; deps: ActivityDeps; connection: NativeConnection }> {
+export interface OpsflowWorker {
+  worker: Worker;
+  deps: ActivityDeps;
+  connection: NativeConnection;
+  /** The workflow code it runs: a prebuilt bundle's path, or the entry it bundled at start. */
+  workflowSource: string;
+}
+
+export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promise<OpsflowWorker> {
   const { config, logger } = options;
-  installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_PORT);
+  installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_PORT, config.WORKER_METRICS_HOST);
   const deps = options.deps ?? createActivityDeps(config, logger, { egressLookup: options.egressLookup, temporalEnv: options.temporalEnv });
   // The same settings as the client's (envconfig: temporal.toml profile, TEMPORAL_* variables, mTLS or API key).
   const settings = temporalConnectionSettings(config, options.temporalEnv);
@@ -184,16 +217,20 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
   } catch (error) {
     throw new TemporalConnectionConfigError(`Could not connect to Temporal at ${settings.address}${settings.tls ? ' (TLS)' : ''}: ${(error as Error).message}`);
   }
-  // Only production trusts dist/: in development a stale bundle would silently run old workflow code.
-  const usePrebuilt = config.NODE_ENV === 'production' && existsSync(prebuiltBundlePath);
-  const bundlePath = options.workflowsPath ? undefined : (options.workflowBundlePath ?? (usePrebuilt ? prebuiltBundlePath : undefined));
+  const bundlePath = options.workflowsPath ? undefined : (options.workflowBundlePath ?? (await defaultBundlePath(config)));
   const worker = await Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     activities: options.wrapActivities ? options.wrapActivities(createActivities(deps)) : createActivities(deps),
-    interceptors: { activity: [activityLoggingInterceptor(logger), ...(deps.metrics ? [activityMetricsInterceptor(deps.metrics)] : [])] },
+    interceptors: {
+      activity: [activityTracingInterceptor(), activityLoggingInterceptor(logger), ...(deps.metrics ? [activityMetricsInterceptor(deps.metrics)] : [])],
+      // A prebuilt bundle has them inside already (worker/build-bundle.ts).
+      ...(bundlePath ? {} : { workflowModules: workflowTracingModules }),
+    },
+    sinks: workflowTracingSinks(),
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: options.workflowsPath ?? workflowsPath }),
   });
-  return { worker, deps, connection };
+  return { worker, deps, connection, workflowSource: bundlePath ?? options.workflowsPath ?? workflowsPath };
 }

@@ -102,6 +102,7 @@ export async function runApprovalChain<Input extends { requester: { email: strin
   const approvals = () => [...approved.values()].flatMap((step) => step.decisions).concat(rejected ? [rejected] : []);
 
   const end = async (outcome: 'rejected' | 'expired', reason: string, decidedBy?: string) => {
+    if (desk.hasUnsettledRecords()) await desk.settleRecords();
     await tracker.close(outcome, outcome, reason);
     await acts.notifyRequester({ runId: tracker.runId, outcome, reason, decidedBy });
     return { outcome, input, approvals: approvals() };
@@ -109,9 +110,14 @@ export async function runApprovalChain<Input extends { requester: { email: strin
 
   for (;;) {
     const step = chainFor(input).find((s) => !approved.has(s.stepId));
-    if (!step) return { outcome: 'approved', input, approvals: approvals() };
+    if (!step) {
+      // What follows the chain (a purchase order, the run's close) is audited after its last decisions.
+      if (desk.hasUnsettledRecords()) await desk.settleRecords();
+      return { outcome: 'approved', input, approvals: approvals() };
+    }
     const changed = askAgain.get(step.stepId);
-    const result = await desk.step(step, changed ? { reapproval: { changed } } : {});
+    // A step's records are written by the next step's requests, or settled here before anything else is audited.
+    const result = await desk.step(step, { ...(changed ? { reapproval: { changed } } : {}), recordsFollow: true });
     switch (result.outcome) {
       case 'expired':
         return end('expired', result.reason);
@@ -119,6 +125,7 @@ export async function runApprovalChain<Input extends { requester: { email: strin
         rejected = result.decision;
         return end('rejected', result.decision.comment ?? 'rejected', `${result.approver.name} (${step.title})`);
       case 'changes_requested': {
+        if (desk.hasUnsettledRecords()) await desk.settleRecords();
         await tracker.enterStep(`${step.stepId}:changes-requested`, input.requester.email);
         const revised = await desk.requestRevision(
           { stepId: step.stepId, stepTitle: step.title, decision: result.decision, approver: result.approver },

@@ -31,6 +31,7 @@ import { durationMs } from '../processes/duration.js';
 import { factsVersion, type Fact } from '../processes/facts.js';
 import { FailureType } from '../processes/failures.js';
 import type { ApprovalTiming } from '../processes/policy.js';
+import { shortWork } from './run-lifecycle.js';
 
 export type { DecisionInput, DecisionResult } from '../processes/approval-messages.js';
 
@@ -84,6 +85,14 @@ export const STEP_RECORDED_WITH_REQUEST = 'step-recorded-with-request';
  */
 export const DECISION_ANSWERED_BEFORE_RECORDING = 'decision-answered-before-recording';
 
+/**
+ * Patch: a step closed by decisions no longer waits for their records (DECISION_ANSWERED_BEFORE_RECORDING) when the
+ * chain goes on to another step: that step's requests carry the records still being written and write them (once,
+ * whoever is first) before their own audit entries, so the next approver's mail leaves one round trip sooner and
+ * the audit keeps its order. Every other way on from a step still waits for the records first.
+ */
+export const DECISION_RECORD_CARRIED_BY_NEXT_STEP = 'decision-record-carried-by-next-step';
+
 /** Who the run is for and which controls its policy sets; the desk enforces them on every seat and decision. */
 export interface ApprovalDeskRun {
   runId: string;
@@ -98,6 +107,8 @@ export interface ApprovalDeskRun {
   amountOf(input: unknown): number | undefined;
   input: unknown;
 }
+
+type DecisionRecordInput = Parameters<Activities['recordDecision']>[0];
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -180,8 +191,8 @@ export class ApprovalDesk {
   private readonly attempts = new Map<string, number>();
   private revision?: Revision;
   private subject: Subject;
-  /** Decision records still being written (see DECISION_ANSWERED_BEFORE_RECORDING). */
-  private readonly recording = new Set<Promise<void>>();
+  /** Decision records still being written (see DECISION_ANSWERED_BEFORE_RECORDING), with what they write. */
+  private readonly recording = new Map<Promise<void>, DecisionRecordInput>();
 
   constructor(
     private readonly run: ApprovalDeskRun,
@@ -299,15 +310,25 @@ export class ApprovalDesk {
   }
 
   /** Writes a decision's record without holding up the answer; a cancellation of the run does not stop it. */
-  private recordInBackground(record: Parameters<typeof acts.recordDecision>[0]): void {
+  private recordInBackground(record: DecisionRecordInput): void {
     const written = CancellationScope.nonCancellable(() => acts.recordDecision(record));
-    this.recording.add(written);
+    this.recording.set(written, record);
     void written.finally(() => this.recording.delete(written));
   }
 
   /** Every decision record written: before a step closes, and before a cancelled or failed run ends. */
   async settleRecords(): Promise<void> {
-    await Promise.all([...this.recording]);
+    await Promise.all([...this.recording.keys()]);
+  }
+
+  /** Whether decision records are still being written. Callers await settleRecords only then: no extra await otherwise. */
+  hasUnsettledRecords(): boolean {
+    return this.recording.size > 0;
+  }
+
+  /** The records still being written, for the next step's requests to write first (DECISION_RECORD_CARRIED_BY_NEXT_STEP). */
+  private unsettledRecords(): DecisionRecordInput[] | undefined {
+    return this.recording.size ? [...this.recording.values()] : undefined;
   }
 
   // ----- reassignment ----------------------------------------------------------------------------------------
@@ -332,7 +353,7 @@ export class ApprovalDesk {
 
   private async reassign(input: ReassignInput): Promise<ReassignResult> {
     const { step, seat } = this.open.get(input.requestId)!;
-    const [target] = await acts.approverCandidates({ roles: [`person:${input.toEmail}`], subjectEmail: seat.approver.email, managerChain: false });
+    const [target] = await shortWork().approverCandidates({ roles: [`person:${input.toEmail}`], subjectEmail: seat.approver.email, managerChain: false });
     // The step may have closed, or the seat moved, while the directory answered.
     if (step.closed || seat.requestId !== input.requestId || seat.decision) refuse('This approval request is no longer open', DecisionRefusal.notOpen);
     const candidate = target?.candidates[0];
@@ -342,6 +363,8 @@ export class ApprovalDesk {
     if (conflict) refuse(`${candidate.name} ${conflict}`, DecisionRefusal.separationOfDuties);
     const approver = toApprover(candidate);
     this.closeRequest(input.requestId, `the request was reassigned to ${approver.name}`);
+    // The decisions before this step may still be being recorded: they are audited first.
+    if (this.hasUnsettledRecords()) await this.settleRecords();
     await acts.revokeApprovalRequests({
       requestIds: [input.requestId],
       reason: `the request was reassigned to ${approver.name}`,
@@ -362,7 +385,11 @@ export class ApprovalDesk {
 
   // ----- seats -----------------------------------------------------------------------------------------------
 
-  private async openSeat(step: ActiveStep, seat: Seat, extra: { escalatedFrom?: Approver; reapproval?: { changed: string[] }; recordsStep?: boolean }): Promise<string> {
+  private async openSeat(
+    step: ActiveStep,
+    seat: Seat,
+    extra: { escalatedFrom?: Approver; reapproval?: { changed: string[] }; recordsStep?: boolean; carryRecords?: boolean },
+  ): Promise<string> {
     // Open for decisions before the mail goes out: an approver may click faster than the activity returns.
     const requestId = approvalRequestId(this.run.runId, step.spec.stepId, { attempt: step.attempt, seat: seat.seat, round: seat.round });
     seat.requestId = requestId;
@@ -380,6 +407,7 @@ export class ApprovalDesk {
       escalatedFrom: extra.escalatedFrom,
       reapproval: extra.reapproval,
       ...(extra.recordsStep ? { currentStep: step.spec.stepId } : {}),
+      ...(extra.carryRecords ? { precededBy: this.unsettledRecords() } : {}),
     });
     return requestId;
   }
@@ -390,7 +418,7 @@ export class ApprovalDesk {
    * cannot get the seats its rule needs fails the run at that step, saying why.
    */
   private async fillSeats(spec: ApprovalStepSpec, rule: ApprovalRule, attempt: number): Promise<Approver[]> {
-    const resolved = await acts.approverCandidates({ roles: spec.approvers, subjectEmail: this.run.requesterEmail });
+    const resolved = await shortWork().approverCandidates({ roles: spec.approvers, subjectEmail: this.run.requesterEmail });
     const chosen: Approver[] = [];
     const skipped: Array<SkippedCandidate & { seatRole: string }> = [];
     const unfilled: SeatCandidates[] = [];
@@ -403,13 +431,14 @@ export class ApprovalDesk {
     for (const seat of resolved) if (!take(seat, seat.candidates)) unfilled.push(seat);
     const fallbackRole = this.run.separationOfDuties.fallbackRole;
     if (unfilled.length && fallbackRole) {
-      const [fallback] = await acts.approverCandidates({ roles: [fallbackRole], subjectEmail: this.run.requesterEmail });
+      const [fallback] = await shortWork().approverCandidates({ roles: [fallbackRole], subjectEmail: this.run.requesterEmail });
       for (const seat of unfilled.splice(0)) {
         if (!take(seat, fallback?.candidates ?? [], `${fallbackRole} (fallback for ${seat.role})`)) unfilled.push(seat);
       }
     }
     const feasible = chosen.length > 0 && chosen.length >= seatsNeeded(rule, resolved.length);
     if (skipped.length || unfilled.length) {
+      if (this.hasUnsettledRecords()) await this.settleRecords();
       await acts.recordSkippedApprovers({
         runId: this.run.runId,
         stepId: spec.stepId,
@@ -429,7 +458,11 @@ export class ApprovalDesk {
   // ----- steps -----------------------------------------------------------------------------------------------
 
   /** Runs one step to its outcome. Cancellation propagates; the caller revokes what is still open. */
-  async step(spec: ApprovalStepSpec, options: { reapproval?: { changed: string[] } } = {}): Promise<StepOutcome> {
+  /**
+   * `recordsFollow`: the caller settles the decision records itself or opens another step right after (which
+   * carries them); the step then closes without waiting for them (DECISION_RECORD_CARRIED_BY_NEXT_STEP).
+   */
+  async step(spec: ApprovalStepSpec, options: { reapproval?: { changed: string[] }; recordsFollow?: boolean } = {}): Promise<StepOutcome> {
     const attempt = (this.attempts.get(spec.stepId) ?? 0) + 1;
     this.attempts.set(spec.stepId, attempt);
     const rule: ApprovalRule = spec.rule ?? { kind: 'all' };
@@ -447,12 +480,15 @@ export class ApprovalDesk {
     const recordedWithRequest = patched(STEP_RECORDED_WITH_REQUEST);
     if (recordedWithRequest) this.hooks.markWaiting?.(spec, approvers);
     else await this.hooks.onWaiting?.(spec, approvers);
-    await Promise.all(step.seats.map((seat) => this.openSeat(step, seat, { reapproval: options.reapproval, recordsStep: recordedWithRequest && seat.seat === 0 })));
+    const carryRecords = this.hasUnsettledRecords();
+    await Promise.all(
+      step.seats.map((seat) => this.openSeat(step, seat, { reapproval: options.reapproval, recordsStep: recordedWithRequest && seat.seat === 0, carryRecords })),
+    );
 
     let escalated = false;
     for (;;) {
       const outcome = await this.waitForOutcome(step, rule);
-      if (outcome) return this.close(step, outcome);
+      if (outcome) return this.close(step, outcome, options.recordsFollow === true);
       if (!escalated && spec.timing.onTimeout === 'escalate' && (await this.escalate(step))) {
         escalated = true;
         continue;
@@ -510,7 +546,7 @@ export class ApprovalDesk {
 
   /** The first eligible person the policy's escalation target resolves to from this seat's approver. */
   private async escalationApprover(step: ActiveStep, seat: Seat): Promise<Approver | undefined> {
-    const [target] = await acts.approverCandidates({ roles: [step.spec.timing.escalateTo], subjectEmail: seat.approver.email });
+    const [target] = await shortWork().approverCandidates({ roles: [step.spec.timing.escalateTo], subjectEmail: seat.approver.email });
     const candidates = (target?.candidates ?? []).filter((c) => !same(c.email, seat.approver.email));
     const others = step.seats.filter((s) => s !== seat).map((s) => s.approver);
     const pick = firstEligible(candidates, step.spec.stepId, this.duties(), others);
@@ -566,10 +602,10 @@ export class ApprovalDesk {
     return { outcome: 'expired', reason };
   }
 
-  private async revokePending(step: ActiveStep, reason: string, action: string): Promise<void> {
-    // The decisions that closed the step are audited before what follows from them.
-    await this.settleRecords();
+  private async revokePending(step: ActiveStep, reason: string, action: string, recordsFollow = false): Promise<void> {
     const requestIds = this.pending(step).map((seat) => seat.requestId!);
+    // The decisions that closed the step are audited before what follows from them: here, or by what comes next.
+    if (!(recordsFollow && requestIds.length === 0 && patched(DECISION_RECORD_CARRIED_BY_NEXT_STEP))) await this.settleRecords();
     for (const id of requestIds) this.closeRequest(id, reason);
     if (requestIds.length) await acts.revokeApprovalRequests({ requestIds, reason, action });
   }
@@ -578,10 +614,10 @@ export class ApprovalDesk {
     return step.seats.flatMap((s) => (s.decision ? [s.decision] : [])).sort((a, b) => a.decidedAt - b.decidedAt);
   }
 
-  private async close(step: ActiveStep, outcome: DecisionResult['decision']): Promise<StepOutcome> {
+  private async close(step: ActiveStep, outcome: DecisionResult['decision'], recordsFollow: boolean): Promise<StepOutcome> {
     step.closed = true;
     log.info('step closed', { step: step.spec.stepId, outcome });
-    await this.revokePending(step, 'the step was decided without this approval: it is no longer needed', 'approval.not_needed');
+    await this.revokePending(step, 'the step was decided without this approval: it is no longer needed', 'approval.not_needed', recordsFollow);
     const decisions = this.decisionsOf(step);
     if (outcome === 'approved') return { outcome, decisions };
     const deciding = decisions.find((d) => d.decision === outcome)!;

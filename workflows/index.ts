@@ -6,3 +6,4 @@ export { invoiceMatchWorkflow } from './invoice-match.js';
 export { hiringWorkflow } from './hiring.js';
 export { supplierOnboardingWorkflow } from './supplier-onboarding.js';
 export { supplierRescreeningWorkflow } from './supplier-rescreening.js';
+export { signInLinkWorkflow, approverDigestWorkflow } from './person-mail.js';

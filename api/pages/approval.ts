@@ -16,7 +16,7 @@ export function formatDateTime(date: Date): string {
   return `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${pad2(date.getUTCHours())}:${pad2(date.getUTCMinutes())} UTC`;
 }
 
-function time(date: Date): SafeHtml {
+export function time(date: Date): SafeHtml {
   if (Number.isNaN(date.getTime())) return html`${formatDateTime(date)}`;
   return html`<time datetime="${date.toISOString()}">${formatDateTime(date)}</time>`;
 }
@@ -62,7 +62,7 @@ export interface ApprovalPageProps {
 
 const DECISION_LABEL = { approved: 'Approved', rejected: 'Rejected', changes_requested: 'Changes requested' } as const;
 
-function detailsList(details: ApprovalPageProps['details']): SafeHtml {
+export function detailsList(details: ApprovalPageProps['details']): SafeHtml {
   if (details.length === 0) return html`<p class="muted">No details were provided.</p>`;
   // No whitespace inside <dd>: it is `white-space: pre-wrap` so that multi-line values keep their line breaks.
   return html`<dl class="details">
@@ -92,7 +92,7 @@ ${fieldMessages.length > 0 && html`<ul>${fieldMessages.map((m) => html`<li>${m}<
 </div>`;
 }
 
-function changesBox(changes: ApprovalPageProps['changes']): SafeHtml | false {
+export function changesBox(changes: ApprovalPageProps['changes']): SafeHtml | false {
   if (!changes) return false;
   const heading =
     changes.kind === 'stale'

@@ -155,6 +155,9 @@ textarea[aria-invalid="true"]{border-color:#b91c1c}
 .btn-approve{background:#15803d;border-color:#15803d}.btn-approve:hover{background:#166534}
 .btn-reject{background:#b91c1c;border-color:#b91c1c}.btn-reject:hover{background:#991b1b}
 .btn-changes{background:#b45309;border-color:#b45309}.btn-changes:hover{background:#92400e}
+.btn-plain{background:#1f2937;border-color:#1f2937}.btn-plain:hover{background:#111827}
+.inbox{padding-left:0;list-style:none}.inbox-item{border-top:1px solid #e5e7eb;padding:.75rem 0}
+.inbox-select{display:flex;gap:.75rem;align-items:center}.inbox-select input{width:1.75rem;height:1.75rem;flex:none}
 :focus-visible{outline:3px solid #1d4ed8;outline-offset:3px}
 .btn:focus-visible{outline:3px solid #111827;outline-offset:3px;box-shadow:0 0 0 6px #fde68a}
 textarea:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px;border-color:#1d4ed8}

@@ -23,7 +23,7 @@ import { computeKpis } from '../kpis.js';
 import { dashboardPage, loginPage, messagePage, runPage, runsPage, startPage } from '../pages/console.js';
 import { startRun, starterFor } from '../run-service.js';
 import { runDetail, runSummary } from '../run-views.js';
-import { cancelBodySchema, cancelRun, decodeCursor, encodeCursor, runStatuses } from './runs.js';
+import { cancelBodySchema, cancelRun, decodeCursor, encodeCursor, runStatuses, startedRunsUnless } from './runs.js';
 
 const DAY = 86_400_000;
 const catalog = () => processes.map((p) => ({ key: p.key, title: p.title }));
@@ -117,7 +117,7 @@ export function consoleRouter(ctx: ApiContext): Router {
     const rows = await ctx.db.run.findMany({
       where: {
         ...(process ? { process } : {}),
-        ...(status ? { status } : {}),
+        ...startedRunsUnless(status),
         ...(health ? { status: 'running', stuckSince: { not: null } } : {}),
         ...(q ? { OR: [{ title: { contains: q, mode: 'insensitive' } }, { requesterName: { contains: q, mode: 'insensitive' } }, { requesterEmail: { contains: q, mode: 'insensitive' } }] } : {}),
         ...(after ? { AND: [{ OR: [{ startedAt: { lt: after.startedAt } }, { startedAt: after.startedAt, id: { lt: after.id } }] }] } : {}),

@@ -108,8 +108,8 @@ export const decisionRoutes = [
   /** An approver's inbox over the API: what waits on the key's person, oldest first (the CLI's `approvals list`). */
   defineRoute({
     method: 'get',
-    path: '/me/approvals',
-    operationId: 'listMyApprovals',
+    path: '/decisions',
+    operationId: 'listMyOpenDecisions',
     tag: 'Decisions',
     summary: "The open approval requests waiting on the key's person, across runs, oldest first",
     scope: 'decisions:write',
@@ -195,9 +195,7 @@ export const decisionRoutes = [
     async handler(ctx, { req, params, body, res, annotate }) {
       const identity = requireIdentity(req);
       const runId = params.id;
-      const found = await ctx.db.run.findUnique({ where: { id: runId } });
-      if (!found) throw new AppError('not_found', `No run ${runId}`);
-      annotate({ process: found.process });
+      // The request comes with its run: one read answers both "is there such a run" and "what waits on this person".
       const approval = body.requestId
         ? await ctx.db.approvalRequest.findFirst({ where: { id: body.requestId, runId, kind: 'decision' }, include: { run: true } })
         : await ctx.db.approvalRequest.findFirst({
@@ -205,8 +203,11 @@ export const decisionRoutes = [
             orderBy: { createdAt: 'desc' },
             include: { run: true },
           });
-      if (!approval) throw new AppError('conflict', `Nothing on run ${runId} is waiting on ${identity.email}`);
-      annotate({ step: approval.stepId });
+      if (!approval) {
+        if (!(await ctx.db.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new AppError('not_found', `No run ${runId}`);
+        throw new AppError('conflict', `Nothing on run ${runId} is waiting on ${identity.email}`);
+      }
+      annotate({ process: approval.run.process, step: approval.stepId });
       if (approval.approverEmail !== identity.email) {
         throw new AppError('forbidden', `Request ${approval.id} belongs to ${approval.approverEmail}, not ${identity.email}`);
       }

@@ -6,7 +6,8 @@ import { AppError } from '../../lib/errors.js';
 import { insertAuditEntry } from '../../lib/outbound-webhooks.js';
 import { verifyWebhook, WebhookVerificationError } from '../../lib/webhook-signature.js';
 import { requireIdentity } from '../auth.js';
-import { applyEventToRun, routeEvent } from '../event-routing.js';
+import type { ApiContext } from '../context.js';
+import { applyEventToRun, isOpenEvent, routeEvent } from '../event-routing.js';
 import { parseOr422, tooDeepError } from '../errors.js';
 import { defineRoute } from '../route-table.js';
 import { exceedsJsonDepth } from '../../lib/json-depth.js';
@@ -23,7 +24,7 @@ export const operatorEventSchema = inboundEventSchema.extend({
 export const eventsQuerySchema = z.object({
   source: z.string().optional(),
   type: z.string().optional(),
-  status: z.enum(['received', 'applied', 'started', 'unmatched', 'invalid']).optional(),
+  status: z.enum(['received', 'held', 'applied', 'started', 'unmatched', 'invalid']).optional(),
   runId: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
@@ -44,6 +45,8 @@ function eventView(event: InboundEvent) {
     status: event.status,
     runId: event.runId,
     reason: event.statusReason,
+    // What a held event waits for (kept once it was applied or expired).
+    ...(event.heldFor ? { heldFor: event.heldFor, correlationKey: event.correlationKey, holdUntil: event.holdUntil } : {}),
     ...(event.issues ? { issues: event.issues } : {}),
     payload: event.payload,
     receivedAt: event.receivedAt,
@@ -57,9 +60,12 @@ export const eventViewSchema = z
     source: z.string().meta({ example: 'ats' }),
     webhookId: z.string(),
     type: z.string().meta({ example: 'offer.accepted' }),
-    status: z.string().describe('received (routing pending) | started | applied | unmatched | invalid, or another state event routing records'),
+    status: z.string().describe('received (routing pending) | held (its run has not started yet) | started | applied | unmatched | invalid'),
     runId: z.string().nullable(),
     reason: z.string().nullable(),
+    heldFor: z.string().optional().describe('The process whose run (by correlationKey) a held event waits for'),
+    correlationKey: z.string().nullable().optional(),
+    holdUntil: z.iso.datetime().nullable().optional().describe('When a held event stops waiting and becomes unmatched'),
     issues: z.unknown().optional(),
     payload: z.unknown(),
     receivedAt: z.iso.datetime(),
@@ -68,6 +74,14 @@ export const eventViewSchema = z
   .meta({ id: 'Event' });
 
 const eventParams = z.object({ id: z.string() });
+
+/** Routes within the inline wait; a failure leaves the event as it was for the sweep (or the next delivery). */
+function routeOrDefer(ctx: ApiContext, event: InboundEvent): Promise<InboundEvent> {
+  return routeEvent(ctx, event, INLINE_ROUTING_WAIT_MS).catch((error: unknown) => {
+    ctx.logger.warn({ err: error, eventId: event.id }, 'event recorded, routing deferred to the sweep');
+    return event;
+  });
+}
 
 export const eventRoutes = [
   defineRoute({
@@ -90,7 +104,7 @@ export const eventRoutes = [
     },
     responses: {
       202: { description: 'Recorded; status says how routing went (received: the sweep finishes it)', schema: eventViewSchema },
-      200: { description: 'Duplicate webhook-id: the first answer', schema: eventViewSchema.extend({ duplicate: z.literal(true) }) },
+      200: { description: 'Duplicate webhook-id: the first event, routed again first while it is still held or received', schema: eventViewSchema.extend({ duplicate: z.literal(true) }) },
     },
     errors: { 400: 'Missing signature headers or malformed JSON', 401: 'Unknown source, bad signature or stale timestamp', 422: 'Not an event envelope' },
     async handler(ctx, { req, params, res }) {
@@ -119,15 +133,14 @@ export const eventRoutes = [
         const stored = await ctx.db.inboundEvent.create({
           data: { id: randomUUID(), source, webhookId: verified.id, type: event.type, payload: event.data as Prisma.InputJsonValue, status: 'received' },
         });
-        const routed = await routeEvent(ctx, stored, INLINE_ROUTING_WAIT_MS).catch((error: unknown) => {
-          ctx.logger.warn({ err: error, eventId: stored.id }, 'event recorded, routing deferred to the sweep');
-          return stored;
-        });
-        res.status(202).json(eventView(routed));
+        res.status(202).json(eventView(await routeOrDefer(ctx, stored)));
       } catch (error) {
         if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002') throw error;
         const first = await ctx.db.inboundEvent.findUniqueOrThrow({ where: { source_webhookId: { source, webhookId: verified.id } } });
-        res.status(200).setHeader('Idempotent-Replayed', 'true').json({ ...eventView(first), duplicate: true });
+        // Not settled yet (held for a run that may exist now, or not answered): this delivery routes it again. Still
+        // one event and one Update (its id is the event id), so it is applied once however often it comes.
+        const current = isOpenEvent(first) ? await routeOrDefer(ctx, first) : first;
+        res.status(200).setHeader('Idempotent-Replayed', 'true').json({ ...eventView(current), duplicate: true });
       }
     },
   }),
@@ -184,7 +197,7 @@ export const eventRoutes = [
     path: '/events',
     operationId: 'listEvents',
     tag: 'Events',
-    summary: 'Received events with their routing outcome (?status=unmatched shows what no run took)',
+    summary: 'Received events with their routing outcome (?status=held shows what waits for its run to start, ?status=unmatched what no run took)',
     scope: 'runs:read',
     request: { query: eventsQuerySchema },
     responses: { 200: { description: 'Events, newest first', schema: z.object({ items: z.array(eventViewSchema) }) } },

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { z } from 'zod';
 import { hasScope } from '../../lib/api-keys.js';
 import { AppError } from '../../lib/errors.js';
 import type { Person } from '../../lib/generated/prisma/client.js';
-import { insertAuditEntry } from '../../lib/outbound-webhooks.js';
+import { recordDelegation, removeDelegation } from '../../lib/delegations.js';
 import { requireIdentity } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { parseOr422 } from '../errors.js';
@@ -13,14 +12,19 @@ import { defineRoute } from '../route-table.js';
 const email = z.email('must be an e-mail address').max(320).transform((value) => value.toLowerCase());
 const roles = z.array(z.string().trim().min(1).max(100).regex(/^[a-z0-9:-]+$/, 'lowercase letters, digits, ":" and "-"')).max(50);
 
-export const createPersonSchema = z.object({
+const personFields = z.object({
   email,
   name: z.string().trim().min(1, 'required').max(200),
   department: z.string().trim().max(100).optional(),
   managerEmail: email.optional(),
-  roles: roles.default([]),
+  roles,
+  /** For the daily digest: the person's IANA time zone and the local hour after which it is sent (null: none). */
+  timeZone: z.string().refine((tz) => tz === 'UTC' || Intl.supportedValuesOf('timeZone').includes(tz), 'is not an IANA time zone such as Europe/Berlin').optional(),
+  digestHour: z.number().int().min(0, 'must be 0-23').max(23, 'must be 0-23').nullable().optional(),
 });
-export const updatePersonSchema = createPersonSchema.omit({ email: true }).partial().extend({ managerEmail: email.nullable().optional() });
+export const createPersonSchema = personFields.extend({ roles: roles.default([]) });
+/** Only what is sent changes: no field has a default here, or a PATCH of one field would reset the others. */
+export const updatePersonSchema = personFields.omit({ email: true }).partial().extend({ managerEmail: email.nullable().optional() });
 export const delegationSchema = z
   .object({
     delegateEmail: email,
@@ -30,7 +34,7 @@ export const delegationSchema = z
   })
   .refine((d) => d.endsAt > d.startsAt, { path: ['endsAt'], message: 'must be after startsAt' });
 
-const view = (p: Person) => ({ email: p.email, name: p.name, department: p.department, managerEmail: p.managerEmail, roles: p.roles });
+const view = (p: Person) => ({ email: p.email, name: p.name, department: p.department, managerEmail: p.managerEmail, roles: p.roles, timeZone: p.timeZone, digestHour: p.digestHour });
 const invalid = (path: string, message: string) => new AppError('validation_failed', message, { issues: [{ path, message }] });
 
 async function findPerson(ctx: ApiContext, address: string): Promise<Person> {
@@ -60,7 +64,15 @@ function assertMayReadDirectory(req: Request, personEmail?: string): void {
 }
 
 export const personSchema = z
-  .object({ email: z.string(), name: z.string(), department: z.string().nullable(), managerEmail: z.string().nullable(), roles: z.array(z.string()) })
+  .object({
+    email: z.string(),
+    name: z.string(),
+    department: z.string().nullable(),
+    managerEmail: z.string().nullable(),
+    roles: z.array(z.string()),
+    timeZone: z.string().describe('IANA time zone, for the daily digest and dates shown to the person'),
+    digestHour: z.number().int().nullable().describe('Local hour after which the daily digest is sent; null: none'),
+  })
   .meta({ id: 'Person' });
 export const delegationViewSchema = z
   .object({
@@ -182,19 +194,7 @@ export const peopleRoutes = [
       const person = await findPerson(ctx, params.email);
       const actor = assertMayDelegateFor(req, person.email);
       const body = parseOr422(delegationSchema, req.body);
-      if (body.delegateEmail === person.email) throw invalid('delegateEmail', 'cannot delegate to oneself');
-      if (!(await ctx.db.person.findUnique({ where: { email: body.delegateEmail } }))) throw invalid('delegateEmail', 'is not in the directory');
-      const id = randomUUID();
-      // Delegation entries belong to no run: they go on the org chain. No lifecycle event, so nothing to wake.
-      const delegation = await ctx.db.$transaction(async (tx) => {
-        const created = await tx.delegation.create({ data: { id, personEmail: person.email, ...body, reason: body.reason ?? null, createdBy: actor } });
-        await insertAuditEntry(tx, {
-          eventKey: `delegation:${id}:created`, action: 'delegation.created', actor, onBehalfOf: person.email,
-          ip: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 500) ?? null,
-          details: { delegationId: id, delegateEmail: body.delegateEmail, startsAt: body.startsAt.toISOString(), endsAt: body.endsAt.toISOString(), reason: body.reason ?? null },
-        });
-        return created;
-      });
+      const delegation = await recordDelegation(ctx.db, person.email, body, { actor, ip: req.ip, userAgent: req.get('user-agent') });
       res.status(201).json(delegation);
     },
   }),
@@ -211,14 +211,9 @@ export const peopleRoutes = [
     async handler(ctx, { req, params, res }) {
       const person = await findPerson(ctx, params.email);
       const actor = assertMayDelegateFor(req, person.email);
-      const delegation = await ctx.db.delegation.findFirst({ where: { id: params.id, personEmail: person.email } });
-      if (!delegation) throw new AppError('not_found', `No delegation ${params.id} for ${person.email}`);
-      await ctx.db.$transaction(async (tx) => {
-        await tx.delegation.delete({ where: { id: delegation.id } });
-        await insertAuditEntry(tx, {
-          eventKey: `delegation:${delegation.id}:deleted`, action: 'delegation.deleted', actor, onBehalfOf: person.email, ip: req.ip ?? null, details: { delegationId: delegation.id },
-        });
-      });
+      if (!(await removeDelegation(ctx.db, person.email, params.id, { actor, ip: req.ip }))) {
+        throw new AppError('not_found', `No delegation ${params.id} for ${person.email}`);
+      }
       res.status(204).end();
     },
   }),

@@ -13,6 +13,9 @@ import { runDetail, runDetailSchema, runStatusSchema, runSummary, runSummarySche
 
 export const runStatuses = runStatusSchema.options;
 
+/** Lists show runs that started; `not_started` ones (the start did not reach Temporal) only when asked for by status. */
+export const startedRunsUnless = (status: string | undefined) => ({ status: status ?? { not: 'not_started' } });
+
 export const listRunsQuerySchema = z.object({
   process: z.string().min(1).optional(),
   status: z.enum(runStatuses).optional(),
@@ -121,7 +124,7 @@ export const runRoutes = [
       const rows = await ctx.db.run.findMany({
         where: {
           ...(query.process ? { process: query.process } : {}),
-          ...(query.status ? { status: query.status } : {}),
+          ...startedRunsUnless(query.status),
           ...(query.health === 'stuck' ? { status: 'running', stuckSince: { not: null } } : {}),
           ...(after
             ? { OR: [{ startedAt: { lt: after.startedAt } }, { startedAt: after.startedAt, id: { lt: after.id } }] }

@@ -1,6 +1,8 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { listenOnPreferredPort, listenServer } from '../ports.js';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express } from 'express';
+import { httpServerSpans } from '../../lib/tracing.js';
 import { AtsStore, atsRouter, type EventTarget } from './ats.js';
 import { ErpStore, erpRouter } from './erp.js';
 import { ESignStore, esignRouter } from './esign.js';
@@ -68,6 +70,8 @@ export function createSimulatorApp(options: SimulatorOptions = {}) {
   };
   const persistence = options.storeFile ? persistTo(options.storeFile, { ...stores, idempotency: controls.answered }) : undefined;
   const app: Express = express();
+  // Like a real system that traces: its server spans join the caller's trace (traceparent).
+  app.use(httpServerSpans('opsflow-simulators'));
   app.use(express.json({ limit: '1mb' }));
   if (persistence) {
     app.use((req, res, next) => {
@@ -109,9 +113,8 @@ export function createSimulatorApp(options: SimulatorOptions = {}) {
 export async function startSimulators(options: SimulatorOptions & { port?: number; host?: string } = {}): Promise<Simulators> {
   const { app, controls, persistence, ...stores } = createSimulatorApp(options);
   const host = options.host ?? '127.0.0.1';
-  const server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(options.port ?? 0, host, () => resolve(listening));
-  });
+  const server: Server = createServer(app);
+  await listenOnPreferredPort(options.port ?? 0, listenServer(server, host));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,

@@ -1,4 +1,4 @@
-import { createOpsflowClient, type DecisionBody, type OpsflowClient, type Run, type StartRunBody } from '../../client/index.js';
+import { createOpsflowClient, type DecisionBody, type OpsflowClient, type operations, type Run, type StartRunBody } from '../../client/index.js';
 import type { CapturedMail } from '../../dev/mail-sink.js';
 import type { Stack } from './stack.js';
 
@@ -63,7 +63,7 @@ export async function decideByApi(stack: { apiUrl: string }, runId: string, body
 }
 
 /** GET /events?… through the typed client. */
-export async function listEvents(stack: { apiUrl: string }, query: { source?: string; type?: string; status?: 'received' | 'applied' | 'started' | 'unmatched' | 'invalid'; runId?: string; limit?: number }) {
+export async function listEvents(stack: { apiUrl: string }, query: NonNullable<operations['listEvents']['parameters']['query']>) {
   const { data, error } = await apiClient(stack).GET('/events', { params: { query } });
   if (!data) throw new Error(`GET /events answered ${JSON.stringify(error)}`);
   return data.items;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyFromJSON, historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
+import { workflowTracingSinks } from '../../lib/tracing.js';
 
 /**
  * Replay safety: workflow histories recorded from real runs, replayed against the current workflow bundle. A
@@ -33,7 +34,8 @@ export async function replayFailures(bundlePath: string, histories: RecordedHist
   if (histories.length === 0) return [];
   const failures: string[] = [];
   const results = Worker.runReplayHistories(
-    { workflowBundle: { codePath: bundlePath }, replayName: 'opsflow-replay' },
+    // The bundle carries the tracing interceptors; their sink is registered (replay calls it for nothing).
+    { workflowBundle: { codePath: bundlePath }, replayName: 'opsflow-replay', sinks: workflowTracingSinks() },
     histories.map((h) => ({ workflowId: h.workflowId, history: h.history })),
   );
   for await (const result of results) {

@@ -11,7 +11,7 @@ import { createApp } from '../../api/app.js';
 import type { FailureLimits } from '../../api/auth-failures.js';
 import { seedDemoOrg } from '../../dev/demo-org.js';
 import { startMailSink, type MailSink } from '../../dev/mail-sink.js';
-import { startEventSweep } from '../../api/event-routing.js';
+import { startEventSweep, sweepEvents } from '../../api/event-routing.js';
 import { sweepRunHealth } from '../../api/run-health-monitor.js';
 import { createApiMetrics } from '../../lib/metrics.js';
 import { simulatorUrls, startSimulators, type Simulators } from '../../dev/simulators/server.js';
@@ -22,6 +22,7 @@ import { createEgressPolicy, type LookupFunction } from '../../lib/egress.js';
 import { createLogger } from '../../lib/logger.js';
 import { createOpsflowWorker, type OpsflowWorkerOptions } from '../../worker/worker.js';
 import { connectClient } from '../../lib/temporal.js';
+import { temporalClientInterceptors } from '../../lib/tracing.js';
 import { freePort } from '../../dev/ports.js';
 import { createApiKey } from '../../lib/api-keys.js';
 import { useApiKey } from './http.js';
@@ -57,12 +58,17 @@ export interface Stack {
   workerEnv: NodeJS.ProcessEnv;
   /** An in-process worker: `config` overrides (e.g. a rotated TOKEN_SECRETS), wrapped activities or other workflow code. */
   startWorker(options?: WorkerStartOptions): Promise<RunningWorker>;
-  /** worker/main.ts as a child process (its real logger); `onOutput` gets everything it writes. */
-  startWorkerProcess(options?: { env?: NodeJS.ProcessEnv; onOutput?: (text: string) => void }): Promise<ChildProcess>;
-  /** api/server.ts as a child process on this stack's database, Temporal and task queue, on a free port; `onOutput` gets what it writes. */
-  startApiProcess(options?: { env?: NodeJS.ProcessEnv; onOutput?: (text: string) => void }): Promise<{ url: string; process: ChildProcess }>;
+  /**
+   * worker/main.ts as a child process (its real logger); `onOutput` gets everything it writes. `nodeArgs` replaces
+   * `--import tsx worker/main.ts`, e.g. with the compiled `dist/worker/main.js`.
+   */
+  startWorkerProcess(options?: ChildProcessOptions & { onOutput?: (text: string) => void }): Promise<ChildProcess>;
+  /** api/server.ts (or `nodeArgs`) as a child process on this stack's database, Temporal and task queue, on a free port; `onOutput` gets what it writes. */
+  startApiProcess(options?: ChildProcessOptions & { onOutput?: (text: string) => void }): Promise<{ url: string; process: ChildProcess }>;
   /** One pass of the API's run health sweep (api/server.ts runs it on a timer), so a test need not wait for it. */
   sweepRunHealth(): ReturnType<typeof sweepRunHealth>;
+  /** One pass of the API's event sweep (held and unanswered events), as the timer would run it. */
+  sweepEvents(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -93,6 +99,15 @@ export interface StackOptions {
   temporalEnv?: Record<string, string>;
   /** OPSFLOW_ALLOW_SHORT_DURATIONS; by default on, so tests run reminders and SLAs of seconds. */
   allowShortDurations?: boolean;
+  /** EVENT_HOLD_WINDOW (how long an event waits for its run to start); by default the production default. */
+  eventHoldWindow?: string;
+  /** How often the API's event sweep runs (2 s by default); `manual`: only when the test calls `sweepEvents()`. */
+  eventSweep?: number | 'manual';
+}
+
+export interface ChildProcessOptions {
+  env?: NodeJS.ProcessEnv;
+  nodeArgs?: string[];
 }
 
 export type WorkerStartOptions = Pick<OpsflowWorkerOptions, 'wrapActivities' | 'workflowsPath'> & { config?: Partial<Config> };
@@ -116,7 +131,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const temporalAddress = options.temporalEnv?.TEMPORAL_ADDRESS ?? inject('temporalAddress');
   const temporal = options.temporalEnv
     ? await connectClient({ TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: 'default' }, options.temporalEnv)
-    : new Client({ connection: await Connection.connect({ address: temporalAddress }), namespace: 'default' });
+    : new Client({ connection: await Connection.connect({ address: temporalAddress }), namespace: 'default', interceptors: temporalClientInterceptors() });
   const { connection } = temporal;
 
   const eventSecrets = { ats: `whsec_${randomBytes(24).toString('base64')}`, erp: `whsec_${randomBytes(24).toString('base64')}` };
@@ -135,6 +150,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     INTEGRATION_TIMEOUT_MS: '5000',
     // Tests run reminders and SLAs of seconds; production refuses this switch.
     OPSFLOW_ALLOW_SHORT_DURATIONS: String(options.allowShortDurations ?? true),
+    ...(options.eventHoldWindow ? { EVENT_HOLD_WINDOW: options.eventHoldWindow } : {}),
   });
   const metrics = createApiMetrics();
   const server: Server = await new Promise((resolve) => {
@@ -148,7 +164,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   simulators.ats.sendEventsTo({ url: `${apiUrl}/events/ats`, secret: eventSecrets.ats });
   // As api/server.ts does: events a run did not take in time are routed again by the sweep.
-  const eventSweep = startEventSweep({ db: runtimeDb, temporal, config, logger }, 2_000);
+  const eventSweepEveryMs = options.eventSweep ?? 2_000;
+  const eventSweep = eventSweepEveryMs === 'manual' ? undefined : startEventSweep({ db: runtimeDb, temporal, config, logger }, eventSweepEveryMs);
   config = { ...config, PUBLIC_BASE_URL: apiUrl };
 
   const workerEnv: NodeJS.ProcessEnv = {
@@ -166,6 +183,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ERP_TIMEOUT_MS: String(config.ERP_TIMEOUT_MS),
     INTEGRATION_TIMEOUT_MS: String(config.INTEGRATION_TIMEOUT_MS),
     OPSFLOW_ALLOW_SHORT_DURATIONS: String(config.OPSFLOW_ALLOW_SHORT_DURATIONS),
+    // The digest Schedule is namespace-wide and hourly: a test that needs one creates its own (test/e2e/digest).
+    APPROVER_DIGEST_SCHEDULE: 'false',
+    ...(options.eventHoldWindow ? { EVENT_HOLD_WINDOW: options.eventHoldWindow } : {}),
     PUBLIC_BASE_URL: apiUrl,
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     EVENT_SOURCE_SECRETS: Object.entries(eventSecrets).map(([source, secret]) => `${source}=${secret}`).join(','),
@@ -196,9 +216,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return { stop };
   }
 
-  async function startWorkerProcess(processOptions: { env?: NodeJS.ProcessEnv; onOutput?: (text: string) => void } = {}): Promise<ChildProcess> {
+  async function startWorkerProcess(processOptions: ChildProcessOptions & { onOutput?: (text: string) => void } = {}): Promise<ChildProcess> {
     const env = { ...workerEnv, ...processOptions.env };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, processOptions.nodeArgs ?? ['--import', 'tsx', 'worker/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const ready = new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         if (chunk.toString().includes('worker started')) resolve();
@@ -225,8 +245,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 
   /** Spawns an entry point with this stack's environment and waits for the log line that says it is ready. */
-  async function startChildProcess(entry: string, env: NodeJS.ProcessEnv, readyLine: string, onOutput?: (text: string) => void): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  async function startChildProcess(nodeArgs: string[], env: NodeJS.ProcessEnv, readyLine: string, onOutput?: (text: string) => void): Promise<ChildProcess> {
+    const entry = nodeArgs.at(-1);
+    const child = spawn(process.execPath, nodeArgs, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const ready = new Promise<void>((resolve, reject) => {
       child.stdout?.on('data', (chunk: Buffer) => {
         if (chunk.toString().includes(readyLine)) resolve();
@@ -250,9 +271,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return child;
   }
 
-  async function startApiProcess(processOptions: { env?: NodeJS.ProcessEnv; onOutput?: (text: string) => void } = {}): Promise<{ url: string; process: ChildProcess }> {
+  async function startApiProcess(processOptions: ChildProcessOptions & { onOutput?: (text: string) => void } = {}): Promise<{ url: string; process: ChildProcess }> {
     const port = await freePort(0);
-    const child = await startChildProcess('api/server.ts', { ...workerEnv, API_HOST: '127.0.0.1', API_PORT: String(port), ...processOptions.env }, 'api listening', processOptions.onOutput);
+    const nodeArgs = processOptions.nodeArgs ?? ['--import', 'tsx', 'api/server.ts'];
+    const child = await startChildProcess(nodeArgs, { ...workerEnv, API_HOST: '127.0.0.1', API_PORT: String(port), ...processOptions.env }, 'api listening', processOptions.onOutput);
     return { url: `http://127.0.0.1:${port}`, process: child };
   }
 
@@ -288,8 +310,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     startWorkerProcess,
     startApiProcess,
     sweepRunHealth: () => sweepRunHealth({ db: runtimeDb, temporal, logger, metrics }),
+    // Events received before this call are not "older than" the timer's interval: a manual pass takes them all.
+    sweepEvents: () => sweepEvents({ db: runtimeDb, temporal, config, logger }, 0),
     async stop() {
-      clearInterval(eventSweep);
+      if (eventSweep) clearInterval(eventSweep);
       for (const stop of stoppers) await stop();
       await replayWhatRan();
       await new Promise((resolve) => server.close(resolve));

@@ -20,7 +20,8 @@ const notJsonApi = new Set([
   'GET /revisions/:token',
   'POST /revisions/:token',
 ]);
-const isPage = (route: string) => / \/ops(\/|$)/.test(route) || notJsonApi.has(route);
+/** The ops console (/ops) and the approvers' inbox (/me) are server-rendered pages with their own forms. */
+const isPage = (route: string) => / \/(ops|me)(\/|$)/.test(route) || notJsonApi.has(route);
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };

@@ -24,6 +24,16 @@ describe('config', () => {
     expect(loadConfig({ DATABASE_URL: 'postgresql://localhost/opsflow', TOKEN_SECRETS: `${secret}, ${'t'.repeat(32)}` }).TOKEN_SECRETS).toEqual([secret, 't'.repeat(32)]);
   });
 
+  it('reads EVENT_HOLD_WINDOW as a bounded duration (a week by default)', () => {
+    const base = { DATABASE_URL: 'postgresql://localhost/opsflow', TOKEN_SECRET: secret };
+    expect(loadConfig(base).EVENT_HOLD_WINDOW).toBe(7 * 86_400_000);
+    expect(loadConfig({ ...base, EVENT_HOLD_WINDOW: '90s' }).EVENT_HOLD_WINDOW).toBe(90_000);
+    expect(loadConfig({ ...base, EVENT_HOLD_WINDOW: '90d' }).EVENT_HOLD_WINDOW).toBe(90 * 86_400_000);
+    expect(() => loadConfig({ ...base, EVENT_HOLD_WINDOW: '500ms' })).toThrow(/EVENT_HOLD_WINDOW: must be between 1s and 90d/);
+    expect(() => loadConfig({ ...base, EVENT_HOLD_WINDOW: '91d' })).toThrow(/EVENT_HOLD_WINDOW: must be between 1s and 90d/);
+    expect(() => loadConfig({ ...base, EVENT_HOLD_WINDOW: 'a week' })).toThrow(/EVENT_HOLD_WINDOW: must be a duration such as 90s, 12h or 7d/);
+  });
+
   it('fills defaults around the required variables', () => {
     const config = loadConfig({ DATABASE_URL: 'postgresql://localhost/opsflow', TOKEN_SECRET: secret });
     expect(config.TEMPORAL_TASK_QUEUE).toBe('opsflow');

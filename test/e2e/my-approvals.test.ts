@@ -1,0 +1,197 @@
+import { mkdir } from 'node:fs/promises';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumPath } from '../../dev/ensure-chromium.js';
+import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
+import { approvalLinkIn, currentVersion, postJson, submitDecision, submitForm, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
+import { startStack, type Stack } from '../support/stack.js';
+
+const outputDir = new URL('../../test-output/', import.meta.url).pathname;
+
+describe('My approvals: a person signs in by a mailed link and decides several requests at once', () => {
+  let stack: Stack;
+  let browser: Browser;
+  const log: string[] = [];
+  const tokensUsed: string[] = [];
+  beforeAll(async () => {
+    stack = await startStack({ logLevel: 'info', logDestination: { write: (line: string) => void log.push(line) } });
+    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run'] });
+    await mkdir(outputDir, { recursive: true });
+  });
+  afterAll(async () => {
+    // Sign-in tokens are as good as a session: the request log shows the path without them.
+    expect(log.some((line) => line.includes('/me/sign-in/[token]'))).toBe(true);
+    for (const token of tokensUsed) expect(log.filter((line) => line.includes(token))).toEqual([]);
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  /** Posts a /me form as the person's browser would: from Opsflow's own origin, with the session cookie. */
+  const postForm = (path: string, fields: Record<string, string | string[]>, cookie?: string, origin = stack.apiUrl) => {
+    const body = new URLSearchParams();
+    for (const [name, value] of Object.entries(fields)) for (const v of ([] as string[]).concat(value)) body.append(name, v);
+    return fetch(`${stack.apiUrl}${path}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin, ...(cookie ? { cookie } : {}) },
+      body,
+    });
+  };
+
+  const signInLinkFor = async (email: string) => {
+    const earlier = new Set(stack.mail.messages().map((m) => m.id));
+    expect((await postForm('/me', { email })).status).toBe(200);
+    const mail = await stack.mail.waitFor((m) => !earlier.has(m.id) && m.to.includes(email) && m.subject === 'Your sign-in link to My approvals');
+    const link = /https?:\/\/\S+\/me\/sign-in\/[A-Za-z0-9_-]{43}/.exec(mail.text)?.[0];
+    if (!link) throw new Error(`no sign-in link in:\n${mail.text}`);
+    tokensUsed.push(link.slice(-43));
+    return link;
+  };
+
+  const signIn = async (email: string) => {
+    const link = await signInLinkFor(email);
+    const used = await postForm(new URL(link).pathname, {});
+    expect(used.status).toBe(303);
+    const cookie = /opsflow_me=[^;]+/.exec(used.headers.get('set-cookie') ?? '')?.[0];
+    if (!cookie) throw new Error('no session cookie');
+    return cookie;
+  };
+
+  const inbox = async (cookie: string) => {
+    const page = await (await fetch(`${stack.apiUrl}/me/approvals`, { headers: { cookie } })).text();
+    const items = [...page.matchAll(/name="item" value="([^"]+)"/g)].map((m) => m[1]!.replace(/&#124;|&vert;/g, '|'));
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+    return { page, items, csrf };
+  };
+
+  it('mails a one-time link that works once; an unknown address gets the same answer and no link', async () => {
+    const unknown = await postForm('/me', { email: 'nobody@example.com' });
+    expect(unknown.status).toBe(200);
+    expect(await unknown.text()).toContain('If that address is in the company directory, a sign-in link is on its way');
+    expect(await stack.db.signInLink.count({ where: { email: 'nobody@example.com' } })).toBe(0);
+
+    const link = await signInLinkFor(approvers.cfo);
+    // Opening the link (a mail scanner, a preview) signs nobody in; only the button does.
+    const shown = await fetch(link);
+    expect(shown.status).toBe(200);
+    expect(await shown.text()).toContain(`Sign in as ${approvers.cfo}`);
+    const foreign = await postForm(new URL(link).pathname, {}, undefined, 'http://evil.example');
+    expect(foreign.status).toBe(403);
+
+    const first = await postForm(new URL(link).pathname, {});
+    expect(first.status).toBe(303);
+    expect(first.headers.get('location')).toBe('/me/approvals');
+    const cookie = /opsflow_me=[^;]+/.exec(first.headers.get('set-cookie') ?? '')![0];
+    expect((await fetch(`${stack.apiUrl}/me/approvals`, { headers: { cookie } })).status).toBe(200);
+
+    const second = await postForm(new URL(link).pathname, {});
+    expect(second.status).toBe(410);
+    expect(await second.text()).toContain('This sign-in link was already used');
+    expect((await fetch(link)).status).toBe(410);
+
+    // Signing out ends the session on the server: the same cookie no longer opens the page.
+    const { csrf } = await inbox(cookie);
+    expect((await postForm('/me/sign-out', { _csrf: csrf }, cookie)).status).toBe(303);
+    const after = await fetch(`${stack.apiUrl}/me/approvals`, { headers: { cookie }, redirect: 'manual' });
+    expect(after.status).toBe(303);
+    expect(after.headers.get('location')).toBe('/me');
+  });
+
+  it('approves five selected requests; the one whose facts changed is refused with its diff, the others are decided and audited as inbox', async () => {
+    const titles = ['Inbox drill', 'Inbox lathe', 'Inbox press', 'Inbox saw'];
+    const quick = await Promise.all(
+      titles.map(async (title) => (await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title, amount: 4_000 + titles.indexOf(title) }), settings: quickTiming })).body.runId as string),
+    );
+    // The fifth: Morgan approved it once, the finance director asked for changes, Alex raised the amount, so Morgan is
+    // asked again. His form still carries the version he saw before the edit (a page opened earlier).
+    const editedTitle = 'Inbox laser';
+    const edited = (await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title: editedTitle, amount: 25_000 }), settings: quickTiming })).body.runId as string;
+    const versionBeforeEdit = await currentVersion(stack, edited);
+    expect((await submitDecision((await waitForApprovalMail(stack, approvers.lineManager, { subject: /Inbox laser/ })).link, 'approve')).status).toBe(200);
+    const priya = await waitForApprovalMail(stack, approvers.financeDirector, { subject: /Inbox laser/ });
+    expect((await submitDecision(priya.link, 'request_changes', 'Quote the service contract too')).status).toBe(200);
+    const edit = await stack.mail.waitFor((m) => m.to.includes(approvers.requester) && m.subject.startsWith(`Changes requested: ${editedTitle}`));
+    expect((await submitForm(approvalLinkIn(edit), { amount: '31000' })).status).toBe(200);
+    await stack.mail.waitFor((m) => m.to.includes(approvers.lineManager) && m.subject.startsWith(`Approval needed again: ${editedTitle}`));
+
+    const cookie = await signIn(approvers.lineManager);
+    const shown = await waitUntil(async () => {
+      const view = await inbox(cookie);
+      return view.items.length === 5 && view;
+    }, 'five open requests in the inbox');
+    // Oldest first: the four quick ones were opened before the re-approval.
+    expect(shown.page.indexOf('Inbox laser')).toBeGreaterThan(Math.max(...titles.map((t) => shown.page.indexOf(t))));
+    expect(shown.page).toContain('31,000.00 EUR');
+
+    const reapproval = shown.items.find((item) => item.startsWith(`${edited}:`))!;
+    const selected = shown.items.map((item) => (item === reapproval ? `${reapproval.split('|')[0]}|${versionBeforeEdit}` : item));
+    const result = await postForm('/me/approvals/decide', { _csrf: shown.csrf, decision: 'approve', item: selected }, cookie);
+    expect(result.status).toBe(200);
+    const resultPage = await result.text();
+    expect(resultPage).toContain('4 of 5 approved');
+    expect(resultPage).toContain('This request changed after you opened the page. Nothing was decided');
+    expect(resultPage).toContain('<tr><th scope="row">Amount</th><td><del>25,000.00 EUR</del></td><td><ins>31,000.00 EUR</ins></td></tr>');
+
+    for (const runId of quick) await waitForRunStatus(stack, runId, 'completed');
+    const decided = await stack.db.auditEntry.findMany({ where: { runId: { in: quick }, action: 'approval.decided' } });
+    expect(decided).toHaveLength(4);
+    for (const entry of decided) {
+      expect(entry.actor).toBe(approvers.lineManager);
+      expect(entry.details).toMatchObject({ channel: 'inbox', decision: 'approved' });
+    }
+    // The stale one is still Morgan's to decide, now on the edited version.
+    const still = await inbox(cookie);
+    expect(still.items).toEqual([`${reapproval.split('|')[0]}|${await currentVersion(stack, edited)}`]);
+    expect(still.page).toMatch(/Inbox drill[\s\S]*by inbox/);
+
+    // Requests that are not his, or already decided, are refused one by one and decide nothing.
+    const priyasRequest = await stack.db.approvalRequest.findFirstOrThrow({ where: { runId: edited, approverEmail: approvers.financeDirector } });
+    const mixed = await postForm('/me/approvals/decide', { _csrf: still.csrf, item: [`${priyasRequest.id}|${versionBeforeEdit}`, shown.items[0]!] }, cookie);
+    const mixedPage = await mixed.text();
+    expect(mixedPage).toContain('0 of 2 approved');
+    expect(mixedPage).toContain('This request is not yours to decide.');
+    expect(mixedPage).toContain(`Already decided by ${approvers.lineManager}`);
+
+    // A post without the session's CSRF token decides nothing.
+    expect((await postForm('/me/approvals/decide', { item: still.items }, cookie)).status).toBe(403);
+  });
+
+  it('looks right on a phone and a desktop in Chromium, signing in through the mailed link without JavaScript', async () => {
+    await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title: 'Inbox on a phone', amount: 12_500 }), settings: quickTiming });
+    await waitForApprovalMail(stack, approvers.lineManager, { subject: /Inbox on a phone/ });
+    for (const [label, viewport] of [['390px', { width: 390, height: 844 }], ['desktop', { width: 1280, height: 900 }]] as const) {
+      const link = await signInLinkFor(approvers.lineManager);
+      const context = await browser.newContext({ viewport, javaScriptEnabled: false, ...(label === '390px' ? { isMobile: true, deviceScaleFactor: 2 } : {}) });
+      const page = await context.newPage();
+      await page.goto(link);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => page.locator('h1').textContent()).toBe('My approvals');
+      const text = await page.locator('main').innerText();
+      expect(text).toContain('Inbox on a phone');
+      expect(text).toContain('12,500.00 EUR');
+      expect(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBe(0);
+      await page.screenshot({ path: `${outputDir}my-approvals-${label}.png`, fullPage: true });
+      await context.close();
+    }
+  });
+
+  it('sets and ends an out-of-office from the page, audited as the person', async () => {
+    const cookie = await signIn(approvers.financeDirector);
+    const { csrf } = await inbox(cookie);
+    const refused = await postForm('/me/out-of-office', { _csrf: csrf, delegateEmail: approvers.financeDirector, startsAt: '2030-01-01T09:00', endsAt: '2030-01-05T18:00' }, cookie);
+    expect(refused.status).toBe(422);
+    expect(await refused.text()).toContain('cannot delegate to oneself');
+    const set = await postForm('/me/out-of-office', { _csrf: csrf, delegateEmail: approvers.cfo, startsAt: '2030-01-01T09:00', endsAt: '2030-01-05T18:00', reason: 'Holiday' }, cookie);
+    expect(set.status).toBe(303);
+    const delegation = await stack.db.delegation.findFirstOrThrow({ where: { personEmail: approvers.financeDirector } });
+    expect(delegation).toMatchObject({ delegateEmail: approvers.cfo, startsAt: new Date('2030-01-01T09:00:00Z'), endsAt: new Date('2030-01-05T18:00:00Z'), createdBy: approvers.financeDirector });
+    expect((await inbox(cookie)).page).toContain(`${approvers.cfo} decides for you`);
+    expect((await postForm(`/me/out-of-office/${delegation.id}/end`, { _csrf: csrf }, cookie)).status).toBe(303);
+    expect(await stack.db.delegation.count({ where: { personEmail: approvers.financeDirector } })).toBe(0);
+    const audit = await stack.db.auditEntry.findMany({ where: { action: { in: ['delegation.created', 'delegation.deleted'] } }, orderBy: { id: 'asc' } });
+    expect(audit.map((e) => [e.action, e.actor])).toEqual([
+      ['delegation.created', approvers.financeDirector],
+      ['delegation.deleted', approvers.financeDirector],
+    ]);
+  });
+});
