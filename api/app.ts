@@ -34,7 +34,8 @@ export interface AppOptions {
  * LOG_HTTP_HEADERS=1, for debugging: requests carry keys and cookies, responses Set-Cookie (all redacted even then).
  */
 export function requestLog(logger: ApiContext['logger'], options: { headers: boolean }) {
-  const requestLine = (req: IncomingMessage, res: ServerResponse, ms: number) => `${req.method} ${redactPath(req.url ?? '')} ${res.statusCode} ${ms}ms`;
+  // originalUrl: by the time the line is written a mounted router may have cut its prefix off req.url.
+  const requestLine = (req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, ms: number) => `${req.method} ${redactPath(req.originalUrl ?? req.url ?? '')} ${res.statusCode} ${ms}ms`;
   return pinoHttp({
     logger,
     genReqId: (req, res) => {
