@@ -62,6 +62,11 @@ export async function sendEmailOnce(deps: ActivityDeps, mail: OutgoingEmail): Pr
   if (row.createdAt < attemptStarted) {
     deps.logger.warn({ idempotencyKey: mail.idempotencyKey, messageId }, 'mail was handed to SMTP by an attempt that did not record it; sending again with the same Message-ID');
   }
+  // An attempt past its start-to-close deadline has been given up by Temporal, which schedules a retry: handing
+  // the mail to SMTP now (a worker slowed to a crawl, a slow database before this point) would send it twice.
+  if (attemptDeadlinePassed(attemptStarted)) {
+    throw ApplicationFailure.retryable(`Mail ${messageId} not handed to SMTP: this attempt is past its deadline and is retried`, 'EmailAttemptExpired');
+  }
   try {
     await deps.mailer.sendMail({
       from: deps.settings.mailFrom,
@@ -114,6 +119,20 @@ async function markSent(deps: ActivityDeps, idempotencyKey: string, messageId: s
       heartbeatIfInActivity();
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
+  }
+}
+
+/**
+ * Whether the current activity attempt has surely outlived its start-to-close timeout, or was cancelled (false
+ * outside an activity). The attempt started no later than `since`, so `since` + the timeout is never early.
+ */
+function attemptDeadlinePassed(since: Date): boolean {
+  try {
+    const { info, cancellationSignal } = Context.current();
+    if (cancellationSignal.aborted) return true;
+    return info.startToCloseTimeoutMs > 0 && Date.now() >= since.getTime() + info.startToCloseTimeoutMs;
+  } catch {
+    return false;
   }
 }
 
