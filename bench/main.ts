@@ -11,7 +11,7 @@ import {
   throughput,
 } from './measures.js';
 import { atMost, goalTable, loadLine, median, ratioAtLeast, ratioAtMost, type MeasureRow } from './report.js';
-import { pendingDecisions, type SideName } from './sides.js';
+import { pendingDecisions, serverErrors, type SideName } from './sides.js';
 import { startBenchStack } from './stack.js';
 
 /**
@@ -69,6 +69,7 @@ async function main(): Promise<void> {
       for (const { inFlight, total } of plan.throughput) {
         const rate = perSide();
         const pendingBefore = pendingDecisions.count;
+        const errorsBefore = serverErrors.count;
         for (let rep = 0; rep < reps; rep++) {
           for (const side of sidesFor(rep)) {
             const { perSecond, ids } = await throughput(stack, side, inFlight, total);
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
             say(`throughput ${side} ${inFlight} in flight rep ${rep + 1}: ${perSecond.toFixed(2)} runs/s`);
           }
         }
-        rows.push({ measure: `3-step capex completed per second, ${inFlight} in flight`, unit: '/s', ...rate, goal: '≥ 0.8×', met: ratioAtLeast(0.8), note: `${total} runs per repetition; ${pendingDecisions.count - pendingBefore} Opsflow decisions answered 202 and repeated` });
+        rows.push({ measure: `3-step capex completed per second, ${inFlight} in flight`, unit: '/s', ...rate, goal: '≥ 0.8×', met: ratioAtLeast(0.8), note: `${total} runs per repetition; ${pendingDecisions.count - pendingBefore} Opsflow decisions answered 202 and repeated, ${serverErrors.count - errorsBefore} POST /runs answered 5xx and retried` });
       }
       const counts = { opsflow: await historyCounts(stack, historyOf.opsflow[0]!), bare: await historyCounts(stack, historyOf.bare[0]!) };
       rows.push({ measure: 'history events per 3-step capex', unit: '', opsflow: [counts.opsflow.events], bare: [counts.bare.events], goal: '≤ 60', met: atMost(60) });

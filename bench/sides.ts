@@ -110,6 +110,9 @@ export async function opsflowDecisionVersion(stack: BenchStack, runId: string, a
   return (body as { version: string }).version;
 }
 
+/** How often POST /runs answered 5xx during whole runs and was tried again. */
+export const serverErrors = { count: 0 };
+
 /** How often a decision was answered 202 (the run did not confirm within the API's wait) and sent again. */
 export const pendingDecisions = { count: 0 };
 
@@ -154,7 +157,14 @@ export async function completeRun(stack: BenchStack, side: SideName, steps: 2 | 
       await bareDecide(stack, title, approver, step);
     }
   } else {
-    const { status, runId } = await opsflowStart(stack, title, steps);
+    let started = await opsflowStart(stack, title, steps);
+    // Overloaded, the API may answer 5xx: an integration tries again (counted, and reported with the figures).
+    for (let attempt = 1; !started.runId && started.status >= 500 && attempt < 10; attempt++) {
+      serverErrors.count++;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      started = await opsflowStart(stack, title, steps);
+    }
+    const { status, runId } = started;
     if (!runId) throw new Error(`POST /runs answered ${status}`);
     let version: string | undefined;
     for (const approver of capexApprovers.slice(0, steps)) {
