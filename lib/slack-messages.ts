@@ -1,5 +1,7 @@
 import type { Fact, FactChange } from '../processes/facts.js';
 import { shortVersion } from '../processes/facts.js';
+import { factsOf, findProcess } from '../processes/index.js';
+import type { ApprovalRequest, Run } from './generated/prisma/client.js';
 
 /**
  * The Block Kit an approver sees in Slack: pure functions of what the request's e-mail shows, so the worker (which
@@ -31,6 +33,23 @@ export interface RequestSummary {
   expiresAt: Date;
   escalatedFrom?: string;
   onBehalfOf?: string;
+}
+
+/** What a request's message shows, from its row and its run as they are now (the current facts and version). */
+export function requestSummaryOf(approval: ApprovalRequest, run: Run, extra: Pick<RequestSummary, 'escalatedFrom' | 'onBehalfOf'> = {}): RequestSummary {
+  const process = findProcess(run.process);
+  const { facts, version } = process ? factsOf(process, run.input) : { facts: [], version: '' };
+  return {
+    requestId: approval.id,
+    processTitle: process?.title ?? run.process,
+    runTitle: run.title,
+    stepTitle: approval.stepTitle,
+    requesterName: run.requesterName,
+    facts,
+    version,
+    expiresAt: approval.expiresAt,
+    ...extra,
+  };
 }
 
 /** Slack's mrkdwn needs only these three escaped; everything a requester typed goes through it. */
