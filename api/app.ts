@@ -19,6 +19,8 @@ import { auditLogRouter } from './routes/audit-log.js';
 import { consoleRouter } from './routes/console.js';
 import { consolePoliciesRouter } from './routes/console-policies.js';
 import { eventsRouter } from './routes/events.js';
+import { slackInteractionsRouter, type SlackContext } from './routes/slack.js';
+import { createSlackApi, slackSettingsOf } from '../lib/slack.js';
 import { peopleRouter } from './routes/people.js';
 import { decisionsRouter } from './routes/decisions.js';
 import { healthRouter } from './routes/health.js';
@@ -37,12 +39,18 @@ export interface AppOptions {
 }
 
 /** Builds the Express app without listening, so tests drive it with supertest and server.ts owns the socket. */
+function slackContextOf(ctx: ApiContext): SlackContext | undefined {
+  const settings = slackSettingsOf({ SLACK_API_URL: 'https://slack.com/api/', ...ctx.config });
+  return settings ? { api: createSlackApi(settings, ctx.logger), signingSecret: settings.signingSecret } : undefined;
+}
+
 export function createApp(apiContext: ApiContext, options: AppOptions = {}): Express {
   const ctx: ApiContext = {
     ...apiContext,
     metrics: apiContext.metrics ?? createApiMetrics(),
     egress: apiContext.egress ?? createEgressPolicy({ allowedHosts: apiContext.config.WEBHOOK_ALLOWED_HOSTS }),
     authFailures: apiContext.authFailures ?? new FailedKeyCheckLimiter(options.failedKeyCheckLimits ?? defaultFailureLimits),
+    slack: apiContext.slack ?? slackContextOf(apiContext),
     runStarts:
       apiContext.runStarts ??
       new InFlightLimiter(
@@ -95,6 +103,8 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   });
   // Inbound events are verified on their raw bytes, so they are routed before the JSON parser.
   app.use(eventsRouter(ctx));
+  // Slack signs the raw form body of its interactions: also before the JSON parser.
+  app.use(slackInteractionsRouter(ctx));
   app.use(jsonBody(ctx.config.API_BODY_LIMIT));
 
   const openApi = buildOpenApiDocument(ctx.config.PUBLIC_BASE_URL);
