@@ -60,6 +60,17 @@ describe('deciding approvals in Slack', () => {
   });
 
   it('refuses forged clicks (bad signature, old timestamp, another user) and decides nothing; a decision by link updates the message', async () => {
+    // Casey is in the directory with her Slack user (set through the directory API), but this request is Morgan's.
+    const patch = (email: string, body: unknown) =>
+      fetch(`${stack.apiUrl}/directory/people/${email}`, { method: 'PATCH', headers: { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const set = await patch('casey.nguyen@example.com', { slackUserId: U.casey });
+    expect(set.status).toBe(200);
+    expect(await set.json()).toMatchObject({ email: 'casey.nguyen@example.com', slackUserId: U.casey });
+    const taken = await patch('omar.haddad@example.com', { slackUserId: U.casey });
+    expect(taken.status).toBe(422);
+    expect(await taken.json()).toMatchObject({ error: { details: { issues: [{ path: 'slackUserId', message: "is already casey.nguyen@example.com's Slack user" }] } } });
+    expect((await patch('omar.haddad@example.com', { slackUserId: 'not-an-id' })).status).toBe(422);
+
     const title = 'Slack forged drill';
     const runId = await start(title, { amount: 4_000 });
     const message = await messageFor(U.morgan, title);
