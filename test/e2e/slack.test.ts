@@ -122,6 +122,21 @@ describe('deciding approvals in Slack', () => {
     expect(shownText(closed)).toContain('Buy the refurbished one');
   });
 
+  it('a click on a version that is no longer current decides nothing: the message shows what changed and fresh buttons', async () => {
+    const title = 'Slack stale saw';
+    const runId = await start(title, { amount: 4_200 });
+    const message = await messageFor(U.morgan, title);
+    const current = (await waitUntil(async () => (await stack.db.slackMessage.findFirst({ where: { request: { runId } } })) ?? undefined, 'the record of the post')).version;
+    const older = 'c'.repeat(64);
+    const [requestId] = (message.blocks.find((b) => b.type === 'actions')!.elements as Array<{ value: string }>)[0]!.value.split('|');
+    expect((await slack().click(U.morgan, message.ts, SLACK_ACTIONS.approve, { value: `${requestId}|${older}` })).status).toBe(200);
+    const refreshed = await waitUntil(async () => message.updates.length > 0 && message, 'the message refreshed');
+    expect(shownText(refreshed)).toContain('The request changed since this message was posted; nothing was decided.');
+    expect(shownText(refreshed)).toContain(`${requestId}|${current}`);
+    expect(await stack.db.auditEntry.count({ where: { runId, action: 'approval.decided' } })).toBe(0);
+    expect(hasButtons(refreshed)).toBe(true);
+  });
+
   it("never posts the requester's own request to them: their seat goes to someone else", async () => {
     const title = 'Slack own request';
     // Morgan is the line manager; on his own request the line-manager seat passes him by.
