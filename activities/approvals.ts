@@ -9,6 +9,8 @@ import type { ActivityDeps } from './deps.js';
 import { approvalRequestEmail } from './email-templates.js';
 import { sendEmailOnce } from './email.js';
 import { writeAudit, type Approver } from './records.js';
+import { closeSlackMessage, postRequestToSlack } from './slack.js';
+import { decisionOutcome } from '../lib/slack-messages.js';
 
 export interface OpenApprovalRequest {
   requestId: string;
@@ -124,6 +126,7 @@ async function writeDecisionRecord(deps: ActivityDeps, decision: DecisionRecord)
       factsSnapshot: decision.facts as unknown as Prisma.InputJsonValue,
     },
   });
+  const decidedBy = approval.approverEmail.toLowerCase() === decision.actorEmail.toLowerCase() ? approval.approverName : decision.actorEmail;
   await writeAudit(deps, {
     eventKey: `${decision.requestId}:decided`,
     runId: decision.runId,
@@ -143,6 +146,7 @@ async function writeDecisionRecord(deps: ActivityDeps, decision: DecisionRecord)
       facts: decision.facts,
     },
   });
+  await closeSlackMessage(deps, decision.requestId, decisionOutcome({ ...decision, decidedBy, decidedAt: new Date(decision.decidedAt) }));
 }
 
 export function createApprovalActivities(deps: ActivityDeps) {
@@ -207,6 +211,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
           ...(request.reapproval ? { askedAgainBecause: { materialChanges: request.reapproval.changed } } : {}),
         },
       });
+      await postRequestToSlack(deps, requestId, { escalatedFrom: request.escalatedFrom?.name, onBehalfOf: request.approver.onBehalfOf?.name });
       return { requestId };
     },
 
@@ -270,6 +275,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
           step: approval.stepId,
           details: { requestId: approval.id, approver: approval.approverEmail, reason: request.reason, ...request.details },
         });
+        await closeSlackMessage(deps, approval.id, `:no_entry_sign: Closed without a decision: ${request.reason}.`);
       }
     },
 
@@ -296,6 +302,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
           facts: request.facts,
         },
       });
+      await closeSlackMessage(deps, decision.requestId, decisionOutcome({ ...decision, decidedBy: 'policy', channel: 'policy', decidedAt: new Date(decision.decidedAt) }));
     },
   };
 }

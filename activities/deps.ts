@@ -10,6 +10,7 @@ import type { ESignature } from './esign.js';
 import type { Hris } from './hris.js';
 import type { ItProvisioning } from './it.js';
 import type { Screening } from './screening.js';
+import type { SlackApi } from '../lib/slack.js';
 
 /** What activities need from the outside world, injected so tests can point them at local servers. */
 export interface ActivityDeps {
@@ -21,6 +22,8 @@ export interface ActivityDeps {
   screening: Screening;
   esign: ESignature;
   it: ItProvisioning;
+  /** Set when Slack is configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET): approval requests are posted there too. */
+  slack?: SlackApi;
   logger: Logger;
   metrics?: WorkerMetrics;
   /** Where outbound webhooks may go (WEBHOOK_ALLOWED_HOSTS); absent = public addresses only. */

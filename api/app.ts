@@ -20,6 +20,8 @@ import { apiRoutes } from './routes/index.js';
 import { meRouter } from './routes/me.js';
 import { consoleRouter } from './routes/console.js';
 import { consolePoliciesRouter } from './routes/console-policies.js';
+import { slackInteractionsRouter, type SlackContext } from './routes/slack.js';
+import { createSlackApi, slackSettingsOf } from '../lib/slack.js';
 
 export interface AppOptions {
   /** Requests per minute per client IP on the public approval-link routes. */
@@ -63,12 +65,18 @@ export function requestLog(logger: ApiContext['logger'], options: { headers: boo
 }
 
 /** Builds the Express app without listening, so tests drive it with supertest and server.ts owns the socket. */
+function slackContextOf(ctx: ApiContext): SlackContext | undefined {
+  const settings = slackSettingsOf({ SLACK_API_URL: 'https://slack.com/api/', ...ctx.config });
+  return settings ? { api: createSlackApi(settings, ctx.logger), signingSecret: settings.signingSecret } : undefined;
+}
+
 export function createApp(apiContext: ApiContext, options: AppOptions = {}): Express {
   const ctx: ApiContext = {
     ...apiContext,
     metrics: apiContext.metrics ?? createApiMetrics(),
     egress: apiContext.egress ?? createEgressPolicy({ allowedHosts: apiContext.config.WEBHOOK_ALLOWED_HOSTS }),
     authFailures: apiContext.authFailures ?? new FailedKeyCheckLimiter(options.failedKeyCheckLimits ?? defaultFailureLimits),
+    slack: apiContext.slack ?? slackContextOf(apiContext),
     runStarts:
       apiContext.runStarts ??
       new InFlightLimiter(
@@ -105,6 +113,8 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  // Slack signs the raw form body of its interactions: before the JSON parser.
+  app.use(slackInteractionsRouter(ctx));
   // The JSON API, from its route table (each route parses its own body: signed events keep their raw bytes).
   app.use(mountRoutes({ ...ctx, validateResponses: apiContext.validateResponses ?? process.env.NODE_ENV === 'test' }, apiRoutes));
   // The pages' forms and anything else below.

@@ -206,3 +206,24 @@ export async function submitThroughLink(ctx: ApiContext, request: ApprovalReques
     return outcome.kind === 'decided' || outcome.kind === 'reason_required' || outcome.kind === 'stale' ? { kind: 'unavailable' } : refusalPage(outcome);
   }
 }
+
+/** Why a request was not decided (My approvals, Slack), in the words its link's page would use. */
+export function refusalText(refusal: Parameters<typeof refusalPage>[0]): string {
+  switch (refusal.kind) {
+    case 'already_decided':
+      return `Already decided${refusal.approval.decidedBy ? ` by ${refusal.approval.decidedBy}` : ''}.`;
+    case 'expired':
+      return 'This request expired.';
+    case 'revoked':
+      return `This request was withdrawn${refusal.approval.revokedReason ? `: ${refusal.approval.revokedReason}` : ''}.`;
+    case 'closed':
+      return `The run is ${refusal.run.status}.`;
+    case 'separation_of_duties':
+      return `Not allowed: ${refusal.message}.`;
+    case 'not_found':
+      return 'This request does not exist.';
+    case 'pending':
+    case 'unavailable':
+      return 'The run cannot take decisions right now; try again in a few minutes.';
+  }
+}

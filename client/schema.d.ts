@@ -1087,6 +1087,8 @@ export interface components {
             timeZone: string;
             /** @description Local hour after which the daily digest is sent; null: none */
             digestHour: number | null;
+            /** @description The Slack user approval messages go to; null: looked up by e-mail */
+            slackUserId: string | null;
         };
         Delegation: {
             id: string;
@@ -4161,6 +4163,7 @@ export interface operations {
                     roles?: string[];
                     timeZone?: string;
                     digestHour?: number | null;
+                    slackUserId?: string | null;
                 };
             };
         };
@@ -4372,6 +4375,7 @@ export interface operations {
                     roles?: string[];
                     timeZone?: string;
                     digestHour?: number | null;
+                    slackUserId?: string | null;
                 };
             };
         };

@@ -12,7 +12,7 @@ import { startMailSink } from './mail-sink.js';
 import { migrateDeploy } from './migrate.js';
 import { freePort } from './ports.js';
 import { startEmbeddedPostgres } from './postgres.js';
-import { simulatorUrls, startSimulators } from './simulators/server.js';
+import { simulatorUrls, slackSimulatorSettings, startSimulators } from './simulators/server.js';
 import { resolveTemporalCli } from './temporal-cli.js';
 import { startTemporalDevServer } from './temporal-server.js';
 import { startTemporalCluster } from './temporal-cluster.js';
@@ -34,6 +34,8 @@ interface DevSecrets {
   apiKey?: string;
   /** Standard Webhooks secrets of the event sources the simulators play (ats, erp). */
   eventSecrets?: Record<string, string>;
+  /** The signing secret the simulated Slack workspace signs clicks with. */
+  slackSigningSecret?: string;
   /** The password of the runtime database login (opsflow_app) the API and the worker connect with. */
   runtimeDbPassword?: string;
 }
@@ -213,6 +215,11 @@ async function main(): Promise<void> {
   await saveDevSecrets(secrets);
   // The simulated ATS tells the engine about accepted and withdrawn offers, signed like the real one would.
   simulators.ats.sendEventsTo({ url: `http://127.0.0.1:${apiPort}/events/ats`, secret: secrets.eventSecrets.ats! });
+  // Slack against the simulated workspace unless the user set a real one (SLACK_BOT_TOKEN); its clicks come back signed.
+  secrets.slackSigningSecret ??= randomBytes(16).toString('hex');
+  await saveDevSecrets(secrets);
+  const slack = process.env.SLACK_BOT_TOKEN ? pick(process.env, /^SLACK_/) : slackSimulatorSettings(simulators.url, secrets.slackSigningSecret);
+  if (!process.env.SLACK_BOT_TOKEN) simulators.slack.sendInteractionsTo({ url: `http://127.0.0.1:${apiPort}/integrations/slack/interactions`, signingSecret: secrets.slackSigningSecret });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: process.env.NODE_ENV ?? 'development',
@@ -228,6 +235,7 @@ async function main(): Promise<void> {
     PUBLIC_BASE_URL: publicBaseUrl,
     ...simulatorUrls(simulators.url),
     ...pick(process.env, /_BASE_URL$/),
+    ...slack,
     EVENT_SOURCE_SECRETS:
       process.env.EVENT_SOURCE_SECRETS ?? Object.entries(secrets.eventSecrets).map(([source, secret]) => `${source}=${secret}`).join(','),
     // Preferred ports: the worker binds them itself and takes any free one when another process holds them.
@@ -253,6 +261,7 @@ async function main(): Promise<void> {
     `  Temporal UI    ${uiUrl ?? '(external cluster: ' + address + ')'}`,
     `  Mail           ${mailWebUrl ?? '(sent through ' + smtpUrl.replace(/\/\/[^@]*@/, '//***@') + ')'}`,
     `  Simulators     ${simulators.url}/{erp,hris,ats,screening,esign,it}   (ERP, HRIS, ATS, screening, e-signature, IT)`,
+    `  Slack          ${process.env.SLACK_BOT_TOKEN ? slack.SLACK_API_URL ?? 'https://slack.com/api/' : `${simulators.url}/slack/_control/messages (simulated workspace: POST /slack/_control/click {user,ts,action} clicks)`}`,
     `  Event secrets  .data/dev-secrets.json (POST /events/ats and /events/erp are signed with them)`,
     `  Metrics        ${publicBaseUrl}/metrics (API), http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics (worker), http://127.0.0.1:${env.TEMPORAL_SDK_METRICS_PORT}/metrics (Temporal SDK); the worker logs other ports if these were taken`,
     `  API key        ${secrets.apiKey}   (admin, acts as ops.desk@example.com; kept in .data/dev-secrets.json)`,

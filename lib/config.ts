@@ -179,6 +179,14 @@ export const configSchema = z.object({
     .default('false')
     .transform((value) => value === 'true' || value === '1'),
 
+  // Slack (README, Approvals: Slack): on when the bot token and the signing secret are both set.
+  /** The bot's token (xoxb-…): posts and updates approval messages, opens the reason modal, looks people up by e-mail. */
+  SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  /** Verifies that an interaction (a button click, a modal submission) really comes from Slack. */
+  SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  /** The Web API's base URL; the simulator's in development and tests. */
+  SLACK_API_URL: z.url().default('https://slack.com/api/'),
+
   /** Whether the worker makes sure the hourly Schedule of the approvers' daily digest exists (lib/digest-schedule.ts). */
   APPROVER_DIGEST_SCHEDULE: z
     .enum(['true', 'false', '1', '0', ''])
@@ -187,6 +195,10 @@ export const configSchema = z.object({
 }).superRefine((config, ctx) => {
   if (config.DATABASE_POOL_MAX < config.RUN_START_CONCURRENCY) {
     ctx.addIssue({ code: 'custom', path: ['DATABASE_POOL_MAX'], message: `must be at least RUN_START_CONCURRENCY (${config.RUN_START_CONCURRENCY}): each run start holds a connection in its transaction` });
+  }
+  if (Boolean(config.SLACK_BOT_TOKEN) !== Boolean(config.SLACK_SIGNING_SECRET)) {
+    const missing = config.SLACK_BOT_TOKEN ? 'SLACK_SIGNING_SECRET' : 'SLACK_BOT_TOKEN';
+    ctx.addIssue({ code: 'custom', path: [missing], message: 'is required when the other Slack setting is set (both or neither)' });
   }
   if (config.NODE_ENV === 'production' && config.OPSFLOW_ALLOW_SHORT_DURATIONS) {
     ctx.addIssue({ code: 'custom', path: ['OPSFLOW_ALLOW_SHORT_DURATIONS'], message: 'is not allowed when NODE_ENV=production (reminders and SLAs must be at least 1h)' });
@@ -235,5 +247,6 @@ export function productionSecretProblems(config: Config, env: NodeJS.ProcessEnv 
   config.TOKEN_SECRETS.forEach((key, index) => check(config.TOKEN_SECRETS.length > 1 ? `${ringVariable} (key ${index + 1})` : ringVariable, key));
   for (const [source, secret] of config.EVENT_SOURCE_SECRETS) check(`EVENT_SOURCE_SECRETS (source ${source})`, secret);
   for (const variable of integrationKeyVariables) check(variable, config[variable]);
+  if (config.SLACK_SIGNING_SECRET) check('SLACK_SIGNING_SECRET', config.SLACK_SIGNING_SECRET);
   return problems;
 }

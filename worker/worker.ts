@@ -14,6 +14,7 @@ import { HttpItProvisioning } from '../activities/it.js';
 import { HttpScreening } from '../activities/screening.js';
 import type { Config } from '../lib/config.js';
 import { createDb, dbPoolSettingsOf } from '../lib/db.js';
+import { createSlackApi, slackSettingsOf } from '../lib/slack.js';
 import { createEgressPolicy, type LookupFunction } from '../lib/egress.js';
 import { withLogContext } from '../lib/log-context.js';
 import type { Logger } from '../lib/logger.js';
@@ -144,6 +145,11 @@ export function createIntegrations(config: Config) {
   };
 }
 
+function slackOf(config: Config, logger: Logger) {
+  const settings = slackSettingsOf(config);
+  return settings ? createSlackApi(settings, logger) : undefined;
+}
+
 export function createActivityDeps(config: Config, logger: Logger, options: { egressLookup?: LookupFunction; temporalEnv?: NodeJS.ProcessEnv } = {}): ActivityDeps {
   const temporal = lazyTemporalClient(config, options.temporalEnv);
   const db = createDb(config.DATABASE_URL, dbPoolSettingsOf(config));
@@ -153,6 +159,7 @@ export function createActivityDeps(config: Config, logger: Logger, options: { eg
     db,
     mailer,
     ...createIntegrations(config),
+    slack: slackOf(config, logger),
     logger,
     settings: { publicBaseUrl: config.PUBLIC_BASE_URL, mailFrom: config.MAIL_FROM, tokenSecrets: config.TOKEN_SECRETS, allowShortDurations: config.OPSFLOW_ALLOW_SHORT_DURATIONS },
     egress: createEgressPolicy({ allowedHosts: config.WEBHOOK_ALLOWED_HOSTS, lookup: options.egressLookup }),

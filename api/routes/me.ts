@@ -17,7 +17,7 @@ import {
 import { factsAtVersion } from '../../lib/run-facts.js';
 import { diffFacts } from '../../processes/facts.js';
 import { factsOf, findProcess } from '../../processes/index.js';
-import { decideByLink, refusalFor, refusalPage } from '../approval-service.js';
+import { decideByLink, refusalFor, refusalText } from '../approval-service.js';
 import { cookieOptions, crossOriginRefusal, CSRF_FIELD, formTokenMatches, readCookie, sendConsolePage } from '../console-security.js';
 import type { ApiContext } from '../context.js';
 import { bulkResultPage, confirmSignInPage, inboxPage, linkSentPage, signInPage, signInRefusedPage, type BulkOutcome, type InboxPageProps } from '../pages/me.js';
@@ -236,25 +236,4 @@ async function approveOne(ctx: ApiContext, req: Request, email: string, requestI
   if (outcome.kind === 'pending') return { kind: 'refused', ...titles, reason: 'Sent, but the run has not confirmed it yet; reload My approvals in a minute.' };
   if (outcome.kind === 'reason_required') return { kind: 'refused', ...titles, reason: 'This step needs a comment: open it from its e-mail.' };
   return { kind: 'refused', ...titles, reason: refusalText(outcome) };
-}
-
-/** Why a selected request was not decided, in the words its link's page would use. */
-function refusalText(refusal: Parameters<typeof refusalPage>[0]): string {
-  switch (refusal.kind) {
-    case 'already_decided':
-      return `Already decided${refusal.approval.decidedBy ? ` by ${refusal.approval.decidedBy}` : ''}.`;
-    case 'expired':
-      return 'This request expired.';
-    case 'revoked':
-      return `This request was withdrawn${refusal.approval.revokedReason ? `: ${refusal.approval.revokedReason}` : ''}.`;
-    case 'closed':
-      return `The run is ${refusal.run.status}.`;
-    case 'separation_of_duties':
-      return `Not allowed: ${refusal.message}.`;
-    case 'not_found':
-      return 'This request does not exist.';
-    case 'pending':
-    case 'unavailable':
-      return 'The run cannot take decisions right now; try again in a few minutes.';
-  }
 }

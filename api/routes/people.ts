@@ -21,6 +21,8 @@ const personFields = z.object({
   /** For the daily digest: the person's IANA time zone and the local hour after which it is sent (null: none). */
   timeZone: z.string().refine((tz) => tz === 'UTC' || Intl.supportedValuesOf('timeZone').includes(tz), 'is not an IANA time zone such as Europe/Berlin').optional(),
   digestHour: z.number().int().min(0, 'must be 0-23').max(23, 'must be 0-23').nullable().optional(),
+  /** Where Slack approval messages go; null clears it (Opsflow then looks the person up by e-mail again). */
+  slackUserId: z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user id such as U024BE7LH').nullable().optional(),
 });
 export const createPersonSchema = personFields.extend({ roles: roles.default([]) });
 /** Only what is sent changes: no field has a default here, or a PATCH of one field would reset the others. */
@@ -34,8 +36,15 @@ export const delegationSchema = z
   })
   .refine((d) => d.endsAt > d.startsAt, { path: ['endsAt'], message: 'must be after startsAt' });
 
-const view = (p: Person) => ({ email: p.email, name: p.name, department: p.department, managerEmail: p.managerEmail, roles: p.roles, timeZone: p.timeZone, digestHour: p.digestHour });
+const view = (p: Person) => ({ email: p.email, name: p.name, department: p.department, managerEmail: p.managerEmail, roles: p.roles, timeZone: p.timeZone, digestHour: p.digestHour, slackUserId: p.slackUserId });
 const invalid = (path: string, message: string) => new AppError('validation_failed', message, { issues: [{ path, message }] });
+
+/** A Slack user belongs to one person: interactions are mapped back to the approver by it. */
+async function assertSlackUserFree(ctx: ApiContext, slackUserId: string | null | undefined, email: string): Promise<void> {
+  if (!slackUserId) return;
+  const holder = await ctx.db.person.findUnique({ where: { slackUserId } });
+  if (holder && holder.email !== email) throw invalid('slackUserId', `is already ${holder.email}'s Slack user`);
+}
 
 async function findPerson(ctx: ApiContext, address: string): Promise<Person> {
   const person = await ctx.db.person.findUnique({ where: { email: address.toLowerCase() } });
@@ -72,6 +81,7 @@ export const personSchema = z
     roles: z.array(z.string()),
     timeZone: z.string().describe('IANA time zone, for the daily digest and dates shown to the person'),
     digestHour: z.number().int().nullable().describe('Local hour after which the daily digest is sent; null: none'),
+    slackUserId: z.string().nullable().describe('The Slack user approval messages go to; null: looked up by e-mail'),
   })
   .meta({ id: 'Person' });
 export const delegationViewSchema = z
@@ -137,6 +147,7 @@ export const peopleRoutes = [
       if (body.managerEmail && !(await ctx.db.person.findUnique({ where: { email: body.managerEmail } }))) throw invalid('managerEmail', 'is not in the directory');
       if (body.managerEmail === body.email) throw invalid('managerEmail', 'a person cannot be their own manager');
       if (await ctx.db.person.findUnique({ where: { email: body.email } })) throw new AppError('conflict', `${body.email} is already in the directory`);
+      await assertSlackUserFree(ctx, body.slackUserId, body.email);
       const person = await ctx.db.person.create({ data: { id: body.email, ...body, department: body.department ?? null, managerEmail: body.managerEmail ?? null } });
       res.status(201).location(`/directory/people/${person.email}`).json(view(person));
     },
@@ -156,6 +167,7 @@ export const peopleRoutes = [
       const body = parseOr422(updatePersonSchema, req.body);
       if (body.managerEmail === person.email) throw invalid('managerEmail', 'a person cannot be their own manager');
       if (body.managerEmail && !(await ctx.db.person.findUnique({ where: { email: body.managerEmail } }))) throw invalid('managerEmail', 'is not in the directory');
+      await assertSlackUserFree(ctx, body.slackUserId, person.email);
       res.json(view(await ctx.db.person.update({ where: { email: person.email }, data: body })));
     },
   }),

@@ -31,6 +31,12 @@ export interface LoggedRequest {
   fault: boolean;
 }
 
+/** How a system's gate refuses a request and fails one under a fault, when not the simulators' usual JSON error. */
+export interface GateStyle {
+  unauthorized?: (res: Response, hadToken: boolean) => void;
+  faultBody?: (status: number) => unknown;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -63,8 +69,11 @@ export class SimulatorControls {
     return this.log.filter((r) => !system || r.system === system);
   }
 
-  /** Middleware for one system: logs, authenticates, waits, then applies a queued fault if one matches. */
-  gate(system: string): RequestHandler {
+  /**
+   * Middleware for one system: logs, authenticates, waits, then applies a queued fault if one matches. A system whose
+   * API answers errors its own way (Slack: HTTP 200 with `{ ok: false, error }`) passes how.
+   */
+  gate(system: string, style: GateStyle = {}): RequestHandler {
     return async (req: Request, res: Response, next: NextFunction) => {
       const entry: LoggedRequest = {
         system,
@@ -83,6 +92,7 @@ export class SimulatorControls {
 
       const key = this.options.apiKeys[system];
       if (!key || req.get('authorization') !== `Bearer ${key}`) {
+        if (style.unauthorized) return style.unauthorized(res, Boolean(req.get('authorization')));
         return void res.status(401).json({ error: { code: 'unauthorized', message: 'Missing or wrong bearer token' } });
       }
       const [min, max] = this.options.latencyMs;
@@ -103,7 +113,7 @@ export class SimulatorControls {
       if (fault.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(fault.retryAfterSeconds));
       res
         .status(fault.status ?? 503)
-        .json(fault.body ?? { error: { code: 'simulated_failure', message: `Simulated ${fault.status ?? 503} from ${system}` } });
+        .json(fault.body ?? style.faultBody?.(fault.status ?? 503) ?? { error: { code: 'simulated_failure', message: `Simulated ${fault.status ?? 503} from ${system}` } });
     };
   }
 

@@ -11,13 +11,22 @@ import { HrisStore, hrisRouter } from './hris.js';
 import { persistTo } from './persistence.js';
 import { ItStore, itRouter } from './it.js';
 import { ScreeningStore, screeningRouter } from './screening.js';
+import { SlackStore, slackRouter } from './slack.js';
 
-export const simulatedSystems = ['erp', 'hris', 'ats', 'screening', 'esign', 'it'] as const;
+export const simulatedSystems = ['erp', 'hris', 'ats', 'screening', 'esign', 'it', 'slack'] as const;
 export type SystemName = (typeof simulatedSystems)[number];
 
 /** The engine's *_BASE_URL settings for simulators listening at `url`. */
 export function simulatorUrls(url: string): Record<string, string> {
-  return Object.fromEntries(simulatedSystems.map((system) => [`${system.toUpperCase()}_BASE_URL`, `${url}/${system}`]));
+  return Object.fromEntries(simulatedSystems.filter((system) => system !== 'slack').map((system) => [`${system.toUpperCase()}_BASE_URL`, `${url}/${system}`]));
+}
+
+/**
+ * The Slack settings for the simulated workspace at `url`: its Web API, the bot token it accepts (`dev-slack-key`
+ * unless the simulators were given another) and the signing secret it signs clicks with.
+ */
+export function slackSimulatorSettings(url: string, signingSecret: string, botToken = 'dev-slack-key'): Record<string, string> {
+  return { SLACK_API_URL: `${url}/slack/api/`, SLACK_BOT_TOKEN: botToken, SLACK_SIGNING_SECRET: signingSecret };
 }
 
 export interface SimulatorOptions {
@@ -41,6 +50,7 @@ export interface Simulators {
   screening: ScreeningStore;
   esign: ESignStore;
   it: ItStore;
+  slack: SlackStore;
   injectFault(fault: Fault): void;
   clearFaults(): void;
   requestLog(system?: string): LoggedRequest[];
@@ -67,6 +77,7 @@ export function createSimulatorApp(options: SimulatorOptions = {}) {
     screening: new ScreeningStore(),
     esign: new ESignStore(),
     it: new ItStore(),
+    slack: new SlackStore(),
   };
   const persistence = options.storeFile ? persistTo(options.storeFile, { ...stores, idempotency: controls.answered }) : undefined;
   const app: Express = express();
@@ -104,6 +115,8 @@ export function createSimulatorApp(options: SimulatorOptions = {}) {
   // The signing page is public (the signer has no key), so the e-signature router gates its API routes itself.
   app.use('/esign', esignRouter(stores.esign, controls));
   app.use('/it', controls.gate('it'), itRouter(stores.it, controls));
+  // The Web API is gated (token, latency, faults) inside; the click controls are the simulator's own.
+  app.use('/slack', slackRouter(stores.slack, controls));
 
   app.use((req, res) => void res.status(404).json({ error: { code: 'not_found', message: `No route ${req.method} ${req.path}` } }));
   app.use(jsonErrors);

@@ -14,7 +14,7 @@ import { startMailSink, type MailSink } from '../../dev/mail-sink.js';
 import { startEventSweep, sweepEvents } from '../../api/event-routing.js';
 import { sweepRunHealth } from '../../api/run-health-monitor.js';
 import { createApiMetrics } from '../../lib/metrics.js';
-import { simulatorUrls, startSimulators, type Simulators } from '../../dev/simulators/server.js';
+import { simulatorUrls, slackSimulatorSettings, startSimulators, type Simulators } from '../../dev/simulators/server.js';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { createDb, type Db } from '../../lib/db.js';
 import { withCredentials } from '../../lib/db-roles.js';
@@ -101,6 +101,8 @@ export interface StackOptions {
   allowShortDurations?: boolean;
   /** EVENT_HOLD_WINDOW (how long an event waits for its run to start); by default the production default. */
   eventHoldWindow?: string;
+  /** Slack against the simulated workspace (SLACK_*): approval requests are posted there and clicks come back. */
+  slack?: boolean;
   /** How often the API's event sweep runs (2 s by default); `manual`: only when the test calls `sweepEvents()`. */
   eventSweep?: number | 'manual';
 }
@@ -134,6 +136,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     : new Client({ connection: await Connection.connect({ address: temporalAddress }), namespace: 'default', interceptors: temporalClientInterceptors() });
   const { connection } = temporal;
 
+  const slackSettings = options.slack ? slackSimulatorSettings(simulators.url, randomBytes(16).toString('hex')) : {};
   const eventSecrets = { ats: `whsec_${randomBytes(24).toString('base64')}`, erp: `whsec_${randomBytes(24).toString('base64')}` };
   let config = loadConfig({
     NODE_ENV: 'test',
@@ -151,6 +154,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // Tests run reminders and SLAs of seconds; production refuses this switch.
     OPSFLOW_ALLOW_SHORT_DURATIONS: String(options.allowShortDurations ?? true),
     ...(options.eventHoldWindow ? { EVENT_HOLD_WINDOW: options.eventHoldWindow } : {}),
+    ...slackSettings,
   });
   const metrics = createApiMetrics();
   const server: Server = await new Promise((resolve) => {
@@ -163,6 +167,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   simulators.ats.sendEventsTo({ url: `${apiUrl}/events/ats`, secret: eventSecrets.ats });
+  if (config.SLACK_SIGNING_SECRET) simulators.slack.sendInteractionsTo({ url: `${apiUrl}/integrations/slack/interactions`, signingSecret: config.SLACK_SIGNING_SECRET });
   // As api/server.ts does: events a run did not take in time are routed again by the sweep.
   const eventSweepEveryMs = options.eventSweep ?? 2_000;
   const eventSweep = eventSweepEveryMs === 'manual' ? undefined : startEventSweep({ db: runtimeDb, temporal, config, logger }, eventSweepEveryMs);
@@ -187,6 +192,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     APPROVER_DIGEST_SCHEDULE: 'false',
     ...(options.eventHoldWindow ? { EVENT_HOLD_WINDOW: options.eventHoldWindow } : {}),
     PUBLIC_BASE_URL: apiUrl,
+    ...slackSettings,
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     EVENT_SOURCE_SECRETS: Object.entries(eventSecrets).map(([source, secret]) => `${source}=${secret}`).join(','),
     ...options.temporalEnv,

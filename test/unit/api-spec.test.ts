@@ -19,6 +19,8 @@ const notJsonApi = new Set([
   'POST /forms/:token',
   'GET /revisions/:token',
   'POST /revisions/:token',
+  // Slack's own callback (form-encoded, signed by Slack): Slack's API, not Opsflow's.
+  'POST /integrations/slack/interactions',
 ]);
 /** The ops console (/ops) and the approvers' inbox (/me) are server-rendered pages with their own forms. */
 const isPage = (route: string) => / \/(ops|me)(\/|$)/.test(route) || notJsonApi.has(route);
