@@ -19,6 +19,7 @@ import { auditLogRouter } from './routes/audit-log.js';
 import { consoleRouter } from './routes/console.js';
 import { consolePoliciesRouter } from './routes/console-policies.js';
 import { eventsRouter } from './routes/events.js';
+import { inboundEmailRouter } from './routes/inbound-email.js';
 import { peopleRouter } from './routes/people.js';
 import { decisionsRouter } from './routes/decisions.js';
 import { healthRouter } from './routes/health.js';
@@ -95,6 +96,7 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   });
   // Inbound events are verified on their raw bytes, so they are routed before the JSON parser.
   app.use(eventsRouter(ctx));
+  app.use(inboundEmailRouter(ctx));
   app.use(jsonBody(ctx.config.API_BODY_LIMIT));
 
   const openApi = buildOpenApiDocument(ctx.config.PUBLIC_BASE_URL);

@@ -5,6 +5,7 @@ import type { EgressPolicy } from '../lib/egress.js';
 import type { Logger } from '../lib/logger.js';
 import type { ApiMetrics } from '../lib/metrics.js';
 import type { FailedKeyCheckLimiter } from './auth-failures.js';
+import type { InboundEmail } from './inbound-email.js';
 import type { InFlightLimiter } from './load-shedding.js';
 
 /** What route handlers need; built once by server.ts (or a test) and passed to createApp. */
@@ -24,4 +25,6 @@ export interface ApiContext {
   authFailures?: FailedKeyCheckLimiter;
   /** Run starts in flight (RUN_START_*): a burst beyond it is answered 503 + Retry-After. createApp makes one when absent. */
   runStarts?: InFlightLimiter;
+  /** Reply by e-mail (INBOUND_EMAIL_DOMAIN set): POST /inbound/email and the SMTP listener decide through it. */
+  inboundEmail?: InboundEmail;
 }
