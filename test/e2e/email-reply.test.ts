@@ -1,16 +1,20 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer, { type Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { DNSResolver } from 'mailauth';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { createMailer } from '../../activities/email.js';
+import { createApp } from '../../api/app.js';
 import type { ApiContext } from '../../api/context.js';
 import type { InboundEmail } from '../../api/inbound-email.js';
 import { startInboundSmtp, type InboundSmtp } from '../../api/inbound-smtp.js';
 import type { CapturedMail } from '../../dev/mail-sink.js';
 import { createDb, type Db } from '../../lib/db.js';
 import { createLogger } from '../../lib/logger.js';
+import { signWebhook } from '../../lib/webhook-signature.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import { getJson, postJson, waitForApprovalMail, waitForRunStatus } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
@@ -46,6 +50,8 @@ describe('reply by e-mail: approve, reject and refusals, through real SMTP in an
   let runtimeDb: Db;
   let inboundSmtp: InboundSmtp;
   let sender: Transporter;
+  let webhookApi: Server;
+  const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
 
   beforeAll(async () => {
     stack = await startStack({ worker: 'none' });
@@ -60,11 +66,17 @@ describe('reply by e-mail: approve, reject and refusals, through real SMTP in an
       resolver: stubDns,
     };
     inboundSmtp = await startInboundSmtp(ctx, inbound, { port: 0, host: '127.0.0.1' });
+    // The API as api/server.ts builds it with INBOUND_EMAIL_WEBHOOK_SECRET: POST /inbound/email for providers' webhooks.
+    const app = createApp({ ...ctx, inboundEmail: { ...inbound, webhookSecret } });
+    webhookApi = await new Promise<Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
     sender = nodemailer.createTransport({ host: '127.0.0.1', port: inboundSmtp.port, secure: false, ignoreTLS: true });
   });
   afterAll(async () => {
     sender?.close();
     await inboundSmtp?.close();
+    await new Promise((resolve) => (webhookApi ? webhookApi.close(resolve) : resolve(undefined)));
     await runtimeDb?.$disconnect();
     await stack?.stop();
   });
@@ -78,8 +90,10 @@ describe('reply by e-mail: approve, reject and refusals, through real SMTP in an
     return { runId: body.runId as string, mail, replyTo: replyTo! };
   }
 
-  /** A reply as a mail client writes it (the answer on top, the quoted mail below), DKIM-signed, sent by SMTP. */
-  async function reply(options: { from: string; to: string; firstLine: string; quoting: CapturedMail; signWith?: string }) {
+  type ReplyOptions = { from: string; to: string; firstLine: string; quoting: CapturedMail; signWith?: string };
+
+  /** A reply as a mail client writes it (the answer on top, the quoted mail below), DKIM-signed. */
+  async function signedReply(options: ReplyOptions) {
     const messageId = `<${randomUUID()}@example.com>`;
     const raw = await new MailComposer({
       from: options.from,
@@ -94,7 +108,13 @@ describe('reply by e-mail: approve, reject and refusals, through real SMTP in an
     // mailauth 4's signer reads `signatureData` (its README), though its .d.ts names the fields at the top level.
     const signing = { signatureData: [{ signingDomain: 'example.com', selector: 'mail', privateKey: options.signWith ?? published.privateKey }] };
     const { signatures } = await dkimSign(raw, signing as unknown as Parameters<typeof dkimSign>[1]);
-    await sender.sendMail({ envelope: { from: options.from, to: [options.to] }, raw: Buffer.concat([Buffer.from(signatures), raw]) });
+    return { messageId, raw: Buffer.concat([Buffer.from(signatures), raw]) };
+  }
+
+  /** The reply, delivered by SMTP to Opsflow's listener. */
+  async function reply(options: ReplyOptions) {
+    const { messageId, raw } = await signedReply(options);
+    await sender.sendMail({ envelope: { from: options.from, to: [options.to] }, raw });
     return messageId;
   }
 
@@ -158,5 +178,23 @@ describe('reply by e-mail: approve, reject and refusals, through real SMTP in an
     await waitForRunStatus(stack, runId, 'rejected');
     const [entry] = await decidedAudit(runId);
     expect(entry?.details).toMatchObject({ decision: 'rejected', comment: 'over budget for Q3', channel: 'email-reply' });
+  });
+
+  it('a provider posts the raw reply to POST /inbound/email: unsigned is refused, signed decides like SMTP', async () => {
+    const { runId, mail, replyTo } = await startSmallCapex('Reply via webhook');
+    const { raw, messageId } = await signedReply({ from: approvers.lineManager, to: replyTo, firstLine: 'approve', quoting: mail });
+    const url = `http://127.0.0.1:${(webhookApi.address() as AddressInfo).port}/inbound/email`;
+    const post = (headers: Record<string, string>) => fetch(url, { method: 'POST', headers: { 'content-type': 'message/rfc822', ...headers }, body: raw });
+    const timestamp = Math.floor(Date.now() / 1000);
+    const forged = await post({ 'webhook-id': 'msg_1', 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(`whsec_${randomBytes(24).toString('base64')}`, 'msg_1', timestamp, raw.toString('utf8')) });
+    expect(forged.status).toBe(401);
+    expect((await approvalState(runId)).state).toBe('pending');
+
+    const signed = await post({ 'webhook-id': 'msg_2', 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(webhookSecret, 'msg_2', timestamp, raw.toString('utf8')) });
+    expect(signed.status).toBe(200);
+    expect(await signed.json()).toMatchObject({ kind: 'decided', decision: 'approved' });
+    expect((await answerTo(approvers.lineManager, messageId)).text).toContain('You approved');
+    await waitForRunStatus(stack, runId, 'completed');
+    expect((await decidedAudit(runId))[0]?.details).toMatchObject({ channel: 'email-reply' });
   });
 });
