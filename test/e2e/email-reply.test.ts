@@ -197,4 +197,21 @@ describe('reply by e-mail: approve, reject and refusals, through real SMTP in an
     await waitForRunStatus(stack, runId, 'completed');
     expect((await decidedAudit(runId))[0]?.details).toMatchObject({ channel: 'email-reply' });
   });
+
+  it('a reply to a mail of an older version of the request is stale: nothing decided, the answer says what changed', async () => {
+    const { runId, mail, replyTo } = await startSmallCapex('Reply to an older version');
+    // A version the run had before (as an edit leaves behind), with another amount: a reply addressed with its
+    // prefix is a reply to the mail that showed it.
+    const [current] = await stack.db.runFactsVersion.findMany({ where: { runId } });
+    const olderFacts = (current!.facts as Array<{ label: string; value: string }>).map((f) => (f.label === 'Amount' ? { ...f, value: '1,000.00 EUR' } : f));
+    const olderVersion = 'abcdef0123'.padEnd(64, '0');
+    await stack.db.runFactsVersion.create({ data: { runId, version: olderVersion, facts: olderFacts, input: current!.input as object } });
+    const olderAddress = replyTo.replace(/\.[0-9a-f]{10}@/, `.${olderVersion.slice(0, 10)}@`);
+    const messageId = await reply({ from: approvers.lineManager, to: olderAddress, firstLine: 'approve', quoting: mail });
+    const answer = await answerTo(approvers.lineManager, messageId);
+    expect(answer.text).toContain('Nothing was decided: the request changed after the mail you replied to.');
+    expect(answer.text).toContain('Amount: 1,000.00 EUR → 2,500.00 EUR');
+    expect((await approvalState(runId)).state).toBe('pending');
+    expect(await decidedAudit(runId)).toHaveLength(0);
+  });
 });
