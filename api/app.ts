@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createEgressPolicy } from '../lib/egress.js';
 import { redactPath } from '../lib/logger.js';
 import { createApiMetrics } from '../lib/metrics.js';
@@ -13,28 +14,53 @@ import { errorHandler, notFoundHandler, retryAfterOnUnavailable } from './errors
 import { jsonBody } from './json-body.js';
 import { InFlightLimiter } from './load-shedding.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { mountRoutes } from './route-table.js';
 import { approvalsRouter } from './routes/approvals.js';
+import { apiRoutes } from './routes/index.js';
+import { inboundEmailRouter } from './routes/inbound-email.js';
 import { meRouter } from './routes/me.js';
-import { auditLogRouter } from './routes/audit-log.js';
 import { consoleRouter } from './routes/console.js';
 import { consolePoliciesRouter } from './routes/console-policies.js';
-import { eventsRouter } from './routes/events.js';
-import { inboundEmailRouter } from './routes/inbound-email.js';
-import { peopleRouter } from './routes/people.js';
-import { decisionsRouter } from './routes/decisions.js';
-import { healthRouter } from './routes/health.js';
-import { kpisRouter } from './routes/kpis.js';
-import { policiesRouter } from './routes/policies.js';
-import { processesRouter } from './routes/processes.js';
-import { runsRouter } from './routes/runs.js';
-import { schedulesRouter } from './routes/schedules.js';
-import { webhooksRouter } from './routes/webhooks.js';
 
 export interface AppOptions {
   /** Requests per minute per client IP on the public approval-link routes. */
   approvalRateLimitPerMinute?: number;
   /** Failed API-key checks allowed per client and per key id (bearer auth and console sign-in). */
   failedKeyCheckLimits?: FailureLimits;
+}
+
+/**
+ * One line per request: method, path (approval tokens replaced), status, milliseconds and the request id, plus the
+ * run, process and step when the route knows them (api/route-table.ts `annotate`). Headers only with
+ * LOG_HTTP_HEADERS=1, for debugging: requests carry keys and cookies, responses Set-Cookie (all redacted even then).
+ */
+export function requestLog(logger: ApiContext['logger'], options: { headers: boolean }) {
+  // originalUrl: by the time the line is written a mounted router may have cut its prefix off req.url.
+  const requestLine = (req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, ms: number) => `${req.method} ${redactPath(req.originalUrl ?? req.url ?? '')} ${res.statusCode} ${ms}ms`;
+  return pinoHttp({
+    logger,
+    genReqId: (req, res) => {
+      const id = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    // At the start: the request id only. At the end: what the route learnt (runId, process, step) is added.
+    customProps: (req, res) => ((res as ServerResponse & { locals?: { logFields?: object } }).locals?.logFields ?? { requestId: req.id }),
+    customSuccessMessage: (req, res, ms) => requestLine(req, res, ms),
+    // pino-http passes the response time here too (its onResFinished); its types do not say so yet.
+    customErrorMessage: ((req: IncomingMessage, res: ServerResponse, _error: Error, ms: number) => requestLine(req, res, ms)) as unknown as (req: IncomingMessage, res: ServerResponse, error: Error) => string,
+    // A 5xx's error (and stack) is logged once, by the error handler; the request line stays one line.
+    customErrorObject: (_req, _res, _error, value: Record<string, unknown>) => ({ ...value, err: undefined }),
+    serializers: {
+      req: (req: { id: string; method: string; url: string; headers?: Record<string, unknown> }) => ({
+        id: req.id,
+        method: req.method,
+        url: redactPath(req.url),
+        ...(options.headers ? { headers: req.headers } : {}),
+      }),
+      res: (res: { statusCode: number; headers?: Record<string, unknown> }) => ({ statusCode: res.statusCode, ...(options.headers ? { headers: res.headers } : {}) }),
+    },
+  });
 }
 
 /** Builds the Express app without listening, so tests drive it with supertest and server.ts owns the socket. */
@@ -63,21 +89,7 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.set('trust proxy', ctx.config.TRUST_PROXY ?? false);
   // First, so the whole request (Temporal calls included) runs in its trace span.
   app.use(httpServerSpans('opsflow-api'));
-  app.use(
-    pinoHttp({
-      logger: ctx.logger,
-      genReqId: (req, res) => {
-        const id = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      // No headers either way: requests carry keys and cookies, responses Set-Cookie. Approval URLs carry tokens.
-      serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactPath(req.url) }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  app.use(requestLog(ctx.logger, { headers: process.env.LOG_HTTP_HEADERS === '1' }));
   // Plain-HTTP deployments (and localhost) must keep form posts on http: no upgrade-insecure-requests.
   app.use(
     helmet({
@@ -94,9 +106,11 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  // Inbound events are verified on their raw bytes, so they are routed before the JSON parser.
-  app.use(eventsRouter(ctx));
+  // Raw MIME from a provider's inbound webhook (reply by e-mail), verified on its raw bytes like signed events.
   app.use(inboundEmailRouter(ctx));
+  // The JSON API, from its route table (each route parses its own body: signed events keep their raw bytes).
+  app.use(mountRoutes({ ...ctx, validateResponses: apiContext.validateResponses ?? process.env.NODE_ENV === 'test' }, apiRoutes));
+  // The pages' forms and anything else below.
   app.use(jsonBody(ctx.config.API_BODY_LIMIT));
 
   const openApi = buildOpenApiDocument(ctx.config.PUBLIC_BASE_URL);
@@ -108,18 +122,8 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
     res.json({ name: 'Opsflow', docs: '/docs', openapi: '/openapi.json', processes: '/processes', runs: '/runs', health: '/healthz' });
   });
 
-  app.use(healthRouter(ctx));
-  app.use(policiesRouter(ctx));
-  app.use(processesRouter(ctx));
-  app.use(decisionsRouter(ctx));
-  app.use(kpisRouter(ctx));
-  app.use(peopleRouter(ctx));
   app.use(consoleRouter(ctx));
   app.use(consolePoliciesRouter(ctx));
-  app.use(auditLogRouter(ctx));
-  app.use(webhooksRouter(ctx));
-  app.use(schedulesRouter(ctx));
-  app.use(runsRouter(ctx));
   app.use(meRouter(ctx));
   app.use(approvalsRouter(ctx, { rateLimitPerMinute: options.approvalRateLimitPerMinute ?? 120 }));
 

@@ -21,6 +21,8 @@ export interface ApiContext {
   metrics?: ApiMetrics;
   /** Where webhooks may be sent; createApp builds it from WEBHOOK_ALLOWED_HOSTS when absent. */
   egress?: EgressPolicy;
+  /** Check every JSON answer against the route table's schema for its status (default: under NODE_ENV=test). */
+  validateResponses?: boolean;
   /** Failed key checks per client and key id; createApp makes one per app when absent. */
   authFailures?: FailedKeyCheckLimiter;
   /** Run starts in flight (RUN_START_*): a burst beyond it is answered 503 + Retry-After. createApp makes one when absent. */

@@ -29,7 +29,7 @@ export const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
 /** Pages people open in a browser (approval links, forms, the console): they get an HTML page, never JSON. */
 function wantsHtmlPage(req: Request): boolean {
-  if (/^\/(approvals|ops)(\/|$)/.test(req.path)) return true;
+  if (/^\/(approvals|ops|me)(\/|$)/.test(req.path)) return true;
   return req.accepts(['json', 'html']) === 'html' && !req.get('authorization');
 }
 
@@ -62,8 +62,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const appError = toAppError(error);
     // The path of an approval link holds its token: log the route, never the token.
-    if (appError.code === 'unavailable') logger.warn({ err: error, path: redactPath(req.path) }, 'dependency unavailable; answered 503');
-    else if (appError.status >= 500) logger.error({ err: error, path: redactPath(req.path) }, 'request failed');
+    if (appError.code === 'unavailable') logger.warn({ err: error, path: redactPath(req.path), requestId: req.id }, 'dependency unavailable; answered 503');
+    else if (appError.status >= 500) logger.error({ err: error, path: redactPath(req.path), requestId: req.id }, 'request failed');
     if (res.headersSent) return;
     const retryAfter = appError.details?.retryAfterSeconds;
     if (appError.status === 503 || appError.status === 429) res.setHeader('Retry-After', String(typeof retryAfter === 'number' ? retryAfter : DEFAULT_RETRY_AFTER_SECONDS));

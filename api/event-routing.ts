@@ -9,7 +9,7 @@ import type { EventConsumeRoute, EventStartRoute } from '../processes/types.js';
 import type { ApiContext } from './context.js';
 import { resolveRunPolicy } from '../lib/policy-store.js';
 import { recordFactsVersion, runRow, runStartedAudit } from '../lib/run-record.js';
-import { runArgsOf, startWorkflow, wakeWebhooks } from './run-service.js';
+import { NOT_STARTED, runArgsOf, startWorkflow, wakeWebhooks } from './run-service.js';
 import { DEFAULT_EVENT_HOLD_WINDOW } from '../lib/config.js';
 import { durationMs } from '../processes/duration.js';
 
@@ -122,7 +122,7 @@ async function deliverToRuns(ctx: ApiContext, runs: RunRef[], event: InboundEven
     const delivery = await deliverToRun(ctx, run.id, event, waitMs);
     if (delivery.kind === 'applied') return { kind: 'applied', runId: run.id };
     // A closed run whose workflow Temporal no longer has (past the namespace's retention) cannot take it either.
-    const gone = delivery.kind === 'no_answer' && delivery.notFound && run.status !== 'running';
+    const gone = delivery.kind === 'no_answer' && delivery.notFound && run.status !== 'running' && run.status !== NOT_STARTED;
     if (delivery.kind === 'no_answer' && !gone) return { kind: 'no_answer' };
     refusals.push(`${run.id}: ${delivery.kind === 'refused' ? delivery.reason : 'the run has ended and its history is no longer kept'}`);
     refusedBy = run.id;
@@ -214,7 +214,8 @@ export async function routeEvent(ctx: ApiContext, event: InboundEvent, waitMs = 
       reasons.push(`${process.key}: the event carries no correlation key`);
       continue;
     }
-    const runs = await runsForKey(ctx, process.key, key);
+    // A run recorded but not started yet (its start may still fail) is not there yet: the event waits for it.
+    const runs = (await runsForKey(ctx, process.key, key)).filter((run) => run.status !== NOT_STARTED);
     if (runs.length === 0) {
       waitFor ??= { processKey: process.key, key };
       continue;
@@ -309,7 +310,7 @@ async function heldKeysWithRuns(ctx: ApiContext, limit: number): Promise<Array<{
     SELECT DISTINCT e."heldFor", e."correlationKey"
     FROM "InboundEvent" e
     JOIN "Run" r ON r.process = e."heldFor" AND (r."correlationKey" = e."correlationKey" OR r.id = e."correlationKey")
-    WHERE e.status = 'held'
+    WHERE e.status = 'held' AND r.status <> ${NOT_STARTED}
     LIMIT ${limit}`;
 }
 
@@ -318,7 +319,7 @@ async function expireHeldEvents(ctx: ApiContext, limit: number): Promise<void> {
   const expired = await ctx.db.inboundEvent.findMany({ where: { status: 'held', holdUntil: { lt: new Date() } }, orderBy: { receivedAt: 'asc' }, take: limit });
   for (const event of expired) {
     // The run may have started since the last look: then it gets the event instead (the next sweep applies it).
-    if ((await runsForKey(ctx, event.heldFor!, event.correlationKey!)).length > 0) continue;
+    if ((await runsForKey(ctx, event.heldFor!, event.correlationKey!)).some((run) => run.status !== NOT_STARTED)) continue;
     await settle(ctx, event, {
       status: 'unmatched',
       runId: null,

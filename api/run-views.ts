@@ -1,5 +1,77 @@
+import { z } from 'zod';
 import type { ApprovalRequest, AuditEntry, Run } from '../lib/generated/prisma/client.js';
 import { factsOf, findProcess } from '../processes/index.js';
+
+/** The wire shapes below, for the route table (OpenAPI and the test-mode response check). */
+const timestamp = z.iso.datetime();
+/** `not_started`: recorded, but the start did not reach Temporal (listed only when asked for). */
+export const runStatusSchema = z.enum(['running', 'completed', 'rejected', 'expired', 'cancelled', 'failed', 'not_started']);
+export const factSchema = z.object({ label: z.string(), value: z.string() });
+
+export const runSummarySchema = z
+  .object({
+    runId: z.string().meta({ example: 'capex-5f0c2a9e-3b7d-4e61-9d0a-1f2e3d4c5b6a' }),
+    process: z.string().meta({ example: 'capex' }),
+    title: z.string(),
+    status: runStatusSchema,
+    currentStep: z.string().nullable(),
+    requester: z.object({ name: z.string(), email: z.string() }),
+    amount: z.number().nullable(),
+    currency: z.string().nullable(),
+    startedAt: timestamp,
+    closedAt: timestamp.nullable(),
+    stuck: z.object({ since: timestamp, reason: z.string().nullable() }).nullable().describe('From the last health sweep; GET /runs/{id} asks Temporal directly'),
+  })
+  .meta({ id: 'RunSummary' });
+
+export const approvalStateSchema = z.enum(['pending', 'approved', 'rejected', 'changes_requested', 'revised', 'submitted', 'expired', 'revoked']);
+
+export const approvalViewSchema = z
+  .object({
+    requestId: z.string(),
+    step: z.string(),
+    stepTitle: z.string(),
+    round: z.number().int(),
+    approver: z.object({ name: z.string(), email: z.string(), role: z.string() }),
+    state: approvalStateSchema,
+    decision: z.string().nullable(),
+    comment: z.string().nullable(),
+    decidedBy: z.string().nullable(),
+    decidedAt: timestamp.nullable(),
+    requestedAt: timestamp,
+    expiresAt: timestamp,
+    remindersSent: z.number().int(),
+    revokedReason: z.string().nullable(),
+    decidedVersion: z.string().nullable(),
+    factsSnapshot: z.unknown().describe('The facts the approver saw when deciding'),
+  })
+  .meta({ id: 'Approval' });
+
+export const runHealthSchema = z.union([
+  z.object({ status: z.literal('ok') }),
+  z.object({ status: z.literal('stuck'), reason: z.string(), attempts: z.number().int(), since: timestamp.nullable() }),
+  z.object({ status: z.literal('unknown'), reason: z.string() }),
+]);
+
+export const runDetailSchema = runSummarySchema
+  .extend({
+    processTitle: z.string(),
+    outcome: z.string().nullable(),
+    failureReason: z.string().nullable(),
+    failure: z.object({ step: z.string().nullable(), reason: z.string().nullable() }).nullable(),
+    input: z.record(z.string(), z.unknown()).describe("The run's input, as the process schema (GET /processes/{key}) has it"),
+    facts: z.array(factSchema).describe('What approvers are shown now'),
+    version: z.string().describe('The version of the facts; a decision over the API names it'),
+    startedBy: z.string().nullable(),
+    policy: z.object({ version: z.number().int().nullable(), overridden: z.boolean(), effective: z.unknown() }),
+    settings: z.unknown(),
+    approvals: z.array(approvalViewSchema),
+    timeline: z.array(
+      z.object({ at: timestamp, action: z.string(), actor: z.string(), onBehalfOf: z.string().nullable(), step: z.string().nullable(), details: z.unknown() }),
+    ),
+    health: runHealthSchema.describe('Asked of Temporal when the run is read'),
+  })
+  .meta({ id: 'Run' });
 
 /** The JSON shapes of runs the API returns. Dates as ISO strings, amounts as numbers. */
 export function runSummary(run: Run) {

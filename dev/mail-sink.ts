@@ -8,7 +8,7 @@ import express from 'express';
 import { simpleParser, type AddressObject } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { escapeHtml, html, layout, raw } from '../api/pages/html.js';
-import { listenOnPreferredPort, listenServer } from './ports.js';
+import { listenOnPreferredPort, listenServer } from '../lib/listen.js';
 
 export interface CapturedMail {
   id: string;

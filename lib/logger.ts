@@ -1,4 +1,6 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { currentLogContext } from './log-context.js';
 
 /**
  * Never log tokens or secrets: these paths are redacted wherever they appear. The HTTP request log keeps no headers
@@ -33,19 +35,28 @@ export function redactPath(url: string): string {
   return url.replace(/\/approvals\/[^/?#]+/, '/approvals/[token]').replace(/\/me\/sign-in\/[^/?#]+/, '/me/sign-in/[token]');
 }
 
+/** What pino-pretty leaves out of a line in dev: the request line says method, path, status and time already. */
+const prettyIgnore = 'pid,hostname,req,res,responseTime';
+
 /**
- * JSON logs; `LOG_FORMAT=pretty` (what `npm run dev` sets) makes them readable in a terminal. `destination`
- * replaces stdout (tests read what the real logger writes).
+ * JSON logs (one object a line, with runId, process, step and requestId from lib/log-context.ts wherever the
+ * work knows them); `LOG_FORMAT=pretty` (what `npm run dev` sets) makes each of them one readable line in a
+ * terminal. `destination` replaces stdout (tests read what the real logger writes).
  */
-export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
-  const pretty = process.env.LOG_FORMAT === 'pretty' && !destination;
-  const options = {
+export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream, format = process.env.LOG_FORMAT): Logger {
+  const options: LoggerOptions = {
     name,
     level,
     redact: { paths: redact, censor: '[redacted]' },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname', translateTime: 'HH:MM:ss' } } } : {}),
+    // The run, process, step and request the line belongs to, from the work in progress (a request, an activity).
+    mixin: () => ({ ...currentLogContext() }),
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (format !== 'pretty') return destination ? pino(options, destination) : pino(options);
+  const prettyOptions = { ignore: prettyIgnore, translateTime: 'HH:MM:ss', singleLine: true };
+  if (!destination) return pino({ ...options, transport: { target: 'pino-pretty', options: prettyOptions } });
+  // In-process (a test's destination): pino-pretty as a synchronous stream. It is a dev dependency, loaded only here.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as (options: object) => DestinationStream;
+  return pino(options, pretty({ ...prettyOptions, destination, sync: true, colorize: false }));
 }
 
 export type { Logger };

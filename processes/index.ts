@@ -16,6 +16,11 @@ export function findProcess(key: string): ProcessDefinition | undefined {
   return processes.find((p) => p.key === key);
 }
 
+/** The process a workflow type runs (for log lines, which know the workflow type only); undefined for others. */
+export function processKeyOfWorkflowType(workflowType: string | undefined): string | undefined {
+  return processes.find((p) => p.workflowType === workflowType)?.key;
+}
+
 export type { ProcessDefinition, RunArgs, RunSummary } from './types.js';
 
 const policySchemas = new Map<string, z.ZodType>();

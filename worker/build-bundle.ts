@@ -29,10 +29,11 @@ async function sourceFiles(dir: string): Promise<string[]> {
 
 /**
  * What the bundle is made of: workflows/ and the pure processes/ helpers they import (lint keeps workflow code to
- * those, @temporalio/workflow and type imports), and the locked dependency versions.
+ * those, @temporalio/workflow and type imports), the workflow interceptors lib/tracing.ts names, and the locked
+ * dependency versions.
  */
 export async function workflowSourceHash(): Promise<string> {
-  const files = [...(await sourceFiles(join(root, 'workflows'))), ...(await sourceFiles(join(root, 'processes'))), join(root, 'package-lock.json')].sort();
+  const files = [...(await sourceFiles(join(root, 'workflows'))), ...(await sourceFiles(join(root, 'processes'))), join(root, 'lib/tracing.ts'), join(root, 'package-lock.json')].sort();
   const hash = createHash('sha256');
   for (const file of files) hash.update(file.slice(root.length)).update('\0').update(await readFile(file)).update('\0');
   return hash.digest('hex');

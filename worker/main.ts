@@ -8,7 +8,7 @@ import { createLogger } from '../lib/logger.js';
 import { DIGEST_SCHEDULE_ID, ensureDigestSchedule } from '../lib/digest-schedule.js';
 import { connectClient } from '../lib/temporal.js';
 import { startTracing } from '../lib/tracing.js';
-import { listenOnPreferredPort, listenServer } from '../dev/ports.js';
+import { listenOnPreferredPort, listenServer } from '../lib/listen.js';
 import { createActivityDeps, createOpsflowWorker } from './worker.js';
 
 const logger = createLogger('worker');

@@ -15,7 +15,9 @@ import { HttpScreening } from '../activities/screening.js';
 import type { Config } from '../lib/config.js';
 import { createDb, dbPoolSettingsOf } from '../lib/db.js';
 import { createEgressPolicy, type LookupFunction } from '../lib/egress.js';
+import { withLogContext } from '../lib/log-context.js';
 import type { Logger } from '../lib/logger.js';
+import { processKeyOfWorkflowType } from '../processes/index.js';
 import { createWorkerMetrics, type WorkerMetrics } from '../lib/metrics.js';
 import { wakeDeliveryWorkflows } from '../lib/outbound-webhooks.js';
 import { connectClient, connectionOptionsOf, temporalConnectionSettings, TemporalConnectionConfigError } from '../lib/temporal.js';
@@ -40,7 +42,7 @@ export function installRuntimeLogger(logger: Logger, sdkMetricsPort?: number, sd
   const level = (sdkLevels.includes(logger.level) ? logger.level.toUpperCase() : 'INFO') as LogLevel;
   const logTo = new DefaultLogger(level, ({ level: entryLevel, message, meta }) => {
     const method = entryLevel.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
-    logger[method]({ ...meta, source: 'temporal' }, message);
+    logger[method]({ ...runFieldsOf(meta), source: 'temporal' }, message);
   });
   // Named per Prometheus conventions: counters end in _total, durations in seconds with the unit in the name.
   const metrics = (port: number) => ({
@@ -54,6 +56,47 @@ export function installRuntimeLogger(logger: Logger, sdkMetricsPort?: number, sd
     logger.warn({ err: error, wanted: sdkMetricsPort }, 'TEMPORAL_SDK_METRICS_PORT could not be bound; Temporal SDK metrics on a free port instead');
     Runtime.install({ ...metrics(0), logger: logTo });
   }
+}
+
+/**
+ * The SDK's workflow and activity log lines name the workflow (`workflowId`, `workflowType`, and Temporal's own
+ * `runId` for the execution): as Opsflow fields, the run id is the workflow id and the process follows from the type.
+ */
+export function runFieldsOf(meta: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!meta || typeof meta.workflowId !== 'string') return meta ?? {};
+  const { runId: temporalRunId, workflowRunId, ...rest } = meta;
+  return { ...rest, runId: meta.workflowId, process: processKeyOfWorkflowType(meta.workflowType as string | undefined), temporalRunId: temporalRunId ?? workflowRunId };
+}
+
+/**
+ * Every activity runs with its run's fields on each line it logs (lib/log-context.ts): runId (the workflow id),
+ * process, step (when the activity's input names one) and activity. Its end is logged at debug.
+ */
+export function activityLoggingInterceptor(logger: Logger): ActivityInterceptorsFactory {
+  return (ctx) => ({
+    inbound: {
+      async execute(input, next) {
+        const { workflowExecution, workflowType, activityType, attempt } = ctx.info;
+        const arg = input.args[0] as { stepId?: unknown; step?: unknown } | undefined;
+        const step = typeof arg?.stepId === 'string' ? arg.stepId : typeof arg?.step === 'string' ? arg.step : undefined;
+        // Standalone activities have no workflow; Opsflow's always run in one.
+        const fields = { runId: workflowExecution?.workflowId, process: processKeyOfWorkflowType(workflowType), ...(step ? { step } : {}), activity: activityType };
+        return withLogContext(fields, async () => {
+          const started = Date.now();
+          try {
+            const result: unknown = await next(input);
+            logger.debug({ attempt, durationMs: Date.now() - started }, 'activity completed');
+            return result;
+          } catch (error) {
+            // The failure's type only: messages can name URLs and addresses; the SDK logs the failure itself.
+            const failure = error instanceof ApplicationFailure ? (error.type ?? 'ApplicationFailure') : (error as Error).name;
+            logger.info({ attempt, durationMs: Date.now() - started, failure }, 'activity failed');
+            throw error;
+          }
+        });
+      },
+    },
+  });
 }
 
 /** Counts every activity attempt and each failure by its ApplicationFailure type. */
@@ -181,7 +224,7 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
     taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     activities: options.wrapActivities ? options.wrapActivities(createActivities(deps)) : createActivities(deps),
     interceptors: {
-      activity: [activityTracingInterceptor(), ...(deps.metrics ? [activityMetricsInterceptor(deps.metrics)] : [])],
+      activity: [activityTracingInterceptor(), activityLoggingInterceptor(logger), ...(deps.metrics ? [activityMetricsInterceptor(deps.metrics)] : [])],
       // A prebuilt bundle has them inside already (worker/build-bundle.ts).
       ...(bundlePath ? {} : { workflowModules: workflowTracingModules }),
     },

@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { materialChangesBetween, type ControlsPolicy, type PolicyStamp } from '../processes/controls.js';
 import type { ProcessDefinition, RunArgs, RunSummary } from '../processes/types.js';
@@ -46,6 +46,7 @@ export async function openRun<Input extends { requester: { email: string } }, Po
     stamp = resolved.stamp;
   }
   if (!policy) throw new TypeError(`Run ${tracker.runId} was started without a policy`);
+  log.info('run started', { trigger: args.trigger?.kind ?? 'api', policyVersion: stamp.version });
   const desk = new ApprovalDesk(
     {
       runId: tracker.runId,

@@ -4,6 +4,7 @@ import {
   condition,
   defineQuery,
   defineUpdate,
+  log,
   patched,
   proxyActivities,
   setHandler,
@@ -281,6 +282,8 @@ export class ApprovalDesk {
     seat.decision = result;
     this.open.delete(input.requestId);
     this.decided.push(result);
+    // Workflow logs are replay-aware sinks: no command, nothing logged again on replay.
+    log.info('decision applied', { step: step.spec.stepId, requestId: input.requestId, decision: input.decision, channel: input.channel });
     for (const email of [seat.approver.email, seat.approver.onBehalfOf?.email]) {
       if (email) this.deciders.set(email.toLowerCase(), { stepId: step.spec.stepId, stepTitle: step.spec.title });
     }
@@ -587,6 +590,7 @@ export class ApprovalDesk {
       byPolicy: { policyVersion: this.run.policyVersion },
     };
     step.closed = true;
+    log.info('decision applied', { step: step.spec.stepId, requestId: decision.requestId, decision: decision.decision, channel: 'policy' });
     await this.revokePending(step, `the step was ${decision.decision} by policy at the deadline`, 'approval.expired');
     this.decided.push(decision);
     await acts.recordPolicyDecision({ runId: this.run.runId, stepId: step.spec.stepId, stepTitle: title, decision, facts: this.subject.facts });
@@ -596,6 +600,7 @@ export class ApprovalDesk {
 
   private async expire(step: ActiveStep, reason: string): Promise<StepOutcome> {
     step.closed = true;
+    log.info('step closed', { step: step.spec.stepId, outcome: 'expired' });
     await this.revokePending(step, 'the request expired', 'approval.expired');
     return { outcome: 'expired', reason };
   }
@@ -614,6 +619,7 @@ export class ApprovalDesk {
 
   private async close(step: ActiveStep, outcome: DecisionResult['decision'], recordsFollow: boolean): Promise<StepOutcome> {
     step.closed = true;
+    log.info('step closed', { step: step.spec.stepId, outcome });
     await this.revokePending(step, 'the step was decided without this approval: it is no longer needed', 'approval.not_needed', recordsFollow);
     const decisions = this.decisionsOf(step);
     if (outcome === 'approved') return { outcome, decisions };

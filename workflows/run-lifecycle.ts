@@ -3,6 +3,7 @@ import {
   ContinueAsNew,
   defineSignal,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -79,6 +80,7 @@ export class RunTracker {
   /** The step in the workflow and its search attributes only: the caller's own activity records it in the read model. */
   markStep(step: string, approverEmail?: string): void {
     this.step = step;
+    log.info('step opened', { step });
     upsertSearchAttributes([
       { key: searchAttributes.currentStep, value: step },
       { key: searchAttributes.currentApprover, value: approverEmail ?? null },
@@ -95,6 +97,7 @@ export class RunTracker {
   }
 
   async close(status: ClosedStatus, outcome: string, failureReason?: string, actor = 'opsflow'): Promise<void> {
+    log.info('run closed', { status, outcome, ...(this.step ? { step: this.step } : {}) });
     upsertSearchAttributes([
       { key: searchAttributes.status, value: status },
       { key: searchAttributes.currentStep, value: null },

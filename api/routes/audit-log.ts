@@ -1,13 +1,12 @@
-import { Router, type Request } from 'express';
+import type { Request } from 'express';
 import { z } from 'zod';
 import { hasScope } from '../../lib/api-keys.js';
 import { ChainVerifier, type ChainVerification } from '../../lib/audit-chain.js';
 import { AppError } from '../../lib/errors.js';
 import type { AuditEntry } from '../../lib/generated/prisma/client.js';
 import type { Db } from '../../lib/db.js';
-import { authenticate, requireIdentity, requireScope } from '../auth.js';
-import type { ApiContext } from '../context.js';
-import { parseOr422 } from '../errors.js';
+import { requireIdentity } from '../auth.js';
+import { defineRoute } from '../route-table.js';
 
 export const auditExportQuerySchema = z
   .object({
@@ -75,58 +74,128 @@ function assertCanRead(req: Request): void {
   }
 }
 
+export const auditEntrySchema = z
+  .object({
+    id: z.string(),
+    at: z.iso.datetime(),
+    runId: z.string().nullable(),
+    action: z.string(),
+    actor: z.string(),
+    onBehalfOf: z.string().nullable(),
+    step: z.string().nullable(),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    details: z.unknown(),
+    chain: z.string(),
+    seq: z.number().int(),
+    prevHash: z.string().nullable(),
+    hash: z.string().nullable(),
+  })
+  .meta({ id: 'AuditEntry' });
+
+const chainVerificationSchema = z.object({
+  ok: z.boolean(),
+  entries: z.number().int().describe('Every entry of the chain, legacy ones included'),
+  legacy: z.number().int().describe('Entries written before chaining began: numbered but not hashed'),
+  head: z.object({ seq: z.number().int(), hash: z.string() }).nullable().describe('The last chained entry: keep its hash elsewhere to anchor the chain'),
+  firstBroken: z
+    .object({ id: z.string(), seq: z.number().int(), action: z.string(), at: z.string(), check: z.enum(['content', 'link', 'sequence', 'unhashed']), reason: z.string() })
+    .nullable(),
+});
+
+const runParams = z.object({ id: z.string() });
+const READ_ACCESS = 'runs:read or audit:read';
+
 /**
  * The append-only audit log: per run as JSON, the whole log (or a window) as JSON lines or CSV, and the verification
  * of its hash chains (lib/audit-chain.ts).
  */
-export function auditLogRouter(ctx: ApiContext): Router {
-  const router = Router();
-
-  router.get('/runs/:id/audit', authenticate(ctx), async (req, res) => {
-    assertCanRead(req);
-    const runId = String(req.params.id);
-    if (!(await ctx.db.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new AppError('not_found', `No run ${runId}`);
-    const entries = await ctx.db.auditEntry.findMany({ where: { runId }, orderBy: [{ at: 'asc' }, { id: 'asc' }] });
-    res.json({ items: entries.map(auditView) });
-  });
+export const auditRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/runs/:id/audit',
+    operationId: 'getRunAudit',
+    tag: 'Audit',
+    summary: "A run's audit entries, oldest first",
+    accessNote: READ_ACCESS,
+    request: { params: runParams },
+    responses: { 200: { description: 'Entries', schema: z.object({ items: z.array(auditEntrySchema) }) } },
+    errors: { 404: 'No such run' },
+    async handler(ctx, { req, params, res }) {
+      assertCanRead(req);
+      const runId = params.id;
+      if (!(await ctx.db.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new AppError('not_found', `No run ${runId}`);
+      const entries = await ctx.db.auditEntry.findMany({ where: { runId }, orderBy: [{ at: 'asc' }, { id: 'asc' }] });
+      res.json({ items: entries.map(auditView) });
+    },
+  }),
 
   /** Whether the run's audit entries are as they were written: which entry breaks the chain first, if any. */
-  router.get('/runs/:id/audit/verify', authenticate(ctx), async (req, res) => {
-    assertCanRead(req);
-    const runId = String(req.params.id);
-    if (!(await ctx.db.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new AppError('not_found', `No run ${runId}`);
-    res.json({ runId, ...(await verifyStoredChain(ctx.db, runId)) });
-  });
+  defineRoute({
+    method: 'get',
+    path: '/runs/:id/audit/verify',
+    operationId: 'verifyRunAudit',
+    tag: 'Audit',
+    summary: "Recompute a run's audit hash chain and name the first entry that was changed, removed, inserted or reordered",
+    accessNote: READ_ACCESS,
+    request: { params: runParams },
+    responses: { 200: { description: 'The verification', schema: chainVerificationSchema.extend({ runId: z.string() }) } },
+    errors: { 404: 'No such run' },
+    async handler(ctx, { req, params, res }) {
+      assertCanRead(req);
+      const runId = params.id;
+      if (!(await ctx.db.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new AppError('not_found', `No run ${runId}`);
+      res.json({ runId, ...(await verifyStoredChain(ctx.db, runId)) });
+    },
+  }),
 
   /** Any chain, e.g. `org` (directory and delegation changes), for auditors with audit:read. */
-  router.get('/audit/verify', authenticate(ctx), requireScope('audit:read'), async (req, res) => {
-    const { chain } = parseOr422(auditVerifyQuerySchema, req.query, ['query'], 'Query parameters are invalid');
-    const result = await verifyStoredChain(ctx.db, chain);
-    if (result.entries === 0 && chain !== 'org') throw new AppError('not_found', `No audit chain ${chain}`);
-    res.json({ chain, ...result });
-  });
+  defineRoute({
+    method: 'get',
+    path: '/audit/verify',
+    operationId: 'verifyAuditChain',
+    tag: 'Audit',
+    summary: 'Recompute any audit hash chain, e.g. chain=org for directory and delegation entries',
+    scope: 'audit:read',
+    request: { query: auditVerifyQuerySchema },
+    responses: { 200: { description: 'The verification', schema: chainVerificationSchema.extend({ chain: z.string() }) } },
+    errors: { 404: 'No such chain' },
+    async handler(ctx, { query, res }) {
+      const { chain } = query;
+      const result = await verifyStoredChain(ctx.db, chain);
+      if (result.entries === 0 && chain !== 'org') throw new AppError('not_found', `No audit chain ${chain}`);
+      res.json({ chain, ...result });
+    },
+  }),
 
-  router.get('/audit/export', authenticate(ctx), requireScope('audit:read'), async (req, res) => {
-    const query = parseOr422(auditExportQuerySchema, req.query, ['query'], 'Query parameters are invalid');
-    const where = {
-      ...(query.runId ? { runId: query.runId } : {}),
-      ...(query.from || query.to ? { at: { ...(query.from ? { gte: query.from } : {}), ...(query.to ? { lt: query.to } : {}) } } : {}),
-    };
-    const csv = query.format === 'csv';
-    res.setHeader('Content-Type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
-    res.setHeader('Content-Disposition', `attachment; filename="opsflow-audit.${query.format}"`);
-    if (csv) res.write(`${csvColumns.join(',')}\r\n`);
-    // Keyset pages in time order (at, then id for ties): entries may be written with an earlier `at` than
-    // their neighbours (a decision records when it was made), and a large log never sits in memory.
-    for (let after: { at: Date; id: bigint } | undefined; ; ) {
-      const page = after ? { OR: [{ at: { gt: after.at } }, { at: after.at, id: { gt: after.id } }] } : {};
-      const batch = await ctx.db.auditEntry.findMany({ where: { AND: [where, page] }, orderBy: [{ at: 'asc' }, { id: 'asc' }], take: BATCH });
-      for (const entry of batch) res.write(csv ? `${csvRow(auditView(entry))}\r\n` : `${JSON.stringify(auditView(entry))}\n`);
-      if (batch.length < BATCH) break;
-      after = { at: batch.at(-1)!.at, id: batch.at(-1)!.id };
-    }
-    res.end();
-  });
-
-  return router;
-}
+  defineRoute({
+    method: 'get',
+    path: '/audit/export',
+    operationId: 'exportAudit',
+    tag: 'Audit',
+    summary: 'The audit log (or a window of it) as JSON lines or CSV, streamed',
+    scope: 'audit:read',
+    request: { query: auditExportQuerySchema },
+    responses: { 200: { description: 'Entries in time order; JSON lines (AuditEntry per line) or CSV', contentType: ['application/x-ndjson', 'text/csv'] } },
+    async handler(ctx, { query, res }) {
+      const where = {
+        ...(query.runId ? { runId: query.runId } : {}),
+        ...(query.from || query.to ? { at: { ...(query.from ? { gte: query.from } : {}), ...(query.to ? { lt: query.to } : {}) } } : {}),
+      };
+      const csv = query.format === 'csv';
+      res.setHeader('Content-Type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
+      res.setHeader('Content-Disposition', `attachment; filename="opsflow-audit.${query.format}"`);
+      if (csv) res.write(`${csvColumns.join(',')}\r\n`);
+      // Keyset pages in time order (at, then id for ties): entries may be written with an earlier `at` than
+      // their neighbours (a decision records when it was made), and a large log never sits in memory.
+      for (let after: { at: Date; id: bigint } | undefined; ; ) {
+        const page = after ? { OR: [{ at: { gt: after.at } }, { at: after.at, id: { gt: after.id } }] } : {};
+        const batch = await ctx.db.auditEntry.findMany({ where: { AND: [where, page] }, orderBy: [{ at: 'asc' }, { id: 'asc' }], take: BATCH });
+        for (const entry of batch) res.write(csv ? `${csvRow(auditView(entry))}\r\n` : `${JSON.stringify(auditView(entry))}\n`);
+        if (batch.length < BATCH) break;
+        after = { at: batch.at(-1)!.at, id: batch.at(-1)!.id };
+      }
+      res.end();
+    },
+  }),
+];

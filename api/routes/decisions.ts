@@ -1,4 +1,3 @@
-import { Router } from 'express';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
@@ -8,9 +7,10 @@ import { diffFacts, type FactChange } from '../../processes/facts.js';
 import { factsOf, findProcess } from '../../processes/index.js';
 import { factsAtVersion } from '../../lib/run-facts.js';
 import { auditDutyRefusal, decideByLink, refusalFor, type DecideOutcome } from '../approval-service.js';
-import { authenticate, requireIdentity, requireScope } from '../auth.js';
+import { requireIdentity } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import { parseOr422 } from '../errors.js';
+import { defineRoute } from '../route-table.js';
+import { factSchema, runStatusSchema } from '../run-views.js';
 
 export const decisionBodySchema = z
   .object({
@@ -77,104 +77,200 @@ async function staleDetails(ctx: ApiContext, runId: string, seenVersion: string)
   return { currentVersion: version, changes: seen ? diffFacts(seen, facts) : [], ...(seen ? {} : { unknownVersion: true }) };
 }
 
-export function decisionsRouter(ctx: ApiContext): Router {
-  const router = Router();
+const runParams = z.object({ id: z.string() });
+
+export const openDecisionsSchema = z
+  .object({
+    runId: z.string(),
+    title: z.string(),
+    status: runStatusSchema,
+    facts: z.array(factSchema),
+    version: z.string().describe('Name it in POST /runs/{id}/decisions'),
+    open: z.array(z.object({ requestId: z.string(), step: z.string(), stepTitle: z.string(), expiresAt: z.iso.datetime(), onBehalfOf: z.string().nullable() })),
+  })
+  .meta({ id: 'OpenDecisions' });
+
+export const decidedSchema = z.object({ requestId: z.string(), decision: z.enum(['approved', 'rejected', 'changes_requested']), decidedAt: z.iso.datetime() }).meta({ id: 'Decided' });
+
+export const myApprovalSchema = z.object({
+  requestId: z.string(),
+  runId: z.string(),
+  runTitle: z.string(),
+  process: z.string(),
+  step: z.string(),
+  stepTitle: z.string(),
+  onBehalfOf: z.string().nullable(),
+  requestedAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime(),
+});
+
+export const decisionRoutes = [
+  /** An approver's inbox over the API: what waits on the key's person, oldest first (the CLI's `approvals list`). */
+  defineRoute({
+    method: 'get',
+    path: '/decisions',
+    operationId: 'listMyOpenDecisions',
+    tag: 'Decisions',
+    summary: "The open approval requests waiting on the key's person, across runs, oldest first",
+    scope: 'decisions:write',
+    responses: { 200: { description: 'Open requests', schema: z.object({ items: z.array(myApprovalSchema) }) } },
+    async handler(ctx, { req, res }) {
+      const identity = requireIdentity(req);
+      const open = await ctx.db.approvalRequest.findMany({
+        where: { kind: 'decision', approverEmail: identity.email, usedAt: null, revokedAt: null, expiresAt: { gt: new Date() }, run: { status: 'running' } },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        include: { run: { select: { title: true, process: true } } },
+        take: 200,
+      });
+      res.json({
+        items: open.map((a) => ({
+          requestId: a.id, runId: a.runId, runTitle: a.run.title, process: a.run.process, step: a.stepId, stepTitle: a.stepTitle,
+          onBehalfOf: a.onBehalfOf, requestedAt: a.createdAt.toISOString(), expiresAt: a.expiresAt.toISOString(),
+        })),
+      });
+    },
+  }),
 
   /**
    * What an integration shows its user before they decide: the requests on this run waiting on the key's person,
    * the facts they decide on and the version a decision must name.
    */
-  router.get('/runs/:id/decisions', authenticate(ctx), requireScope('decisions:write'), async (req, res) => {
-    const identity = requireIdentity(req);
-    const runId = String(req.params.id);
-    const run = await ctx.db.run.findUnique({ where: { id: runId } });
-    if (!run) throw new AppError('not_found', `No run ${runId}`);
-    const open = await ctx.db.approvalRequest.findMany({
-      where: { runId, kind: 'decision', approverEmail: identity.email, usedAt: null, revokedAt: null, expiresAt: { gt: new Date() } },
-      orderBy: { createdAt: 'asc' },
-    });
-    const process = findProcess(run.process);
-    const { facts, version } = process ? factsOf(process, run.input) : { facts: [], version: '' };
-    res.json({
-      runId,
-      title: run.title,
-      status: run.status,
-      facts,
-      version,
-      open: open.map((a) => ({ requestId: a.id, step: a.stepId, stepTitle: a.stepTitle, expiresAt: a.expiresAt.toISOString(), onBehalfOf: a.onBehalfOf })),
-    });
-  });
+  defineRoute({
+    method: 'get',
+    path: '/runs/:id/decisions',
+    operationId: 'getOpenDecisions',
+    tag: 'Decisions',
+    summary: "The key holder's open requests on a run, with the facts and the version to decide on",
+    scope: 'decisions:write',
+    request: { params: runParams },
+    responses: { 200: { description: 'Open requests (possibly none)', schema: openDecisionsSchema } },
+    errors: { 404: 'No such run' },
+    async handler(ctx, { req, params, res, annotate }) {
+      const identity = requireIdentity(req);
+      const runId = params.id;
+      const run = await ctx.db.run.findUnique({ where: { id: runId } });
+      if (!run) throw new AppError('not_found', `No run ${runId}`);
+      annotate({ process: run.process });
+      const open = await ctx.db.approvalRequest.findMany({
+        where: { runId, kind: 'decision', approverEmail: identity.email, usedAt: null, revokedAt: null, expiresAt: { gt: new Date() } },
+        orderBy: { createdAt: 'asc' },
+      });
+      const process = findProcess(run.process);
+      const { facts, version } = process ? factsOf(process, run.input) : { facts: [], version: '' };
+      res.json({
+        runId,
+        title: run.title,
+        status: run.status,
+        facts,
+        version,
+        open: open.map((a) => ({ requestId: a.id, step: a.stepId, stepTitle: a.stepTitle, expiresAt: a.expiresAt.toISOString(), onBehalfOf: a.onBehalfOf })),
+      });
+    },
+  }),
 
   /** For integrations (chat buttons, portals): the key's person decides their own open request. */
-  router.post('/runs/:id/decisions', authenticate(ctx), requireScope('decisions:write'), async (req, res) => {
-    const identity = requireIdentity(req);
-    const body = parseOr422(decisionBodySchema, req.body);
-    const runId = String(req.params.id);
-    // The request comes with its run: one read answers both "is there such a run" and "what waits on this person".
-    const approval = body.requestId
-      ? await ctx.db.approvalRequest.findFirst({ where: { id: body.requestId, runId, kind: 'decision' }, include: { run: true } })
-      : await ctx.db.approvalRequest.findFirst({
-          where: { runId, kind: 'decision', approverEmail: identity.email, usedAt: null, revokedAt: null },
-          orderBy: { createdAt: 'desc' },
-          include: { run: true },
-        });
-    if (!approval) {
-      if (!(await ctx.db.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new AppError('not_found', `No run ${runId}`);
-      throw new AppError('conflict', `Nothing on run ${runId} is waiting on ${identity.email}`);
-    }
-    if (approval.approverEmail !== identity.email) {
-      throw new AppError('forbidden', `Request ${approval.id} belongs to ${approval.approverEmail}, not ${identity.email}`);
-    }
-    const { run, ...request } = approval;
-    const refusal = refusalFor(request, run, new Date());
-    const outcome = refusal ?? (await decideByLink(ctx, request, {
-      decision: decisionFor[body.decision],
-      comment: body.comment || null,
-      version: body.version,
-      channel: 'api',
-      ip: req.ip,
-      userAgent: req.get('user-agent'),
-    }));
-    const { status, body: answer } = decisionResponse(outcome, outcome.kind === 'stale' ? await staleDetails(ctx, runId, body.version) : undefined);
-    res.status(status).json(answer);
-  });
+  defineRoute({
+    method: 'post',
+    path: '/runs/:id/decisions',
+    operationId: 'decide',
+    tag: 'Decisions',
+    summary: "Decide the key holder's open request on a run, on the version they were shown",
+    scope: 'decisions:write',
+    request: {
+      params: runParams,
+      body: decisionBodySchema,
+      bodyExample: { decision: 'approve', comment: 'Fits the budget', version: 'a3f1c9e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6' },
+    },
+    responses: {
+      200: { description: 'Decided', schema: decidedSchema },
+      202: { description: 'Sent; the run has not confirmed it yet. Repeating the same request is safe.', schema: z.object({ status: z.literal('pending'), message: z.string() }) },
+    },
+    errors: {
+      403: 'The request belongs to someone else',
+      404: 'No such run or request',
+      409: 'Already decided, nothing waiting, the run is closed, or a stale version (details: currentVersion and the changes)',
+      410: 'The request expired or is no longer open',
+      422: 'Invalid body, a missing comment, or separation of duties',
+    },
+    async handler(ctx, { req, params, body, res, annotate }) {
+      const identity = requireIdentity(req);
+      const runId = params.id;
+      // The request comes with its run: one read answers both "is there such a run" and "what waits on this person".
+      const approval = body.requestId
+        ? await ctx.db.approvalRequest.findFirst({ where: { id: body.requestId, runId, kind: 'decision' }, include: { run: true } })
+        : await ctx.db.approvalRequest.findFirst({
+            where: { runId, kind: 'decision', approverEmail: identity.email, usedAt: null, revokedAt: null },
+            orderBy: { createdAt: 'desc' },
+            include: { run: true },
+          });
+      if (!approval) {
+        if (!(await ctx.db.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new AppError('not_found', `No run ${runId}`);
+        throw new AppError('conflict', `Nothing on run ${runId} is waiting on ${identity.email}`);
+      }
+      annotate({ process: approval.run.process, step: approval.stepId });
+      if (approval.approverEmail !== identity.email) {
+        throw new AppError('forbidden', `Request ${approval.id} belongs to ${approval.approverEmail}, not ${identity.email}`);
+      }
+      const { run, ...request } = approval;
+      const refusal = refusalFor(request, run, new Date());
+      const outcome = refusal ?? (await decideByLink(ctx, request, {
+        decision: decisionFor[body.decision],
+        comment: body.comment || null,
+        version: body.version,
+        channel: 'api',
+        ip: req.ip,
+        userAgent: req.get('user-agent'),
+      }));
+      const { status, body: answer } = decisionResponse(outcome, outcome.kind === 'stale' ? await staleDetails(ctx, runId, body.version) : undefined);
+      res.status(status).json(answer);
+    },
+  }),
 
   /** Ops staff move an open request to someone else; the old link stops working and the new approver is mailed. */
-  router.post('/runs/:id/approvals/:requestId/reassign', authenticate(ctx), requireScope('runs:manage'), async (req, res) => {
-    const identity = requireIdentity(req);
-    const body = parseOr422(reassignBodySchema, req.body);
-    const runId = String(req.params.id);
-    const approval = await ctx.db.approvalRequest.findFirst({ where: { id: String(req.params.requestId), runId }, include: { run: true } });
-    if (!approval) throw new AppError('not_found', `No approval request ${String(req.params.requestId)} on run ${runId}`);
-    const { run, ...request } = approval;
-    const refusal = refusalFor(request, run, new Date());
-    if (refusal) {
-      const { status, body: answer } = decisionResponse(refusal);
-      return void res.status(status).json(answer);
-    }
-    const target = await ctx.db.person.findUnique({ where: { email: body.to.toLowerCase() } });
-    if (!target) {
-      throw new AppError('validation_failed', `${body.to} is not in the directory`, { issues: [{ path: 'to', message: 'not in the directory' }] });
-    }
-    const input: ReassignInput = { requestId: request.id, toEmail: target.email, actorEmail: identity.email, reason: body.reason };
-    try {
-      const result = await ctx.temporal.workflow
-        .getHandle(runId)
-        .executeUpdate<ReassignResult, [ReassignInput]>(REASSIGN_UPDATE, { args: [input], updateId: `reassign:${request.id}:${target.email}` });
-      res.json(result);
-    } catch (error) {
-      if (!(error instanceof WorkflowUpdateFailedError)) throw error;
-      const cause = error.cause instanceof ApplicationFailure ? error.cause : undefined;
-      if (cause?.type === DecisionRefusal.separationOfDuties) {
-        await auditDutyRefusal(ctx, request, { actor: identity.email, action: 'reassign', channel: 'api', ip: req.ip, details: { to: target.email } }, cause.message);
-        throw new AppError('validation_failed', `Cannot reassign to ${target.name}: ${cause.message}`, {
-          issues: [{ path: 'to', message: cause.message }],
-          rule: 'separation of duties',
-        });
+  defineRoute({
+    method: 'post',
+    path: '/runs/:id/approvals/:requestId/reassign',
+    operationId: 'reassignApproval',
+    tag: 'Decisions',
+    summary: 'Move an open approval request to another person',
+    scope: 'runs:manage',
+    request: { params: z.object({ id: z.string(), requestId: z.string() }), body: reassignBodySchema },
+    responses: { 200: { description: 'Reassigned', schema: z.object({ oldRequestId: z.string(), newRequestId: z.string(), approverEmail: z.string() }) } },
+    errors: { 404: 'No such request on the run', 409: 'Already decided, or the run is closed', 410: 'No longer open', 422: 'Unknown person, or separation of duties' },
+    async handler(ctx, { req, params, body, res, annotate }) {
+      const identity = requireIdentity(req);
+      const runId = params.id;
+      const approval = await ctx.db.approvalRequest.findFirst({ where: { id: params.requestId, runId }, include: { run: true } });
+      if (!approval) throw new AppError('not_found', `No approval request ${params.requestId} on run ${runId}`);
+      annotate({ process: approval.run.process, step: approval.stepId });
+      const { run, ...request } = approval;
+      const refusal = refusalFor(request, run, new Date());
+      if (refusal) {
+        const { status, body: answer } = decisionResponse(refusal);
+        return void res.status(status).json(answer);
       }
-      throw new AppError('conflict', error.cause?.message ?? 'The request can no longer be reassigned');
-    }
-  });
-
-  return router;
-}
+      const target = await ctx.db.person.findUnique({ where: { email: body.to.toLowerCase() } });
+      if (!target) {
+        throw new AppError('validation_failed', `${body.to} is not in the directory`, { issues: [{ path: 'to', message: 'not in the directory' }] });
+      }
+      const input: ReassignInput = { requestId: request.id, toEmail: target.email, actorEmail: identity.email, reason: body.reason };
+      try {
+        const result = await ctx.temporal.workflow
+          .getHandle(runId)
+          .executeUpdate<ReassignResult, [ReassignInput]>(REASSIGN_UPDATE, { args: [input], updateId: `reassign:${request.id}:${target.email}` });
+        res.json(result);
+      } catch (error) {
+        if (!(error instanceof WorkflowUpdateFailedError)) throw error;
+        const cause = error.cause instanceof ApplicationFailure ? error.cause : undefined;
+        if (cause?.type === DecisionRefusal.separationOfDuties) {
+          await auditDutyRefusal(ctx, request, { actor: identity.email, action: 'reassign', channel: 'api', ip: req.ip, details: { to: target.email } }, cause.message);
+          throw new AppError('validation_failed', `Cannot reassign to ${target.name}: ${cause.message}`, {
+            issues: [{ path: 'to', message: cause.message }],
+            rule: 'separation of duties',
+          });
+        }
+        throw new AppError('conflict', error.cause?.message ?? 'The request can no longer be reassigned');
+      }
+    },
+  }),
+];

@@ -1,11 +1,9 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
 import { findProcess } from '../../processes/index.js';
-import { authenticate, requireScope } from '../auth.js';
-import type { ApiContext } from '../context.js';
-import { parseOr422 } from '../errors.js';
 import { computeKpis } from '../kpis.js';
+import type { Kpis } from '../kpi-types.js';
+import { defineRoute } from '../route-table.js';
 
 const DAY = 86_400_000;
 
@@ -21,13 +19,40 @@ export const kpiQuerySchema = z
   })
   .refine((q) => q.from < q.to, { path: ['from'], message: 'must be before to' });
 
-export function kpisRouter(ctx: ApiContext): Router {
-  const router = Router();
+const seconds = z.number().nullable();
+export const kpisSchema = z
+  .object({
+    window: z.object({ from: z.string(), to: z.string() }),
+    process: z.string().nullable(),
+    runs: z.object({ started: z.number(), running: z.number(), completed: z.number(), rejected: z.number(), expired: z.number(), failed: z.number(), cancelled: z.number() }),
+    cycleTime: z.object({ count: z.number(), p50: seconds, p90: seconds }),
+    cycleTimeByWeek: z.array(z.object({ weekStart: z.string(), count: z.number(), p50: seconds })),
+    steps: z.array(z.object({ step: z.string(), decided: z.number(), p50: seconds, p90: seconds, open: z.number(), requests: z.number(), breaches: z.number(), breachRate: z.number() })),
+    approvers: z.array(z.object({ email: z.string(), name: z.string(), decided: z.number(), p50: seconds, p90: seconds, open: z.number() })),
+    reminders: z.number(),
+    escalations: z.number(),
+    oldestOpen: z.array(
+      z.object({ requestId: z.string(), runId: z.string(), runTitle: z.string(), process: z.string(), step: z.string(), stepTitle: z.string(), approverEmail: z.string(), approverName: z.string(), waitingSeconds: z.number(), expiresAt: z.string() }),
+    ),
+    weeklyThroughput: z.array(z.object({ weekStart: z.string(), started: z.number(), completed: z.number() })),
+  })
+  .describe('Durations in seconds; rates between 0 and 1') satisfies z.ZodType<Kpis>;
+
+export const kpiRoutes = [
   /** `GET /kpis?process=&from=&to=`: the window defaults to the last 90 days. */
-  router.get('/kpis', authenticate(ctx), requireScope('runs:read'), async (req, res) => {
-    const query = parseOr422(kpiQuerySchema, req.query, ['query'], 'Query parameters are invalid');
-    if (query.process && !findProcess(query.process)) throw new AppError('not_found', `Unknown process "${query.process}"`);
-    res.json(await computeKpis(ctx.db, query));
-  });
-  return router;
-}
+  defineRoute({
+    method: 'get',
+    path: '/kpis',
+    operationId: 'getKpis',
+    tag: 'Operations',
+    summary: 'Operations KPIs over a window (default: the last 90 days)',
+    scope: 'runs:read',
+    request: { query: kpiQuerySchema },
+    responses: { 200: { description: 'KPIs', schema: kpisSchema } },
+    errors: { 404: 'Unknown process' },
+    async handler(ctx, { query, res }) {
+      if (query.process && !findProcess(query.process)) throw new AppError('not_found', `Unknown process "${query.process}"`);
+      res.json(await computeKpis(ctx.db, query));
+    },
+  }),
+];

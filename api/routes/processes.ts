@@ -1,4 +1,3 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
 import { processes, findProcess, policySchemaOf, type ProcessDefinition } from '../../processes/index.js';
@@ -7,6 +6,8 @@ import type { ProcessDiagram } from '../../processes/diagram.js';
 import { currentPolicy, inSchemaOrder } from '../../lib/policy-store.js';
 import type { ApiContext } from '../context.js';
 import { diagramSvg } from '../pages/diagram.js';
+import { defineRoute } from '../route-table.js';
+import { processOr404 } from './policies.js';
 
 function catalogEntry(p: ProcessDefinition) {
   const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
@@ -37,22 +38,81 @@ export async function diagramOf(ctx: Pick<ApiContext, 'db'>, process: ProcessDef
   return { process: process.key, policyVersion: current.version, nodes };
 }
 
-export function processesRouter(ctx: ApiContext): Router {
-  const router = Router();
-  router.get('/processes', (_req, res) => {
-    res.json({ items: processes.map(catalogEntry) });
-  });
-  router.get('/processes/:key', async (req, res) => {
-    const process = findProcess(req.params.key);
-    if (!process) throw new AppError('not_found', `Unknown process "${req.params.key}"`);
-    res.json({ ...catalogEntry(process), diagram: await diagramOf(ctx, process), links: { ...catalogEntry(process).links, diagram: { method: 'GET', href: `/processes/${process.key}/diagram.svg` } } });
-  });
-  router.get('/processes/:key/diagram.svg', async (req, res) => {
-    const process = findProcess(req.params.key);
-    if (!process) throw new AppError('not_found', `Unknown process "${req.params.key}"`);
-    const diagram = await diagramOf(ctx, process);
-    res.type('image/svg+xml').setHeader('Cache-Control', 'no-cache');
-    res.send(diagramSvg(process.title, diagram.nodes, `As the policy in force (version ${diagram.policyVersion}) has it`));
-  });
-  return router;
-}
+const jsonSchemaObject = z.record(z.string(), z.unknown()).describe('JSON Schema (draft 2020-12)');
+const eventRef = z.object({ source: z.string(), type: z.string() });
+const link = z.object({ method: z.string(), href: z.string() }).catchall(z.unknown());
+
+export const catalogEntrySchema = z
+  .object({
+    key: z.string().meta({ example: 'capex' }),
+    title: z.string(),
+    description: z.string(),
+    whoMayStart: z.array(z.string()),
+    slas: z.array(z.object({ step: z.string(), target: z.string(), onBreach: z.string() })),
+    events: z.object({ startsOn: z.array(eventRef), consumes: z.array(eventRef) }),
+    inputSchema: jsonSchemaObject,
+    policySchema: jsonSchemaObject,
+    links: z.record(z.string(), link),
+  })
+  .meta({ id: 'Process' });
+
+const diagramNodeSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['approval', 'system', 'wait', 'form', 'end']),
+  title: z.string(),
+  who: z.string().optional(),
+  when: z.string().optional(),
+  systems: z.array(z.string()).optional(),
+  deadline: z.string().optional(),
+  otherwise: z.string().optional(),
+});
+export const processDiagramSchema = z.object({ process: z.string(), policyVersion: z.number().int().optional(), nodes: z.array(diagramNodeSchema) });
+
+const processParams = z.object({ key: z.string().meta({ example: 'capex' }) });
+
+export const processRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/processes',
+    operationId: 'listProcesses',
+    tag: 'Processes',
+    summary: 'The process catalog with JSON Schema of each input and policy',
+    auth: 'none',
+    responses: { 200: { description: 'Processes', schema: z.object({ items: z.array(catalogEntrySchema) }) } },
+    handler(_ctx, { res }) {
+      res.json({ items: processes.map(catalogEntry) });
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/processes/:key',
+    operationId: 'getProcess',
+    tag: 'Processes',
+    summary: "A process with its steps as data (`diagram`) under the policy in force",
+    auth: 'none',
+    request: { params: processParams },
+    responses: { 200: { description: 'The process', schema: catalogEntrySchema.extend({ diagram: processDiagramSchema }) } },
+    errors: { 404: 'Unknown process' },
+    async handler(ctx, { params, res }) {
+      const process = processOr404(params.key);
+      res.json({ ...catalogEntry(process), diagram: await diagramOf(ctx, process), links: { ...catalogEntry(process).links, diagram: { method: 'GET', href: `/processes/${process.key}/diagram.svg` } } });
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/processes/:key/diagram.svg',
+    operationId: 'getProcessDiagram',
+    tag: 'Processes',
+    summary: "The process's flow as SVG, thresholds from the policy in force",
+    auth: 'none',
+    request: { params: processParams },
+    responses: { 200: { description: 'An SVG image', contentType: 'image/svg+xml' } },
+    errors: { 404: 'Unknown process' },
+    async handler(ctx, { params, res }) {
+      const process = processOr404(params.key);
+      const diagram = await diagramOf(ctx, process);
+      res.type('image/svg+xml').setHeader('Cache-Control', 'no-cache');
+      res.send(diagramSvg(process.title, diagram.nodes, `As the policy in force (version ${diagram.policyVersion}) has it`));
+    },
+  }),
+];

@@ -1,12 +1,11 @@
-import { Router, type Request } from 'express';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type ScheduleDescription, type ScheduleHandle } from '@temporalio/client';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
 import { runSearchAttributes } from '../../lib/run-record.js';
 import { durationSchema } from '../../processes/shared.js';
-import { authenticate, requireIdentity, requireScope } from '../auth.js';
+import { requireIdentity } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import { parseOr422 } from '../errors.js';
+import { defineRoute } from '../route-table.js';
 import { starterFor, validateStartRequest } from '../run-service.js';
 import type { RunArgs } from '../../processes/index.js';
 
@@ -56,104 +55,188 @@ function scheduleView(description: ScheduleDescription) {
   };
 }
 
+export const scheduleSchema = z
+  .object({
+    id: z.string(),
+    process: z.string().optional(),
+    every: z.string().nullable(),
+    cron: z.string().nullable(),
+    timezone: z.string(),
+    createdBy: z.string().optional(),
+    paused: z.boolean(),
+    note: z.string().nullable(),
+    nextRunTimes: z.array(z.iso.datetime()),
+    runsStarted: z.number().int(),
+    recentRuns: z.array(z.object({ runId: z.string(), scheduledAt: z.iso.datetime(), startedAt: z.iso.datetime() })),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Schedule' });
+
+async function opsflowSchedule(ctx: ApiContext, id: string): Promise<{ handle: ScheduleHandle; description: ScheduleDescription }> {
+  const handle = ctx.temporal.schedule.getHandle(id);
+  try {
+    const description = await handle.describe();
+    if ((description.memo as Partial<OpsflowScheduleMemo> | undefined)?.opsflow) return { handle, description };
+  } catch (error) {
+    if (!(error instanceof ScheduleNotFoundError)) throw error;
+  }
+  throw new AppError('not_found', `No schedule ${id}`);
+}
+
+const scheduleParams = z.object({ id: z.string().meta({ example: 'monthly-spend-review' }) });
+const SCOPE = 'schedules:manage';
+const scheduleAnswer = (description: string) => ({ description, schema: scheduleSchema });
+
 /**
  * Recurring runs of a process (Temporal Schedules): a monthly spend review, the annual supplier re-screening.
  * The input is validated once, when the schedule is created, exactly as POST /runs would.
  */
-export function schedulesRouter(ctx: ApiContext): Router {
-  const router = Router();
-  router.use('/schedules', authenticate(ctx), requireScope('schedules:manage'));
-
-  async function opsflowSchedule(req: Request): Promise<{ handle: ScheduleHandle; description: ScheduleDescription }> {
-    const id = String(req.params.id);
-    const handle = ctx.temporal.schedule.getHandle(id);
-    try {
-      const description = await handle.describe();
-      if ((description.memo as Partial<OpsflowScheduleMemo> | undefined)?.opsflow) return { handle, description };
-    } catch (error) {
-      if (!(error instanceof ScheduleNotFoundError)) throw error;
-    }
-    throw new AppError('not_found', `No schedule ${id}`);
-  }
-
-  router.post('/schedules', async (req, res) => {
-    const body = parseOr422(createScheduleSchema, req.body);
-    const identity = requireIdentity(req);
-    const { process, input, settings } = await validateStartRequest(
-      ctx,
-      { process: body.process, input: body.input, settings: body.settings },
-      starterFor(ctx, identity),
-    );
-    const memo: OpsflowScheduleMemo = {
-      opsflow: { process: process.key, every: body.every, cron: body.cron, timezone: body.timezone, createdBy: identity.email },
-    };
-    try {
-      const handle = await ctx.temporal.schedule.create({
-        scheduleId: body.id,
-        spec: { ...(body.every ? { intervals: [{ every: body.every }] } : { cronExpressions: [body.cron!] }), timezone: body.timezone },
-        action: {
-          type: 'startWorkflow',
-          workflowType: process.workflowType,
-          taskQueue: process.taskQueue ?? ctx.config.TEMPORAL_TASK_QUEUE,
-          // Temporal appends the scheduled time, so every run gets its own id.
-          workflowId: `${process.key}-sched-${body.id}`,
-          // No policy here: each scheduled run resolves the policy in force when it starts (settings over it).
-          args: [{ input, settings, startedBy: identity.email, trigger: { kind: 'schedule', scheduleId: body.id } } satisfies RunArgs<unknown, unknown>],
-          typedSearchAttributes: runSearchAttributes(process, input),
-        },
-        // Each run stands alone: a review still waiting for approvals must not hold back the next one.
-        policies: { overlap: 'ALLOW_ALL', catchupWindow: '1 day' },
-        state: { paused: body.paused, note: body.note },
-        memo: memo as unknown as Record<string, unknown>,
-      });
-      res.status(201).location(`/schedules/${body.id}`).json(scheduleView(await handle.describe()));
-    } catch (error) {
-      if (error instanceof ScheduleAlreadyRunning) throw new AppError('conflict', `A schedule named ${body.id} already exists`);
-      if ((error as { code?: number }).code === 3 /* INVALID_ARGUMENT */) {
-        throw new AppError('validation_failed', 'Temporal refused the schedule', { issues: [{ path: body.cron ? 'cron' : 'every', message: (error as Error).message }] });
+export const scheduleRoutes = [
+  defineRoute({
+    method: 'post',
+    path: '/schedules',
+    operationId: 'createSchedule',
+    tag: 'Schedules',
+    summary: 'Run a process on a schedule; the input is validated now, as POST /runs',
+    description: 'Needs runs:start:<process> as well.',
+    scope: SCOPE,
+    request: { body: createScheduleSchema, bodyExample: { id: 'monthly-spend-review', process: 'capex', input: { title: 'Monthly spend review', amount: 1000, currency: 'EUR', costCenter: 'OPS-100', category: 'services', vendor: 'Internal', justification: 'The monthly review of open spend' }, cron: '0 9 1 * *', timezone: 'Europe/Berlin' } },
+    responses: { 201: { description: 'Created, with the next run times', schema: scheduleSchema, headers: { Location: 'The schedule' } } },
+    errors: { 404: 'Unknown process', 409: 'Name taken', 422: 'Invalid input, settings, interval or cron' },
+    async handler(ctx, { req, body, res }) {
+      const identity = requireIdentity(req);
+      const { process, input, settings } = await validateStartRequest(
+        ctx,
+        { process: body.process, input: body.input, settings: body.settings },
+        starterFor(ctx, identity),
+      );
+      const memo: OpsflowScheduleMemo = {
+        opsflow: { process: process.key, every: body.every, cron: body.cron, timezone: body.timezone, createdBy: identity.email },
+      };
+      try {
+        const handle = await ctx.temporal.schedule.create({
+          scheduleId: body.id,
+          spec: { ...(body.every ? { intervals: [{ every: body.every }] } : { cronExpressions: [body.cron!] }), timezone: body.timezone },
+          action: {
+            type: 'startWorkflow',
+            workflowType: process.workflowType,
+            taskQueue: process.taskQueue ?? ctx.config.TEMPORAL_TASK_QUEUE,
+            // Temporal appends the scheduled time, so every run gets its own id.
+            workflowId: `${process.key}-sched-${body.id}`,
+            // No policy here: each scheduled run resolves the policy in force when it starts (settings over it).
+            args: [{ input, settings, startedBy: identity.email, trigger: { kind: 'schedule', scheduleId: body.id } } satisfies RunArgs<unknown, unknown>],
+            typedSearchAttributes: runSearchAttributes(process, input),
+          },
+          // Each run stands alone: a review still waiting for approvals must not hold back the next one.
+          policies: { overlap: 'ALLOW_ALL', catchupWindow: '1 day' },
+          state: { paused: body.paused, note: body.note },
+          memo: memo as unknown as Record<string, unknown>,
+        });
+        res.status(201).location(`/schedules/${body.id}`).json(scheduleView(await handle.describe()));
+      } catch (error) {
+        if (error instanceof ScheduleAlreadyRunning) throw new AppError('conflict', `A schedule named ${body.id} already exists`);
+        if ((error as { code?: number }).code === 3 /* INVALID_ARGUMENT */) {
+          throw new AppError('validation_failed', 'Temporal refused the schedule', { issues: [{ path: body.cron ? 'cron' : 'every', message: (error as Error).message }] });
+        }
+        throw error;
       }
-      throw error;
-    }
-  });
-
-  router.get('/schedules', async (_req, res) => {
-    const items = [];
-    for await (const summary of ctx.temporal.schedule.list()) {
-      if (!(summary.memo as Partial<OpsflowScheduleMemo> | undefined)?.opsflow) continue;
-      items.push(scheduleView(await ctx.temporal.schedule.getHandle(summary.scheduleId).describe()));
-    }
-    res.json({ items });
-  });
-
-  router.get('/schedules/:id', async (req, res) => {
-    res.json(scheduleView((await opsflowSchedule(req)).description));
-  });
-
-  router.post('/schedules/:id/pause', async (req, res) => {
-    const { note } = parseOr422(pauseScheduleSchema, req.body ?? {});
-    const { handle } = await opsflowSchedule(req);
-    await handle.pause(note ?? `paused by ${requireIdentity(req).email}`);
-    res.json(scheduleView(await handle.describe()));
-  });
-
-  router.post('/schedules/:id/unpause', async (req, res) => {
-    const { handle } = await opsflowSchedule(req);
-    await handle.unpause(`resumed by ${requireIdentity(req).email}`);
-    res.json(scheduleView(await handle.describe()));
-  });
-
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/schedules',
+    operationId: 'listSchedules',
+    tag: 'Schedules',
+    summary: 'Schedules with next run times and recent runs',
+    scope: SCOPE,
+    responses: { 200: { description: 'Schedules', schema: z.object({ items: z.array(scheduleSchema) }) } },
+    async handler(ctx, { res }) {
+      const items = [];
+      for await (const summary of ctx.temporal.schedule.list()) {
+        if (!(summary.memo as Partial<OpsflowScheduleMemo> | undefined)?.opsflow) continue;
+        items.push(scheduleView(await ctx.temporal.schedule.getHandle(summary.scheduleId).describe()));
+      }
+      res.json({ items });
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/schedules/:id',
+    operationId: 'getSchedule',
+    tag: 'Schedules',
+    summary: 'A schedule',
+    scope: SCOPE,
+    request: { params: scheduleParams },
+    responses: { 200: scheduleAnswer('The schedule') },
+    errors: { 404: 'No such schedule' },
+    async handler(ctx, { params, res }) {
+      res.json(scheduleView((await opsflowSchedule(ctx, params.id)).description));
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/schedules/:id/pause',
+    operationId: 'pauseSchedule',
+    tag: 'Schedules',
+    summary: 'Pause (no runs start until unpaused)',
+    scope: SCOPE,
+    request: { params: scheduleParams, body: pauseScheduleSchema },
+    responses: { 200: scheduleAnswer('Paused') },
+    errors: { 404: 'No such schedule' },
+    async handler(ctx, { req, params, body, res }) {
+      const { note } = body;
+      const { handle } = await opsflowSchedule(ctx, params.id);
+      await handle.pause(note ?? `paused by ${requireIdentity(req).email}`);
+      res.json(scheduleView(await handle.describe()));
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/schedules/:id/unpause',
+    operationId: 'unpauseSchedule',
+    tag: 'Schedules',
+    summary: 'Resume',
+    scope: SCOPE,
+    request: { params: scheduleParams },
+    responses: { 200: scheduleAnswer('Resumed') },
+    errors: { 404: 'No such schedule' },
+    async handler(ctx, { req, params, res }) {
+      const { handle } = await opsflowSchedule(ctx, params.id);
+      await handle.unpause(`resumed by ${requireIdentity(req).email}`);
+      res.json(scheduleView(await handle.describe()));
+    },
+  }),
   /** Starts one run now, outside the calendar (e.g. to try a new schedule). */
-  router.post('/schedules/:id/trigger', async (req, res) => {
-    const { handle } = await opsflowSchedule(req);
-    await handle.trigger('ALLOW_ALL');
-    res.status(202).json(scheduleView(await handle.describe()));
-  });
-
-  router.delete('/schedules/:id', async (req, res) => {
-    const { handle } = await opsflowSchedule(req);
-    await handle.delete();
-    res.status(204).end();
-  });
-
-  return router;
-}
+  defineRoute({
+    method: 'post',
+    path: '/schedules/:id/trigger',
+    operationId: 'triggerSchedule',
+    tag: 'Schedules',
+    summary: 'Start one run now',
+    scope: SCOPE,
+    request: { params: scheduleParams },
+    responses: { 202: scheduleAnswer('Started') },
+    errors: { 404: 'No such schedule' },
+    async handler(ctx, { params, res }) {
+      const { handle } = await opsflowSchedule(ctx, params.id);
+      await handle.trigger('ALLOW_ALL');
+      res.status(202).json(scheduleView(await handle.describe()));
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/schedules/:id',
+    operationId: 'deleteSchedule',
+    tag: 'Schedules',
+    summary: 'Delete (runs already started go on)',
+    scope: SCOPE,
+    request: { params: scheduleParams },
+    responses: { 204: { description: 'Deleted' } },
+    errors: { 404: 'No such schedule' },
+    async handler(ctx, { params, res }) {
+      const { handle } = await opsflowSchedule(ctx, params.id);
+      await handle.delete();
+      res.status(204).end();
+    },
+  }),
+];

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { listenOnPreferredPort, listenServer } from '../ports.js';
+import { listenOnPreferredPort, listenServer } from '../../lib/listen.js';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { httpServerSpans } from '../../lib/tracing.js';

@@ -131,7 +131,7 @@ describe('approval links refuse what they must and decide exactly once', () => {
     const cancel = await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, { reason: 'Bought second-hand instead' });
     expect(cancel.status).toBe(202);
     const run = await waitForRunStatus(stack, runId, 'cancelled');
-    expect(run.approvals[0].state).toBe('revoked');
+    expect(run.approvals[0]?.state).toBe('revoked');
     const cancelled = run.timeline.find((e: { action: string }) => e.action === 'run.cancelled');
     expect(cancelled).toMatchObject({ actor: 'ops.desk@example.com', details: { reason: 'cancelled by ops.desk@example.com: Bought second-hand instead' } });
     const page = await fetch(link);

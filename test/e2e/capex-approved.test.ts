@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
-import { getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus } from '../support/http.js';
+import { getRun, startRun, submitDecision, waitForApprovalMail, waitForRunStatus } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 describe('capex sign-off by e-mail, end to end', () => {
@@ -13,10 +13,12 @@ describe('capex sign-off by e-mail, end to end', () => {
   });
 
   it('takes a 250,000 EUR request through line manager, finance director and CFO to one purchase order', async () => {
-    const started = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput(), settings: quickTiming });
+    // Through the typed client (client/): the request and the answers below are typed by the spec.
+    const started = await startRun(stack, { process: 'capex', input: capexInput(), settings: quickTiming });
     expect(started.status).toBe(201);
-    const runId: string = started.body.runId;
+    const runId = started.run!.runId;
     expect(runId).toMatch(/^capex-/);
+    expect(started.run!.links.self).toBe(`/runs/${runId}`);
 
     // Line manager: the link's page shows the request and decides nothing.
     const first = await waitForApprovalMail(stack, approvers.lineManager);
@@ -28,10 +30,10 @@ describe('capex sign-off by e-mail, end to end', () => {
     expect(html).toContain('DMG Mori');
     expect(html).toContain('Line 3 runs at 140% of its capacity.');
     await fetch(first.link); // a mail scanner opening the link again
-    const afterGet = await getJson(`${stack.apiUrl}/runs/${runId}`);
-    expect(afterGet.body.approvals).toHaveLength(1);
-    expect(afterGet.body.approvals[0]).toMatchObject({ state: 'pending', decision: null, step: 'line-manager' });
-    expect(afterGet.body.currentStep).toBe('line-manager');
+    const afterGet = await getRun(stack, runId);
+    expect(afterGet.approvals).toHaveLength(1);
+    expect(afterGet.approvals[0]).toMatchObject({ state: 'pending', decision: null, step: 'line-manager' });
+    expect(afterGet.currentStep).toBe('line-manager');
 
     const approved = await submitDecision(first.link, 'approve', 'Good investment');
     expect(approved.status).toBe(200);
@@ -52,19 +54,19 @@ describe('capex sign-off by e-mail, end to end', () => {
 
     expect(run.outcome).toBe('approved');
     expect(run.currentStep).toBeNull();
-    const decided = run.approvals.filter((a: { state: string }) => a.state === 'approved');
-    expect(decided.map((a: { step: string }) => a.step)).toEqual(['line-manager', 'finance-director', 'cfo']);
-    expect(decided.map((a: { decidedBy: string }) => a.decidedBy)).toEqual([approvers.lineManager, approvers.financeDirector, approvers.cfo]);
-    for (const approval of decided) expect(Date.parse(approval.decidedAt)).not.toBeNaN();
-    expect(decided[0].comment).toBe('Good investment');
+    const decided = run.approvals.filter((a) => a.state === 'approved');
+    expect(decided.map((a) => a.step)).toEqual(['line-manager', 'finance-director', 'cfo']);
+    expect(decided.map((a) => a.decidedBy)).toEqual([approvers.lineManager, approvers.financeDirector, approvers.cfo]);
+    for (const approval of decided) expect(Date.parse(approval.decidedAt ?? '')).not.toBeNaN();
+    expect(decided[0]?.comment).toBe('Good investment');
 
-    const actions = run.timeline.map((e: { action: string }) => e.action);
+    const actions = run.timeline.map((e) => e.action);
     expect(actions[0]).toBe('run.started');
-    expect(actions.filter((a: string) => a === 'approval.decided')).toHaveLength(3);
+    expect(actions.filter((a) => a === 'approval.decided')).toHaveLength(3);
     expect(actions).toContain('erp.purchase_order.created');
     expect(actions.at(-1)).toBe('run.completed');
-    const decisionAudit = run.timeline.find((e: { action: string }) => e.action === 'approval.decided');
-    expect(decisionAudit.actor).toBe(approvers.lineManager);
+    const decisionAudit = run.timeline.find((e) => e.action === 'approval.decided');
+    expect(decisionAudit?.actor).toBe(approvers.lineManager);
 
     // Exactly one approval mail per step and one outcome mail: nothing was sent twice.
     const sent = stack.mail.messages().map((m) => `${m.to.join(',')}|${m.subject}`);

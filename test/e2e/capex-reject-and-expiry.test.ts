@@ -34,8 +34,8 @@ describe('capex: rejection, reminders, escalation and expiry', () => {
 
     const run = await waitForRunStatus(stack, runId, 'rejected');
     expect(run.failureReason).toBe('Lease one instead; cheaper over 3 years');
-    const decided = run.approvals.filter((a: { decision: string | null }) => a.decision);
-    expect(decided.map((a: { decision: string }) => a.decision)).toEqual(['approved', 'rejected']);
+    const decided = run.approvals.filter((a) => a.decision);
+    expect(decided.map((a) => a.decision)).toEqual(['approved', 'rejected']);
 
     const mail = await stack.mail.waitFor((m) => m.to.includes(approvers.requester) && /was rejected: Second forklift/.test(m.subject));
     expect(mail.text).toContain('Reason: Lease one instead; cheaper over 3 years');

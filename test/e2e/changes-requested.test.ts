@@ -74,10 +74,11 @@ describe('changes requested: send back, edit over the link, ask again', () => {
     expect(po).toMatchObject({ amount: 38_500.5, vendor: 'Linde' });
     const actions = run.timeline.map((e: { action: string }) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['revision.requested', 'revision.submitted']));
-    const submitted = run.timeline.find((e: { action: string }) => e.action === 'revision.submitted');
-    expect(submitted.actor).toBe(approvers.requester);
-    expect(submitted.details.changed.sort()).toEqual(['amount', 'justification', 'vendor']);
-    expect(submitted.details.changes).toEqual(
+    const submitted = run.timeline.find((e) => e.action === 'revision.submitted');
+    expect(submitted?.actor).toBe(approvers.requester);
+    const details = submitted?.details as { changed: string[]; changes: unknown[] };
+    expect(details.changed.sort()).toEqual(['amount', 'justification', 'vendor']);
+    expect(details.changes).toEqual(
       expect.arrayContaining([
         { field: 'amount', before: 42_000, after: 38_500.5 },
         { field: 'vendor', before: 'Jungheinrich', after: 'Linde' },

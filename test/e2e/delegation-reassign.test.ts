@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
-import { currentVersion, getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
+import { currentVersion, decideByApi, getJson, openDecisions, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 describe('delegation, reassignment and decisions over the API', () => {
@@ -77,13 +77,13 @@ describe('delegation, reassignment and decisions over the API', () => {
     const as = (key: string) => ({ authorization: `Bearer ${key}` });
 
     // An integration reads what waits on its user, and the version to decide on, with decisions:write alone.
-    const waiting = await getJson(decisions, as(morgan));
-    expect(waiting.body).toMatchObject({ version: await currentVersion(stack, runId), open: [{ step: 'line-manager' }] });
-    expect(waiting.body.facts).toContainEqual({ label: 'Vendor', value: 'DMG Mori' });
-    expect((await getJson(decisions, as(priya))).body.open).toEqual([]);
-    const { version } = waiting.body;
-    expect((await postJson(decisions, { decision: 'approve', version }, as(noScope))).status).toBe(403);
-    expect((await postJson(decisions, { decision: 'approve', version }, as(priya))).status).toBe(409);
+    const waiting = await openDecisions(stack, runId, morgan);
+    expect(waiting.decisions).toMatchObject({ version: await currentVersion(stack, runId), open: [{ step: 'line-manager' }] });
+    expect(waiting.decisions!.facts).toContainEqual({ label: 'Vendor', value: 'DMG Mori' });
+    expect((await openDecisions(stack, runId, priya)).decisions!.open).toEqual([]);
+    const { version } = waiting.decisions!;
+    expect((await decideByApi(stack, runId, { decision: 'approve', version }, noScope)).status).toBe(403);
+    expect((await decideByApi(stack, runId, { decision: 'approve', version }, priya)).status).toBe(409);
     const missingReason = await postJson(decisions, { decision: 'reject', version }, as(morgan));
     expect(missingReason.status).toBe(422);
     expect(missingReason.body.error.details.issues[0].path).toBe('comment');
@@ -93,9 +93,11 @@ describe('delegation, reassignment and decisions over the API', () => {
 
     const [first, second] = await Promise.all([
       postJson(decisions, { decision: 'approve', comment: 'From Slack', version }, { ...as(morgan), 'user-agent': 'chat-bot/1.0' }),
-      postJson(decisions, { decision: 'approve', version }, as(morgan)),
+      decideByApi(stack, runId, { decision: 'approve', version }, morgan),
     ]);
     expect([first.status, second.status].sort()).toEqual([200, 409]);
+    const winner = first.status === 200 ? first.body : second.decided;
+    expect(winner).toMatchObject({ decision: 'approved' });
     await waitForRunStatus(stack, runId, 'completed');
     const decided = await waitUntil(async () => (await auditOf(runId)).find((e) => e.action === 'approval.decided'), 'the decision audit');
     expect(decided).toMatchObject({ actor: approvers.lineManager });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buyer, erpEvent, sendEvent, type OutgoingEvent } from '../support/events.js';
-import { getJson, waitForRunStatus } from '../support/http.js';
+import { getJson, listEvents, waitForRunStatus } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 describe('inbound events start and advance runs', () => {
@@ -48,8 +48,8 @@ describe('inbound events start and advance runs', () => {
     // Refused by the run itself: still closing (its inbox closed) or closed by now.
     expect(late.body.reason).toMatch(new RegExp(`^${runId}: (the run is not waiting for goods.received from erp|the run has ended)$`));
 
-    const unmatched = await getJson(`${stack.apiUrl}/events?status=unmatched&type=goods.received`);
-    expect(unmatched.body.items.map((e: { eventId: string }) => e.eventId)).toEqual([late.body.eventId]);
+    const unmatched = await listEvents(stack, { status: 'unmatched', type: 'goods.received' });
+    expect(unmatched.map((e) => e.eventId)).toEqual([late.body.eventId]);
     // The receipt held before the run started reached it first: the order received.
     const mail = await stack.mail.waitFor((m) => m.to.includes(buyer.email) && m.subject.includes('INV-1'));
     expect(mail.text).toContain('GR-0, GR-1');

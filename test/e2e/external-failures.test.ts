@@ -25,7 +25,7 @@ describe('when the ERP refuses or stumbles', () => {
     expect(run.failureReason).toContain('Vendor DMG Mori is blocked for new orders');
     const failed = run.timeline.find((e: { action: string }) => e.action === 'run.failed');
     expect(failed).toMatchObject({ step: 'purchase-order' });
-    expect(failed.details.reason).toContain('Erp answered 422');
+    expect((failed?.details as { reason: string }).reason).toContain('Erp answered 422');
     // Not retried: exactly one attempt reached the ERP.
     expect(stack.simulators.requestLog('erp').filter((r) => r.method === 'POST' && r.idempotencyKey === `${runId}:purchase-order`)).toHaveLength(1);
     await stack.mail.waitFor((m) => m.to.includes(approvers.requester) && /could not be completed: Blocked vendor/.test(m.subject));

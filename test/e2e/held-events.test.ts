@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runIdForKey } from '../../api/event-routing.js';
-import { runArgsOf } from '../../api/run-service.js';
+import { markStarted, NOT_STARTED, runArgsOf } from '../../api/run-service.js';
 import { resolveRunPolicy } from '../../lib/policy-store.js';
 import { recordFactsVersion, runRow, runSearchAttributes } from '../../lib/run-record.js';
 import { APPLY_EVENT_UPDATE } from '../../processes/event-messages.js';
@@ -36,6 +36,21 @@ describe('held events', () => {
   const eventById = async (eventId: string) => (await getJson(`${stack.apiUrl}/events/${eventId}`)).body;
   const appliedAudit = (runId: string) => stack.db.auditEntry.findMany({ where: { runId, action: 'event.applied' } });
 
+  /** An invoice-match run for this PO recorded without the API (as a schedule's run records itself), with `status`. */
+  async function recordRunBehindTheApi(po: string, amount: number, status = 'running') {
+    const process = findProcess('invoice-match')!;
+    const input = process.inputSchema.parse({ invoiceNumber: `INV-${po}`, poNumber: po, supplier: 'Acme', amount, currency: 'EUR', requester: buyer });
+    const runId = runIdForKey(process.key, po);
+    const row = runRow(process, runId, input, {}, await resolveRunPolicy(stack.db, process, undefined, true), { trigger: 'event', correlationKey: po });
+    await stack.db.$transaction(async (tx) => {
+      await tx.run.create({ data: { ...row, status } });
+      await recordFactsVersion(tx, process, runId, input);
+    });
+    const startWorkflow = () =>
+      stack.temporal.workflow.start(process.workflowType, { workflowId: runId, taskQueue: stack.taskQueue, args: [runArgsOf(row)], typedSearchAttributes: runSearchAttributes(process, input) });
+    return { runId, startWorkflow };
+  }
+
   it('applies the events held for a run, when it starts, in the order they were received', async () => {
     const po = newPo('ORDER');
     const held = [];
@@ -59,16 +74,9 @@ describe('held events', () => {
     const first = await send(receipt);
     expect(first.body.status).toBe('held');
 
-    // Recorded and started without the API (the way a scheduled run records itself), so no start hands it the event.
-    const process = findProcess('invoice-match')!;
-    const input = process.inputSchema.parse({ invoiceNumber: `INV-${po}`, poNumber: po, supplier: 'Acme', amount: 250, currency: 'EUR', requester: buyer });
-    const runId = runIdForKey(process.key, po);
-    const row = runRow(process, runId, input, {}, await resolveRunPolicy(stack.db, process, undefined, true), { trigger: 'event', correlationKey: po });
-    await stack.db.$transaction(async (tx) => {
-      await tx.run.create({ data: row });
-      await recordFactsVersion(tx, process, runId, input);
-    });
-    await stack.temporal.workflow.start(process.workflowType, { workflowId: runId, taskQueue: stack.taskQueue, args: [runArgsOf(row)], typedSearchAttributes: runSearchAttributes(process, input) });
+    // Recorded and started without the API, so no start hands it the event.
+    const { runId, startWorkflow } = await recordRunBehindTheApi(po, 250);
+    await startWorkflow();
     expect((await eventById(first.body.eventId)).status).toBe('held');
 
     const again = await send(receipt);
@@ -112,14 +120,26 @@ describe('held events', () => {
 
   it('records an event for a closed run whose history Temporal no longer keeps as unmatched, instead of trying it forever', async () => {
     const po = newPo('RETAINED');
-    const process = findProcess('invoice-match')!;
-    const input = process.inputSchema.parse({ invoiceNumber: `INV-${po}`, poNumber: po, supplier: 'Acme', amount: 50, currency: 'EUR', requester: buyer });
-    const runId = runIdForKey(process.key, po);
     // Its row remains; its workflow is past the namespace's retention (here: it never existed on this server).
-    const row = runRow(process, runId, input, {}, await resolveRunPolicy(stack.db, process, undefined, true), { trigger: 'event', correlationKey: po });
-    await stack.db.run.create({ data: { ...row, status: 'completed', outcome: 'matched', closedAt: new Date() } });
+    const { runId } = await recordRunBehindTheApi(po, 50, 'completed');
     const late = await send(receiptFor(po, 'GR-OLD', 50));
     expect(late.body).toMatchObject({ status: 'unmatched', runId, reason: `${runId}: the run has ended and its history is no longer kept` });
+  });
+
+  it('holds an event for a run recorded but not started yet (its start did not reach Temporal), until it is started', async () => {
+    const po = newPo('NOT-STARTED');
+    const { runId, startWorkflow } = await recordRunBehindTheApi(po, 60, NOT_STARTED);
+    const early = (await send(receiptFor(po, 'GR-NS', 60))).body;
+    expect(early).toMatchObject({ status: 'held', runId: null, heldFor: 'invoice-match', correlationKey: po });
+    await stack.sweepEvents();
+    expect((await eventById(early.eventId)).status).toBe('held');
+
+    // A retry starts it after all (without the API here, so the sweep is what finds it).
+    await startWorkflow();
+    await markStarted(stack.db, runId);
+    await stack.sweepEvents();
+    expect(await eventById(early.eventId)).toMatchObject({ status: 'applied', runId });
+    await waitForRunStatus(stack, runId, 'completed');
   });
 
   it('turns a held event unmatched with the reason once the hold window passes; an operator can route it once its run exists', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HiringInput } from '../../processes/hiring.js';
-import { getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
+import { getJson, listEvents, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const manager = { name: 'Avery Kim', email: 'avery.kim@example.com' };
@@ -97,8 +97,8 @@ describe('hiring: requisition to provisioned employee, on the whole local stack'
     for (const action of ['hris.headcount_checked', 'ats.requisition_opened', 'event.applied', 'esign.envelope_signed', 'hris.employee_created', 'it.account_created', 'it.equipment_ordered', 'run.completed']) {
       expect(actions).toContain(action);
     }
-    const events = await getJson(`${stack.apiUrl}/events?source=ats&runId=${runId}`);
-    expect(events.body.items).toEqual([expect.objectContaining({ type: 'offer.accepted', status: 'applied' })]);
+    const events = await listEvents(stack, { source: 'ats', runId });
+    expect(events).toEqual([expect.objectContaining({ type: 'offer.accepted', status: 'applied' })]);
   });
 
   it('a hire withdrawn after provisioning leaves no active accounts, a cancelled equipment order and an audit of the undo', async () => {

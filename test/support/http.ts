@@ -1,3 +1,4 @@
+import { createOpsflowClient, type DecisionBody, type OpsflowClient, type operations, type Run, type StartRunBody } from '../../client/index.js';
 import type { CapturedMail } from '../../dev/mail-sink.js';
 import type { Stack } from './stack.js';
 
@@ -17,10 +18,55 @@ export async function waitForApprovalMail(stack: Stack, to: string, options: { s
 }
 
 let defaultHeaders: Record<string, string> = {};
+let defaultKey: string | undefined;
 
 /** The API key requests carry unless a test passes its own headers (each test file runs in its own process). */
 export function useApiKey(key: string | undefined): void {
+  defaultKey = key;
   defaultHeaders = key ? { authorization: `Bearer ${key}` } : {};
+}
+
+/**
+ * The generated, typed client (client/) on this stack's API, with the stack's admin key unless another is given.
+ * The helpers below use it, so a response that stops matching the spec fails typecheck (and the test-mode check).
+ */
+export function apiClient(stack: { apiUrl: string }, key = defaultKey): OpsflowClient {
+  return createOpsflowClient({ baseUrl: stack.apiUrl, apiKey: key });
+}
+
+/** POST /runs through the typed client: 201 (or 200 for a repeated Idempotency-Key) with the run id. */
+export async function startRun(stack: { apiUrl: string }, body: StartRunBody, options: { key?: string; idempotencyKey?: string } = {}) {
+  const { data, error, response } = await apiClient(stack, options.key).POST('/runs', {
+    body,
+    ...(options.idempotencyKey ? { headers: { 'Idempotency-Key': options.idempotencyKey } } : {}),
+  });
+  return { status: response.status, run: data, error };
+}
+
+/** GET /runs/{id} through the typed client; throws unless it answers 200. */
+export async function getRun(stack: { apiUrl: string }, runId: string, key?: string): Promise<Run> {
+  const { data, error, response } = await apiClient(stack, key).GET('/runs/{id}', { params: { path: { id: runId } } });
+  if (!data) throw new Error(`GET /runs/${runId} answered ${response.status}: ${JSON.stringify(error)}`);
+  return data;
+}
+
+/** GET /runs/{id}/decisions: what waits on the key's person on this run, and the version to decide on. */
+export async function openDecisions(stack: { apiUrl: string }, runId: string, key?: string) {
+  const { data, error, response } = await apiClient(stack, key).GET('/runs/{id}/decisions', { params: { path: { id: runId } } });
+  return { status: response.status, decisions: data, error };
+}
+
+/** POST /runs/{id}/decisions as the key's person. */
+export async function decideByApi(stack: { apiUrl: string }, runId: string, body: DecisionBody, key?: string) {
+  const { data, error, response } = await apiClient(stack, key).POST('/runs/{id}/decisions', { params: { path: { id: runId } }, body });
+  return { status: response.status, decided: data, error };
+}
+
+/** GET /events?… through the typed client. */
+export async function listEvents(stack: { apiUrl: string }, query: NonNullable<operations['listEvents']['parameters']['query']>) {
+  const { data, error } = await apiClient(stack).GET('/events', { params: { query } });
+  if (!data) throw new Error(`GET /events answered ${JSON.stringify(error)}`);
+  return data.items;
 }
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
@@ -73,8 +119,7 @@ async function openedVersion(link: string): Promise<string | undefined> {
 
 /** The run's current decision version, as an integration reads it from GET /runs/:id before deciding. */
 export async function currentVersion(stack: { apiUrl: string }, runId: string): Promise<string> {
-  const { body } = await getJson(`${stack.apiUrl}/runs/${runId}`);
-  return body.version as string;
+  return (await getRun(stack, runId)).version;
 }
 
 export async function waitUntil<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
@@ -87,11 +132,11 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined | false>, 
   }
 }
 
-export async function waitForRunStatus(stack: Stack, runId: string, status: string, timeoutMs = 30_000) {
+export async function waitForRunStatus(stack: Stack, runId: string, status: Run['status'], timeoutMs = 30_000): Promise<Run> {
   return waitUntil(
     async () => {
-      const { body } = await getJson(`${stack.apiUrl}/runs/${runId}`);
-      return body.status === status ? body : undefined;
+      const run = await getRun(stack, runId);
+      return run.status === status ? run : undefined;
     },
     `run ${runId} to be ${status}`,
     timeoutMs,

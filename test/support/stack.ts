@@ -63,8 +63,8 @@ export interface Stack {
    * `--import tsx worker/main.ts`, e.g. with the compiled `dist/worker/main.js`.
    */
   startWorkerProcess(options?: ChildProcessOptions & { onOutput?: (text: string) => void }): Promise<ChildProcess>;
-  /** api/server.ts (or `nodeArgs`) as a child process on this stack's database, Temporal and task queue, on a free port. */
-  startApiProcess(options?: ChildProcessOptions): Promise<{ url: string; process: ChildProcess }>;
+  /** api/server.ts (or `nodeArgs`) as a child process on this stack's database, Temporal and task queue, on a free port; `onOutput` gets what it writes. */
+  startApiProcess(options?: ChildProcessOptions & { onOutput?: (text: string) => void }): Promise<{ url: string; process: ChildProcess }>;
   /** One pass of the API's run health sweep (api/server.ts runs it on a timer), so a test need not wait for it. */
   sweepRunHealth(): ReturnType<typeof sweepRunHealth>;
   /** One pass of the API's event sweep (held and unanswered events), as the timer would run it. */
@@ -271,10 +271,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return child;
   }
 
-  async function startApiProcess(processOptions: ChildProcessOptions = {}): Promise<{ url: string; process: ChildProcess }> {
+  async function startApiProcess(processOptions: ChildProcessOptions & { onOutput?: (text: string) => void } = {}): Promise<{ url: string; process: ChildProcess }> {
     const port = await freePort(0);
     const nodeArgs = processOptions.nodeArgs ?? ['--import', 'tsx', 'api/server.ts'];
-    const child = await startChildProcess(nodeArgs, { ...workerEnv, API_HOST: '127.0.0.1', API_PORT: String(port), ...processOptions.env }, 'api listening');
+    const child = await startChildProcess(nodeArgs, { ...workerEnv, API_HOST: '127.0.0.1', API_PORT: String(port), ...processOptions.env }, 'api listening', processOptions.onOutput);
     return { url: `http://127.0.0.1:${port}`, process: child };
   }
 
