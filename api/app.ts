@@ -17,7 +17,6 @@ import { buildOpenApiDocument } from './openapi.js';
 import { mountRoutes } from './route-table.js';
 import { approvalsRouter } from './routes/approvals.js';
 import { apiRoutes } from './routes/index.js';
-import { inboundEmailRouter } from './routes/inbound-email.js';
 import { meRouter } from './routes/me.js';
 import { consoleRouter } from './routes/console.js';
 import { consolePoliciesRouter } from './routes/console-policies.js';
@@ -106,8 +105,6 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  // Raw MIME from a provider's inbound webhook (reply by e-mail), verified on its raw bytes like signed events.
-  app.use(inboundEmailRouter(ctx));
   // The JSON API, from its route table (each route parses its own body: signed events keep their raw bytes).
   app.use(mountRoutes({ ...ctx, validateResponses: apiContext.validateResponses ?? process.env.NODE_ENV === 'test' }, apiRoutes));
   // The pages' forms and anything else below.
