@@ -1,6 +1,7 @@
 import type { Decision, DecisionChannel, DecisionResult } from '../processes/approval-messages.js';
 import type { Fact } from '../processes/facts.js';
-import { findProcess } from '../processes/index.js';
+import { factsOf, findProcess } from '../processes/index.js';
+import { replyAddress } from '../lib/reply-address.js';
 import type { Prisma } from '../lib/db.js';
 import { changesSinceStepApproval } from '../lib/run-facts.js';
 import type { ApprovalRequest } from '../lib/generated/prisma/client.js';
@@ -104,7 +105,19 @@ async function loadRunForMail(deps: ActivityDeps, runId: string, currentStep?: s
     run,
     processTitle: process?.title ?? run.process,
     details: process ? process.describe(run.input) : [],
+    /** The version of what this mail shows (the same input as the details), which a reply to it decides on. */
+    version: process ? factsOf(process, run.input).version : undefined,
   };
+}
+
+/**
+ * The reply-to-decide address of a request's mail (lib/reply-address.ts) when INBOUND_EMAIL_DOMAIN is set: the
+ * link's own token (the last segment of the link this mail carries) and the version the mail shows.
+ */
+function replyToFor(deps: ActivityDeps, link: string, version: string | undefined): string | undefined {
+  const domain = deps.settings.inboundEmailDomain;
+  if (!domain || !version) return undefined;
+  return replyAddress(domain, link.slice(link.lastIndexOf('/') + 1), version);
 }
 
 /**
@@ -170,7 +183,8 @@ export function createApprovalActivities(deps: ActivityDeps) {
         onBehalfOf: request.approver.onBehalfOf?.email ?? null,
         expiresAt: new Date(request.expiresAt),
       });
-      const { run, processTitle, details } = await loadRunForMail(deps, request.runId, request.currentStep);
+      const { run, processTitle, details, version } = await loadRunForMail(deps, request.runId, request.currentStep);
+      const replyTo = replyToFor(deps, link, version);
       const kind = request.escalatedFrom ? 'escalation' : 'request';
       const changedSinceApproval = request.reapproval ? await changesSinceStepApproval(db, request.runId, request.stepId, details) : [];
       const { sent } = await sendEmailOnce(deps, {
@@ -178,6 +192,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
         runId: request.runId,
         kind: `approval.${kind}`,
         to: request.approver.email,
+        replyTo,
         email: approvalRequestEmail({
           kind,
           approverName: request.approver.name,
@@ -191,6 +206,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
           escalatedFrom: request.escalatedFrom?.name,
           onBehalfOf: request.approver.onBehalfOf?.name,
           changedSinceApproval,
+          replyToDecide: replyTo !== undefined,
         }),
       });
       if (sent) await db.approvalRequest.update({ where: { id: requestId }, data: { emailSentAt: new Date() } });
@@ -219,12 +235,15 @@ export function createApprovalActivities(deps: ActivityDeps) {
     async remindApprover(request: { requestId: string; reminderNumber: number }): Promise<void> {
       const approval = await db.approvalRequest.findUniqueOrThrow({ where: { id: request.requestId } });
       if (approval.usedAt || approval.revokedAt) return;
-      const { run, processTitle, details } = await loadRunForMail(deps, approval.runId);
+      const { run, processTitle, details, version } = await loadRunForMail(deps, approval.runId);
+      const link = await linkFor(deps, approval);
+      const replyTo = replyToFor(deps, link, version);
       await sendEmailOnce(deps, {
         idempotencyKey: `${approval.id}:reminder:${request.reminderNumber}`,
         runId: approval.runId,
         kind: 'approval.reminder',
         to: approval.approverEmail,
+        replyTo,
         email: approvalRequestEmail({
           kind: 'reminder',
           approverName: approval.approverName,
@@ -233,8 +252,9 @@ export function createApprovalActivities(deps: ActivityDeps) {
           stepTitle: approval.stepTitle,
           requesterName: run.requesterName,
           details,
-          link: await linkFor(deps, approval),
+          link,
           expiresAt: approval.expiresAt,
+          replyToDecide: replyTo !== undefined,
         }),
       });
       await db.approvalRequest.update({

@@ -39,5 +39,7 @@ export interface ActivityDeps {
     tokenSecrets: string[];
     /** Whether policies may use durations under production's bounds (OPSFLOW_ALLOW_SHORT_DURATIONS). */
     allowShortDurations: boolean;
+    /** INBOUND_EMAIL_DOMAIN: approval mails carry a reply-to-decide address there; unset = no such address. */
+    inboundEmailDomain?: string;
   };
 }

@@ -76,7 +76,12 @@ export interface ApprovalRequestEmailProps {
   onBehalfOf?: string;
   /** Asked again after an edit: what changed since the step's earlier approval, old value → new value. */
   changedSinceApproval?: FactChange[];
+  /** Set when replies decide (INBOUND_EMAIL_DOMAIN): the mail says how to answer it. */
+  replyToDecide?: boolean;
 }
+
+/** The line that tells an approver a reply decides, and how (activities' inbound reply parser reads these words). */
+export const REPLY_INSTRUCTIONS = 'Or reply to this mail with "approve", "reject <reason>" or "changes <comment>" as its first line.';
 
 function changesText(changes: FactChange[]): string {
   return changes.map((c) => `${c.label}: ${c.before ?? '(not shown)'} → ${c.after ?? '(removed)'}`).join('\n');
@@ -117,6 +122,7 @@ export function approvalRequestEmail(p: ApprovalRequestEmailProps): RenderedEmai
     detailsText(p.details),
     '',
     `Review and decide: ${p.link}`,
+    ...(p.replyToDecide ? [REPLY_INSTRUCTIONS] : []),
     deadline,
     'Opening the link does not decide anything.',
   ].join('\n');
@@ -126,6 +132,7 @@ export function approvalRequestEmail(p: ApprovalRequestEmailProps): RenderedEmai
       (changed ? `<p><strong>Changed since this step was approved</strong> (old → new):</p>${changesHtml(changed)}` : '') +
       detailsHtml(p.details) +
       button(p.link, 'Review and decide') +
+      (p.replyToDecide ? `<p>${escape(REPLY_INSTRUCTIONS)}</p>` : '') +
       `<p>${escape(deadline)} Opening the link does not decide anything.</p>`,
   );
   return normalised({ subject, text, html });

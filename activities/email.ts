@@ -9,6 +9,9 @@ export function createMailer(smtpUrl: string): Transporter {
   return nodemailer.createTransport(smtpUrl);
 }
 
+/** What sending needs: the API sends replies to inbound mail with the same once-per-key guarantee. */
+export type MailDeps = Pick<ActivityDeps, 'db' | 'mailer' | 'logger' | 'metrics'> & { settings: Pick<ActivityDeps['settings'], 'mailFrom'> };
+
 export interface OutgoingEmail {
   /** Stable across activity retries, e.g. `${runId}:${requestId}:request`. */
   idempotencyKey: string;
@@ -16,6 +19,10 @@ export interface OutgoingEmail {
   kind: string;
   to: string;
   email: RenderedEmail;
+  /** Where a reply goes, e.g. an approval's reply-to-decide address. */
+  replyTo?: string;
+  /** Threads a reply under the mail it answers (its Message-ID). */
+  inReplyTo?: string;
 }
 
 /** SMTP replies that mean the address itself is refused: retrying cannot help. */
@@ -39,7 +46,7 @@ export function messageIdFor(idempotencyKey: string): string {
  *    mail stalls a run for days; a duplicate carries the same Message-ID and the same link, so mail clients thread
  *    or drop it and a second click finds the decision already made.
  */
-export async function sendEmailOnce(deps: ActivityDeps, mail: OutgoingEmail): Promise<{ sent: boolean }> {
+export async function sendEmailOnce(deps: MailDeps, mail: OutgoingEmail): Promise<{ sent: boolean }> {
   const { db } = deps;
   const messageId = messageIdFor(mail.idempotencyKey);
   const attemptStarted = new Date();
@@ -75,6 +82,8 @@ export async function sendEmailOnce(deps: ActivityDeps, mail: OutgoingEmail): Pr
       text: mail.email.text,
       html: mail.email.html,
       messageId,
+      ...(mail.replyTo ? { replyTo: mail.replyTo } : {}),
+      ...(mail.inReplyTo ? { inReplyTo: mail.inReplyTo, references: mail.inReplyTo } : {}),
       headers: mail.runId ? { 'X-Opsflow-Run': mail.runId } : {},
     });
   } catch (error) {
@@ -107,7 +116,7 @@ function markSentDeadline(): number {
  * Records the hand-off. A database outage here would otherwise fail the attempt and the retry would mail again,
  * so an unavailable database is waited for (with heartbeats) until shortly before the attempt's deadline.
  */
-async function markSent(deps: ActivityDeps, idempotencyKey: string, messageId: string): Promise<void> {
+async function markSent(deps: MailDeps, idempotencyKey: string, messageId: string): Promise<void> {
   const deadline = markSentDeadline();
   for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
     try {

@@ -5,6 +5,7 @@ import type { EgressPolicy } from '../lib/egress.js';
 import type { Logger } from '../lib/logger.js';
 import type { ApiMetrics } from '../lib/metrics.js';
 import type { FailedKeyCheckLimiter } from './auth-failures.js';
+import type { InboundEmail } from './inbound-email.js';
 import type { InFlightLimiter } from './load-shedding.js';
 import type { SlackContext } from './routes/slack.js';
 
@@ -29,4 +30,6 @@ export interface ApiContext {
   runStarts?: InFlightLimiter;
   /** Slack's client and signing secret; createApp builds them from the SLACK_* settings when absent (none: Slack is off). */
   slack?: SlackContext;
+  /** Reply by e-mail (INBOUND_EMAIL_DOMAIN set): POST /inbound/email and the SMTP listener decide through it. */
+  inboundEmail?: InboundEmail;
 }

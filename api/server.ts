@@ -4,7 +4,10 @@ import { createDb, dbPoolSettingsOf } from '../lib/db.js';
 import { createLogger } from '../lib/logger.js';
 import { lazyClient, whenReachable } from '../lib/temporal.js';
 import { startTracing } from '../lib/tracing.js';
+import { createMailer } from '../activities/email.js';
 import { createApp } from './app.js';
+import type { InboundEmail } from './inbound-email.js';
+import { startInboundSmtp, type InboundSmtp } from './inbound-smtp.js';
 import { createApiMetrics } from '../lib/metrics.js';
 import { startEventSweep } from './event-routing.js';
 import { startRunHealthMonitor } from './run-health-monitor.js';
@@ -21,7 +24,17 @@ async function main(): Promise<void> {
   const reachable = new AbortController();
   void whenReachable(temporal, 2_000, reachable.signal).then(() => !reachable.signal.aborted && logger.info({ address: config.TEMPORAL_ADDRESS }, 'temporal reachable'));
   const metrics = createApiMetrics();
-  const app = createApp({ db, temporal, config, logger, metrics });
+  // Reply by e-mail: on with INBOUND_EMAIL_DOMAIN; its SMTP listener with INBOUND_SMTP_PORT, its webhook with a secret.
+  const inboundEmail: InboundEmail | undefined = config.INBOUND_EMAIL_DOMAIN
+    ? { domain: config.INBOUND_EMAIL_DOMAIN, mail: { db, mailer: createMailer(config.SMTP_URL), logger, settings: { mailFrom: config.MAIL_FROM } }, webhookSecret: config.INBOUND_EMAIL_WEBHOOK_SECRET }
+    : undefined;
+  const apiContext = { db, temporal, config, logger, metrics, inboundEmail };
+  const app = createApp(apiContext);
+  let inboundSmtp: InboundSmtp | undefined;
+  if (inboundEmail && config.INBOUND_SMTP_PORT !== undefined) {
+    inboundSmtp = await startInboundSmtp(apiContext, inboundEmail, { port: config.INBOUND_SMTP_PORT, host: config.INBOUND_SMTP_HOST });
+    logger.info({ port: inboundSmtp.port, domain: inboundEmail.domain }, 'inbound smtp listening');
+  }
   startEventSweep({ db, temporal, config, logger });
   startRunHealthMonitor({ db, temporal, logger, metrics }, config.RUN_HEALTH_SWEEP_MS);
 
@@ -48,6 +61,7 @@ async function main(): Promise<void> {
     reachable.abort();
     logger.info({ signal }, 'api stopping');
     server.close(async () => {
+      await inboundSmtp?.close();
       await temporal.connection.close();
       await db.$disconnect();
       await tracing?.shutdown();

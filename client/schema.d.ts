@@ -364,6 +364,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/inbound/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a reply to an approval mail as raw MIME from a provider's inbound webhook (reply by e-mail)
+         * @description Signed per Standard Webhooks with INBOUND_EMAIL_WEBHOOK_SECRET; the reply decides only with DKIM/DMARC for the approver (README, Approvals).
+         *
+         *     No API key needed.
+         */
+        post: operations["receiveInboundEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/runs/{id}/audit": {
         parameters: {
             query?: never;
@@ -3499,6 +3521,112 @@ export interface operations {
             };
             /** @description Too many failed key checks from this client or for this key id; see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed by this request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The workflow engine or the database is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    receiveInboundEmail: {
+        parameters: {
+            query?: never;
+            header: {
+                "webhook-id": string;
+                "webhook-timestamp": string;
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Handled: decided, or refused and answered by mail */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        kind: "ignored";
+                        why: string;
+                    } | {
+                        /** @enum {string} */
+                        kind: "refused";
+                        why: string;
+                        requestId?: string;
+                    } | {
+                        /** @enum {string} */
+                        kind: "decided";
+                        requestId: string;
+                        /** @enum {string} */
+                        decision: "approved" | "rejected" | "changes_requested";
+                    } | {
+                        /** @enum {string} */
+                        kind: "pending";
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description Missing signature headers or an empty body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Reply by e-mail is off, bad signature or stale timestamp */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body encoding */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid parameters, query or body; details.issues names each field path */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -48,6 +48,19 @@ export const configSchema = z.object({
 
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').default('smtp://127.0.0.1:1025'),
   MAIL_FROM: z.string().min(3).default('Opsflow <opsflow@localhost>'),
+  /**
+   * Reply by e-mail (README, Approvals): approval mails carry Reply-To `approvals+<token>.<version>@` this domain,
+   * whose MX reaches INBOUND_SMTP_PORT or a provider that posts the raw mail to POST /inbound/email. Unset = off.
+   */
+  INBOUND_EMAIL_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9.-]+\.[a-z]{2,}$|^localhost$/i, 'a mail domain such as approvals.example.com')
+    .optional(),
+  /** The API process's SMTP listener for those replies; unset = no listener. */
+  INBOUND_SMTP_PORT: port.optional(),
+  INBOUND_SMTP_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Standard Webhooks secret of POST /inbound/email (a provider's inbound webhook); unset = the route refuses all. */
+  INBOUND_EMAIL_WEBHOOK_SECRET: z.string().min(1).optional(),
 
   /** A one-key ring for TOKEN_SECRETS (older deployments set only this). */
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -246,6 +259,7 @@ export function productionSecretProblems(config: Config, env: NodeJS.ProcessEnv 
   const ringVariable = env.TOKEN_SECRETS?.trim() ? 'TOKEN_SECRETS' : 'TOKEN_SECRET';
   config.TOKEN_SECRETS.forEach((key, index) => check(config.TOKEN_SECRETS.length > 1 ? `${ringVariable} (key ${index + 1})` : ringVariable, key));
   for (const [source, secret] of config.EVENT_SOURCE_SECRETS) check(`EVENT_SOURCE_SECRETS (source ${source})`, secret);
+  if (config.INBOUND_EMAIL_WEBHOOK_SECRET) check('INBOUND_EMAIL_WEBHOOK_SECRET', config.INBOUND_EMAIL_WEBHOOK_SECRET);
   for (const variable of integrationKeyVariables) check(variable, config[variable]);
   if (config.SLACK_SIGNING_SECRET) check('SLACK_SIGNING_SECRET', config.SLACK_SIGNING_SECRET);
   return problems;

@@ -161,7 +161,7 @@ export function createActivityDeps(config: Config, logger: Logger, options: { eg
     ...createIntegrations(config),
     slack: slackOf(config, logger),
     logger,
-    settings: { publicBaseUrl: config.PUBLIC_BASE_URL, mailFrom: config.MAIL_FROM, tokenSecrets: config.TOKEN_SECRETS, allowShortDurations: config.OPSFLOW_ALLOW_SHORT_DURATIONS },
+    settings: { publicBaseUrl: config.PUBLIC_BASE_URL, mailFrom: config.MAIL_FROM, tokenSecrets: config.TOKEN_SECRETS, allowShortDurations: config.OPSFLOW_ALLOW_SHORT_DURATIONS, inboundEmailDomain: config.INBOUND_EMAIL_DOMAIN },
     egress: createEgressPolicy({ allowedHosts: config.WEBHOOK_ALLOWED_HOSTS, lookup: options.egressLookup }),
     async wakeWebhookDeliveries(refs) {
       if (refs.length > 0) await wakeDeliveryWorkflows(await temporal.get(), config.TEMPORAL_TASK_QUEUE, refs);

@@ -4,12 +4,12 @@ import { Prisma } from '../../lib/db.js';
 import type { InboundEvent } from '../../lib/generated/prisma/client.js';
 import { AppError } from '../../lib/errors.js';
 import { insertAuditEntry } from '../../lib/outbound-webhooks.js';
-import { verifyWebhook, WebhookVerificationError } from '../../lib/webhook-signature.js';
 import { requireIdentity } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { applyEventToRun, isOpenEvent, routeEvent } from '../event-routing.js';
 import { parseOr422, tooDeepError } from '../errors.js';
 import { defineRoute } from '../route-table.js';
+import { verifySignedRequest } from '../signed-webhook.js';
 import { exceedsJsonDepth } from '../../lib/json-depth.js';
 
 export const inboundEventSchema = z.object({
@@ -113,14 +113,7 @@ export const eventRoutes = [
       // An unknown source and a bad signature look alike to the caller: neither reveals which sources exist.
       if (!secret) throw new AppError('unauthorized', 'Signature verification failed');
       const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-      let verified: { id: string };
-      try {
-        verified = verifyWebhook(secret, { id: req.get('webhook-id'), timestamp: req.get('webhook-timestamp'), signature: req.get('webhook-signature') }, body);
-      } catch (error) {
-        if (!(error instanceof WebhookVerificationError)) throw error;
-        if (error.reason === 'missing_headers') throw new AppError('bad_request', error.message);
-        throw new AppError('unauthorized', error.reason === 'stale_timestamp' ? error.message : 'Signature verification failed');
-      }
+      const verified = verifySignedRequest(secret, req, body);
       if (exceedsJsonDepth(body)) throw tooDeepError();
       let json: unknown;
       try {

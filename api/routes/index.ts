@@ -3,6 +3,7 @@ import { auditRoutes } from './audit-log.js';
 import { decisionRoutes } from './decisions.js';
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
+import { inboundEmailRoutes } from './inbound-email.js';
 import { keyRoutes } from './keys.js';
 import { kpiRoutes } from './kpis.js';
 import { peopleRoutes } from './people.js';
@@ -20,6 +21,7 @@ export const apiRoutes: readonly AnyRoute[] = [
   ...runRoutes,
   ...decisionRoutes,
   ...eventRoutes,
+  ...inboundEmailRoutes,
   ...auditRoutes,
   ...kpiRoutes,
   ...peopleRoutes,
