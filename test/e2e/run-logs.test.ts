@@ -120,6 +120,6 @@ describe('logs an operator can follow a run by', () => {
     await fetch(`${withHeaders.url}/runs`, { headers: { authorization: `Bearer ${stack.adminKey}`, 'x-request-id': 'with-headers' } });
     const line = await waitUntil(async () => jsonLines(debugOutput).find((l) => l.requestId === 'with-headers' && typeof l.msg === 'string' && l.msg.startsWith('GET /runs 200')), 'the request line with headers');
     expect(line).toMatchObject({ req: { headers: { authorization: '[redacted]', 'x-request-id': 'with-headers' } }, res: { headers: expect.objectContaining({ 'x-request-id': 'with-headers' }) } });
-    expect(JSON.stringify(line)).not.toContain(stack.adminKey.split('_').at(-1));
+    expect(JSON.stringify(line)).not.toContain(stack.adminKey.slice('opk_'.length + 13));
   });
 });

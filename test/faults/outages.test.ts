@@ -28,6 +28,12 @@ const deciding = new Set<string>();
 /** Runs the decider leaves alone for now (their link is checked while Temporal is down). */
 const heldBack = new Set<string>();
 let workerKills = 0;
+/**
+ * When the documented duplicate-mail exception can happen (README, Reliability): a worker killed right after an
+ * SMTP hand-off, or the database down past the attempt that handed a mail off. A copy is allowed only for a mail
+ * first delivered inside one of these windows.
+ */
+const copyWindows: Array<{ from: number; to: number; why: string }> = [];
 let stopDeciding = false;
 
 /**
@@ -214,6 +220,7 @@ describe('the fault suite: pieces killed and restarted while runs start and deci
       expect([503, 409]).toContain(page.status);
       if (page.status === 503) expect(page.headers.get('content-type')).toMatch(/text\/html/);
     }
+    copyWindows.push({ from: killedAt - 30_000, to: Date.now(), why: 'PostgreSQL down' });
     await stack.pieces.postgres.start();
     recoveries.postgres = await recoveryAfter(stack.pieces.postgres, 'after-postgres');
     await starts;
@@ -231,6 +238,7 @@ describe('the fault suite: pieces killed and restarted while runs start and deci
     const starts = startRuns('worker');
     for (let kill = 0; kill < 2; kill++) {
       await waitUntil(async () => runs.size > 0 && stack.pieces.worker.running, 'a running worker', 10_000);
+      copyWindows.push({ from: Date.now() - 30_000, to: Date.now(), why: 'worker killed' });
       await stack.pieces.worker.kill();
       workerKills++;
       await stack.pieces.worker.start();
@@ -283,9 +291,13 @@ describe('the fault suite: pieces killed and restarted while runs start and deci
     let copies = 0;
     for (const [runId, mails] of byRun) {
       expect(new Set(mails.map((m) => m.messageId)).size, `Message-IDs of ${runId}'s approval mail`).toBe(1);
+      if (mails.length === 1) continue;
       copies += mails.length - 1;
+      // A copy only of a mail handed off just before a worker kill or while the database was going down: the attempt
+      // that handed it off could not record it (at most one attempt's start-to-close, 30 s, before).
+      const first = Math.min(...mails.map((m) => m.receivedAt.getTime()));
+      expect(copyWindows.some((w) => first >= w.from && first <= w.to), `${runId}'s approval mail was sent ${mails.length} times, first at ${new Date(first).toISOString()}, outside every window ${JSON.stringify(copyWindows)}`).toBe(true);
     }
-    expect(copies).toBeLessThanOrEqual(workerKills);
 
     const unexpected = answers.filter((a) => a.status !== 'no answer' && !ALLOWED_ANSWERS.has(a.status) && !(a.status === 409 && a.retry && a.operation !== 'start'));
     expect(unexpected).toEqual([]);
