@@ -93,6 +93,13 @@ export const DECISION_ANSWERED_BEFORE_RECORDING = 'decision-answered-before-reco
  */
 export const DECISION_RECORD_CARRIED_BY_NEXT_STEP = 'decision-record-carried-by-next-step';
 
+/**
+ * Patch: the chain goes on after an edit only once the edit is recorded (the run's input in the read model and
+ * the new facts version). Before, it went on as soon as the edit was accepted, so a step asked again could mail
+ * the old facts, without "changed since you approved", while the record was still being written.
+ */
+export const REVISION_RECORDED_BEFORE_RESUMING = 'revision-recorded-before-resuming';
+
 /** Who the run is for and which controls its policy sets; the desk enforces them on every seat and decision. */
 export interface ApprovalDeskRun {
   runId: string;
@@ -145,6 +152,9 @@ interface ActiveStep {
 
 interface Revision {
   requestId: string;
+  /** Set the moment the requester's edit is accepted: a second edit is refused from then on. */
+  submitted?: boolean;
+  /** The edited input, once the chain may go on with it (see REVISION_RECORDED_BEFORE_RESUMING). */
   input?: Record<string, unknown>;
 }
 
@@ -222,7 +232,7 @@ export class ApprovalDesk {
 
   /** Every link that still works: approvers' requests and an unanswered edit link. */
   openRequestIds(): string[] {
-    const revision = this.revision && !this.revision.input ? [this.revision.requestId] : [];
+    const revision = this.revision && !this.revision.submitted ? [this.revision.requestId] : [];
     return [...this.open.keys(), ...revision];
   }
 
@@ -631,7 +641,7 @@ export class ApprovalDesk {
   // ----- changes requested -----------------------------------------------------------------------------------
 
   private validateRevision(input: ReviseInput): void {
-    if (!this.revision || this.revision.requestId !== input.requestId || this.revision.input) {
+    if (!this.revision || this.revision.requestId !== input.requestId || this.revision.submitted) {
       refuse('This edit link is no longer open', DecisionRefusal.notOpen);
     }
     if (!same(input.actorEmail, this.run.requesterEmail)) {
@@ -640,7 +650,10 @@ export class ApprovalDesk {
   }
 
   private async applyRevision(input: ReviseInput): Promise<{ requestId: string }> {
-    this.revision!.input = input.input;
+    const revision = this.revision!;
+    revision.submitted = true;
+    // Runs that began before the patch went on with the edit at once (their histories replay that way).
+    if (!patched(REVISION_RECORDED_BEFORE_RESUMING)) revision.input = input.input;
     await acts.recordRevision({
       requestId: input.requestId,
       runId: this.run.runId,
@@ -650,6 +663,7 @@ export class ApprovalDesk {
       ip: input.ip,
       userAgent: input.userAgent,
     });
+    revision.input = input.input;
     return { requestId: input.requestId };
   }
 
@@ -672,9 +686,14 @@ export class ApprovalDesk {
       askedBy: asked.approver,
       comment: asked.decision.comment ?? '',
     });
-    const answered = await condition(() => revision.input !== undefined, expiresAt - Date.now());
+    const answered = await condition(() => revision.submitted === true, expiresAt - Date.now());
+    if (answered) {
+      // An edit accepted just before the deadline still counts: wait for its record, not for the clock.
+      if (revision.input === undefined) await condition(() => revision.input !== undefined);
+      this.revision = undefined;
+      return revision.input;
+    }
     this.revision = undefined;
-    if (answered) return revision.input;
     await acts.revokeApprovalRequests({ requestIds: [requestId], reason: 'the request expired', action: 'revision.expired' });
     return undefined;
   }
