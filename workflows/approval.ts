@@ -382,6 +382,9 @@ export class ApprovalDesk {
       actor: input.actorEmail,
       details: { to: approver.email, ...(input.reason ? { reason: input.reason } : {}) },
     });
+    // The deadline or the other seats may have closed the step while the old request was revoked: then there is no
+    // seat left to give, and the caller must not be told that someone new was asked.
+    if (step.closed) refuse('The step closed while the request was being reassigned: nobody new was asked', DecisionRefusal.notOpen);
     seat.approver = approver;
     seat.round += 1;
     const newRequestId = await this.openSeat(step, seat, {});
