@@ -146,6 +146,8 @@ export function createRecordActivities(deps: ActivityDeps) {
       skipped: SkippedCandidate[];
       unfilled: Array<{ role: string; reason: string }>;
       failed: boolean;
+      /** An escalation that found nobody: the seat stays with its approver until the deadline. */
+      escalation?: boolean;
     }): Promise<void> {
       const base = `${request.runId}:${request.stepId}:${request.key}`;
       const entries: AuditInput[] = [
@@ -160,7 +162,7 @@ export function createRecordActivities(deps: ActivityDeps) {
         ...request.unfilled.map((seat, i) => ({
           eventKey: `${base}:unfilled:${i}`,
           runId: request.runId,
-          action: request.failed ? 'approval.no_eligible_approver' : 'approval.seat_left_empty',
+          action: request.failed ? 'approval.no_eligible_approver' : request.escalation ? 'approval.not_escalated' : 'approval.seat_left_empty',
           actor: 'opsflow',
           step: request.stepId,
           details: { role: seat.role, reason: seat.reason },

@@ -100,6 +100,13 @@ export const DECISION_RECORD_CARRIED_BY_NEXT_STEP = 'decision-record-carried-by-
  */
 export const REVISION_RECORDED_BEFORE_RESUMING = 'revision-recorded-before-resuming';
 
+/**
+ * Patch: escalation fills a seat under the same rules as the step's first filling: when nobody the escalation
+ * target names is eligible, the policy's fallback role takes it, and the audit says who was missing and why (the
+ * expiry's reason too). Before, such a step quietly waited for its deadline.
+ */
+export const ESCALATION_UNDER_SEAT_RULES = 'escalation-under-seat-rules';
+
 /** Who the run is for and which controls its policy sets; the desk enforces them on every seat and decision. */
 export interface ApprovalDeskRun {
   runId: string;
@@ -148,6 +155,8 @@ interface ActiveStep {
   seats: Seat[];
   /** Set once the outcome is known: handlers that awaited meanwhile must not open seats on a closed step. */
   closed: boolean;
+  /** Why escalation could not move the step to anyone, when it could not. */
+  escalationGap?: string;
 }
 
 interface Revision {
@@ -536,12 +545,17 @@ export class ApprovalDesk {
     }
   }
 
-  /** Each approver who did not act passes the request to the escalation approver. False when nobody can take it. */
+  /**
+   * Each approver who did not act passes the request to the escalation approver. False when nobody can take it;
+   * then `step.escalationGap` says why, for the expiry's reason.
+   */
   private async escalate(step: ActiveStep): Promise<boolean> {
     const expiresAt = Date.now() + durationMs(step.spec.timing.escalationTimeout);
     let moved = false;
+    const gaps: string[] = [];
     for (const seat of this.pending(step)) {
-      const next = await this.escalationApprover(step, seat);
+      const { approver: next, gap } = await this.escalationApprover(step, seat);
+      if (gap) gaps.push(gap);
       // A decision or a reassignment may have landed while the directory answered.
       if (!next || step.closed || seat.decision || !seat.requestId || !this.open.has(seat.requestId)) continue;
       const from = seat.approver;
@@ -557,33 +571,57 @@ export class ApprovalDesk {
       await this.openSeat(step, seat, { escalatedFrom: from });
       moved = true;
     }
+    if (!moved && gaps.length) step.escalationGap = gaps.join('; ');
     return moved;
   }
 
-  /** The first eligible person the policy's escalation target resolves to from this seat's approver. */
-  private async escalationApprover(step: ActiveStep, seat: Seat): Promise<Approver | undefined> {
-    const [target] = await shortWork().approverCandidates({ roles: [step.spec.timing.escalateTo], subjectEmail: seat.approver.email });
-    const candidates = (target?.candidates ?? []).filter((c) => !same(c.email, seat.approver.email));
+  /**
+   * The first eligible person the policy's escalation target resolves to from this seat's approver; when nobody
+   * there is eligible, the policy's fallback role, as when a seat is first filled. Anyone passed over is audited;
+   * `gap` says why nobody could take the seat.
+   */
+  private async escalationApprover(step: ActiveStep, seat: Seat): Promise<{ approver?: Approver; gap?: string }> {
+    const escalateTo = step.spec.timing.escalateTo;
     const others = step.seats.filter((s) => s !== seat).map((s) => s.approver);
-    const pick = firstEligible(candidates, step.spec.stepId, this.duties(), others);
-    if (pick.skipped.length) {
+    const pickFrom = (target: SeatCandidates | undefined) =>
+      firstEligible((target?.candidates ?? []).filter((c) => !same(c.email, seat.approver.email)), step.spec.stepId, this.duties(), others);
+    const [target] = await shortWork().approverCandidates({ roles: [escalateTo], subjectEmail: seat.approver.email });
+    let pick = pickFrom(target);
+    const skipped = [...pick.skipped];
+    let role: string | undefined;
+    const unfilled: Array<{ role: string; reason: string }> = [];
+    // Runs that began before the patch expired here without trying the fallback role or saying why.
+    if (!pick.chosen && patched(ESCALATION_UNDER_SEAT_RULES)) {
+      unfilled.push({ role: escalateTo, reason: target?.missing ?? 'nobody eligible' });
+      const fallbackRole = this.run.separationOfDuties.fallbackRole;
+      if (fallbackRole) {
+        const [fallback] = await shortWork().approverCandidates({ roles: [fallbackRole], subjectEmail: this.run.requesterEmail });
+        pick = pickFrom(fallback);
+        skipped.push(...pick.skipped);
+        role = `${fallbackRole} (fallback for ${escalateTo})`;
+        if (!pick.chosen) unfilled.push({ role: fallbackRole, reason: fallback?.missing ?? 'nobody eligible' });
+      }
+    }
+    if (skipped.length || (!pick.chosen && unfilled.length)) {
       await acts.recordSkippedApprovers({
         runId: this.run.runId,
         stepId: step.spec.stepId,
         key: `a${step.attempt}:s${seat.seat}:r${seat.round}:escalation`,
-        skipped: pick.skipped,
-        unfilled: [],
+        skipped,
+        unfilled: pick.chosen ? [] : unfilled,
         failed: false,
+        escalation: true,
       });
     }
-    return pick.chosen && toApprover(pick.chosen);
+    if (pick.chosen) return { approver: toApprover(pick.chosen, role) };
+    return { gap: unfilled.length ? `escalation found nobody eligible (${unfilled.map((u) => `${u.role}: ${u.reason}`).join('; ')})` : undefined };
   }
 
   /** The policy's deadline action once nobody decided in time (and escalation, if any, did not help). */
   private async atDeadline(step: ActiveStep): Promise<StepOutcome> {
     const { timing, title } = step.spec;
     const action = timing.onTimeout === 'escalate' ? 'expire' : timing.onTimeout;
-    if (action === 'expire') return this.expire(step, `${title}: no decision within the SLA`);
+    if (action === 'expire') return this.expire(step, `${title}: no decision within the SLA${step.escalationGap ? `, and ${step.escalationGap}` : ''}`);
     if (action === 'approve') {
       const amount = this.run.amountOf(this.subject.input);
       const limit = timing.approveAtDeadlineBelow;
