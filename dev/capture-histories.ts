@@ -1,18 +1,23 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
  * `npm run histories:capture [-- <test files>]`: records the golden histories test/replay/replay.test.ts replays.
  * It runs e2e files on the real stack with CAPTURE_HISTORIES=1; each file's stack writes up to eight executions
- * per workflow type it ran (test/support/replay.ts), named after the file. With files given, only their histories
- * are replaced: histories recorded by older code (e.g. before a patch) stay, and keep proving the old path.
+ * per workflow type it ran (test/support/replay.ts), named after the file, into this capture's generation folder
+ * (`test/replay/histories/<date>/`, or HISTORIES_GENERATION). Only that generation's histories of the files run are
+ * replaced: histories recorded by older code (earlier generations, e.g. before a patch) stay, and keep proving the
+ * old path.
  * Re-capture only on purpose (a new process, a new path worth keeping), never to make a failing replay pass: a
  * failing replay means runs in flight would break.
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
-const dir = join(root, 'test/replay/histories');
+// The same default as test/support/replay.ts: the capture's date.
+const generation = process.env.HISTORIES_GENERATION ?? new Date().toISOString().slice(0, 10);
+const dir = join(root, 'test/replay/histories', generation);
+mkdirSync(dir, { recursive: true });
 const scenarios = [
   'test/e2e/capex-approved.test.ts',
   'test/e2e/changes-requested.test.ts',
@@ -34,8 +39,8 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json') && prefixe
 const run = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...chosen], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, CAPTURE_HISTORIES: '1' },
+  env: { ...process.env, CAPTURE_HISTORIES: '1', HISTORIES_GENERATION: generation },
 });
 const written = readdirSync(dir).filter((f) => f.endsWith('.json'));
-console.log(`[histories] ${written.length} golden histories in test/replay/histories`);
+console.log(`[histories] ${written.length} golden histories in test/replay/histories/${generation}`);
 process.exit(run.status ?? 1);

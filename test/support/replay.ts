@@ -46,9 +46,20 @@ export async function replayFailures(bundlePath: string, histories: RecordedHist
 
 export const goldenHistoriesDir = new URL('../replay/histories/', import.meta.url).pathname;
 
-/** The golden histories committed under test/replay/histories (one JSON file per execution). */
+/**
+ * Golden histories are kept by generation: each capture writes into a folder of its own (`histories/<generation>/`,
+ * by default the capture's date), so re-recording today's paths never deletes the histories that older code wrote,
+ * which are what proves each `patched()` keeps runs in flight on their old path. Files directly under `histories/`
+ * are the first generation.
+ */
+export function captureGeneration(): string {
+  return process.env.HISTORIES_GENERATION ?? new Date().toISOString().slice(0, 10);
+}
+
+/** The golden histories committed under test/replay/histories, every generation (one JSON file per execution). */
 export async function goldenHistories(dir = goldenHistoriesDir): Promise<Array<RecordedHistory & { file: string }>> {
-  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).sort();
+  const entries = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
+  const files = entries.filter((f) => f.endsWith('.json')).sort();
   return Promise.all(
     files.map(async (file) => {
       const saved = JSON.parse(await readFile(join(dir, file), 'utf8')) as Omit<RecordedHistory, 'history'> & { history: unknown };
@@ -58,10 +69,11 @@ export async function goldenHistories(dir = goldenHistoriesDir): Promise<Array<R
 }
 
 /**
- * Writes up to `perType` executions of each workflow type as golden histories, finished ones first, named after
- * the scenario they came from. Used by `npm run histories:capture`; re-capturing is a deliberate, noted step.
+ * Writes up to `perType` executions of each workflow type as golden histories of the current generation, finished
+ * ones first, named after the scenario they came from. Used by `npm run histories:capture`; re-capturing is a
+ * deliberate, noted step.
  */
-export async function saveGoldenHistories(scenario: string, histories: RecordedHistory[], perType = 8, dir = goldenHistoriesDir): Promise<string[]> {
+export async function saveGoldenHistories(scenario: string, histories: RecordedHistory[], perType = 8, dir = join(goldenHistoriesDir, captureGeneration())): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
   const rank = (status: string) => (status === 'RUNNING' ? 1 : 0);
