@@ -295,8 +295,10 @@ describe('the fault suite: pieces killed and restarted while runs start and deci
       copies += mails.length - 1;
       // A copy only of a mail handed off just before a worker kill or while the database was going down: the attempt
       // that handed it off could not record it (at most one attempt's start-to-close, 30 s, before).
+      // Each window can cost a mail at most one copy: the attempt it interrupted, retried once.
       const first = Math.min(...mails.map((m) => m.receivedAt.getTime()));
-      expect(copyWindows.some((w) => first >= w.from && first <= w.to), `${runId}'s approval mail was sent ${mails.length} times, first at ${new Date(first).toISOString()}, outside every window ${JSON.stringify(copyWindows)}`).toBe(true);
+      const windows = copyWindows.filter((w) => first >= w.from && first <= w.to);
+      expect(mails.length - 1, `${runId}'s approval mail was sent ${mails.length} times, first at ${new Date(first).toISOString()}, in windows ${JSON.stringify(windows)} of ${JSON.stringify(copyWindows)}`).toBeLessThanOrEqual(windows.length);
     }
 
     const unexpected = answers.filter((a) => a.status !== 'no answer' && !ALLOWED_ANSWERS.has(a.status) && !(a.status === 409 && a.retry && a.operation !== 'start'));
