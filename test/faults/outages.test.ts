@@ -248,14 +248,38 @@ describe('the fault suite: pieces killed and restarted while runs start and deci
   }, 180_000);
 
   it('the API SIGKILLed while decisions and starts are in flight', async () => {
+    // One decision is surely in flight at the kill: its POST is sent, unanswered, when the API dies.
+    const held = await startRun('api-decision');
+    heldBack.add(held);
+    const link = approvalLinkIn(await waitUntil(async () => approvalMailOf(held), 'the approval mail of the decision to cut off', 30_000));
+    const version = versionOnPage(await (await fetch(link)).text());
     const starts = startRuns('api');
     const killedAt = Date.now();
+    const cutOff = exchange('decide', () =>
+      fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ decision: 'approve', version }).toString() }),
+    );
     await waitUntil(async () => answers.some((a) => a.at >= killedAt - 5_000 && a.operation === 'start'), 'starts in flight', 10_000);
     await stack.pieces.api.kill();
     await waitUntil(async () => failuresSince(killedAt) > 0, 'clients to see the API gone', 30_000);
     await stack.pieces.api.start();
     recoveries.api = await recoveryAfter(stack.pieces.api, 'after-api');
     await starts;
+    // The client's retry lands on the one decision, whichever attempt made it: 200, or 409 when the cut-off attempt
+    // had made it; 202 (sent, not confirmed) is settled by submitting again, as the page offers.
+    const answer = await cutOff;
+    expect([200, 202, 409]).toContain(answer.status);
+    if (answer.status === 202) await approve(held, link);
+    decided.add(held);
+    heldBack.delete(held);
+    const decisions = await waitUntil(
+      async () => {
+        const entries = await stack.db().auditEntry.count({ where: { runId: held, action: 'approval.decided' } });
+        return entries > 0 ? entries : undefined;
+      },
+      'the cut-off decision in the audit',
+      30_000,
+    );
+    expect(decisions).toBe(1);
   }, 180_000);
 
   it('afterwards: no run lost, one purchase order per approved run, each approval mail once, only allowed answers', async () => {

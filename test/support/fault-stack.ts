@@ -220,7 +220,9 @@ export async function startFaultStack(settings: { apiEnv?: NodeJS.ProcessEnv } =
     simulators,
     mails() {
       if (!existsSync(mailStore)) return [];
-      return JSON.parse(readFileSync(mailStore, 'utf8')) as CapturedMail[];
+      // The sink runs in its own process and keeps its mail as JSON: dates come back as strings.
+      const stored = JSON.parse(readFileSync(mailStore, 'utf8')) as Array<Omit<CapturedMail, 'receivedAt'> & { receivedAt: string }>;
+      return stored.map((mail) => ({ ...mail, receivedAt: new Date(mail.receivedAt) }));
     },
     output: (piece) => (outputs[piece] ?? []).join('').slice(-4000),
     pieces: { temporal, postgres, smtp, worker, api },
