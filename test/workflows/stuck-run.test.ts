@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import { getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
+import { ConsoleClient } from '../support/console-client.js';
 import { startStack, type RunningWorker, type Stack } from '../support/stack.js';
 
 const brokenWorkflows = fileURLToPath(new URL('../support/broken-workflows.ts', import.meta.url));
@@ -46,6 +47,15 @@ describe('a stuck run is visible', () => {
     expect(health.body).toMatchObject({ status: 'degraded', checks: { runs: { ok: false, stuck: 1, stuckRunIds: [runId] } } });
     expect((await getJson(`${stack.apiUrl}/runs?health=stuck`)).body.items.map((r: { runId: string }) => r.runId)).toEqual([runId]);
     expect(await (await fetch(`${stack.apiUrl}/metrics`)).text()).toMatch(/^opsflow_runs_stuck 1$/m);
+    // Ops staff see it in the console: the explorer's stuck filter lists it, its page says why and what to do.
+    const ops = new ConsoleClient(stack.apiUrl);
+    await ops.signIn(stack.adminKey);
+    const explorer = await ops.get('/ops/runs?health=stuck');
+    expect(explorer.status).toBe(200);
+    expect(explorer.html).toContain(`href="/ops/runs/${runId}"`);
+    expect((await ops.get('/ops/runs?health=')).html).toContain(`href="/ops/runs/${runId}"`);
+    const runPage = await ops.get(`/ops/runs/${runId}`);
+    expect(runPage.html).toMatch(/id="run-stuck"[\s\S]*has failed \d+ times[\s\S]*reading (&#39;|')approvers/);
     const page = await fetch(link);
     expect(page.status).toBe(503);
     expect(await page.text()).toContain('This request cannot be decided right now');
@@ -58,6 +68,8 @@ describe('a stuck run is visible', () => {
     expect([200, 409]).toContain(again.status);
     await waitForRunStatus(stack, runId, 'completed');
     expect(await stack.sweepRunHealth()).toMatchObject({ stuck: 0 });
+    expect((await ops.get('/ops/runs?health=stuck')).html).not.toContain(`href="/ops/runs/${runId}"`);
+    expect((await ops.get(`/ops/runs/${runId}`)).html).not.toContain('id="run-stuck"');
     expect((await getJson(`${stack.apiUrl}/healthz`)).body.status).toBe('ok');
   });
 });
