@@ -4,6 +4,7 @@ import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import {
   approvalLinkIn,
   currentVersion,
+  decisionsSoFarOn,
   getJson,
   postJson,
   submitDecision,
@@ -157,6 +158,10 @@ describe('approval integrity', () => {
     const page = await (await fetch(againLink)).text();
     expect(page).toContain('You are asked again because the request was edited after this step was approved');
     expect(page).toContain('<tr><th scope="row">Amount</th><td><del>25,000.00 EUR</del></td><td><ins>99,000.00 EUR</ins></td></tr>');
+    // The decisions so far say which still count: not Morgan's approval of 25,000 EUR, and a request for changes never.
+    const morgansSuperseded = /^Superseded approval Line manager approval Morgan Lee, .* Asked again after a material change: Amount, Vendor\. This approval no longer counts\.$/;
+    const priyasRequest = /^Changes requested Finance director approval Priya Shah, .* Edited since: Amount, Vendor Get the premium model, it is safer$/;
+    expect(decisionsSoFarOn(page)).toEqual([expect.stringMatching(morgansSuperseded), expect.stringMatching(priyasRequest)]);
 
     // A decision on the version from before the edit (a page or integration that read it earlier) is refused.
     const stale = await submitDecision(againLink, 'approve', '', 'morgan-old-tab', versionSeen);
@@ -174,6 +179,14 @@ describe('approval integrity', () => {
 
     expect((await submitDecision(againLink, 'approve')).status).toBe(200);
     const priyaAgain = await stack.mail.waitFor((m) => m.to.includes(approvers.financeDirector) && m.subject.startsWith(`Approval needed: ${title}`) && m.id !== priya.mail.id);
+    // Priya's page next to 99,000 EUR (where the reproduction showed "Approved: Line manager, Morgan Lee" alone).
+    const priyaPage = await (await fetch(approvalLinkIn(priyaAgain))).text();
+    expect(priyaPage).toContain('<div><dt>Amount</dt><dd>99,000.00 EUR</dd></div>');
+    expect(decisionsSoFarOn(priyaPage)).toEqual([
+      expect.stringMatching(morgansSuperseded),
+      expect.stringMatching(priyasRequest),
+      expect.stringMatching(/^Approved Line manager approval Morgan Lee, [^.]* on version [0-9a-f]{12}$/),
+    ]);
     expect((await submitDecision(approvalLinkIn(priyaAgain), 'approve')).status).toBe(200);
     const run = await waitForRunStatus(stack, runId, 'completed');
     expect(stack.simulators.erp.findByReference(runId)[0]).toMatchObject({ amount: 99_000, vendor: 'Trumpf Premium' });
@@ -209,7 +222,7 @@ describe('approval integrity', () => {
 
     const priyaAgain = await stack.mail.waitFor((m) => m.to.includes(approvers.financeDirector) && m.subject.includes(title) && m.id !== priya.mail.id);
     const page = await (await fetch(approvalLinkIn(priyaAgain))).text();
-    expect(page).toContain('Changed since: Justification (not material under the policy, so this decision stands)');
+    expect(decisionsSoFarOn(page)[0]).toMatch(/^Approved Line manager approval Morgan Lee, .* Changed since: Justification \(not material under the policy, so this decision stands\)$/);
     expect((await submitDecision(approvalLinkIn(priyaAgain), 'approve')).status).toBe(200);
     await waitForRunStatus(stack, runId, 'completed');
     expect(approvalMailsTo(approvers.lineManager, title)).toHaveLength(1);
