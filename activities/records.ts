@@ -42,7 +42,8 @@ export interface Approver {
   onBehalfOf?: { email: string; name: string };
 }
 
-function auditRow(entry: AuditInput) {
+/** An audit input as the row insertAuditEntry writes, for activities that audit inside their own transaction. */
+export function auditRow(entry: AuditInput) {
   return {
     eventKey: entry.eventKey,
     runId: entry.runId,

@@ -1,4 +1,5 @@
 import { Prisma } from '../lib/db.js';
+import { insertAuditEntry } from '../lib/outbound-webhooks.js';
 import { recordFactsVersion } from '../lib/run-record.js';
 import { canonicalJson } from '../processes/facts.js';
 import { findProcess } from '../processes/index.js';
@@ -7,7 +8,7 @@ import type { ActivityDeps } from './deps.js';
 import { revisionRequestEmail } from './email-templates.js';
 import { sendEmailOnce } from './email.js';
 import type { Approver } from './records.js';
-import { writeAudit } from './records.js';
+import { auditRow, writeAudit } from './records.js';
 
 export interface OpenRevisionRequest {
   requestId: string;
@@ -83,14 +84,15 @@ export function createRevisionActivities(deps: ActivityDeps) {
 
     /**
      * The requester's edit: the run's input (and its title) change and the new version of what approvers see is
-     * recorded; the audit keeps every changed field with its old and new value.
+     * recorded; the audit keeps every changed field with its old and new value. All in one transaction: the old
+     * values exist only until the input is overwritten, so a retry after a commit must find the entry written.
      */
     async recordRevision(revision: RevisionRecord): Promise<void> {
-      const run = await db.run.findUniqueOrThrow({ where: { id: revision.runId } });
-      const process = findProcess(run.process);
-      const summary = process?.summarize(revision.input);
-      const changes = changedFields(run.input as Record<string, unknown>, revision.input);
-      const version = await db.$transaction(async (tx) => {
+      const wake = await db.$transaction(async (tx) => {
+        const run = await tx.run.findUniqueOrThrow({ where: { id: revision.runId } });
+        const process = findProcess(run.process);
+        const summary = process?.summarize(revision.input);
+        const changes = changedFields(run.input as Record<string, unknown>, revision.input);
         await tx.run.update({
           where: { id: revision.runId },
           data: {
@@ -102,17 +104,22 @@ export function createRevisionActivities(deps: ActivityDeps) {
           where: { id: revision.requestId, usedAt: null },
           data: { usedAt: new Date(), decision: 'revised', decidedBy: revision.actorEmail },
         });
-        return process ? recordFactsVersion(tx, process, revision.runId, revision.input) : undefined;
+        const version = process ? await recordFactsVersion(tx, process, revision.runId, revision.input) : undefined;
+        const written = await insertAuditEntry(
+          tx,
+          auditRow({
+            eventKey: `${revision.requestId}:submitted`,
+            runId: revision.runId,
+            action: 'revision.submitted',
+            actor: revision.actorEmail,
+            ip: revision.ip,
+            userAgent: revision.userAgent,
+            details: { requestId: revision.requestId, changes, changed: changes.map((c) => c.field), comment: revision.comment, version },
+          }),
+        );
+        return written.wake;
       });
-      await writeAudit(deps, {
-        eventKey: `${revision.requestId}:submitted`,
-        runId: revision.runId,
-        action: 'revision.submitted',
-        actor: revision.actorEmail,
-        ip: revision.ip,
-        userAgent: revision.userAgent,
-        details: { requestId: revision.requestId, changes, changed: changes.map((c) => c.field), comment: revision.comment, version },
-      });
+      await deps.wakeWebhookDeliveries(wake);
     },
   };
 }

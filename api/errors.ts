@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
 import { AppError, fieldIssues } from '../lib/errors.js';
-import { MAX_JSON_DEPTH } from '../lib/json-depth.js';
+import { TOO_DEEP_MESSAGE } from '../lib/json-depth.js';
 import { redactPath, type Logger } from '../lib/logger.js';
 import { classifyUnavailable } from '../lib/unavailability.js';
 import { TOO_DEEP_ERROR_TYPE } from './json-body.js';
@@ -103,6 +103,5 @@ export function toAppError(error: unknown): AppError {
 
 /** A body nested past MAX_JSON_DEPTH: refused before parsing, so it can never overflow the stack. */
 export function tooDeepError(): AppError {
-  const message = `objects and arrays may nest at most ${MAX_JSON_DEPTH} levels`;
-  return new AppError('validation_failed', 'Request body is nested too deeply', { issues: [{ path: '(root)', message }] });
+  return new AppError('validation_failed', 'Request body is nested too deeply', { issues: [{ path: '(root)', message: TOO_DEEP_MESSAGE }] });
 }

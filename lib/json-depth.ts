@@ -1,6 +1,9 @@
 /** How deep objects and arrays may nest in a request body. No Opsflow input needs more than a handful of levels. */
 export const MAX_JSON_DEPTH = 32;
 
+/** What a refusal says about a value nested deeper than that, wherever it came in (a body, a form field). */
+export const TOO_DEEP_MESSAGE = `objects and arrays may nest at most ${MAX_JSON_DEPTH} levels`;
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPENERS = new Set([0x7b, 0x5b]); // { [

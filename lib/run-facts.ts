@@ -23,3 +23,10 @@ export async function changesSinceStepApproval(db: Db, runId: string, stepId: st
   });
   return approved?.factsSnapshot ? diffFacts(approved.factsSnapshot as unknown as Fact[], current) : [];
 }
+
+/** The input behind each of these versions of the run, for those the run recorded. */
+export async function inputsAtVersions(db: Db, runId: string, versions: string[]): Promise<Map<string, unknown>> {
+  if (versions.length === 0) return new Map();
+  const rows = await db.runFactsVersion.findMany({ where: { runId, version: { in: versions } }, select: { version: true, input: true } });
+  return new Map(rows.map((row) => [row.version, row.input]));
+}

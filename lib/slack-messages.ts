@@ -1,3 +1,4 @@
+import { normaliseForDisplay } from './display-text.js';
 import type { Fact, FactChange } from '../processes/facts.js';
 import { shortVersion } from '../processes/facts.js';
 import { factsOf, findProcess } from '../processes/index.js';
@@ -52,9 +53,12 @@ export function requestSummaryOf(approval: ApprovalRequest, run: Run, extra: Pic
   };
 }
 
-/** Slack's mrkdwn needs only these three escaped; everything a requester typed goes through it. */
+/**
+ * Everything a requester typed goes through this into mrkdwn: normalised as on pages and in mails (bidi controls
+ * shown, invisible characters removed: lib/display-text.ts), then the three characters Slack's mrkdwn needs escaped.
+ */
 export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return normaliseForDisplay(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** `<request id>|<version>`: what each button carries, so a click names the version its message showed. */
@@ -102,7 +106,7 @@ function headerBlocks(request: RequestSummary): Block[] {
     ...(request.escalatedFrom ? [`Escalated to you from ${escapeMrkdwn(request.escalatedFrom)}.`] : []),
     ...(request.onBehalfOf ? [`You hold this for ${escapeMrkdwn(request.onBehalfOf)}, who is away.`] : []),
   ];
-  return [{ type: 'header', text: { type: 'plain_text', text: clip(`Approval needed: ${request.stepTitle}`, 150) } }, section(about.join('\n'))];
+  return [{ type: 'header', text: { type: 'plain_text', text: clip(normaliseForDisplay(`Approval needed: ${request.stepTitle}`), 150) } }, section(about.join('\n'))];
 }
 
 function changesBlock(changes: FactChange[]): Block {
@@ -121,7 +125,7 @@ export function approvalRequestMessage(request: RequestSummary, changes?: FactCh
     ...(style ? { style } : {}),
   });
   return {
-    text: `Approval needed: ${request.runTitle} (${request.stepTitle})`,
+    text: normaliseForDisplay(`Approval needed: ${request.runTitle} (${request.stepTitle})`),
     blocks: [
       ...headerBlocks(request),
       ...(changes?.length ? [changesBlock(changes)] : []),
@@ -139,7 +143,7 @@ export function approvalRequestMessage(request: RequestSummary, changes?: FactCh
 /** How the request ended, in place of the buttons: decided (by whom, how), withdrawn, expired. */
 export function closedRequestMessage(request: RequestSummary, outcome: string): SlackMessage {
   return {
-    text: `${request.runTitle} (${request.stepTitle}): ${outcome}`,
+    text: normaliseForDisplay(`${request.runTitle} (${request.stepTitle}): ${outcome}`),
     blocks: [
       ...headerBlocks(request).slice(1),
       ...factBlocks(request.facts),

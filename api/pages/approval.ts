@@ -53,6 +53,11 @@ export interface ApprovalPageProps {
     /** The version it was decided on, and the facts that differ from what is shown now. */
     version?: string | null;
     changedSince?: string[];
+    /**
+     * For an approval the facts changed since: whether a change was material under the run's policy, so its step was
+     * asked again and this approval no longer counts (undefined when the records cannot tell).
+     */
+    superseded?: boolean;
   }>;
   /** Set when re-rendering after a refused POST, e.g. `{ message, fieldErrors: { comment: 'A reason is required to reject.' } }`. */
   error?: { message: string; fieldErrors?: Record<string, string> };
@@ -69,14 +74,24 @@ export function detailsList(details: ApprovalPageProps['details']): SafeHtml {
 ${details.map((d) => html`<div><dt>${d.label}</dt><dd>${d.value}</dd></div>\n`)}</dl>`;
 }
 
+/** What a later edit means for an earlier decision: only an approval can stand, and only if no change was material. */
+function changedSinceNote(h: ApprovalPageProps['history'][number]): SafeHtml | false {
+  if (!h.changedSince || h.changedSince.length === 0) return false;
+  const fields = h.changedSince.join(', ');
+  if (h.decision !== 'approved') return html`<div class="small">Edited since: ${fields}</div>`;
+  if (h.superseded === true) return html`<div class="small">Asked again after a material change: ${fields}. This approval no longer counts.</div>`;
+  if (h.superseded === false) return html`<div class="small">Changed since: ${fields} (not material under the policy, so this decision stands)</div>`;
+  return html`<div class="small">Changed since: ${fields}</div>`;
+}
+
 function historyList(history: ApprovalPageProps['history']): SafeHtml {
   if (history.length === 0) return html`<p class="muted">No decisions yet.</p>`;
   return html`<ol class="history">
 ${history.map(
   (h) => html`<li>
-<div><span class="${`badge badge-${h.decision}`}">${DECISION_LABEL[h.decision]}</span> <strong>${h.stepTitle}</strong></div>
+<div>${h.superseded ? html`<span class="badge badge-superseded">Superseded approval</span>` : html`<span class="${`badge badge-${h.decision}`}">${DECISION_LABEL[h.decision]}</span>`} <strong>${h.stepTitle}</strong></div>
 <div class="small muted">${h.approverName}, ${time(h.decidedAt)}${h.version ? html`, on version <code>${shortVersion(h.version)}</code>` : false}</div>
-${h.changedSince && h.changedSince.length > 0 && html`<div class="small">Changed since: ${h.changedSince.join(', ')} (not material under the policy, so this decision stands)</div>`}
+${changedSinceNote(h)}
 ${h.comment !== null && h.comment.trim() !== '' && html`<blockquote>${h.comment}</blockquote>`}
 </li>
 `,

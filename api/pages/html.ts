@@ -131,7 +131,7 @@ dl.details dd{margin:0;white-space:pre-wrap}
 ol.history{list-style:none;margin:0;padding:0}
 ol.history li{padding:.625rem 0;border-bottom:1px solid #e5e7eb}
 .badge{display:inline-block;padding:0 .5rem;border-radius:999px;font-size:.8125rem;font-weight:700;color:#fff}
-.badge-approved{background:#15803d}.badge-rejected{background:#b91c1c}.badge-changes_requested{background:#b45309}
+.badge-approved{background:#15803d}.badge-rejected{background:#b91c1c}.badge-changes_requested{background:#b45309}.badge-superseded{background:#4b5563}
 blockquote{margin:.375rem 0 0;padding:.25rem .75rem;border-left:4px solid #d1d5db;color:#1f2937;white-space:pre-wrap}
 .deadline{background:#eff6ff;border:1px solid #bfdbfe;border-radius:.375rem;padding:.625rem .75rem}
 .alert{border:2px solid #b91c1c;background:#fef2f2;color:#7f1d1d;border-radius:.375rem;padding:.75rem 1rem;margin:0 0 1rem}

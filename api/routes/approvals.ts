@@ -3,7 +3,8 @@ import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import { diffFacts, type Fact } from '../../processes/facts.js';
 import { factsOf, findProcess } from '../../processes/index.js';
-import { changesSinceStepApproval, factsAtVersion } from '../../lib/run-facts.js';
+import { materialChangesBetween, type ControlsPolicy } from '../../processes/controls.js';
+import { changesSinceStepApproval, factsAtVersion, inputsAtVersions } from '../../lib/run-facts.js';
 import { runHealth } from '../../lib/run-health.js';
 import { approvalPage } from '../pages/approval.js';
 import { decideByLink, lookUpLink, refusalPage, sendResult } from '../approval-service.js';
@@ -33,6 +34,16 @@ async function renderApprovalPage(
     where: { runId: run.id, kind: 'decision', decision: { not: null } },
     orderBy: { usedAt: 'asc' },
   });
+  // An approval stands after an edit unless the edit was material under the run's policy (its start-time one):
+  // the same rule, on the same inputs, by which the workflow asked its step again (workflows/approval-chain.ts).
+  const materialRules = (run.policy as Partial<ControlsPolicy> | null)?.materialChanges;
+  const outdated = earlier.flatMap((a) => (a.decidedVersion && a.decidedVersion !== version ? [a.decidedVersion] : []));
+  const inputAt = await inputsAtVersions(ctx.db, run.id, outdated);
+  const superseded = (a: ApprovalRequest): boolean | undefined => {
+    const before = a.decidedVersion ? inputAt.get(a.decidedVersion) : undefined;
+    if (a.decision !== 'approved' || !materialRules || before === undefined) return undefined;
+    return materialChangesBetween(materialRules, before, run.input).length > 0;
+  };
   return approvalPage({
     token,
     processTitle: process?.title ?? run.process,
@@ -52,6 +63,7 @@ async function renderApprovalPage(
       decidedAt: a.usedAt ?? a.createdAt,
       version: a.decidedVersion,
       changedSince: a.factsSnapshot && a.decidedVersion !== version ? diffFacts(a.factsSnapshot as unknown as Fact[], facts).map((c) => c.label) : undefined,
+      superseded: superseded(a),
     })),
     error: extra.error,
     values: { comment: extra.comment },

@@ -1,6 +1,7 @@
 import express, { Router } from 'express';
 import { hasScope } from '../../lib/api-keys.js';
 import { AppError } from '../../lib/errors.js';
+import { exceedsJsonDepth, TOO_DEEP_MESSAGE } from '../../lib/json-depth.js';
 import { currentPolicy, policyVersions, savePolicy } from '../../lib/policy-store.js';
 import { findProcess, processes } from '../../processes/index.js';
 import { policyLimits } from '../../processes/policy.js';
@@ -55,6 +56,8 @@ export function consolePoliciesRouter(ctx: ApiContext): Router {
     const draft = { policy: String(req.body?.policy ?? ''), reason: String(req.body?.reason ?? '').trim() };
     const refuse = async (error: { message: string; issues: Array<{ path: string; message: string }> }) =>
       send(res, policyPage({ ...(await pageProps(process.key, true))!, draft, error }), error.issues.length ? 422 : 409);
+    // The JSON routes refuse deep bodies before parsing (api/json-body.ts); this JSON comes in a form field instead.
+    if (exceedsJsonDepth(draft.policy)) return refuse({ message: 'The policy is nested too deeply', issues: [{ path: 'policy', message: TOO_DEEP_MESSAGE }] });
     let policy: unknown;
     try {
       policy = JSON.parse(draft.policy);

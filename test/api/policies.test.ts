@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
 import { approvers, capexInput } from '../support/fixtures.js';
-import { getJson, postJson, waitForApprovalMail } from '../support/http.js';
+import { ConsoleClient } from '../support/console-client.js';
+import { getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus } from '../support/http.js';
 import { startStack, terminateRuns, type Stack } from '../support/stack.js';
 
 async function putJson(url: string, body: unknown, headers: Record<string, string>) {
@@ -16,11 +17,13 @@ async function putJson(url: string, body: unknown, headers: Record<string, strin
  */
 describe('process policies', () => {
   let stack: Stack;
+  let adminKey: string;
   let admin: Record<string, string>;
   let reader: Record<string, string>;
   beforeAll(async () => {
     stack = await startStack({ allowShortDurations: false });
-    admin = { authorization: `Bearer ${await stack.createKey('dana.whitfield@example.com', ['policies:write', 'runs:read', 'runs:start:capex', 'runs:act-for-others'])}` };
+    adminKey = await stack.createKey('dana.whitfield@example.com', ['policies:write', 'runs:read', 'runs:start:capex', 'runs:act-for-others']);
+    admin = { authorization: `Bearer ${adminKey}` };
     reader = { authorization: `Bearer ${await stack.createKey(approvers.requester, ['runs:read', 'runs:start:capex'])}` };
   });
   afterAll(async () => {
@@ -113,6 +116,59 @@ describe('process policies', () => {
       actor: 'dana.whitfield@example.com',
       details: { requester: approvers.requester, startedBy: 'dana.whitfield@example.com', policyVersion: 2 },
     });
+  });
+
+  it('a run follows the policy it started with, whatever the policy says when its steps come: steps, approvers and the version shown', async () => {
+    const { body: current } = await getJson(policyUrl(), reader);
+    /** Saves the current policy with the finance director from this amount; returns the new version. */
+    const financeDirectorFrom = async (amount: number) => {
+      const { body: latest } = await getJson(policyUrl(), reader);
+      const policy = structuredClone(latest.policy);
+      policy.thresholds.financeDirectorFrom = amount;
+      const saved = await putJson(policyUrl(), { policy, reason: `finance director from ${amount}`, basedOn: latest.version }, admin);
+      expect(saved.status).toBe(200);
+      return saved.body.version as number;
+    };
+    const start = async (title: string) => {
+      const started = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title, amount: 5_000 }) }, admin);
+      expect(started.status).toBe(201);
+      return { runId: started.body.runId as string, morgan: await waitForApprovalMail(stack, approvers.lineManager, { subject: new RegExp(title) }) };
+    };
+
+    // 5,000 EUR needs only the line manager under `lenient`, and the finance director too under `strict`.
+    const lenient = await financeDirectorFrom(10_000);
+    expect(lenient).toBe(current.version + 1);
+    const startedLenient = await start('Started under the lenient policy');
+    const strict = await financeDirectorFrom(2_000);
+    const startedStrict = await start('Started under the strict policy');
+
+    // The strict policy is in force when the lenient run's line manager approves: the run still ends there.
+    expect((await submitDecision(startedLenient.morgan.link, 'approve')).status).toBe(200);
+    const lenientRun = await waitForRunStatus(stack, startedLenient.runId, 'completed');
+    expect(lenientRun.approvals.map((a: { step: string }) => a.step)).toEqual(['line-manager']);
+    expect(await stack.db.approvalRequest.count({ where: { runId: startedLenient.runId, approverEmail: approvers.financeDirector } })).toBe(0);
+
+    // The lenient policy is back in force when the strict run's line manager approves: the finance director is still asked.
+    await financeDirectorFrom(10_000);
+    expect((await submitDecision(startedStrict.morgan.link, 'approve')).status).toBe(200);
+    const priya = await waitForApprovalMail(stack, approvers.financeDirector, { subject: /Started under the strict policy/ });
+    expect((await submitDecision(priya.link, 'approve')).status).toBe(200);
+    const strictRun = await waitForRunStatus(stack, startedStrict.runId, 'completed');
+    expect(strictRun.approvals.map((a: { step: string; approver: { email: string } }) => [a.step, a.approver.email])).toEqual([
+      ['line-manager', approvers.lineManager],
+      ['finance-director', approvers.financeDirector],
+    ]);
+
+    // Both show the version they started with, on the API and on the console's run page.
+    expect(lenientRun.policy).toMatchObject({ version: lenient, effective: { thresholds: { financeDirectorFrom: 10_000 } } });
+    expect(strictRun.policy).toMatchObject({ version: strict, effective: { thresholds: { financeDirectorFrom: 2_000 } } });
+    const opsConsole = new ConsoleClient(stack.apiUrl);
+    await opsConsole.signIn(adminKey);
+    for (const [runId, version] of [[startedLenient.runId, lenient], [startedStrict.runId, strict]] as const) {
+      const page = await opsConsole.get(`/ops/runs/${runId}`);
+      expect(page.status).toBe(200);
+      expect(page.html).toContain(`Policy version <strong id="policy-version">${version}</strong>`);
+    }
   });
 
   it('refuses per-run settings under production bounds, and production refuses the short-durations switch at start', async () => {

@@ -4,6 +4,7 @@ import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import {
   approvalLinkIn,
   currentVersion,
+  decisionsSoFarOn,
   getJson,
   postJson,
   submitDecision,
@@ -93,6 +94,45 @@ describe('approval integrity', () => {
     ]);
   });
 
+  it('with nobody eligible for a step, the policy’s fallback role takes it; without one the run fails, naming the step and why', async () => {
+    const editPerson = (email: string, body: Record<string, unknown>) =>
+      fetch(`${stack.apiUrl}/directory/people/${email}`, { method: 'PATCH', headers: { ...as(stack.adminKey), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // Priya asks and her manager Sam decides the line-manager step. With Sam at the top of the org, the finance-director
+    // seat has only Priya (the requester) and Sam (who decided a step already) to go to: nobody eligible.
+    expect((await editPerson(approvers.cfo, { managerEmail: null })).status).toBe(200);
+    try {
+      const priya = await stack.createKey(approvers.financeDirector, ['runs:start:capex', 'runs:configure']);
+      const startAndPassLineManager = async (title: string, settings?: Record<string, unknown>) => {
+        const { requester: _requester, ...input } = capexInput({ title, amount: 20_000 });
+        const started = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input, ...(settings ? { settings } : {}) }, as(priya));
+        expect(started.status).toBe(201);
+        const sam = await waitForApprovalMail(stack, approvers.cfo, { subject: new RegExp(title) });
+        expect((await submitDecision(sam.link, 'approve')).status).toBe(200);
+        return started.body.runId as string;
+      };
+      const skippedIn = async (runId: string) =>
+        (await auditOf(runId)).filter((e) => e.action === 'approval.approver_skipped' && e.step === 'finance-director').map((e) => (e.details as { skipped: string }).skipped);
+
+      const withFallback = await startAndPassLineManager('Fallback takes the seat', { separationOfDuties: { fallbackRole: 'role:coo' } });
+      const dana = await waitForApprovalMail(stack, approvers.coo, { subject: /Fallback takes the seat/ });
+      expect(dana.mail.text).toContain('Finance director approval');
+      expect((await submitDecision(dana.link, 'approve')).status).toBe(200);
+      const completed = await waitForRunStatus(stack, withFallback, 'completed');
+      expect(completed.approvals.at(-1)).toMatchObject({ step: 'finance-director', approver: { email: approvers.coo, role: 'role:coo (fallback for role:finance-director)' } });
+      expect(await skippedIn(withFallback)).toEqual([approvers.financeDirector, approvers.cfo]);
+
+      const withoutFallback = await startAndPassLineManager('Nobody to take the seat');
+      const failed = await waitForRunStatus(stack, withoutFallback, 'failed');
+      expect(failed.failure?.reason).toContain('Finance director approval cannot be filled under separation of duties: role:finance-director: nobody eligible');
+      const noneEligible = (await auditOf(withoutFallback)).filter((e) => e.action === 'approval.no_eligible_approver');
+      expect(noneEligible).toEqual([expect.objectContaining({ step: 'finance-director', details: { role: 'role:finance-director', reason: 'nobody eligible' } })]);
+      expect(await skippedIn(withoutFallback)).toEqual([approvers.financeDirector, approvers.cfo]);
+      expect(approvalMailsTo(approvers.financeDirector, 'Nobody to take the seat')).toHaveLength(0);
+    } finally {
+      await editPerson(approvers.cfo, { managerEmail: 'jordan.blake@example.com' });
+    }
+  });
+
   it('reassignment refuses the person reassigning, the requester and anyone the requester asks; each refusal is audited', async () => {
     const title = 'Reassigned around the rules';
     const started = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title, amount: 3_000 }), settings: quickTiming });
@@ -157,6 +197,10 @@ describe('approval integrity', () => {
     const page = await (await fetch(againLink)).text();
     expect(page).toContain('You are asked again because the request was edited after this step was approved');
     expect(page).toContain('<tr><th scope="row">Amount</th><td><del>25,000.00 EUR</del></td><td><ins>99,000.00 EUR</ins></td></tr>');
+    // The decisions so far say which still count: not Morgan's approval of 25,000 EUR, and a request for changes never.
+    const morgansSuperseded = /^Superseded approval Line manager approval Morgan Lee, .* Asked again after a material change: Amount, Vendor\. This approval no longer counts\.$/;
+    const priyasRequest = /^Changes requested Finance director approval Priya Shah, .* Edited since: Amount, Vendor Get the premium model, it is safer$/;
+    expect(decisionsSoFarOn(page)).toEqual([expect.stringMatching(morgansSuperseded), expect.stringMatching(priyasRequest)]);
 
     // A decision on the version from before the edit (a page or integration that read it earlier) is refused.
     const stale = await submitDecision(againLink, 'approve', '', 'morgan-old-tab', versionSeen);
@@ -174,6 +218,14 @@ describe('approval integrity', () => {
 
     expect((await submitDecision(againLink, 'approve')).status).toBe(200);
     const priyaAgain = await stack.mail.waitFor((m) => m.to.includes(approvers.financeDirector) && m.subject.startsWith(`Approval needed: ${title}`) && m.id !== priya.mail.id);
+    // Priya's page next to 99,000 EUR (where the reproduction showed "Approved: Line manager, Morgan Lee" alone).
+    const priyaPage = await (await fetch(approvalLinkIn(priyaAgain))).text();
+    expect(priyaPage).toContain('<div><dt>Amount</dt><dd>99,000.00 EUR</dd></div>');
+    expect(decisionsSoFarOn(priyaPage)).toEqual([
+      expect.stringMatching(morgansSuperseded),
+      expect.stringMatching(priyasRequest),
+      expect.stringMatching(/^Approved Line manager approval Morgan Lee, [^.]* on version [0-9a-f]{12}$/),
+    ]);
     expect((await submitDecision(approvalLinkIn(priyaAgain), 'approve')).status).toBe(200);
     const run = await waitForRunStatus(stack, runId, 'completed');
     expect(stack.simulators.erp.findByReference(runId)[0]).toMatchObject({ amount: 99_000, vendor: 'Trumpf Premium' });
@@ -209,7 +261,7 @@ describe('approval integrity', () => {
 
     const priyaAgain = await stack.mail.waitFor((m) => m.to.includes(approvers.financeDirector) && m.subject.includes(title) && m.id !== priya.mail.id);
     const page = await (await fetch(approvalLinkIn(priyaAgain))).text();
-    expect(page).toContain('Changed since: Justification (not material under the policy, so this decision stands)');
+    expect(decisionsSoFarOn(page)[0]).toMatch(/^Approved Line manager approval Morgan Lee, .* Changed since: Justification \(not material under the policy, so this decision stands\)$/);
     expect((await submitDecision(approvalLinkIn(priyaAgain), 'approve')).status).toBe(200);
     await waitForRunStatus(stack, runId, 'completed');
     expect(approvalMailsTo(approvers.lineManager, title)).toHaveLength(1);

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMailer, messageIdFor, sendEmailOnce } from '../../activities/email.js';
-import type { ActivityDeps } from '../../activities/deps.js';
+import { messageIdFor, sendEmailOnce } from '../../activities/email.js';
 import { createDb, type Db } from '../../lib/db.js';
-import { createLogger } from '../../lib/logger.js';
+import { activityDeps } from '../support/activity-deps.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 /**
@@ -30,17 +29,6 @@ async function databaseDownError(): Promise<unknown> {
     return error;
   }
   throw new Error('expected the unreachable database to fail');
-}
-
-function depsWith(db: Db): ActivityDeps {
-  return {
-    db,
-    mailer: createMailer(stack.config.SMTP_URL),
-    logger: createLogger('test', 'silent'),
-    settings: { publicBaseUrl: stack.apiUrl, mailFrom: 'Opsflow <opsflow@localhost>', tokenSecrets: stack.config.TOKEN_SECRETS, allowShortDurations: true },
-    wakeWebhookDeliveries: async () => {},
-    close: async () => {},
-  } as unknown as ActivityDeps;
 }
 
 /** The owner's client, except that the first `failures` writes of the `sent` mark meet a database outage. */
@@ -71,10 +59,10 @@ const mail = (key: string) => ({
 describe('the duplicate-mail window', () => {
   it('a database outage right after the SMTP hand-off is waited out: one mail, recorded sent', async () => {
     const key = `window-db-${Date.now()}`;
-    const result = await sendEmailOnce(depsWith(dbFailingTheSentMark(3)), mail(key));
+    const result = await sendEmailOnce(activityDeps(stack, dbFailingTheSentMark(3)), mail(key));
     expect(result).toEqual({ sent: true });
     // A retry of the activity (what Temporal would run had the attempt failed) finds it sent.
-    expect(await sendEmailOnce(depsWith(stack.db), mail(key))).toEqual({ sent: false });
+    expect(await sendEmailOnce(activityDeps(stack), mail(key))).toEqual({ sent: false });
     const row = await stack.db.outboundEmail.findUniqueOrThrow({ where: { idempotencyKey: key } });
     expect(row).toMatchObject({ status: 'sent', messageId: messageIdFor(key) });
     expect(stack.mail.messages().filter((m) => m.subject === `Approval needed (${key})`)).toHaveLength(1);
@@ -84,7 +72,7 @@ describe('the duplicate-mail window', () => {
     const key = `window-crash-${Date.now()}`;
     // The attempt that "crashed": recorded, handed off, never marked.
     let recordedBeforeHandOff: unknown;
-    const crashed = depsWith(stack.db);
+    const crashed = activityDeps(stack);
     const realMailer = crashed.mailer;
     crashed.mailer = {
       sendMail: async (message: Parameters<typeof realMailer.sendMail>[0]) => {
@@ -96,7 +84,7 @@ describe('the duplicate-mail window', () => {
     await expect(sendEmailOnce(crashed, mail(key))).rejects.toThrow();
     expect(recordedBeforeHandOff).toMatchObject({ status: 'sending', messageId: messageIdFor(key) });
 
-    expect(await sendEmailOnce(depsWith(stack.db), mail(key))).toEqual({ sent: true });
+    expect(await sendEmailOnce(activityDeps(stack), mail(key))).toEqual({ sent: true });
     const copies = stack.mail.messages().filter((m) => m.subject === `Approval needed (${key})`);
     expect(copies).toHaveLength(2);
     expect(new Set(copies.map((m) => m.messageId))).toEqual(new Set([messageIdFor(key)]));

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhook } from '../../lib/webhook-signature.js';
+import { ConsoleClient } from '../support/console-client.js';
 import { capexInput, quickTiming } from '../support/fixtures.js';
 import { getJson, postJson, waitForApprovalMail } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
@@ -72,6 +73,26 @@ describe('authorization and input', () => {
     const at32 = await fetch(api(`/runs/${runId}/events`), { method: 'POST', headers: { 'content-type': 'application/json', ...as(stack.adminKey) }, body: JSON.stringify({ source: 'ats', type: 'x', data: JSON.parse('{"a":'.repeat(30) + '1' + '}'.repeat(30)) }) });
     expect(at32.status).not.toBe(422);
     expect((await fetch(api('/healthz'))).status).toBe(200);
+  });
+
+  it('refuses a policy nested deeper than 32 levels in the console form: 422 naming the field, what was typed kept (it was a 500)', async () => {
+    const opsConsole = new ConsoleClient(stack.apiUrl);
+    await opsConsole.signIn(await stack.createKey('dana.whitfield@example.com', ['runs:read', 'policies:write']));
+    const { body: before } = await getJson(api('/processes/capex/policy'));
+    await opsConsole.get('/ops/processes/capex/policy');
+    const save = (policy: string) => opsConsole.post('/ops/processes/capex/policy', { policy, reason: 'nest it', basedOn: String(before.version) });
+
+    // 60 KB URL-encoded: within the console's 100 KB form limit, and deep enough to overflow a recursive walk.
+    const deepArray = '['.repeat(10_000) + ']'.repeat(10_000);
+    const refused = await save(deepArray);
+    expect(refused.status).toBe(422);
+    expect(refused.html).toContain('<li><code>policy</code>: objects and arrays may nest at most 32 levels</li>');
+    expect(refused.html).toContain(`class="code">${deepArray}</textarea>`);
+    // 32 levels are fine as far as depth goes: the schema then says what is wrong.
+    const at32 = await save('['.repeat(32) + ']'.repeat(32));
+    expect(at32.status).toBe(422);
+    expect(at32.html).not.toContain('may nest at most');
+    expect((await getJson(api('/processes/capex/policy'))).body.version).toBe(before.version);
   });
 
   it('needs directory:read for the directory and other people\'s delegations (own entry and delegations stay readable)', async () => {

@@ -90,6 +90,18 @@ export function versionOnPage(page: string): string {
   return match[1]!;
 }
 
+/** The "Decisions so far" list of an approval page, one line of plain text per decision, as a reader sees it. */
+export function decisionsSoFarOn(page: string): string[] {
+  const list = /<ol class="history">([\s\S]*?)<\/ol>/.exec(page)?.[1];
+  if (list === undefined) return [];
+  return [...list.matchAll(/<li>([\s\S]*?)<\/li>/g)].map((item) =>
+    item[1]!
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim(),
+  );
+}
+
 /**
  * Submits the approval form as a browser would: opens the page, then posts the decision with the version the page
  * showed (pass `version` to post one seen earlier).

@@ -318,14 +318,32 @@ describe('decision version on the approval page', () => {
     expect(page).toContain('You are asked again because the request was edited after this step was approved');
   });
 
-  it('marks an earlier decision whose facts changed since, naming the facts', () => {
+  it('marks an earlier approval whose facts changed since, not materially, as standing, naming the facts', () => {
     const page = approvalPage(
       props({
-        history: [{ stepTitle: 'Line manager approval', approverName: 'Morgan Lee', decision: 'approved', comment: null, decidedAt: new Date('2026-11-25T10:00:00Z'), version: 'ab'.repeat(32), changedSince: ['Justification'] }],
+        history: [
+          { stepTitle: 'Line manager approval', approverName: 'Morgan Lee', decision: 'approved', comment: null, decidedAt: new Date('2026-11-25T10:00:00Z'), version: 'ab'.repeat(32), changedSince: ['Justification'], superseded: false },
+        ],
       }),
     );
     expect(page).toContain(`on version <code>${'ab'.repeat(6)}</code>`);
     expect(page).toContain('Changed since: Justification (not material under the policy, so this decision stands)');
+  });
+
+  it('calls a superseded approval superseded, and never calls a request for changes standing', () => {
+    const decided = { stepTitle: 'Line manager approval', approverName: 'Morgan Lee', comment: null, decidedAt: new Date('2026-11-25T10:00:00Z'), version: 'ab'.repeat(32) };
+    const page = approvalPage(
+      props({
+        history: [
+          { ...decided, decision: 'approved', changedSince: ['Amount', 'Vendor'], superseded: true },
+          { ...decided, stepTitle: 'Finance director approval', decision: 'changes_requested', comment: 'Premium model', changedSince: ['Amount', 'Vendor'] },
+        ],
+      }),
+    );
+    expect(page).toContain('<span class="badge badge-superseded">Superseded approval</span> <strong>Line manager approval</strong>');
+    expect(page).toContain('Asked again after a material change: Amount, Vendor. This approval no longer counts.');
+    expect(page).toContain('Edited since: Amount, Vendor');
+    expect(page).not.toContain('stands');
   });
 });
 
