@@ -475,7 +475,13 @@ export class ApprovalDesk {
     }
     if (!feasible) {
       const why = unfilled.map((seat) => `${seat.role}: ${seat.missing ?? 'nobody eligible (see the skipped approvers in the audit)'}`).join('; ');
-      throw ApplicationFailure.nonRetryable(`${spec.title} cannot be filled under separation of duties: ${why}`, FailureType.noEligibleApprover);
+      throw ApplicationFailure.create({
+        message: `${spec.title} cannot be filled under separation of duties: ${why}`,
+        type: FailureType.noEligibleApprover,
+        nonRetryable: true,
+        // The step fails before it is entered: the run's failure names it from here (run-lifecycle.ts failedStepOf).
+        details: [{ step: spec.stepId }],
+      });
     }
     return chosen;
   }
@@ -493,10 +499,12 @@ export class ApprovalDesk {
     const rule: ApprovalRule = spec.rule ?? { kind: 'all' };
     const approvers = await this.fillSeats(spec, rule, attempt);
     if (rule.kind === 'quorum' && rule.required > approvers.length) {
-      throw ApplicationFailure.nonRetryable(
-        `${spec.title} needs ${rule.required} approvals but only ${approvers.length} approvers were found`,
-        FailureType.quorumUnreachable,
-      );
+      throw ApplicationFailure.create({
+        message: `${spec.title} needs ${rule.required} approvals but only ${approvers.length} approvers were found`,
+        type: FailureType.quorumUnreachable,
+        nonRetryable: true,
+        details: [{ step: spec.stepId }],
+      });
     }
     const expiresAt = Date.now() + durationMs(spec.timing.timeout);
     const step: ActiveStep = { spec, rule, attempt, closed: false, seats: approvers.map((approver, seat) => ({ seat, approver, round: 1, expiresAt })) };

@@ -1,4 +1,5 @@
 import {
+  ApplicationFailure,
   CancellationScope,
   ContinueAsNew,
   defineSignal,
@@ -87,6 +88,11 @@ export class RunTracker {
     ]);
   }
 
+  /** A failure that names its step (one that could not be entered) is recorded against that step. */
+  failedIn(step: string): void {
+    this.step = step;
+  }
+
   /** After an edit the run's searchable facts follow the new input. */
   recordFacts(summary: RunSummary): void {
     upsertSearchAttributes([
@@ -122,6 +128,13 @@ export class RunTracker {
   }
 }
 
+/** The step a failure names itself (a step that could not be filled fails before the run enters it). */
+function failedStepOf(error: unknown): string | undefined {
+  const details = error instanceof ApplicationFailure ? error.details : undefined;
+  const step = (details?.[0] as { step?: unknown } | undefined)?.step;
+  return typeof step === 'string' ? step : undefined;
+}
+
 function failureMessage(error: unknown): string {
   let current: unknown = error;
   // The innermost cause says what went wrong; the outer layers say "activity task failed".
@@ -148,6 +161,8 @@ export async function trackRun<T>(
     const cancelled = isCancellation(error);
     const by = tracker.cancelledBy;
     const reason = cancelled ? (by ? `cancelled by ${by.actorEmail}: ${by.reason}` : 'cancelled by an operator') : failureMessage(error);
+    const failedStep = cancelled ? undefined : failedStepOf(error);
+    if (failedStep) tracker.failedIn(failedStep);
     await CancellationScope.nonCancellable(async () => {
       await onAbort(cancelled ? 'cancelled' : 'failed', reason);
       await tracker.close(cancelled ? 'cancelled' : 'failed', cancelled ? 'cancelled' : 'failed', reason, cancelled && by ? by.actorEmail : 'opsflow');

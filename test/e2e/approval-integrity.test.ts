@@ -123,7 +123,7 @@ describe('approval integrity', () => {
 
       const withoutFallback = await startAndPassLineManager('Nobody to take the seat');
       const failed = await waitForRunStatus(stack, withoutFallback, 'failed');
-      expect(failed.failure?.reason).toContain('Finance director approval cannot be filled under separation of duties: role:finance-director: nobody eligible');
+      expect(failed.failure).toMatchObject({ step: 'finance-director', reason: expect.stringContaining('Finance director approval cannot be filled under separation of duties: role:finance-director: nobody eligible') });
       const noneEligible = (await auditOf(withoutFallback)).filter((e) => e.action === 'approval.no_eligible_approver');
       expect(noneEligible).toEqual([expect.objectContaining({ step: 'finance-director', details: { role: 'role:finance-director', reason: 'nobody eligible' } })]);
       expect(await skippedIn(withoutFallback)).toEqual([approvers.financeDirector, approvers.cfo]);
