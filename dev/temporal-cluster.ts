@@ -7,7 +7,7 @@ import { Connection } from '@temporalio/client';
 import Long from 'long';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './postgres.js';
 import { freePort, freePortBelow32768 } from './ports.js';
-import { goBinDir } from './temporal-cli.js';
+import { goBinDir, onPath } from './temporal-cli.js';
 import { ensureSearchAttributes, stopChild, waitUntilServing } from './temporal-server.js';
 
 const run = promisify(execFile);
@@ -53,30 +53,80 @@ export interface TemporalClusterOptions {
   onOutput?: (line: string) => void;
 }
 
-function found(name: string): string | undefined {
-  const path = join(goBinDir(), name);
-  return existsSync(path) ? path : undefined;
+/** One of the two binaries the cluster needs, the names it goes by, and the setting that points at a build of it. */
+interface ServerBinary {
+  pkg: string;
+  /** What Temporal's release archives and images call it. */
+  releaseName: string;
+  /** What `go install` calls it: the package's last element. */
+  goInstallName: string;
+  envVar: string;
+}
+
+const SERVER_BINARIES = {
+  server: { pkg: 'go.temporal.io/server/cmd/server', releaseName: 'temporal-server', goInstallName: 'server', envVar: 'TEMPORAL_SERVER_PATH' },
+  sqlTool: { pkg: 'go.temporal.io/server/cmd/tools/sql', releaseName: 'temporal-sql-tool', goInstallName: 'sql', envVar: 'TEMPORAL_SQL_TOOL_PATH' },
+} satisfies Record<string, ServerBinary>;
+
+/** What `<binary> --version` says (`temporal version 1.29.1`, `temporal-sql-tool version 1.29.1`), or why it says nothing. */
+export async function binaryVersion(path: string): Promise<{ version: string } | { problem: string }> {
+  try {
+    const { stdout } = await run(path, ['--version'], { timeout: 20_000 });
+    const version = /\bversion v?(\d+\.\d+\.\d+\S*)/.exec(stdout)?.[1];
+    return version ? { version: `v${version}` } : { problem: `\`${path} --version\` printed no version: ${stdout.trim().slice(0, 120)}` };
+  } catch (error) {
+    return { problem: `\`${path} --version\` failed: ${(error as Error).message.split('\n')[0]}` };
+  }
 }
 
 /**
- * The server and its schema tool: TEMPORAL_SERVER_PATH / TEMPORAL_SQL_TOOL_PATH, else $GOBIN or $HOME/go/bin (the
- * cache), else built with `go install` from the Go module proxy (about 6 minutes, once).
+ * One binary at TEMPORAL_SERVER_VERSION: the path its variable names (which must be that version), else the first
+ * candidate on PATH, then in $GOBIN or $HOME/go/bin (the cache) that reports that version, passing over (and
+ * saying so) any other version; else built with `go install` from the Go module proxy into $HOME/go/bin.
  */
-export async function resolveTemporalServer(say: (line: string) => void = () => undefined): Promise<{ server: string; sqlTool: string; moduleDir: string }> {
-  const build = async (pkg: string) => {
-    say(`building ${pkg}@${TEMPORAL_SERVER_VERSION} with go install (once; about 6 minutes)`);
-    await run('go', ['install', `${pkg}@${TEMPORAL_SERVER_VERSION}`], { timeout: 30 * 60_000 });
-  };
-  let server = process.env.TEMPORAL_SERVER_PATH ?? found('server');
-  if (!server) await build('go.temporal.io/server/cmd/server');
-  server ??= found('server')!;
-  let sqlTool = process.env.TEMPORAL_SQL_TOOL_PATH ?? found('sql');
-  if (!sqlTool) await build('go.temporal.io/server/cmd/tools/sql');
-  sqlTool ??= found('sql')!;
-  // The schemas and sample configs ship in the module's sources, which `go install` leaves in the module cache.
+async function resolveServerBinary(binary: ServerBinary, say: (line: string) => void): Promise<{ path: string; source: string }> {
+  const explicit = process.env[binary.envVar];
+  if (explicit) {
+    const found = await binaryVersion(explicit);
+    if ('version' in found && found.version === TEMPORAL_SERVER_VERSION) return { path: explicit, source: binary.envVar };
+    throw new Error(`${binary.envVar}=${explicit} is not Temporal ${TEMPORAL_SERVER_VERSION}: ${'version' in found ? `it is ${found.version}` : found.problem}`);
+  }
+  const names = [binary.releaseName, binary.goInstallName];
+  const candidates = [
+    ...names.flatMap((name) => onPath(name) ?? []).map((path) => ({ path, source: 'PATH' })),
+    ...names.map((name) => join(goBinDir(), name)).filter((path) => existsSync(path)).map((path) => ({ path, source: 'go-bin' })),
+  ];
+  const seen = new Set<string>();
+  for (const candidate of candidates) {
+    if (seen.has(candidate.path)) continue;
+    seen.add(candidate.path);
+    const found = await binaryVersion(candidate.path);
+    if ('version' in found && found.version === TEMPORAL_SERVER_VERSION) return candidate;
+    say(`skipping ${candidate.path}: ${'version' in found ? `it is Temporal ${found.version}, this harness runs ${TEMPORAL_SERVER_VERSION}` : found.problem}`);
+  }
+  say(`building ${binary.pkg}@${TEMPORAL_SERVER_VERSION} with go install (once; about 6 minutes)`);
+  await run('go', ['install', `${binary.pkg}@${TEMPORAL_SERVER_VERSION}`], { timeout: 30 * 60_000 });
+  const built = join(goBinDir(), binary.goInstallName);
+  const found = await binaryVersion(built);
+  if ('version' in found && found.version === TEMPORAL_SERVER_VERSION) return { path: built, source: 'go-install' };
+  throw new Error(`go install ${binary.pkg}@${TEMPORAL_SERVER_VERSION} left ${built}, which is not that version: ${'version' in found ? found.version : found.problem}`);
+}
+
+export interface ResolvedTemporalServer {
+  server: string;
+  sqlTool: string;
+  /** The server module's sources (schemas, sample dynamic config), which `go install` leaves in the module cache. */
+  moduleDir: string;
+  sources: { server: string; sqlTool: string };
+}
+
+/** The server and its schema tool, each as resolveServerBinary finds or builds it, and the module's sources. */
+export async function resolveTemporalServer(say: (line: string) => void = () => undefined): Promise<ResolvedTemporalServer> {
+  const server = await resolveServerBinary(SERVER_BINARIES.server, say);
+  const sqlTool = await resolveServerBinary(SERVER_BINARIES.sqlTool, say);
   const { stdout } = await run('go', ['mod', 'download', '-json', `go.temporal.io/server@${TEMPORAL_SERVER_VERSION}`], { timeout: 10 * 60_000 });
   const moduleDir = (JSON.parse(stdout) as { Dir: string }).Dir;
-  return { server, sqlTool, moduleDir };
+  return { server: server.path, sqlTool: sqlTool.path, moduleDir, sources: { server: server.source, sqlTool: sqlTool.source } };
 }
 
 /** A CA, the frontend's certificate (localhost, 127.0.0.1), a client certificate, and a stranger's from another CA. */
@@ -337,4 +387,18 @@ async function ensureNamespace(address: string, tls: NonNullable<Parameters<type
   } finally {
     await connection.close();
   }
+}
+
+// `npm run temporal:install-server`: find or build the server and its schema tool and print them; CI calls this before
+// the tests, so the first build (about 6 minutes) never runs inside a test's setup timeout.
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) {
+  resolveTemporalServer(console.log)
+    .then(({ server, sqlTool, sources }) => {
+      console.log(`temporal server ${TEMPORAL_SERVER_VERSION}: ${server} (${sources.server})`);
+      console.log(`temporal sql tool ${TEMPORAL_SERVER_VERSION}: ${sqlTool} (${sources.sqlTool})`);
+    })
+    .catch((error: Error) => {
+      console.error(error.message);
+      process.exit(1);
+    });
 }

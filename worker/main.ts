@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../lib/config.js';
 import { staleDeliveryRefs } from '../lib/outbound-webhooks.js';
 import { createLogger } from '../lib/logger.js';
 import { DIGEST_SCHEDULE_ID, ensureDigestSchedule } from '../lib/digest-schedule.js';
-import { connectClient } from '../lib/temporal.js';
+import { connectClient, TemporalConnectError } from '../lib/temporal.js';
 import { startTracing } from '../lib/tracing.js';
 import { listenOnPreferredPort, listenServer } from '../lib/listen.js';
 import { createActivityDeps, createOpsflowWorker } from './worker.js';
@@ -79,16 +79,24 @@ async function runUntilStopped(config: Config, deps: ActivityDeps, onWorker: (wo
     try {
       created = await createOpsflowWorker({ config, logger, deps, workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH || undefined });
     } catch (error) {
-      if ((error as Error).name !== 'TemporalConnectionConfigError' || !/Could not connect/.test((error as Error).message)) throw error;
-      logger.warn({ err: error, retryInMs: delay }, 'Temporal not reachable; the worker tries again');
+      if (!(error instanceof TemporalConnectError)) throw error;
+      if (error.tlsRefusal) {
+        // Not transient, but fixable without a restart: each attempt reads the certificate files again.
+        logger.error(
+          { address: error.address, tlsRefusal: error.tlsRefusal, retryInMs: delay },
+          `Temporal at ${error.address} refused the worker's connection: ${error.tlsRefusal}. Check the TLS settings (TEMPORAL_TLS_* or the temporal.toml profile); the worker reads them again and retries`,
+        );
+      } else {
+        logger.warn({ err: error, retryInMs: delay }, 'Temporal not reachable; the worker tries again');
+      }
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, RETRY_MAX_MS);
       continue;
     }
     delay = RETRY_MIN_MS;
-    const { worker, connection, workflowSource } = created;
+    const { worker, connection, workflowSource, address } = created;
     onWorker(worker);
-    logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS, workflows: workflowSource }, 'worker started');
+    logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address, workflows: workflowSource }, 'worker started');
     if (first && config.APPROVER_DIGEST_SCHEDULE) ensureApproverDigest(config);
     first = false;
     try {

@@ -21,7 +21,7 @@ import type { Logger } from '../lib/logger.js';
 import { processKeyOfWorkflowType } from '../processes/index.js';
 import { createWorkerMetrics, type WorkerMetrics } from '../lib/metrics.js';
 import { wakeDeliveryWorkflows } from '../lib/outbound-webhooks.js';
-import { connectClient, connectionOptionsOf, temporalConnectionSettings, TemporalConnectionConfigError } from '../lib/temporal.js';
+import { connectClient, connectFailure, connectionOptionsOf, temporalConnectionSettings } from '../lib/temporal.js';
 import { activityTracingInterceptor, workflowTracingModules, workflowTracingSinks } from '../lib/tracing.js';
 
 /**
@@ -210,6 +210,8 @@ export interface OpsflowWorker {
   connection: NativeConnection;
   /** The workflow code it runs: a prebuilt bundle's path, or the entry it bundled at start. */
   workflowSource: string;
+  /** The Temporal frontend it connected to (from TEMPORAL_ADDRESS, the temporal.toml profile, or the default). */
+  address: string;
 }
 
 export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promise<OpsflowWorker> {
@@ -222,7 +224,7 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
   try {
     connection = await NativeConnection.connect(connectionOptionsOf(settings));
   } catch (error) {
-    throw new TemporalConnectionConfigError(`Could not connect to Temporal at ${settings.address}${settings.tls ? ' (TLS)' : ''}: ${(error as Error).message}`);
+    throw await connectFailure(settings, error);
   }
   const bundlePath = options.workflowsPath ? undefined : (options.workflowBundlePath ?? (await defaultBundlePath(config)));
   const worker = await Worker.create({
@@ -239,5 +241,5 @@ export async function createOpsflowWorker(options: OpsflowWorkerOptions): Promis
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: options.workflowsPath ?? workflowsPath }),
   });
-  return { worker, deps, connection, workflowSource: bundlePath ?? options.workflowsPath ?? workflowsPath };
+  return { worker, deps, connection, workflowSource: bundlePath ?? options.workflowsPath ?? workflowsPath, address: settings.address };
 }
