@@ -40,9 +40,9 @@ let stopDeciding = false;
  * One HTTP exchange as a well-behaved client does it: retries on 503/429 (after Retry-After, capped at 1 s to keep
  * CI short) and when no answer comes (the API was killed), until the deadline; every answer is recorded.
  */
-async function exchange(operation: string, send: () => Promise<Response>): Promise<Response> {
+async function exchange(operation: string, send: () => Promise<Response>, { resubmission = false } = {}): Promise<Response> {
   const deadline = Date.now() + CLIENT_DEADLINE_MS;
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = resubmission ? 1 : 0; ; attempt++) {
     if (Date.now() > deadline) throw new Error(`${operation}: no success within ${CLIENT_DEADLINE_MS} ms`);
     let response: Response;
     try {
@@ -86,14 +86,17 @@ function approvalMailOf(runId: string, mails = stack.mails()): CapturedMail | un
 
 /** Opens the link and approves, as a browser would; a repeat after an unanswered attempt may find it decided (409). */
 async function approve(runId: string, link: string): Promise<void> {
-  for (;;) {
-    const page = await exchange('link page', () => fetch(link));
+  // After a 202 (sent, not confirmed) the approver submits again: that is a retry, and may find its own decision (409).
+  for (let resubmission = false; ; resubmission = true) {
+    const page = await exchange('link page', () => fetch(link), { resubmission });
     const html = await page.text();
     if (page.status === 409 && /already/i.test(html)) return;
     expect(page.status, html.slice(0, 500)).toBe(200);
     const version = versionOnPage(html);
-    const result = await exchange('decide', () =>
-      fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ decision: 'approve', version }).toString() }),
+    const result = await exchange(
+      'decide',
+      () => fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ decision: 'approve', version }).toString() }),
+      { resubmission },
     );
     const text = await result.text();
     if (result.status === 200 || result.status === 409) return;
