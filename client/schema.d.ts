@@ -1019,6 +1019,11 @@ export interface components {
             decidedBy: string | null;
             /** Format: date-time */
             decidedAt: string | null;
+            /**
+             * @description How it was decided; `policy` when nobody decided in time and the deadline action decided the step; null while open or when closed without a decision
+             * @enum {string|null}
+             */
+            channel: "link" | "api" | "slack" | "email-reply" | "inbox" | "policy" | null;
             /** Format: date-time */
             requestedAt: string;
             /** Format: date-time */
@@ -4095,6 +4100,16 @@ export interface operations {
                             p50: number | null;
                             p90: number | null;
                             open: number;
+                        }[];
+                        /** @description Decisions per channel on requests opened in the window, most used first, with the median time to decide */
+                        channels: {
+                            /**
+                             * @description How the decision came: an e-mailed link, the API, Slack, a reply to the mail, My approvals (inbox), or the policy at the deadline
+                             * @enum {string}
+                             */
+                            channel: "link" | "api" | "slack" | "email-reply" | "inbox" | "policy";
+                            decided: number;
+                            p50: number | null;
                         }[];
                         reminders: number;
                         escalations: number;

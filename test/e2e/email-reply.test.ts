@@ -15,6 +15,7 @@ import type { CapturedMail } from '../../dev/mail-sink.js';
 import { createDb, type Db } from '../../lib/db.js';
 import { createLogger } from '../../lib/logger.js';
 import { signWebhook } from '../../lib/webhook-signature.js';
+import { approvalsOnRunPage } from '../support/console-client.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import { getJson, postJson, waitForApprovalMail, waitForRunStatus } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
@@ -154,11 +155,13 @@ describe('reply by e-mail: approve, reject and refusals, through real SMTP in an
     const messageId = await reply({ from: approvers.lineManager, to: approvedRun.replyTo, firstLine: 'Approve', quoting: approvedRun.mail });
     const confirmation = await answerTo(approvers.lineManager, messageId);
     expect(confirmation.text).toContain('You approved');
-    await waitForRunStatus(stack, approvedRun.runId, 'completed');
+    const run = await waitForRunStatus(stack, approvedRun.runId, 'completed');
     const [entry, ...more] = await decidedAudit(approvedRun.runId);
     expect(more).toHaveLength(0);
     expect(entry?.actor).toBe(approvers.lineManager);
     expect(entry?.details).toMatchObject({ decision: 'approved', channel: 'email-reply' });
+    expect(run.approvals.map((a) => a.channel)).toEqual(['email-reply']);
+    expect((await approvalsOnRunPage(stack, approvedRun.runId)).map((row) => row.Via)).toEqual(['e-mail reply']);
   });
 
   it('a reply to an already decided request decides nothing and says who decided', async () => {
