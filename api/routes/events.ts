@@ -10,6 +10,7 @@ import type { ApiContext } from '../context.js';
 import { applyEventToRun, isOpenEvent, routeEvent } from '../event-routing.js';
 import { parseOr422, tooDeepError } from '../errors.js';
 import { defineRoute } from '../route-table.js';
+import { duplicateEventExample, eventListExample, receiveEventBodyExample, receivedEventExample } from '../examples.js';
 import { verifySignedRequest } from '../signed-webhook.js';
 import { exceedsJsonDepth } from '../../lib/json-depth.js';
 
@@ -109,11 +110,11 @@ export const eventRoutes = [
       bodyValidation: 'handler',
       bodyParsing: 'raw',
       bodyLimit: '256kb',
-      bodyExample: { type: 'offer.accepted', data: { candidateId: 'cand-123' } },
+      bodyExample: receiveEventBodyExample,
     },
     responses: {
-      202: { description: 'Recorded; status says how routing went (received: the sweep finishes it)', schema: eventViewSchema },
-      200: { description: 'Duplicate webhook-id: the first event, routed again first while it is still held or received', schema: eventViewSchema.extend({ duplicate: z.literal(true) }) },
+      202: { description: 'Recorded; status says how routing went (received: the sweep finishes it)', schema: eventViewSchema, example: receivedEventExample },
+      200: { description: 'Duplicate webhook-id: the first event, routed again first while it is still held or received', schema: eventViewSchema.extend({ duplicate: z.literal(true) }), example: duplicateEventExample },
     },
     errors: { 400: 'Missing signature headers or malformed JSON', 401: 'Unknown source, bad signature or stale timestamp', 422: 'Not an event envelope' },
     async handler(ctx, { req, params, res, annotate }) {
@@ -203,7 +204,7 @@ export const eventRoutes = [
     summary: 'Received events with their routing outcome (?status=held shows what waits for its run to start, ?status=unmatched what no run took)',
     scope: 'runs:read',
     request: { query: eventsQuerySchema },
-    responses: { 200: { description: 'Events, newest first', schema: z.object({ items: z.array(eventViewSchema) }) } },
+    responses: { 200: { description: 'Events, newest first', schema: z.object({ items: z.array(eventViewSchema) }), example: eventListExample } },
     async handler(ctx, { query, res }) {
       const items = await ctx.db.inboundEvent.findMany({
         where: {
