@@ -5,6 +5,7 @@ import swaggerUi from 'swagger-ui-express';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createEgressPolicy } from '../lib/egress.js';
+import type { LogContext } from '../lib/log-context.js';
 import { redactPath } from '../lib/logger.js';
 import { createApiMetrics } from '../lib/metrics.js';
 import { httpServerSpans } from '../lib/tracing.js';
@@ -32,7 +33,7 @@ export interface AppOptions {
 
 /**
  * One line per request: method, path (approval tokens replaced), status, milliseconds and the request id, plus the
- * run, process and step when the route knows them (api/route-table.ts `annotate`). Headers only with
+ * run, process and step when the route knows them (api/route-table.ts `inRequestLogContext`). Headers only with
  * LOG_HTTP_HEADERS=1, for debugging: requests carry keys and cookies, responses Set-Cookie (all redacted even then).
  */
 export function requestLog(logger: ApiContext['logger'], options: { headers: boolean }) {
@@ -45,8 +46,14 @@ export function requestLog(logger: ApiContext['logger'], options: { headers: boo
       res.setHeader('X-Request-Id', id);
       return id;
     },
-    // At the start: the request id only. At the end: what the route learnt (runId, process, step) is added.
-    customProps: (req, res) => ((res as ServerResponse & { locals?: { logFields?: object } }).locals?.logFields ?? { requestId: req.id }),
+    // At the start: the request id only. At the end: what the route learnt (runId, process, step) is added; the request
+    // id is bound to the line already.
+    customProps: (req, res) => {
+      const context = (res as ServerResponse & { locals?: { logContext?: LogContext } }).locals?.logContext;
+      if (!context) return { requestId: req.id };
+      const { requestId: _bound, ...learnt } = context;
+      return learnt;
+    },
     customSuccessMessage: (req, res, ms) => requestLine(req, res, ms),
     // pino-http passes the response time here too (its onResFinished); its types do not say so yet.
     customErrorMessage: ((req: IncomingMessage, res: ServerResponse, _error: Error, ms: number) => requestLine(req, res, ms)) as unknown as (req: IncomingMessage, res: ServerResponse, error: Error) => string,

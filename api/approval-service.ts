@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ApprovalRequest, Run } from '../lib/generated/prisma/client.js';
+import { addLogFields, type LogContext } from '../lib/log-context.js';
 import { hashToken, looksLikeToken } from '../lib/tokens.js';
 import {
   DECIDE_UPDATE,
@@ -27,12 +28,21 @@ export type LinkRefusal =
 
 export type LinkLookup = { ok: true; approval: ApprovalRequest; run: Run } | ({ ok: false } & LinkRefusal);
 
-/** Checks a link's token: exists, not used, not revoked, not expired, run still open. Never decides anything. */
+/** What a request's log lines say about the run an approval request belongs to (lib/log-context.ts). */
+export function runLogFields(run: Pick<Run, 'id' | 'process'>, approval: Pick<ApprovalRequest, 'stepId'>): LogContext {
+  return { runId: run.id, process: run.process, step: approval.stepId };
+}
+
+/**
+ * Checks a link's token: exists, not used, not revoked, not expired, run still open. Never decides anything. The
+ * request's log lines name the link's run from here on.
+ */
 export async function lookUpLink(ctx: ApiContext, token: string, now = new Date()): Promise<LinkLookup> {
   if (!looksLikeToken(token)) return { ok: false, kind: 'not_found' };
   const approval = await ctx.db.approvalRequest.findUnique({ where: { tokenHash: hashToken(token) }, include: { run: true } });
   if (!approval) return { ok: false, kind: 'not_found' };
   const { run, ...request } = approval;
+  addLogFields(runLogFields(run, request));
   return refusalFor(request, run, now) ?? { ok: true, approval: request, run };
 }
 
@@ -158,7 +168,7 @@ export async function explainFailure(ctx: ApiContext, approval: ApprovalRequest,
     // The workflow refused it but our records have not caught up yet (e.g. the step just timed out).
     if (refusal) return { kind: 'revoked', approval: { ...request, revokedReason: cause?.message ?? 'the step is no longer open' } };
   }
-  ctx.logger.warn({ err: error, requestId: approval.id }, 'decision not delivered');
+  ctx.logger.warn({ err: error, approvalRequestId: approval.id }, 'decision not delivered');
   return { kind: 'unavailable' };
 }
 

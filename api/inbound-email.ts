@@ -10,7 +10,8 @@ import { hashToken } from '../lib/tokens.js';
 import type { Decision } from '../processes/approval-messages.js';
 import { diffFacts, type Fact } from '../processes/facts.js';
 import { factsOf, findProcess } from '../processes/index.js';
-import { decideByLink, refusalFor, type DecideOutcome, type LinkRefusal } from './approval-service.js';
+import { addLogFields } from '../lib/log-context.js';
+import { decideByLink, refusalFor, runLogFields, type DecideOutcome, type LinkRefusal } from './approval-service.js';
 import type { ApiContext } from './context.js';
 
 /** Reply by e-mail (README, Approvals): what the SMTP listener and POST /inbound/email share. */
@@ -192,7 +193,7 @@ export async function handleInboundEmail(ctx: ApiContext, inbound: InboundEmail,
   const subject = `Re: ${parsed.subject ?? 'your reply'}`.replace(/^Re: Re: /i, 'Re: ');
   const refuse = async (why: string, approval?: ApprovalRequest, extra: string[] = []): Promise<InboundOutcome> => {
     await answer(inbound, { to: from, messageId, runId: approval?.runId, subject, paragraphs: [`Nothing was decided: ${why}`, ...extra] });
-    ctx.logger.info({ requestId: approval?.id, why }, 'inbound reply decided nothing');
+    ctx.logger.info({ approvalRequestId: approval?.id, why }, 'inbound reply decided nothing');
     return { kind: 'refused', why, requestId: approval?.id };
   };
 
@@ -201,6 +202,7 @@ export async function handleInboundEmail(ctx: ApiContext, inbound: InboundEmail,
   const found = await ctx.db.approvalRequest.findUnique({ where: { tokenHash: hashToken(address.token) }, include: { run: true } });
   if (!found || found.kind !== 'decision') return refuse('the address you wrote to belongs to no approval request.');
   const { run, ...approval } = found;
+  addLogFields(runLogFields(run, approval));
 
   // Who wrote it is established before anything about the request is said or done.
   const fromDomain = from.slice(from.lastIndexOf('@') + 1);

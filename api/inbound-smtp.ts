@@ -1,5 +1,6 @@
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
+import { withLogContext } from '../lib/log-context.js';
 import { parseReplyAddress } from '../lib/reply-address.js';
 import type { ApiContext } from './context.js';
 import { handleInboundEmail, type InboundEmail } from './inbound-email.js';
@@ -42,12 +43,13 @@ export async function startInboundSmtp(ctx: ApiContext, inbound: InboundEmail, l
       readAll(stream)
         .then(async (raw) => {
           if (stream.sizeExceeded) return callback(Object.assign(new Error('Message too large'), { responseCode: 552 }));
-          await handleInboundEmail(ctx, inbound, raw, {
+          // Its own log context: the lines it logs name the run the reply is about, once that is known.
+          await withLogContext({}, () => handleInboundEmail(ctx, inbound, raw, {
             recipients: session.envelope.rcptTo.map((r) => r.address),
             mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
             remoteAddress: session.remoteAddress,
             helo: session.hostNameAppearsAs,
-          });
+          }));
           callback();
         })
         .catch((error: unknown) => {

@@ -1,3 +1,5 @@
+import type { RecordedChannel } from '../processes/approval-messages.js';
+
 /** The figures `GET /kpis` returns and the dashboard draws. Durations in seconds; rates between 0 and 1. */
 export interface Kpis {
   window: { from: string; to: string };
@@ -11,6 +13,12 @@ export interface Kpis {
   /** Decision time (request to decision) per step, for requests opened in the window. */
   steps: Array<{ step: string; decided: number; p50: number | null; p90: number | null; open: number; requests: number; breaches: number; breachRate: number }>;
   approvers: Array<{ email: string; name: string; decided: number; p50: number | null; p90: number | null; open: number }>;
+  /**
+   * Decisions per channel (link, API, Slack, e-mail reply, inbox, or the policy at the deadline), for requests opened
+   * in the window: how many, and the median time from request to decision (for a decision by policy, from the first
+   * request it closed). Most used first.
+   */
+  channels: Array<{ channel: RecordedChannel; decided: number; p50: number | null }>;
   reminders: number;
   escalations: number;
   /** The bottleneck list: approval requests waiting longest right now. */

@@ -1,6 +1,7 @@
 import type { Db } from '../lib/db.js';
 import { Prisma } from '../lib/db.js';
 import type { Kpis } from './kpi-types.js';
+import { isRecordedChannel } from './run-views.js';
 
 export interface KpiQuery {
   process?: string;
@@ -27,7 +28,7 @@ export async function computeKpis(db: Db, query: KpiQuery): Promise<Kpis> {
   const runFilter = (alias: string) =>
     Prisma.sql`(${process}::text IS NULL OR ${Prisma.raw(alias)}.process = ${process}) AND ${Prisma.raw(alias)}.status <> 'not_started'`;
 
-  const [statusRows, cycle, cycleWeeks, steps, approvers, nudges, oldest, throughput] = await Promise.all([
+  const [statusRows, cycle, cycleWeeks, steps, approvers, channels, nudges, oldest, throughput] = await Promise.all([
     db.$queryRaw<Array<{ status: string; n: number }>>`
       SELECT r.status, count(*)::int AS n FROM "Run" r
       WHERE r."startedAt" >= ${from} AND r."startedAt" < ${to} AND ${runFilter('r')}
@@ -64,6 +65,31 @@ export async function computeKpis(db: Db, query: KpiQuery): Promise<Kpis> {
       FROM "ApprovalRequest" a JOIN "Run" r ON r.id = a."runId"
       WHERE a.kind = 'decision' AND a."createdAt" >= ${from} AND a."createdAt" < ${to} AND ${runFilter('r')}
       GROUP BY a."approverEmail" ORDER BY p90 DESC NULLS LAST, a."approverEmail"`,
+    // The channel is the decision's evidence: its audit entry. A person decides one request; the policy's deadline
+    // action decides a step attempt, whose requests it closed share the prefix of its id (`<run>:<step>:a<n>:`).
+    db.$queryRaw<Array<{ channel: string; decided: number; p50: number | null }>>`
+      WITH asked AS (
+        SELECT a.id, a."runId", a."createdAt", a."usedAt", a."revokedReason"
+        FROM "ApprovalRequest" a JOIN "Run" r ON r.id = a."runId"
+        WHERE a.kind = 'decision' AND a."createdAt" >= ${from} AND a."createdAt" < ${to} AND ${runFilter('r')}
+      ), decisions AS (
+        SELECT e."runId", e.at, e.details->>'requestId' AS "requestId", e.details->>'channel' AS channel
+        FROM "AuditEntry" e
+        WHERE e.action = 'approval.decided' AND e."runId" IN (SELECT "runId" FROM asked)
+      ), timed AS (
+        SELECT d.channel, extract(epoch FROM q."usedAt" - q."createdAt") AS seconds
+        FROM decisions d JOIN asked q ON q.id = d."requestId"
+        WHERE q."usedAt" IS NOT NULL
+        UNION ALL
+        SELECT 'policy', extract(epoch FROM d.at - min(q."createdAt"))
+        FROM decisions d JOIN asked q ON q."runId" = d."runId"
+          AND starts_with(q.id, left(d."requestId", -length(':policy')) || ':')
+          AND q."revokedReason" LIKE '% by policy at the deadline'
+        WHERE d.channel = 'policy'
+        GROUP BY d."runId", d."requestId", d.at
+      )
+      SELECT channel, count(*)::int AS decided, percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS p50
+      FROM timed GROUP BY channel ORDER BY decided DESC, channel`,
     db.$queryRaw<Array<{ reminders: number; escalations: number }>>`
       SELECT count(*) FILTER (WHERE e.action = 'approval.reminded')::int AS reminders,
              count(*) FILTER (WHERE e.action = 'approval.escalated')::int AS escalations
@@ -114,6 +140,7 @@ export async function computeKpis(db: Db, query: KpiQuery): Promise<Kpis> {
       breachRate: num(s.requests) ? num(s.breaches) / num(s.requests) : 0,
     })),
     approvers: approvers.map((a) => ({ email: a.email, name: a.name, decided: num(a.decided), p50: maybe(a.p50), p90: maybe(a.p90), open: num(a.open) })),
+    channels: channels.flatMap(({ channel, decided, p50 }) => (isRecordedChannel(channel) ? [{ channel, decided: num(decided), p50: maybe(p50) }] : [])),
     reminders: num(nudges[0]?.reminders),
     escalations: num(nudges[0]?.escalations),
     oldestOpen: oldest.map((o) => ({

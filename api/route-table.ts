@@ -1,7 +1,7 @@
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { withLogContext, type LogContext } from '../lib/log-context.js';
+import { addLogFields, withLogContext, type LogContext } from '../lib/log-context.js';
 import { authenticate, requireScope } from './auth.js';
 import type { ApiContext } from './context.js';
 import { parseOr422 } from './errors.js';
@@ -184,31 +184,33 @@ function runHandler(ctx: ApiContext, route: AnyRoute): RequestHandler {
   const params = paramsSchemaOf(route);
   const { query, body } = route.request ?? {};
   const validateBody = body && route.request?.bodyValidation !== 'handler';
-  return async (req: Request, res: Response, next: NextFunction) => {
-    const fields: LogContext = { requestId: String(req.id) };
-    // Routes under /runs/:id touch a run: every line this request logs carries its id.
-    if (route.path.startsWith('/runs/:id')) fields.runId = String(req.params.id);
-    const call: RouteCall<unknown, unknown, unknown> = {
-      req,
-      res,
-      params: (params ? parseOr422(params, req.params, ['params'], 'Path parameters are invalid') : {}) as never,
-      query: (query ? parseOr422(query as z.ZodType, req.query, ['query'], 'Query parameters are invalid') : {}) as never,
-      body: (validateBody ? parseOr422(body as z.ZodType, req.body ?? {}) : (req.body as unknown)) as never,
-      annotate: (more) => {
-        Object.assign(fields, more);
-        annotateRequestLog(res, more);
-      },
-    };
-    if (fields.runId) annotateRequestLog(res, fields);
-    await withLogContext(fields, () => route.handler(ctx, call));
-    if (!res.headersSent && !res.writableEnded) next(new AppError('internal', `${route.operationId} gave no answer`));
-  };
+  return (req: Request, res: Response, next: NextFunction) =>
+    inRequestLogContext(req, res, async () => {
+      // Routes under /runs/:id touch a run: every line this request logs carries its id.
+      if (route.path.startsWith('/runs/:id')) addLogFields({ runId: String(req.params.id) });
+      const call: RouteCall<unknown, unknown, unknown> = {
+        req,
+        res,
+        params: (params ? parseOr422(params, req.params, ['params'], 'Path parameters are invalid') : {}) as never,
+        query: (query ? parseOr422(query as z.ZodType, req.query, ['query'], 'Query parameters are invalid') : {}) as never,
+        body: (validateBody ? parseOr422(body as z.ZodType, req.body ?? {}) : (req.body as unknown)) as never,
+        annotate: addLogFields,
+      };
+      await route.handler(ctx, call);
+      if (!res.headersSent && !res.writableEnded) next(new AppError('internal', `${route.operationId} gave no answer`));
+    });
 }
 
-/** Fields for pino-http's "request completed" line (api/app.ts reads them in customProps). */
-function annotateRequestLog(res: Response, { requestId: _bound, ...fields }: LogContext): void {
-  // The request id is bound to that line already (customProps at the start of the request).
-  res.locals.logFields = { ...(res.locals.logFields as LogContext | undefined), ...fields };
+/**
+ * Runs a request's handler in its log context: every line it logs carries the request id, and whatever the work
+ * learns with `addLogFields` (the run, process and step it touches, also from deep in a service) goes on those
+ * lines and on the request's own line, which api/app.ts reads from `res.locals.logContext` when it is written.
+ * Route-table routes get it from `mountRoutes`; the page and callback routers wrap their handlers in it.
+ */
+export function inRequestLogContext<T>(req: Request, res: Response, handler: () => T): T {
+  const fields: LogContext = { requestId: String(req.id) };
+  res.locals.logContext = fields;
+  return withLogContext(fields, handler);
 }
 
 /** The Express routes of a table: body parser, key, scope, request validation, handler (and the test-mode check). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ApprovalRequest, AuditEntry, Run } from '../lib/generated/prisma/client.js';
+import { closedByPolicyAtDeadline, type RecordedChannel } from '../processes/approval-messages.js';
 import { factsOf, findProcess } from '../processes/index.js';
 
 /** The wire shapes below, for the route table (OpenAPI and the test-mode response check). */
@@ -24,6 +25,31 @@ export const runSummarySchema = z
   })
   .meta({ id: 'RunSummary' });
 
+/** Every channel a decision is recorded with, and how pages name it. */
+export const CHANNEL_LABELS: Record<RecordedChannel, string> = {
+  link: 'link',
+  api: 'API',
+  slack: 'Slack',
+  'email-reply': 'e-mail reply',
+  inbox: 'inbox',
+  policy: 'policy at deadline',
+};
+export const isRecordedChannel = (value: unknown): value is RecordedChannel => typeof value === 'string' && Object.hasOwn(CHANNEL_LABELS, value);
+export const decisionChannelSchema = z
+  .enum(Object.keys(CHANNEL_LABELS) as [RecordedChannel, ...RecordedChannel[]])
+  .describe('How the decision came: an e-mailed link, the API, Slack, a reply to the mail, My approvals (inbox), or the policy at the deadline');
+
+/** The channel each request was decided by, read from the decisions' audit entries (the evidence). */
+export function decisionChannelsOf(entries: Array<Pick<AuditEntry, 'action' | 'details'>>): Map<string, RecordedChannel> {
+  const channels = new Map<string, RecordedChannel>();
+  for (const { action, details } of entries) {
+    if (action !== 'approval.decided') continue;
+    const { requestId, channel } = (details ?? {}) as { requestId?: unknown; channel?: unknown };
+    if (typeof requestId === 'string' && isRecordedChannel(channel)) channels.set(requestId, channel);
+  }
+  return channels;
+}
+
 export const approvalStateSchema = z.enum(['pending', 'approved', 'rejected', 'changes_requested', 'revised', 'submitted', 'expired', 'revoked']);
 
 export const approvalViewSchema = z
@@ -38,6 +64,7 @@ export const approvalViewSchema = z
     comment: z.string().nullable(),
     decidedBy: z.string().nullable(),
     decidedAt: timestamp.nullable(),
+    channel: decisionChannelSchema.nullable().describe('How it was decided; `policy` when nobody decided in time and the deadline action decided the step; null while open or when closed without a decision'),
     requestedAt: timestamp,
     expiresAt: timestamp,
     remindersSent: z.number().int(),
@@ -101,7 +128,8 @@ export function approvalState(a: ApprovalRequest, now = new Date()): ApprovalSta
   return 'pending';
 }
 
-export function approvalView(a: ApprovalRequest) {
+/** A request as the API shows it; `channels` (decisionChannelsOf the run's audit) says how each decided one came. */
+export function approvalView(a: ApprovalRequest, channels: ReadonlyMap<string, RecordedChannel>) {
   return {
     requestId: a.id,
     step: a.stepId,
@@ -113,6 +141,7 @@ export function approvalView(a: ApprovalRequest) {
     comment: a.comment,
     decidedBy: a.decidedBy,
     decidedAt: a.usedAt?.toISOString() ?? null,
+    channel: a.usedAt ? (channels.get(a.id) ?? null) : closedByPolicyAtDeadline(a.revokedReason) ? ('policy' as const) : null,
     requestedAt: a.createdAt.toISOString(),
     expiresAt: a.expiresAt.toISOString(),
     remindersSent: a.remindersSent,
@@ -127,6 +156,7 @@ export function runDetail(run: Run & { approvals: ApprovalRequest[]; audit: Audi
   const process = findProcess(run.process);
   const current = process ? factsOf(process, run.input) : { facts: [], version: '' };
   const failed = run.status === 'failed' ? run.audit.find((entry) => entry.action === 'run.failed') : undefined;
+  const channels = decisionChannelsOf(run.audit);
   return {
     ...runSummary(run),
     processTitle: process?.title ?? run.process,
@@ -141,7 +171,7 @@ export function runDetail(run: Run & { approvals: ApprovalRequest[]; audit: Audi
     startedBy: run.startedBy,
     policy: { version: run.policyVersion, overridden: Object.keys((run.settings as Record<string, unknown> | null) ?? {}).length > 0, effective: run.policy },
     settings: run.settings,
-    approvals: run.approvals.map(approvalView),
+    approvals: run.approvals.map((a) => approvalView(a, channels)),
     timeline: run.audit.map((entry) => ({
       at: entry.at.toISOString(),
       action: entry.action,

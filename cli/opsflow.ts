@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --import tsx
+#!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { createOpsflowClient, type DecisionBody, type OpsflowClient, type StartRunBody } from '../client/index.js';

@@ -1019,6 +1019,11 @@ export interface components {
             decidedBy: string | null;
             /** Format: date-time */
             decidedAt: string | null;
+            /**
+             * @description How it was decided; `policy` when nobody decided in time and the deadline action decided the step; null while open or when closed without a decision
+             * @enum {string|null}
+             */
+            channel: "link" | "api" | "slack" | "email-reply" | "inbox" | "policy" | null;
             /** Format: date-time */
             requestedAt: string;
             /** Format: date-time */
@@ -1503,6 +1508,108 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "process": "capex",
+                     *       "version": 3,
+                     *       "policy": {
+                     *         "thresholds": {
+                     *           "financeDirectorFrom": 10000,
+                     *           "cfoFrom": 150000
+                     *         },
+                     *         "approval": {
+                     *           "reminderAfter": "1d",
+                     *           "timeout": "3d",
+                     *           "onTimeout": "escalate",
+                     *           "escalateTo": "manager-of-approver",
+                     *           "escalationTimeout": "2d"
+                     *         },
+                     *         "steps": {
+                     *           "line-manager": {
+                     *             "approvers": [
+                     *               "manager-of-requester"
+                     *             ]
+                     *           },
+                     *           "finance-director": {
+                     *             "approvers": [
+                     *               "role:finance-director"
+                     *             ]
+                     *           },
+                     *           "cfo": {
+                     *             "approvers": [
+                     *               "role:cfo"
+                     *             ]
+                     *           }
+                     *         },
+                     *         "separationOfDuties": {
+                     *           "onePersonOneStep": true
+                     *         },
+                     *         "materialChanges": [
+                     *           {
+                     *             "field": "amount",
+                     *             "when": "increased"
+                     *           },
+                     *           {
+                     *             "field": "currency",
+                     *             "when": "changed"
+                     *           },
+                     *           {
+                     *             "field": "vendor",
+                     *             "when": "changed"
+                     *           },
+                     *           {
+                     *             "field": "category",
+                     *             "when": "changed"
+                     *           }
+                     *         ],
+                     *         "purchaseOrderTimeout": "1h",
+                     *         "revisionTimeout": "7d"
+                     *       },
+                     *       "createdBy": "sam.okafor@example.com",
+                     *       "createdAt": "2026-02-23T08:30:00.000Z",
+                     *       "reason": "The CFO signs from 150,000 EUR (board decision of 2026-02-20)",
+                     *       "bounds": {
+                     *         "minimumSla": "1h",
+                     *         "minimumRetryBudget": "1m"
+                     *       },
+                     *       "schema": {
+                     *         "$schema": "https://json-schema.org/draft/2020-12/schema",
+                     *         "type": "object",
+                     *         "properties": {
+                     *           "thresholds": {
+                     *             "default": {},
+                     *             "type": "object",
+                     *             "properties": {
+                     *               "financeDirectorFrom": {
+                     *                 "default": 10000,
+                     *                 "description": "From this amount the finance director approves too",
+                     *                 "type": "number",
+                     *                 "exclusiveMinimum": 0,
+                     *                 "maximum": 10000000000000
+                     *               },
+                     *               "cfoFrom": {
+                     *                 "default": 100000,
+                     *                 "description": "From this amount the CFO approves too",
+                     *                 "type": "number",
+                     *                 "exclusiveMinimum": 0,
+                     *                 "maximum": 10000000000000
+                     *               }
+                     *             },
+                     *             "additionalProperties": false
+                     *           }
+                     *         },
+                     *         "additionalProperties": false
+                     *       },
+                     *       "links": {
+                     *         "versions": "/processes/capex/policy/versions",
+                     *         "change": {
+                     *           "method": "PUT",
+                     *           "href": "/processes/capex/policy",
+                     *           "scope": "policies:write"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         process: string;
                         version: number;
@@ -1602,6 +1709,65 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "policy": {
+                 *         "thresholds": {
+                 *           "financeDirectorFrom": 10000,
+                 *           "cfoFrom": 150000
+                 *         },
+                 *         "approval": {
+                 *           "reminderAfter": "1d",
+                 *           "timeout": "3d",
+                 *           "onTimeout": "escalate",
+                 *           "escalateTo": "manager-of-approver",
+                 *           "escalationTimeout": "2d"
+                 *         },
+                 *         "steps": {
+                 *           "line-manager": {
+                 *             "approvers": [
+                 *               "manager-of-requester"
+                 *             ]
+                 *           },
+                 *           "finance-director": {
+                 *             "approvers": [
+                 *               "role:finance-director"
+                 *             ]
+                 *           },
+                 *           "cfo": {
+                 *             "approvers": [
+                 *               "role:cfo"
+                 *             ]
+                 *           }
+                 *         },
+                 *         "separationOfDuties": {
+                 *           "onePersonOneStep": true
+                 *         },
+                 *         "materialChanges": [
+                 *           {
+                 *             "field": "amount",
+                 *             "when": "increased"
+                 *           },
+                 *           {
+                 *             "field": "currency",
+                 *             "when": "changed"
+                 *           },
+                 *           {
+                 *             "field": "vendor",
+                 *             "when": "changed"
+                 *           },
+                 *           {
+                 *             "field": "category",
+                 *             "when": "changed"
+                 *           }
+                 *         ],
+                 *         "purchaseOrderTimeout": "1h",
+                 *         "revisionTimeout": "7d"
+                 *       },
+                 *       "reason": "The CFO signs from 150,000 EUR (board decision of 2026-02-20)",
+                 *       "basedOn": 2
+                 *     }
+                 */
                 "application/json": {
                     policy: {
                         [key: string]: unknown;
@@ -1619,6 +1785,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "process": "capex",
+                     *       "version": 3,
+                     *       "policy": {
+                     *         "thresholds": {
+                     *           "financeDirectorFrom": 10000,
+                     *           "cfoFrom": 150000
+                     *         },
+                     *         "approval": {
+                     *           "reminderAfter": "1d",
+                     *           "timeout": "3d",
+                     *           "onTimeout": "escalate",
+                     *           "escalateTo": "manager-of-approver",
+                     *           "escalationTimeout": "2d"
+                     *         },
+                     *         "steps": {
+                     *           "line-manager": {
+                     *             "approvers": [
+                     *               "manager-of-requester"
+                     *             ]
+                     *           },
+                     *           "finance-director": {
+                     *             "approvers": [
+                     *               "role:finance-director"
+                     *             ]
+                     *           },
+                     *           "cfo": {
+                     *             "approvers": [
+                     *               "role:cfo"
+                     *             ]
+                     *           }
+                     *         },
+                     *         "separationOfDuties": {
+                     *           "onePersonOneStep": true
+                     *         },
+                     *         "materialChanges": [
+                     *           {
+                     *             "field": "amount",
+                     *             "when": "increased"
+                     *           },
+                     *           {
+                     *             "field": "currency",
+                     *             "when": "changed"
+                     *           },
+                     *           {
+                     *             "field": "vendor",
+                     *             "when": "changed"
+                     *           },
+                     *           {
+                     *             "field": "category",
+                     *             "when": "changed"
+                     *           }
+                     *         ],
+                     *         "purchaseOrderTimeout": "1h",
+                     *         "revisionTimeout": "7d"
+                     *       },
+                     *       "createdBy": "sam.okafor@example.com",
+                     *       "createdAt": "2026-02-23T08:30:00.000Z",
+                     *       "reason": "The CFO signs from 150,000 EUR (board decision of 2026-02-20)"
+                     *     }
+                     */
                     "application/json": components["schemas"]["PolicyVersion"];
                 };
             };
@@ -1918,6 +2146,45 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "runId": "capex-5f0c2a9e-3b7d-4e61-9d0a-1f2e3d4c5b6a",
+                     *           "process": "capex",
+                     *           "title": "Laser cutter",
+                     *           "status": "running",
+                     *           "currentStep": "finance-director",
+                     *           "requester": {
+                     *             "name": "Alex Rivera",
+                     *             "email": "alex.rivera@example.com"
+                     *           },
+                     *           "amount": 25000,
+                     *           "currency": "EUR",
+                     *           "startedAt": "2026-03-02T09:14:05.120Z",
+                     *           "closedAt": null,
+                     *           "stuck": null
+                     *         },
+                     *         {
+                     *           "runId": "capex-0b7e4d21-8c3a-4f59-a6d2-7e1f9c0b3a58",
+                     *           "process": "capex",
+                     *           "title": "Forklift battery replacement",
+                     *           "status": "completed",
+                     *           "currentStep": "purchase-order",
+                     *           "requester": {
+                     *             "name": "Casey Nguyen",
+                     *             "email": "casey.nguyen@example.com"
+                     *           },
+                     *           "amount": 8400,
+                     *           "currency": "EUR",
+                     *           "startedAt": "2026-02-27T13:40:11.502Z",
+                     *           "closedAt": "2026-02-28T08:02:47.915Z",
+                     *           "stuck": null
+                     *         }
+                     *       ],
+                     *       "nextCursor": "MjAyNi0wMi0yN1QxMzo0MDoxMS41MDJafGNhcGV4LTBiN2U0ZDIxLThjM2EtNGY1OS1hNmQyLTdlMWY5YzBiM2E1OA"
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["RunSummary"][];
                         nextCursor: string | null;
@@ -2160,6 +2427,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "runId": "capex-5f0c2a9e-3b7d-4e61-9d0a-1f2e3d4c5b6a",
+                     *       "status": "running",
+                     *       "links": {
+                     *         "self": "/runs/capex-5f0c2a9e-3b7d-4e61-9d0a-1f2e3d4c5b6a"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["StartedRun"];
                 };
             };
@@ -2171,6 +2447,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "runId": "capex-5f0c2a9e-3b7d-4e61-9d0a-1f2e3d4c5b6a",
+                     *       "status": "running",
+                     *       "links": {
+                     *         "self": "/runs/capex-5f0c2a9e-3b7d-4e61-9d0a-1f2e3d4c5b6a"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["StartedRun"];
                 };
             };
@@ -2283,6 +2568,249 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "runId": "capex-5f0c2a9e-3b7d-4e61-9d0a-1f2e3d4c5b6a",
+                     *       "process": "capex",
+                     *       "title": "Laser cutter",
+                     *       "status": "running",
+                     *       "currentStep": "finance-director",
+                     *       "requester": {
+                     *         "name": "Alex Rivera",
+                     *         "email": "alex.rivera@example.com"
+                     *       },
+                     *       "amount": 25000,
+                     *       "currency": "EUR",
+                     *       "startedAt": "2026-03-02T09:14:05.120Z",
+                     *       "closedAt": null,
+                     *       "stuck": null,
+                     *       "processTitle": "Capex sign-off",
+                     *       "outcome": null,
+                     *       "failureReason": null,
+                     *       "failure": null,
+                     *       "input": {
+                     *         "title": "Laser cutter",
+                     *         "amount": 25000,
+                     *         "currency": "EUR",
+                     *         "costCenter": "OPS-100",
+                     *         "category": "equipment",
+                     *         "vendor": "Trumpf",
+                     *         "justification": "Replaces the 2009 cutter that fails weekly",
+                     *         "requester": {
+                     *           "name": "Alex Rivera",
+                     *           "email": "alex.rivera@example.com"
+                     *         }
+                     *       },
+                     *       "facts": [
+                     *         {
+                     *           "label": "Amount",
+                     *           "value": "25,000.00 EUR"
+                     *         },
+                     *         {
+                     *           "label": "Vendor",
+                     *           "value": "Trumpf"
+                     *         },
+                     *         {
+                     *           "label": "Cost center",
+                     *           "value": "OPS-100"
+                     *         },
+                     *         {
+                     *           "label": "Category",
+                     *           "value": "equipment"
+                     *         },
+                     *         {
+                     *           "label": "Justification",
+                     *           "value": "Replaces the 2009 cutter that fails weekly"
+                     *         }
+                     *       ],
+                     *       "version": "7c4a553a2f1b1e27e631af76d6d9a5eb3d321a795171a859d8edf0dfb69be6b5",
+                     *       "startedBy": "alex.rivera@example.com",
+                     *       "policy": {
+                     *         "version": 3,
+                     *         "overridden": false,
+                     *         "effective": {
+                     *           "thresholds": {
+                     *             "financeDirectorFrom": 10000,
+                     *             "cfoFrom": 150000
+                     *           },
+                     *           "approval": {
+                     *             "reminderAfter": "1d",
+                     *             "timeout": "3d",
+                     *             "onTimeout": "escalate",
+                     *             "escalateTo": "manager-of-approver",
+                     *             "escalationTimeout": "2d"
+                     *           },
+                     *           "steps": {
+                     *             "line-manager": {
+                     *               "approvers": [
+                     *                 "manager-of-requester"
+                     *               ]
+                     *             },
+                     *             "finance-director": {
+                     *               "approvers": [
+                     *                 "role:finance-director"
+                     *               ]
+                     *             },
+                     *             "cfo": {
+                     *               "approvers": [
+                     *                 "role:cfo"
+                     *               ]
+                     *             }
+                     *           },
+                     *           "separationOfDuties": {
+                     *             "onePersonOneStep": true
+                     *           },
+                     *           "materialChanges": [
+                     *             {
+                     *               "field": "amount",
+                     *               "when": "increased"
+                     *             },
+                     *             {
+                     *               "field": "currency",
+                     *               "when": "changed"
+                     *             },
+                     *             {
+                     *               "field": "vendor",
+                     *               "when": "changed"
+                     *             },
+                     *             {
+                     *               "field": "category",
+                     *               "when": "changed"
+                     *             }
+                     *           ],
+                     *           "purchaseOrderTimeout": "1h",
+                     *           "revisionTimeout": "7d"
+                     *         }
+                     *       },
+                     *       "settings": {},
+                     *       "approvals": [
+                     *         {
+                     *           "requestId": "capex-5f0c2a9e-3b7d-4e61-9d0a-1f2e3d4c5b6a:line-manager:a1:s0:r1",
+                     *           "step": "line-manager",
+                     *           "stepTitle": "Line manager approval",
+                     *           "round": 1,
+                     *           "approver": {
+                     *             "name": "Morgan Lee",
+                     *             "email": "morgan.lee@example.com",
+                     *             "role": "manager-of-requester"
+                     *           },
+                     *           "state": "approved",
+                     *           "decision": "approved",
+                     *           "comment": "Fits the budget",
+                     *           "decidedBy": "morgan.lee@example.com",
+                     *           "decidedAt": "2026-03-02T10:02:31.884Z",
+                     *           "channel": "slack",
+                     *           "requestedAt": "2026-03-02T09:14:05.981Z",
+                     *           "expiresAt": "2026-03-05T09:14:05.981Z",
+                     *           "remindersSent": 0,
+                     *           "revokedReason": null,
+                     *           "decidedVersion": "7c4a553a2f1b1e27e631af76d6d9a5eb3d321a795171a859d8edf0dfb69be6b5",
+                     *           "factsSnapshot": [
+                     *             {
+                     *               "label": "Amount",
+                     *               "value": "25,000.00 EUR"
+                     *             },
+                     *             {
+                     *               "label": "Vendor",
+                     *               "value": "Trumpf"
+                     *             },
+                     *             {
+                     *               "label": "Cost center",
+                     *               "value": "OPS-100"
+                     *             },
+                     *             {
+                     *               "label": "Category",
+                     *               "value": "equipment"
+                     *             },
+                     *             {
+                     *               "label": "Justification",
+                     *               "value": "Replaces the 2009 cutter that fails weekly"
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "requestId": "capex-5f0c2a9e-3b7d-4e61-9d0a-1f2e3d4c5b6a:finance-director:a1:s0:r1",
+                     *           "step": "finance-director",
+                     *           "stepTitle": "Finance director approval",
+                     *           "round": 1,
+                     *           "approver": {
+                     *             "name": "Priya Shah",
+                     *             "email": "priya.shah@example.com",
+                     *             "role": "role:finance-director"
+                     *           },
+                     *           "state": "pending",
+                     *           "decision": null,
+                     *           "comment": null,
+                     *           "decidedBy": null,
+                     *           "decidedAt": null,
+                     *           "channel": null,
+                     *           "requestedAt": "2026-03-02T10:02:32.310Z",
+                     *           "expiresAt": "2026-03-05T10:02:32.310Z",
+                     *           "remindersSent": 0,
+                     *           "revokedReason": null,
+                     *           "decidedVersion": null,
+                     *           "factsSnapshot": null
+                     *         }
+                     *       ],
+                     *       "timeline": [
+                     *         {
+                     *           "at": "2026-03-02T09:14:05.120Z",
+                     *           "action": "run.started",
+                     *           "actor": "alex.rivera@example.com",
+                     *           "onBehalfOf": null,
+                     *           "step": null,
+                     *           "details": {
+                     *             "requester": "alex.rivera@example.com",
+                     *             "startedBy": "alex.rivera@example.com",
+                     *             "policyVersion": 3
+                     *           }
+                     *         },
+                     *         {
+                     *           "at": "2026-03-02T09:14:05.981Z",
+                     *           "action": "approval.requested",
+                     *           "actor": "opsflow",
+                     *           "onBehalfOf": null,
+                     *           "step": "line-manager",
+                     *           "details": {
+                     *             "requestId": "capex-5f0c2a9e-3b7d-4e61-9d0a-1f2e3d4c5b6a:line-manager:a1:s0:r1",
+                     *             "approver": "morgan.lee@example.com",
+                     *             "approverRole": "manager-of-requester",
+                     *             "expiresAt": "2026-03-05T09:14:05.981Z"
+                     *           }
+                     *         },
+                     *         {
+                     *           "at": "2026-03-02T10:02:31.884Z",
+                     *           "action": "approval.decided",
+                     *           "actor": "morgan.lee@example.com",
+                     *           "onBehalfOf": null,
+                     *           "step": "line-manager",
+                     *           "details": {
+                     *             "requestId": "capex-5f0c2a9e-3b7d-4e61-9d0a-1f2e3d4c5b6a:line-manager:a1:s0:r1",
+                     *             "decision": "approved",
+                     *             "comment": "Fits the budget",
+                     *             "channel": "slack",
+                     *             "version": "7c4a553a2f1b1e27e631af76d6d9a5eb3d321a795171a859d8edf0dfb69be6b5"
+                     *           }
+                     *         },
+                     *         {
+                     *           "at": "2026-03-02T10:02:32.310Z",
+                     *           "action": "approval.requested",
+                     *           "actor": "opsflow",
+                     *           "onBehalfOf": null,
+                     *           "step": "finance-director",
+                     *           "details": {
+                     *             "requestId": "capex-5f0c2a9e-3b7d-4e61-9d0a-1f2e3d4c5b6a:finance-director:a1:s0:r1",
+                     *             "approver": "priya.shah@example.com",
+                     *             "approverRole": "role:finance-director",
+                     *             "expiresAt": "2026-03-05T10:02:32.310Z"
+                     *           }
+                     *         }
+                     *       ],
+                     *       "health": {
+                     *         "status": "ok"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Run"];
                 };
             };
@@ -2362,6 +2890,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "reason": "Bought a refurbished cutter instead"
+                 *     }
+                 */
                 "application/json": {
                     reason: string;
                 };
@@ -2374,6 +2907,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "runId": "capex-5f0c2a9e-3b7d-4e61-9d0a-1f2e3d4c5b6a",
+                     *       "status": "cancelling",
+                     *       "links": {
+                     *         "self": "/runs/capex-5f0c2a9e-3b7d-4e61-9d0a-1f2e3d4c5b6a"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         runId: string;
                         /** @enum {string} */
@@ -2663,8 +3205,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "decision": "approve",
-                 *       "comment": "Fits the budget",
-                 *       "version": "a3f1c9e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6"
+                 *       "comment": "Within the plant budget",
+                 *       "version": "7c4a553a2f1b1e27e631af76d6d9a5eb3d321a795171a859d8edf0dfb69be6b5"
                  *     }
                  */
                 "application/json": {
@@ -2685,6 +3227,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "requestId": "capex-5f0c2a9e-3b7d-4e61-9d0a-1f2e3d4c5b6a:finance-director:a1:s0:r1",
+                     *       "decision": "approved",
+                     *       "decidedAt": "2026-03-02T14:21:09.447Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Decided"];
                 };
             };
@@ -2694,6 +3243,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "pending",
+                     *       "message": "Sent; the run has not confirmed it yet. Repeating the same request is safe."
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {string} */
                         status: "pending";
@@ -3059,6 +3614,7 @@ export interface operations {
                  * @example {
                  *       "type": "offer.accepted",
                  *       "data": {
+                 *         "requisitionReference": "hiring-3c9d1e7a-52b4-4f0e-8a61-d2c7b9e04f13",
                  *         "candidateId": "cand-123"
                  *       }
                  *     }
@@ -3079,6 +3635,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "eventId": "9e2f4c61-7a3b-4d85-b0e9-1c6a5f2d8b47",
+                     *       "source": "ats",
+                     *       "webhookId": "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
+                     *       "type": "offer.accepted",
+                     *       "status": "applied",
+                     *       "runId": "hiring-3c9d1e7a-52b4-4f0e-8a61-d2c7b9e04f13",
+                     *       "reason": null,
+                     *       "payload": {
+                     *         "requisitionReference": "hiring-3c9d1e7a-52b4-4f0e-8a61-d2c7b9e04f13",
+                     *         "candidateId": "cand-123"
+                     *       },
+                     *       "receivedAt": "2026-03-02T11:05:44.218Z",
+                     *       "routedAt": "2026-03-02T11:05:44.391Z",
+                     *       "duplicate": true
+                     *     }
+                     */
                     "application/json": {
                         eventId: string;
                         /** @example ats */
@@ -3115,6 +3689,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "eventId": "9e2f4c61-7a3b-4d85-b0e9-1c6a5f2d8b47",
+                     *       "source": "ats",
+                     *       "webhookId": "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
+                     *       "type": "offer.accepted",
+                     *       "status": "applied",
+                     *       "runId": "hiring-3c9d1e7a-52b4-4f0e-8a61-d2c7b9e04f13",
+                     *       "reason": null,
+                     *       "payload": {
+                     *         "requisitionReference": "hiring-3c9d1e7a-52b4-4f0e-8a61-d2c7b9e04f13",
+                     *         "candidateId": "cand-123"
+                     *       },
+                     *       "receivedAt": "2026-03-02T11:05:44.218Z",
+                     *       "routedAt": "2026-03-02T11:05:44.391Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Event"];
                 };
             };
@@ -3357,6 +3948,46 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "eventId": "9e2f4c61-7a3b-4d85-b0e9-1c6a5f2d8b47",
+                     *           "source": "ats",
+                     *           "webhookId": "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
+                     *           "type": "offer.accepted",
+                     *           "status": "applied",
+                     *           "runId": "hiring-3c9d1e7a-52b4-4f0e-8a61-d2c7b9e04f13",
+                     *           "reason": null,
+                     *           "payload": {
+                     *             "requisitionReference": "hiring-3c9d1e7a-52b4-4f0e-8a61-d2c7b9e04f13",
+                     *             "candidateId": "cand-123"
+                     *           },
+                     *           "receivedAt": "2026-03-02T11:05:44.218Z",
+                     *           "routedAt": "2026-03-02T11:05:44.391Z"
+                     *         },
+                     *         {
+                     *           "eventId": "4b1d8e30-6f2a-49c7-9e15-a83c2d7f0e96",
+                     *           "source": "erp",
+                     *           "webhookId": "msg_2KWNz0cMqJ4TnD1fY7xR3hB9sVe",
+                     *           "type": "goods.received",
+                     *           "status": "held",
+                     *           "runId": null,
+                     *           "reason": "waiting for the invoice-match run with key PO-4471 to start",
+                     *           "heldFor": "invoice-match",
+                     *           "correlationKey": "PO-4471",
+                     *           "holdUntil": "2026-03-09T10:58:02.004Z",
+                     *           "payload": {
+                     *             "poNumber": "PO-4471",
+                     *             "receiptId": "GR-2093",
+                     *             "amount": 1250
+                     *           },
+                     *           "receivedAt": "2026-03-02T10:58:02.004Z",
+                     *           "routedAt": "2026-03-02T10:58:02.031Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Event"][];
                     };
@@ -4095,6 +4726,16 @@ export interface operations {
                             p50: number | null;
                             p90: number | null;
                             open: number;
+                        }[];
+                        /** @description Decisions per channel on requests opened in the window, most used first, with the median time to decide */
+                        channels: {
+                            /**
+                             * @description How the decision came: an e-mailed link, the API, Slack, a reply to the mail, My approvals (inbox), or the policy at the deadline
+                             * @enum {string}
+                             */
+                            channel: "link" | "api" | "slack" | "email-reply" | "inbox" | "policy";
+                            decided: number;
+                            p50: number | null;
                         }[];
                         reminders: number;
                         escalations: number;
@@ -5026,6 +5667,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "whk_8f3a1c0d9e7b6a5f4c2d",
+                     *       "url": "https://hooks.example.com/opsflow",
+                     *       "eventTypes": [
+                     *         "run.completed"
+                     *       ],
+                     *       "process": "capex",
+                     *       "description": null,
+                     *       "createdBy": "ops.desk@example.com",
+                     *       "createdAt": "2026-03-01T16:20:00.000Z",
+                     *       "secret": "whsec_c2VjcmV0LWZvci10aGUtZXhhbXBsZS1vbmx5"
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         url: string;
@@ -5632,6 +6287,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "monthly-spend-review",
+                     *       "process": "capex",
+                     *       "every": null,
+                     *       "cron": "0 9 1 * *",
+                     *       "timezone": "Europe/Berlin",
+                     *       "createdBy": "ops.desk@example.com",
+                     *       "paused": false,
+                     *       "note": null,
+                     *       "nextRunTimes": [
+                     *         "2026-04-01T07:00:00.000Z",
+                     *         "2026-05-01T07:00:00.000Z",
+                     *         "2026-06-01T07:00:00.000Z",
+                     *         "2026-07-01T07:00:00.000Z",
+                     *         "2026-08-01T07:00:00.000Z"
+                     *       ],
+                     *       "runsStarted": 0,
+                     *       "recentRuns": [],
+                     *       "createdAt": "2026-03-02T12:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Schedule"];
                 };
             };
@@ -6350,6 +7027,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "Q7mZpX2cL9vK",
+                     *       "name": "Slack approvals bot",
+                     *       "personEmail": "morgan.lee@example.com",
+                     *       "scopes": [
+                     *         "decisions:write",
+                     *         "runs:read"
+                     *       ],
+                     *       "createdAt": "2026-03-02T12:30:00.000Z",
+                     *       "lastUsedAt": null,
+                     *       "revokedAt": null,
+                     *       "key": "opk_Q7mZpX2cL9vK_exampleOnly-notARealSecret-0123456789abcdef"
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         name: string;

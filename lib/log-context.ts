@@ -20,6 +20,16 @@ export function withLogContext<T>(fields: LogContext, fn: () => T): T {
   return storage.run(outer ? Object.assign(fields, { ...outer, ...fields }) : fields, fn);
 }
 
+/**
+ * Adds fields to the work in progress, e.g. once a request has found the run it touches: every line logged after
+ * carries them, and so does the request's own line (api/route-table.ts `inRequestLogContext`). Nothing outside
+ * `withLogContext`.
+ */
+export function addLogFields(fields: LogContext): void {
+  const current = storage.getStore();
+  if (current) Object.assign(current, fields);
+}
+
 /** The fields of the work in progress, for the logger's mixin. */
 export function currentLogContext(): LogContext {
   return storage.getStore() ?? {};

@@ -19,6 +19,18 @@ export type Decision = 'approved' | 'rejected' | 'changes_requested';
 /** Where a decision came from, recorded as evidence in its audit entry: every channel goes through the same Update. */
 export type DecisionChannel = 'link' | 'api' | 'inbox' | 'slack' | 'email-reply';
 
+/** How a decision is recorded as having come: a person's channel, or `policy` when the deadline action decided. */
+export type RecordedChannel = DecisionChannel | 'policy';
+
+/**
+ * Whether a request was closed because nobody decided in time and the policy's deadline action decided its step:
+ * workflows/approval.ts (`atDeadline`) revokes such requests with "the step was approved|rejected by policy at the
+ * deadline". Its SQL twin is in api/kpis.ts.
+ */
+export function closedByPolicyAtDeadline(revokedReason: string | null): boolean {
+  return revokedReason?.endsWith(' by policy at the deadline') ?? false;
+}
+
 /** How a step with several approvers closes: everyone, anyone, or k of them. */
 export type ApprovalRule = { kind: 'all' } | { kind: 'any' } | { kind: 'quorum'; required: number };
 

@@ -1,6 +1,6 @@
 import type { RunHealth } from '../../lib/run-health.js';
 import type { Kpis } from '../kpi-types.js';
-import type { runDetail, runSummary } from '../run-views.js';
+import { CHANNEL_LABELS, type runDetail, type runSummary } from '../run-views.js';
 import { barChart, formatDuration, lineChart } from './charts.js';
 import { html, layout, type SafeHtml } from './html.js';
 import { formField, type FormField } from './revision.js';
@@ -36,6 +36,8 @@ export function messagePage(title: string, message: string, status: number): str
 export function dashboardPage(k: Kpis, processes: Array<{ key: string; title: string }>, filters: { process?: string; from: string; to: string }): string {
   const weeks = k.weeklyThroughput.map((w) => w.weekStart.slice(5));
   const stat = (label: string, value: string | number) => html`<div class="stat"><b>${value}</b>${label}</div>`;
+  const decisions = k.channels.reduce((sum, c) => sum + c.decided, 0);
+  const share = (decided: number) => `${Math.round((decided / decisions) * 100)}%`;
   const body = html`<h1>Operations dashboard</h1>
 <form class="filters" method="get" action="/ops">
 <label>Process<select name="process"><option value="">All processes</option>${processes.map((p) => html`<option value="${p.key}"${p.key === filters.process ? html` selected` : false}>${p.title}</option>`)}</select></label>
@@ -54,7 +56,10 @@ ${k.oldestOpen.length === 0 ? html`<p>Nothing is waiting.</p>` : html`<div class
 ${k.oldestOpen.map((o) => html`<tr><td><a href="/ops/runs/${o.runId}">${o.runTitle}</a></td><td>${o.stepTitle}</td><td>${o.approverName}</td><td>${formatDuration(o.waitingSeconds)}</td><td>${when(o.expiresAt)}</td></tr>`)}</tbody></table></div>`}
 <h2>Approvers</h2>
 <div class="table-scroll"><table class="data"><thead><tr><th>Approver</th><th>Decided</th><th>p50</th><th>p90</th><th>Open</th></tr></thead><tbody>
-${k.approvers.map((a) => html`<tr><td>${a.name}</td><td>${a.decided}</td><td>${formatDuration(a.p50)}</td><td>${formatDuration(a.p90)}</td><td>${a.open}</td></tr>`)}</tbody></table></div>`;
+${k.approvers.map((a) => html`<tr><td>${a.name}</td><td>${a.decided}</td><td>${formatDuration(a.p50)}</td><td>${formatDuration(a.p90)}</td><td>${a.open}</td></tr>`)}</tbody></table></div>
+<h2>Decisions by channel</h2>
+${k.channels.length === 0 ? html`<p>No decisions yet.</p>` : html`<div class="table-scroll"><table class="data" id="channels"><thead><tr><th>Channel</th><th>Decided</th><th>Share</th><th>Time to decide p50</th></tr></thead><tbody>
+${k.channels.map((c) => html`<tr><td>${CHANNEL_LABELS[c.channel]}</td><td>${c.decided}</td><td>${share(c.decided)}</td><td>${formatDuration(c.p50)}</td></tr>`)}</tbody></table></div>`}`;
   return page('Dashboard', body);
 }
 
@@ -81,8 +86,8 @@ ${run.failureReason && html`<div class="error-summary"><p>${run.status === 'fail
 ${options.health?.status === 'stuck' && html`<div class="error-summary" role="alert" id="run-stuck"><p><strong>Stuck</strong>: its workflow task has failed ${options.health.attempts} times${options.health.since ? html` since ${when(options.health.since)}` : false}, so decisions and events sent to it are not applied. Temporal says: ${options.health.reason}</p><p>Usually a code change that runs in flight cannot replay (see README, "Changing a process"): fix or roll back the worker and the run carries on.</p></div>`}
 <dl class="details">${details.map((d) => html`<div><dt>${d.label}</dt><dd>${d.value}</dd></div>`)}</dl>
 <h2>Approvals</h2>
-${run.approvals.length === 0 ? html`<p>None yet.</p>` : html`<div class="table-scroll"><table class="data"><thead><tr><th>Step</th><th>Approver</th><th>State</th><th>Comment</th><th>Requested</th><th>Decided</th></tr></thead><tbody>
-${run.approvals.map((a) => html`<tr><td>${a.stepTitle}</td><td>${a.approver.name}</td><td>${badge(a.state)}</td><td>${a.comment ?? a.revokedReason ?? ''}</td><td>${when(a.requestedAt)}</td><td>${when(a.decidedAt)}</td></tr>`)}</tbody></table></div>`}
+${run.approvals.length === 0 ? html`<p>None yet.</p>` : html`<div class="table-scroll"><table class="data" id="approvals"><thead><tr><th>Step</th><th>Approver</th><th>State</th><th>Comment</th><th>Requested</th><th>Decided</th><th>Via</th></tr></thead><tbody>
+${run.approvals.map((a) => html`<tr><td>${a.stepTitle}</td><td>${a.approver.name}</td><td>${badge(a.state)}</td><td>${a.comment ?? a.revokedReason ?? ''}</td><td>${when(a.requestedAt)}</td><td>${when(a.decidedAt)}</td><td class="via">${a.channel ? CHANNEL_LABELS[a.channel] : '—'}</td></tr>`)}</tbody></table></div>`}
 <h2>Timeline</h2>
 <ol class="history">${run.timeline.map((e) => html`<li><strong>${e.action}</strong> ${e.step && html`(${e.step})`} by ${e.actor}${e.onBehalfOf && html` on behalf of ${e.onBehalfOf}`}<div class="small muted">${when(e.at)}</div></li>`)}</ol>
 ${canCancel && run.status === 'running' && html`<form method="post" action="/ops/runs/${run.runId}/cancel">

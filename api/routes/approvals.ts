@@ -9,6 +9,7 @@ import { runHealth } from '../../lib/run-health.js';
 import { approvalPage } from '../pages/approval.js';
 import { decideByLink, lookUpLink, refusalPage, sendResult } from '../approval-service.js';
 import type { ApiContext } from '../context.js';
+import { inRequestLogContext } from '../route-table.js';
 import type { ApprovalRequest, Run } from '../../lib/generated/prisma/client.js';
 import { renderExternalForm, submitExternalForm } from '../external-form.js';
 import { renderRevisionPage, submitRevision } from '../revision-form.js';
@@ -97,7 +98,7 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
   const stuckPage = async (link: { approval: ApprovalRequest; run: Run }) =>
     (await runHealth(ctx.temporal, link.run.id)).status === 'stuck' ? ({ kind: 'stuck', runTitle: link.run.title, stepTitle: link.approval.stepTitle } as const) : undefined;
 
-  router.get('/approvals/:token', async (req, res) => {
+  router.get('/approvals/:token', (req, res) => inRequestLogContext(req, res, async () => {
     res.setHeader('Cache-Control', 'no-store');
     const link = await lookUpLink(ctx, req.params.token);
     if (!link.ok) return sendResult(res, refusalPage(link));
@@ -109,9 +110,9 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
     }
     if (link.approval.kind === 'form') return void res.type('html').send(renderExternalForm(req.params.token, link.approval, link.run, {}));
     res.type('html').send(await renderApprovalPage(ctx, req.params.token, link.approval, link.run));
-  });
+  }));
 
-  router.post('/approvals/:token', express.urlencoded({ extended: false, limit: '20kb' }), async (req, res) => {
+  router.post('/approvals/:token', express.urlencoded({ extended: false, limit: '20kb' }), (req, res) => inRequestLogContext(req, res, async () => {
     res.setHeader('Cache-Control', 'no-store');
     const token = req.params.token;
     const link = await lookUpLink(ctx, token);
@@ -164,7 +165,7 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
       });
     }
     sendResult(res, refusalPage(outcome));
-  });
+  }));
 
   return router;
 }

@@ -121,10 +121,12 @@ export const auditRoutes = [
     request: { params: runParams },
     responses: { 200: { description: 'Entries', schema: z.object({ items: z.array(auditEntrySchema) }) } },
     errors: { 404: 'No such run' },
-    async handler(ctx, { req, params, res }) {
+    async handler(ctx, { req, params, res, annotate }) {
       assertCanRead(req);
       const runId = params.id;
-      if (!(await ctx.db.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new AppError('not_found', `No run ${runId}`);
+      const run = await ctx.db.run.findUnique({ where: { id: runId }, select: { process: true } });
+      if (!run) throw new AppError('not_found', `No run ${runId}`);
+      annotate({ process: run.process });
       const entries = await ctx.db.auditEntry.findMany({ where: { runId }, orderBy: [{ at: 'asc' }, { id: 'asc' }] });
       res.json({ items: entries.map(auditView) });
     },
@@ -141,10 +143,12 @@ export const auditRoutes = [
     request: { params: runParams },
     responses: { 200: { description: 'The verification', schema: chainVerificationSchema.extend({ runId: z.string() }) } },
     errors: { 404: 'No such run' },
-    async handler(ctx, { req, params, res }) {
+    async handler(ctx, { req, params, res, annotate }) {
       assertCanRead(req);
       const runId = params.id;
-      if (!(await ctx.db.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new AppError('not_found', `No run ${runId}`);
+      const run = await ctx.db.run.findUnique({ where: { id: runId }, select: { process: true } });
+      if (!run) throw new AppError('not_found', `No run ${runId}`);
+      annotate({ process: run.process });
       res.json({ runId, ...(await verifyStoredChain(ctx.db, runId)) });
     },
   }),

@@ -10,6 +10,7 @@ import { auditDutyRefusal, decideByLink, refusalFor, type DecideOutcome } from '
 import { requireIdentity } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { defineRoute } from '../route-table.js';
+import { decidedExample, decisionBodyExample, decisionPendingExample } from '../examples.js';
 import { factSchema, runStatusSchema } from '../run-views.js';
 
 export const decisionBodySchema = z
@@ -179,11 +180,11 @@ export const decisionRoutes = [
     request: {
       params: runParams,
       body: decisionBodySchema,
-      bodyExample: { decision: 'approve', comment: 'Fits the budget', version: 'a3f1c9e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6' },
+      bodyExample: decisionBodyExample,
     },
     responses: {
-      200: { description: 'Decided', schema: decidedSchema },
-      202: { description: 'Sent; the run has not confirmed it yet. Repeating the same request is safe.', schema: z.object({ status: z.literal('pending'), message: z.string() }) },
+      200: { description: 'Decided', schema: decidedSchema, example: decidedExample },
+      202: { description: 'Sent; the run has not confirmed it yet. Repeating the same request is safe.', schema: z.object({ status: z.literal('pending'), message: z.string() }), example: decisionPendingExample },
     },
     errors: {
       403: 'The request belongs to someone else',

@@ -3,12 +3,14 @@ import { z } from 'zod';
 import { Prisma } from '../../lib/db.js';
 import type { InboundEvent } from '../../lib/generated/prisma/client.js';
 import { AppError } from '../../lib/errors.js';
+import type { LogContext } from '../../lib/log-context.js';
 import { insertAuditEntry } from '../../lib/outbound-webhooks.js';
 import { requireIdentity } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { applyEventToRun, isOpenEvent, routeEvent } from '../event-routing.js';
 import { parseOr422, tooDeepError } from '../errors.js';
 import { defineRoute } from '../route-table.js';
+import { duplicateEventExample, eventListExample, receiveEventBodyExample, receivedEventExample } from '../examples.js';
 import { verifySignedRequest } from '../signed-webhook.js';
 import { exceedsJsonDepth } from '../../lib/json-depth.js';
 
@@ -83,6 +85,14 @@ function routeOrDefer(ctx: ApiContext, event: InboundEvent): Promise<InboundEven
   });
 }
 
+/** The run an event went to (started, applied, or refused by), on this request's log lines. */
+async function logRunOf(ctx: ApiContext, event: InboundEvent, annotate: (fields: LogContext) => void): Promise<InboundEvent> {
+  if (!event.runId) return event;
+  const run = await ctx.db.run.findUnique({ where: { id: event.runId }, select: { process: true } });
+  annotate({ runId: event.runId, ...(run ? { process: run.process } : {}) });
+  return event;
+}
+
 export const eventRoutes = [
   defineRoute({
     method: 'post',
@@ -100,14 +110,14 @@ export const eventRoutes = [
       bodyValidation: 'handler',
       bodyParsing: 'raw',
       bodyLimit: '256kb',
-      bodyExample: { type: 'offer.accepted', data: { candidateId: 'cand-123' } },
+      bodyExample: receiveEventBodyExample,
     },
     responses: {
-      202: { description: 'Recorded; status says how routing went (received: the sweep finishes it)', schema: eventViewSchema },
-      200: { description: 'Duplicate webhook-id: the first event, routed again first while it is still held or received', schema: eventViewSchema.extend({ duplicate: z.literal(true) }) },
+      202: { description: 'Recorded; status says how routing went (received: the sweep finishes it)', schema: eventViewSchema, example: receivedEventExample },
+      200: { description: 'Duplicate webhook-id: the first event, routed again first while it is still held or received', schema: eventViewSchema.extend({ duplicate: z.literal(true) }), example: duplicateEventExample },
     },
     errors: { 400: 'Missing signature headers or malformed JSON', 401: 'Unknown source, bad signature or stale timestamp', 422: 'Not an event envelope' },
-    async handler(ctx, { req, params, res }) {
+    async handler(ctx, { req, params, res, annotate }) {
       const source = params.id;
       const secret = ctx.config.EVENT_SOURCE_SECRETS?.get(source);
       // An unknown source and a bad signature look alike to the caller: neither reveals which sources exist.
@@ -126,13 +136,13 @@ export const eventRoutes = [
         const stored = await ctx.db.inboundEvent.create({
           data: { id: randomUUID(), source, webhookId: verified.id, type: event.type, payload: event.data as Prisma.InputJsonValue, status: 'received' },
         });
-        res.status(202).json(eventView(await routeOrDefer(ctx, stored)));
+        res.status(202).json(eventView(await logRunOf(ctx, await routeOrDefer(ctx, stored), annotate)));
       } catch (error) {
         if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002') throw error;
         const first = await ctx.db.inboundEvent.findUniqueOrThrow({ where: { source_webhookId: { source, webhookId: verified.id } } });
         // Not settled yet (held for a run that may exist now, or not answered): this delivery routes it again. Still
         // one event and one Update (its id is the event id), so it is applied once however often it comes.
-        const current = isOpenEvent(first) ? await routeOrDefer(ctx, first) : first;
+        const current = await logRunOf(ctx, isOpenEvent(first) ? await routeOrDefer(ctx, first) : first, annotate);
         res.status(200).setHeader('Idempotent-Replayed', 'true').json({ ...eventView(current), duplicate: true });
       }
     },
@@ -159,10 +169,11 @@ export const eventRoutes = [
       409: { description: 'The run is not waiting for it (recorded as unmatched)', schema: eventViewSchema },
     },
     errors: { 404: 'No such run' },
-    async handler(ctx, { req, res, params, body }) {
+    async handler(ctx, { req, res, params, body, annotate }) {
       const runId = params.id;
       const run = await ctx.db.run.findUnique({ where: { id: runId } });
       if (!run) throw new AppError('not_found', `No run ${runId}`);
+      annotate({ process: run.process });
       const key = req.get('idempotency-key');
       const webhookId = `api:${key ?? randomUUID()}`;
       let event: InboundEvent;
@@ -193,7 +204,7 @@ export const eventRoutes = [
     summary: 'Received events with their routing outcome (?status=held shows what waits for its run to start, ?status=unmatched what no run took)',
     scope: 'runs:read',
     request: { query: eventsQuerySchema },
-    responses: { 200: { description: 'Events, newest first', schema: z.object({ items: z.array(eventViewSchema) }) } },
+    responses: { 200: { description: 'Events, newest first', schema: z.object({ items: z.array(eventViewSchema) }), example: eventListExample } },
     async handler(ctx, { query, res }) {
       const items = await ctx.db.inboundEvent.findMany({
         where: {
@@ -240,7 +251,7 @@ export const eventRoutes = [
       202: { description: 'The run did not answer yet; the sweep finishes it', schema: eventViewSchema },
     },
     errors: { 404: 'No such event', 409: 'Already applied or started a run' },
-    async handler(ctx, { params, res }) {
+    async handler(ctx, { params, res, annotate }) {
       const event = await ctx.db.inboundEvent.findUnique({ where: { id: params.id } });
       if (!event) throw new AppError('not_found', `No event ${params.id}`);
       if (event.status === 'applied' || event.status === 'started') {
@@ -248,7 +259,7 @@ export const eventRoutes = [
       }
       // Back to received first, so the sweep finishes the job if the run does not answer now.
       const requeued = await ctx.db.inboundEvent.update({ where: { id: event.id }, data: { status: 'received', statusReason: null } });
-      const routed = await routeEvent(ctx, requeued);
+      const routed = await logRunOf(ctx, await routeEvent(ctx, requeued), annotate);
       // Still `received`: the run did not answer in time; the sweep finishes it.
       res.status(routed.status === 'received' ? 202 : 200).json(eventView(routed));
     },

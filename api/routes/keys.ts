@@ -8,6 +8,7 @@ import { processes } from '../../processes/index.js';
 import { requireIdentity } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { defineRoute } from '../route-table.js';
+import { createKeyBodyExample, keyCreatedExample } from '../examples.js';
 
 export const createKeyBodySchema = z.object({
   name: z.string().trim().min(1, 'required: what the key is for, e.g. "Slack approvals bot"').max(200),
@@ -51,8 +52,8 @@ export const keyRoutes = [
     tag: 'Keys',
     summary: 'Make an API key for a person in the directory; the key is shown this once',
     scope: 'admin',
-    request: { body: createKeyBodySchema, bodyExample: { name: 'Slack approvals bot', email: 'morgan.lee@example.com', scopes: ['decisions:write', 'runs:read'] } },
-    responses: { 201: { description: 'Made', schema: apiKeySchema.extend({ key: z.string().describe('opk_<id>_<secret>: store it now') }) } },
+    request: { body: createKeyBodySchema, bodyExample: createKeyBodyExample },
+    responses: { 201: { description: 'Made', schema: apiKeySchema.extend({ key: z.string().describe('opk_<id>_<secret>: store it now') }), example: keyCreatedExample } },
     errors: { 422: 'Invalid name, unknown scope, or a person not in the directory' },
     async handler(ctx, { req, body, res }) {
       const person = await ctx.db.person.findUnique({ where: { email: body.email } });

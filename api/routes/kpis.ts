@@ -4,6 +4,7 @@ import { findProcess } from '../../processes/index.js';
 import { computeKpis } from '../kpis.js';
 import type { Kpis } from '../kpi-types.js';
 import { defineRoute } from '../route-table.js';
+import { decisionChannelSchema } from '../run-views.js';
 
 const DAY = 86_400_000;
 
@@ -29,6 +30,9 @@ export const kpisSchema = z
     cycleTimeByWeek: z.array(z.object({ weekStart: z.string(), count: z.number(), p50: seconds })),
     steps: z.array(z.object({ step: z.string(), decided: z.number(), p50: seconds, p90: seconds, open: z.number(), requests: z.number(), breaches: z.number(), breachRate: z.number() })),
     approvers: z.array(z.object({ email: z.string(), name: z.string(), decided: z.number(), p50: seconds, p90: seconds, open: z.number() })),
+    channels: z
+      .array(z.object({ channel: decisionChannelSchema, decided: z.number(), p50: seconds }))
+      .describe('Decisions per channel on requests opened in the window, most used first, with the median time to decide'),
     reminders: z.number(),
     escalations: z.number(),
     oldestOpen: z.array(

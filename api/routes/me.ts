@@ -22,6 +22,7 @@ import { cookieOptions, crossOriginRefusal, CSRF_FIELD, formTokenMatches, readCo
 import type { ApiContext } from '../context.js';
 import { bulkResultPage, confirmSignInPage, inboxPage, linkSentPage, signInPage, signInRefusedPage, type BulkOutcome, type InboxPageProps } from '../pages/me.js';
 import { html, layout } from '../pages/html.js';
+import { decisionChannelsOf } from '../run-views.js';
 
 export const ME_COOKIE = 'opsflow_me';
 const DECIDED_WINDOW_MS = 30 * 86_400_000;
@@ -206,11 +207,8 @@ async function decisionChannels(ctx: ApiContext, decided: Array<Pick<ApprovalReq
   const channels = new Map<string, string>();
   if (decided.length === 0) return channels;
   const ids = new Set(decided.map((d) => d.id));
-  const entries = await ctx.db.auditEntry.findMany({ where: { action: 'approval.decided', runId: { in: [...new Set(decided.map((d) => d.runId))] } }, select: { details: true } });
-  for (const { details } of entries) {
-    const { requestId, channel } = (details ?? {}) as { requestId?: string; channel?: string };
-    if (requestId && channel && ids.has(requestId)) channels.set(requestId, channel);
-  }
+  const entries = await ctx.db.auditEntry.findMany({ where: { action: 'approval.decided', runId: { in: [...new Set(decided.map((d) => d.runId))] } }, select: { action: true, details: true } });
+  for (const [requestId, channel] of decisionChannelsOf(entries)) if (ids.has(requestId)) channels.set(requestId, channel);
   return channels;
 }
 

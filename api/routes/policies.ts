@@ -9,6 +9,7 @@ import { policyLimits } from '../../processes/policy.js';
 import { requireIdentity } from '../auth.js';
 import { parseOr422 } from '../errors.js';
 import { defineRoute } from '../route-table.js';
+import { policyInForceExample, policyVersionExample, setPolicyBodyExample } from '../examples.js';
 import { wakeWebhooks } from '../run-service.js';
 
 export const putPolicyBodySchema = z.object({
@@ -67,6 +68,7 @@ export const policyRoutes = [
       200: {
         description: 'The policy in force',
         schema: policyVersionSchema.extend({ bounds: z.record(z.string(), z.unknown()), schema: z.record(z.string(), z.unknown()), links: z.record(z.string(), z.unknown()) }),
+        example: policyInForceExample,
       },
     },
     errors: { 404: 'Unknown process' },
@@ -125,8 +127,8 @@ export const policyRoutes = [
     tag: 'Policies',
     summary: 'Save a new version of the policy (audited; runs in flight keep theirs)',
     scope: 'policies:write',
-    request: { params: policyParams, body: putPolicyBodySchema, bodyValidation: 'handler' },
-    responses: { 200: { description: 'The new version', schema: policyVersionSchema } },
+    request: { params: policyParams, body: putPolicyBodySchema, bodyValidation: 'handler', bodyExample: setPolicyBodyExample },
+    responses: { 200: { description: 'The new version', schema: policyVersionSchema, example: policyVersionExample } },
     errors: { 404: 'Unknown process', 409: 'Someone changed the policy since the version in basedOn', 422: 'The policy is invalid; details.issues names each field path' },
     async handler(ctx, { req, params, res }) {
       const process = processOr404(params.key);

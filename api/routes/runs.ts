@@ -8,6 +8,7 @@ import { parseOr422 } from '../errors.js';
 import { processes } from '../../processes/index.js';
 import { requireIdentity } from '../auth.js';
 import { defineRoute } from '../route-table.js';
+import { cancelBodyExample, cancellingExample, runDetailExample, runListExample, startedRunExample, startRunBodyExample } from '../examples.js';
 import { idempotencyKeySchema, startRun, starterFor } from '../run-service.js';
 import { runDetail, runDetailSchema, runStatusSchema, runSummary, runSummarySchema } from '../run-views.js';
 
@@ -69,14 +70,6 @@ function startRunBody(): z.ZodType {
   return variants.length === 1 ? variants[0]! : z.union(variants as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]]);
 }
 
-const capexExample = {
-  process: 'capex',
-  input: {
-    title: 'Laser cutter', amount: 25000, currency: 'EUR', costCenter: 'OPS-100', category: 'equipment', vendor: 'Trumpf',
-    justification: 'Replaces the 2009 cutter that fails weekly', requester: { name: 'Alex Rivera', email: 'alex.rivera@example.com' },
-  },
-};
-
 export const runRoutes = [
   defineRoute({
     method: 'post',
@@ -90,11 +83,11 @@ export const runRoutes = [
       headers: z.object({ 'Idempotency-Key': idempotencyKeySchema.optional().describe('Same key and body as an earlier request: that run again (200)') }),
       body: startRunBody(),
       bodyValidation: 'handler',
-      bodyExample: capexExample,
+      bodyExample: startRunBodyExample,
     },
     responses: {
-      201: { description: 'Run started', schema: startedRunSchema, headers: { Location: 'The run' } },
-      200: { description: 'Same Idempotency-Key and body as an earlier request: that run (header Idempotent-Replayed: true)', schema: startedRunSchema },
+      201: { description: 'Run started', schema: startedRunSchema, headers: { Location: 'The run' }, example: startedRunExample },
+      200: { description: 'Same Idempotency-Key and body as an earlier request: that run (header Idempotent-Replayed: true)', schema: startedRunSchema, example: startedRunExample },
     },
     errors: { 404: 'Unknown process', 422: 'Invalid input; details.issues names each field path (input.amount, …)' },
     async handler(ctx, { req, res, annotate }) {
@@ -118,7 +111,7 @@ export const runRoutes = [
     summary: 'List runs, newest first',
     scope: 'runs:read',
     request: { query: listRunsQuerySchema },
-    responses: { 200: { description: 'A page of runs and the cursor of the next', schema: z.object({ items: z.array(runSummarySchema), nextCursor: z.string().nullable() }) } },
+    responses: { 200: { description: 'A page of runs and the cursor of the next', schema: z.object({ items: z.array(runSummarySchema), nextCursor: z.string().nullable() }), example: runListExample } },
     async handler(ctx, { query, res }) {
       const after = query.cursor ? decodeCursor(query.cursor) : undefined;
       const rows = await ctx.db.run.findMany({
@@ -150,7 +143,7 @@ export const runRoutes = [
     summary: 'A run: status, current step, facts and version, approvals, timeline and health',
     scope: 'runs:read',
     request: { params: runParams },
-    responses: { 200: { description: 'The run', schema: runDetailSchema } },
+    responses: { 200: { description: 'The run', schema: runDetailSchema, example: runDetailExample } },
     errors: { 404: 'No such run' },
     async handler(ctx, { params, res, annotate }) {
       const run = await ctx.db.run.findUnique({
@@ -172,9 +165,9 @@ export const runRoutes = [
     summary: 'Cancel a running run (open approval links stop working)',
     scope: 'runs:manage',
     // The run is looked up first: an unknown run is a 404 whatever the body says.
-    request: { params: runParams, body: cancelBodySchema, bodyValidation: 'handler' },
+    request: { params: runParams, body: cancelBodySchema, bodyValidation: 'handler', bodyExample: cancelBodyExample },
     responses: {
-      202: { description: 'Cancellation requested', schema: z.object({ runId: z.string(), status: z.literal('cancelling'), links: runLinks }) },
+      202: { description: 'Cancellation requested', schema: z.object({ runId: z.string(), status: z.literal('cancelling'), links: runLinks }), example: cancellingExample },
     },
     errors: { 404: 'No such run', 409: 'The run is not running' },
     async handler(ctx, { params, req, res, annotate }) {

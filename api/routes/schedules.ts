@@ -6,6 +6,7 @@ import { durationSchema } from '../../processes/shared.js';
 import { requireIdentity } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { defineRoute } from '../route-table.js';
+import { createScheduleBodyExample, scheduleCreatedExample } from '../examples.js';
 import { starterFor, validateStartRequest } from '../run-service.js';
 import type { RunArgs } from '../../processes/index.js';
 
@@ -100,8 +101,8 @@ export const scheduleRoutes = [
     summary: 'Run a process on a schedule; the input is validated now, as POST /runs',
     description: 'Needs runs:start:<process> as well.',
     scope: SCOPE,
-    request: { body: createScheduleSchema, bodyExample: { id: 'monthly-spend-review', process: 'capex', input: { title: 'Monthly spend review', amount: 1000, currency: 'EUR', costCenter: 'OPS-100', category: 'services', vendor: 'Internal', justification: 'The monthly review of open spend' }, cron: '0 9 1 * *', timezone: 'Europe/Berlin' } },
-    responses: { 201: { description: 'Created, with the next run times', schema: scheduleSchema, headers: { Location: 'The schedule' } } },
+    request: { body: createScheduleSchema, bodyExample: createScheduleBodyExample },
+    responses: { 201: { description: 'Created, with the next run times', schema: scheduleSchema, headers: { Location: 'The schedule' }, example: scheduleCreatedExample } },
     errors: { 404: 'Unknown process', 409: 'Name taken', 422: 'Invalid input, settings, interval or cron' },
     async handler(ctx, { req, body, res }) {
       const identity = requireIdentity(req);

@@ -16,8 +16,10 @@ import {
 import { SlackVerificationError, verifySlackRequest } from '../../lib/slack-signature.js';
 import type { Decision } from '../../processes/approval-messages.js';
 import { diffFacts } from '../../processes/facts.js';
-import { decideByLink, refusalFor, refusalText } from '../approval-service.js';
+import { addLogFields } from '../../lib/log-context.js';
+import { decideByLink, refusalFor, refusalText, runLogFields } from '../approval-service.js';
 import type { ApiContext } from '../context.js';
+import { inRequestLogContext } from '../route-table.js';
 
 /** Slack is on: its client and the secret its interactions are signed with. */
 export interface SlackContext {
@@ -75,7 +77,7 @@ const NOT_YOURS = 'This request is not yours to decide: only its approver can de
  */
 export function slackInteractionsRouter(ctx: ApiContext): Router {
   const router = Router();
-  router.post('/integrations/slack/interactions', express.text({ type: 'application/x-www-form-urlencoded', limit: '1mb' }), async (req, res) => {
+  router.post('/integrations/slack/interactions', express.text({ type: 'application/x-www-form-urlencoded', limit: '1mb' }), (req, res) => inRequestLogContext(req, res, async () => {
     const slack = ctx.slack;
     if (!slack) return void res.status(404).json({ error: { code: 'not_found', message: 'Slack is not configured' } });
     const raw = typeof req.body === 'string' ? req.body : '';
@@ -96,16 +98,17 @@ export function slackInteractionsRouter(ctx: ApiContext): Router {
     if (type === 'block_actions') return onClick(ctx, slack, blockActions.safeParse(payload), res);
     if (type === 'view_submission') return onSubmission(ctx, slack, viewSubmission.safeParse(payload), res);
     res.status(200).end();
-  });
+  }));
   return router;
 }
 
-/** The request, if `userId` is its approver in the directory. */
+/** The request, if `userId` is its approver in the directory. Either way, the interaction's log lines name its run. */
 async function requestOfApprover(ctx: ApiContext, userId: string, requestId: string): Promise<(ApprovalRequest & { run: Run }) | undefined> {
   const [person, request] = await Promise.all([
     ctx.db.person.findUnique({ where: { slackUserId: userId } }),
     ctx.db.approvalRequest.findUnique({ where: { id: requestId }, include: { run: true } }),
   ]);
+  if (request) addLogFields(runLogFields(request.run, request));
   if (!person || !request || request.kind !== 'decision' || request.approverEmail.toLowerCase() !== person.email.toLowerCase()) return undefined;
   return request;
 }
@@ -122,7 +125,7 @@ async function onClick(ctx: ApiContext, slack: SlackContext, parsed: z.ZodSafePa
   if (!request) {
     // The approver's own message stays as it is: only the clicker hears why nothing happened.
     res.status(200).end();
-    ctx.logger.warn({ slackUserId: site.userId, requestId: button.requestId }, 'Slack click by someone who is not the approver');
+    ctx.logger.warn({ slackUserId: site.userId, approvalRequestId: button.requestId }, 'Slack click by someone who is not the approver');
     return tell(ctx, slack, site, NOT_YOURS);
   }
   if (decision !== 'approved') {
@@ -131,7 +134,7 @@ async function onClick(ctx: ApiContext, slack: SlackContext, parsed: z.ZodSafePa
     try {
       await slack.api.openView(click.trigger_id ?? '', reasonModal(decision, metadata, request.stepTitle));
     } catch (error) {
-      ctx.logger.warn({ err: error, requestId: request.id }, 'Slack reason modal not opened');
+      ctx.logger.warn({ err: error, approvalRequestId: request.id }, 'Slack reason modal not opened');
       res.status(200).end();
       return tell(ctx, slack, site, 'The reason form could not be opened; try again, or decide through the link in your e-mail.');
     }
@@ -155,7 +158,7 @@ async function onSubmission(ctx: ApiContext, slack: SlackContext, parsed: z.ZodS
   if (!reason) return fieldError('Say why: a reason is required.');
   const request = await requestOfApprover(ctx, user.id, meta.requestId);
   if (!request) {
-    ctx.logger.warn({ slackUserId: user.id, requestId: meta.requestId }, 'Slack modal submitted by someone who is not the approver');
+    ctx.logger.warn({ slackUserId: user.id, approvalRequestId: meta.requestId }, 'Slack modal submitted by someone who is not the approver');
     return fieldError(NOT_YOURS);
   }
   // Closes the modal; the outcome shows on the message.
@@ -192,7 +195,7 @@ async function decideFromSlack(
         return await tell(ctx, slack, site, `Nothing was decided. ${refusalText(outcome)}`);
     }
   } catch (error) {
-    ctx.logger.error({ err: error, requestId: request.id }, 'Slack decision failed');
+    ctx.logger.error({ err: error, approvalRequestId: request.id }, 'Slack decision failed');
   }
 }
 

@@ -8,6 +8,7 @@ import { findProcess } from '../../processes/index.js';
 import { requireIdentity } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { defineRoute } from '../route-table.js';
+import { createWebhookBodyExample, webhookCreatedExample } from '../examples.js';
 
 export const createSubscriptionSchema = z.object({
   url: z
@@ -105,8 +106,8 @@ export const webhookRoutes = [
     tag: 'Webhooks',
     summary: 'Subscribe a URL to run lifecycle events; the signing secret is returned once',
     scope: SCOPE,
-    request: { body: createSubscriptionSchema, bodyExample: { url: 'https://hooks.example.com/opsflow', eventTypes: ['run.completed'], process: 'capex' } },
-    responses: { 201: { description: 'Subscribed', schema: subscriptionSchema.extend({ secret: z.string() }), headers: { Location: 'The subscription' } } },
+    request: { body: createSubscriptionSchema, bodyExample: createWebhookBodyExample },
+    responses: { 201: { description: 'Subscribed', schema: subscriptionSchema.extend({ secret: z.string() }), headers: { Location: 'The subscription' }, example: webhookCreatedExample } },
     errors: { 422: 'Invalid URL (or refused by the egress policy), event type or process' },
     async handler(ctx, { req, body, res }) {
       const egress = ctx.egress ?? createEgressPolicy();

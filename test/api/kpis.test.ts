@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatDuration } from '../../api/pages/charts.js';
 import { insertAuditEntry } from '../../lib/outbound-webhooks.js';
+import { approvalRequestId, type DecisionChannel } from '../../processes/approval-messages.js';
+import { ConsoleClient, tableRows } from '../support/console-client.js';
 import { getJson } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
@@ -23,7 +26,10 @@ interface SeedRun {
   status: string;
   startedAt: number;
   closedAt?: number;
-  approvals?: Array<{ step: string; approver: string; createdAt: number; decidedAt?: number; round?: number; revokedReason?: string }>;
+  /** A decided request says the channel its audit entry records. */
+  approvals?: Array<{ step: string; approver: string; createdAt: number; decidedAt?: number; channel?: DecisionChannel; round?: number; revokedReason?: string }>;
+  /** Nobody decided in time and the policy's deadline action did, on this day: it closed every request of the run's step. */
+  decidedByPolicyAt?: number;
   reminders?: number[];
   escalations?: number[];
 }
@@ -34,24 +40,26 @@ describe('KPIs computed from the read model and audit log', () => {
 
   beforeAll(async () => {
     stack = await startStack({ worker: 'none' });
-    // Ten completed capex runs over two weeks, cycle times 2h, 4h, ... 20h; each approved by Morgan after (i+1) hours.
+    // Ten completed capex runs over two weeks, cycle times 2h, 4h, ... 20h; each approved by Morgan after (i+1) hours,
+    // through each channel in turn.
+    const channels: DecisionChannel[] = ['slack', 'link', 'inbox', 'email-reply', 'api'];
     for (let i = 0; i < 10; i++) {
       const startedAt = T0 + i * DAY + HOUR;
       runs.push({
         id: `capex-done-${i}`, status: 'completed', startedAt, closedAt: startedAt + (i + 1) * 2 * HOUR,
-        approvals: [{ step: 'line-manager', approver: 'morgan.lee@example.com', createdAt: startedAt, decidedAt: startedAt + (i + 1) * HOUR }],
+        approvals: [{ step: 'line-manager', approver: 'morgan.lee@example.com', createdAt: startedAt, decidedAt: startedAt + (i + 1) * HOUR, channel: channels[i % channels.length] }],
         reminders: i % 3 === 0 ? [startedAt + 30 * 60_000] : [],
       });
     }
     // Slow finance director: three decided in 10h, 30h and 50h; one breach escalated, one breach expired.
     runs.push({ id: 'capex-rej-1', status: 'rejected', startedAt: T0 + 2 * DAY, closedAt: T0 + 3 * DAY,
-      approvals: [{ step: 'finance-director', approver: 'priya.shah@example.com', createdAt: T0 + 2 * DAY, decidedAt: T0 + 2 * DAY + 10 * HOUR }] });
+      approvals: [{ step: 'finance-director', approver: 'priya.shah@example.com', createdAt: T0 + 2 * DAY, decidedAt: T0 + 2 * DAY + 10 * HOUR, channel: 'link' }] });
     runs.push({ id: 'capex-rej-2', status: 'rejected', startedAt: T0 + 3 * DAY, closedAt: T0 + 5 * DAY,
-      approvals: [{ step: 'finance-director', approver: 'priya.shah@example.com', createdAt: T0 + 3 * DAY, decidedAt: T0 + 3 * DAY + 30 * HOUR }] });
+      approvals: [{ step: 'finance-director', approver: 'priya.shah@example.com', createdAt: T0 + 3 * DAY, decidedAt: T0 + 3 * DAY + 30 * HOUR, channel: 'api' }] });
     runs.push({ id: 'capex-esc', status: 'completed', startedAt: T0 + 4 * DAY, closedAt: T0 + 8 * DAY,
       approvals: [
         { step: 'finance-director', approver: 'priya.shah@example.com', createdAt: T0 + 4 * DAY, revokedReason: 'the request was escalated to Sam Okafor' },
-        { step: 'finance-director', approver: 'sam.okafor@example.com', createdAt: T0 + 7 * DAY, decidedAt: T0 + 7 * DAY + 50 * HOUR, round: 2 },
+        { step: 'finance-director', approver: 'sam.okafor@example.com', createdAt: T0 + 7 * DAY, decidedAt: T0 + 7 * DAY + 50 * HOUR, channel: 'slack', round: 2 },
       ],
       escalations: [T0 + 7 * DAY] });
     runs.push({ id: 'capex-exp', status: 'expired', startedAt: T0 + 5 * DAY, closedAt: T0 + 8 * DAY,
@@ -61,9 +69,18 @@ describe('KPIs computed from the read model and audit log', () => {
       approvals: [{ step: 'cfo', approver: 'sam.okafor@example.com', createdAt: T0 + 6 * DAY }] });
     runs.push({ id: 'capex-open-new', status: 'running', startedAt: T0 + 9 * DAY,
       approvals: [{ step: 'line-manager', approver: 'morgan.lee@example.com', createdAt: T0 + 9 * DAY }] });
+    // Two COO seats nobody decided: the policy approved at the deadline, 48h after the first was asked. One decision.
+    runs.push({ id: 'capex-policy', status: 'completed', startedAt: T0 + 8 * DAY, closedAt: T0 + 10 * DAY + HOUR,
+      approvals: [
+        { step: 'coo', approver: 'dana.whitfield@example.com', createdAt: T0 + 8 * DAY, revokedReason: 'the step was approved by policy at the deadline' },
+        { step: 'coo', approver: 'omar.haddad@example.com', createdAt: T0 + 8 * DAY + HOUR, revokedReason: 'the step was approved by policy at the deadline' },
+      ],
+      decidedByPolicyAt: T0 + 10 * DAY });
     // Another process and a run outside the window: both must stay out of the capex figures.
-    runs.push({ id: 'contract-1', process: 'contract', status: 'completed', startedAt: T0 + DAY, closedAt: T0 + DAY + 100 * HOUR });
-    runs.push({ id: 'capex-old', status: 'completed', startedAt: T0 - 30 * DAY, closedAt: T0 - 29 * DAY });
+    runs.push({ id: 'contract-1', process: 'contract', status: 'completed', startedAt: T0 + DAY, closedAt: T0 + DAY + 100 * HOUR,
+      approvals: [{ step: 'legal', approver: 'casey.nguyen@example.com', createdAt: T0 + DAY, decidedAt: T0 + DAY + 4 * HOUR, channel: 'inbox' }] });
+    runs.push({ id: 'capex-old', status: 'completed', startedAt: T0 - 30 * DAY, closedAt: T0 - 29 * DAY,
+      approvals: [{ step: 'line-manager', approver: 'morgan.lee@example.com', createdAt: T0 - 30 * DAY, decidedAt: T0 - 30 * DAY + HOUR, channel: 'link' }] });
 
     for (const run of runs) {
       await stack.db.run.create({
@@ -74,15 +91,31 @@ describe('KPIs computed from the read model and audit log', () => {
         },
       });
       for (const [index, a] of (run.approvals ?? []).entries()) {
+        // Ids as the workflow makes them: a decision by policy names the step attempt whose requests it closed.
+        const id = approvalRequestId(run.id, a.step, { attempt: 1, seat: index, round: a.round ?? 1 });
         await stack.db.approvalRequest.create({
           data: {
-            id: `${run.id}:${a.step}:${index}`, runId: run.id, stepId: a.step, stepTitle: a.step, round: a.round ?? 1,
+            id, runId: run.id, stepId: a.step, stepTitle: a.step, round: a.round ?? 1,
             approverEmail: a.approver, approverName: a.approver, approverRole: 'test', tokenHash: `${run.id}:${index}`,
             createdAt: new Date(a.createdAt), expiresAt: new Date(a.createdAt + 3 * DAY),
             usedAt: a.decidedAt ? new Date(a.decidedAt) : null, decision: a.decidedAt ? 'approved' : null,
-            revokedAt: a.revokedReason ? new Date(a.createdAt + 3 * DAY) : null, revokedReason: a.revokedReason ?? null,
+            revokedAt: a.revokedReason ? new Date(run.decidedByPolicyAt ?? a.createdAt + 3 * DAY) : null, revokedReason: a.revokedReason ?? null,
           },
         });
+        if (a.decidedAt) {
+          await stack.db.$transaction((tx) =>
+            insertAuditEntry(tx, { runId: run.id, action: 'approval.decided', actor: a.approver, step: a.step, at: new Date(a.decidedAt!), details: { requestId: id, decision: 'approved', channel: a.channel } }),
+          );
+        }
+      }
+      if (run.decidedByPolicyAt) {
+        const step = run.approvals![0]!.step;
+        await stack.db.$transaction((tx) =>
+          insertAuditEntry(tx, {
+            runId: run.id, action: 'approval.decided', actor: 'policy', step, at: new Date(run.decidedByPolicyAt!),
+            details: { requestId: `${run.id}:${step}:a1:policy`, decision: 'approved', channel: 'policy', byPolicy: { trigger: 'deadline', policyVersion: 1 } },
+          }),
+        );
       }
       for (const [action, times] of [['approval.reminded', run.reminders ?? []], ['approval.escalated', run.escalations ?? []]] as const) {
         for (const at of times) await stack.db.$transaction((tx) => insertAuditEntry(tx, { runId: run.id, action, actor: 'opsflow', at: new Date(at) }));
@@ -144,12 +177,42 @@ describe('KPIs computed from the read model and audit log', () => {
     expect(body.oldestOpen[0].waitingSeconds).toBeGreaterThan(body.oldestOpen[1].waitingSeconds);
   });
 
+  it('counts decisions per channel with the median time to decide (a deadline decision by policy once per step), in the JSON and on the dashboard', async () => {
+    const capexInWindow = runs.filter((r) => (r.process ?? 'capex') === 'capex' && r.startedAt >= T0);
+    const secondsByChannel = new Map<string, number[]>();
+    const add = (channel: string, seconds: number) => secondsByChannel.set(channel, [...(secondsByChannel.get(channel) ?? []), seconds]);
+    for (const run of capexInWindow) {
+      for (const a of run.approvals ?? []) if (a.decidedAt) add(a.channel!, (a.decidedAt - a.createdAt) / 1000);
+      if (run.decidedByPolicyAt) add('policy', (run.decidedByPolicyAt - Math.min(...run.approvals!.map((a) => a.createdAt))) / 1000);
+    }
+    const expected = [...secondsByChannel]
+      .map(([channel, seconds]) => ({ channel, decided: seconds.length, p50: percentile(seconds, 0.5) }))
+      .sort((a, b) => b.decided - a.decided || (a.channel < b.channel ? -1 : 1));
+    expect(expected.map((c) => c.channel)).toEqual(['api', 'link', 'slack', 'email-reply', 'inbox', 'policy']);
+
+    const { body } = await getJson(`${stack.apiUrl}/kpis?process=capex&${window}`);
+    expect(body.channels.map((c: { channel: string; decided: number }) => [c.channel, c.decided])).toEqual(expected.map((c) => [c.channel, c.decided]));
+    for (const [i, c] of expected.entries()) expect(body.channels[i].p50, c.channel).toBeCloseTo(c.p50, 3);
+
+    const labels: Record<string, string> = { api: 'API', link: 'link', slack: 'Slack', 'email-reply': 'e-mail reply', inbox: 'inbox', policy: 'policy at deadline' };
+    const browser = new ConsoleClient(stack.apiUrl);
+    expect((await browser.signIn(stack.adminKey)).status).toBe(303);
+    const page = await browser.get('/ops?process=capex&from=2026-06-01&to=2026-06-14');
+    expect(page.status).toBe(200);
+    const total = expected.reduce((sum, c) => sum + c.decided, 0);
+    expect(tableRows(page.html, 'channels')).toEqual(
+      expected.map((c) => ({ Channel: labels[c.channel], Decided: String(c.decided), Share: `${Math.round((c.decided / total) * 100)}%`, 'Time to decide p50': formatDuration(c.p50) })),
+    );
+  });
+
   it('separates processes and validates the query', async () => {
     const contract = await getJson(`${stack.apiUrl}/kpis?process=contract&${window}`);
     expect(contract.body.runs.started).toBe(1);
     expect(contract.body.cycleTime.p50).toBe(100 * 3600);
+    expect(contract.body.channels).toEqual([{ channel: 'inbox', decided: 1, p50: 4 * 3600 }]);
     const all = await getJson(`${stack.apiUrl}/kpis?${window}`);
     expect(all.body.runs.started).toBe(runs.filter((r) => r.startedAt >= T0).length);
+    expect(all.body.channels.find((c: { channel: string }) => c.channel === 'inbox').decided).toBe(3);
     expect((await getJson(`${stack.apiUrl}/kpis?process=teleport`)).status).toBe(404);
     const bad = await getJson(`${stack.apiUrl}/kpis?from=yesterday`);
     expect(bad.status).toBe(422);

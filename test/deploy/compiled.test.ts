@@ -3,8 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,7 +80,7 @@ describe('the compiled build (dist/)', () => {
   });
 
   it('emits JavaScript only, with the Prisma client and the migrate job’s role tool, and no tests or dev stack', () => {
-    for (const file of ['api/server.js', 'worker/main.js', 'workflow-bundle.js', 'lib/generated/prisma/client.js', 'dev/db-roles.js', 'dev/apikey.js', 'lib/healthcheck.js']) {
+    for (const file of ['api/server.js', 'worker/main.js', 'workflow-bundle.js', 'lib/generated/prisma/client.js', 'dev/db-roles.js', 'dev/apikey.js', 'lib/healthcheck.js', 'cli/opsflow.js']) {
       expect(existsSync(join(out, file)), file).toBe(true);
     }
     for (const absent of ['test', 'bench', 'dev/main.js', 'dev/simulators', 'dev/postgres.js']) expect(existsSync(join(out, absent)), absent).toBe(false);
@@ -110,6 +111,26 @@ describe('the compiled build (dist/)', () => {
       return ['opsflow-api StartWorkflow:capexWorkflow', 'opsflow-worker RunWorkflow:capexWorkflow', 'opsflow-worker RunActivity:createPurchaseOrder', 'opsflow-worker POST Erp'].every((n) => names.has(n)) ? names : undefined;
     }, `the run's spans at the OTLP receiver; got ${otlp.spans.length}`);
     expect(traced.size).toBeGreaterThan(4);
+  });
+
+  it("runs the opsflow bin from the build with plain node, from outside the repository: --help, and a run's status from the compiled API", async () => {
+    // package.json's bin, as npm links it: the file made executable and started by its own shebang (no tsx).
+    const bin = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { bin: { opsflow: string } }).bin.opsflow;
+    expect(bin).toMatch(/^dist\//);
+    const cli = join(out, bin.slice('dist/'.length));
+    expect((await readFile(cli, 'utf8')).split('\n')[0]).toBe('#!/usr/bin/env node');
+    await chmod(cli, 0o755);
+    const elsewhere = await mkdtemp(join(tmpdir(), 'opsflow-bin-'));
+    const env = { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HOME: elsewhere, OPSFLOW_CONFIG: join(elsewhere, 'none.json') };
+
+    const help = await run(cli, ['--help'], { cwd: elsewhere, env });
+    expect(help.stdout).toMatch(/^Usage: opsflow /);
+    for (const command of ['runs', 'approvals', 'events', 'policy', 'keys']) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+
+    const { body } = await postJson(`${api.url}/runs`, { process: 'capex', input: capexInput({ title: 'Compiled CLI', amount: 1_300 }), settings: quickTiming });
+    const shown = await run(cli, ['runs', 'show', body.runId as string, '--json'], { cwd: elsewhere, env: { ...env, OPSFLOW_URL: api.url, OPSFLOW_KEY: stack.adminKey } });
+    expect(JSON.parse(shown.stdout)).toMatchObject({ runId: body.runId, title: 'Compiled CLI', status: 'running' });
+    await rm(elsewhere, { recursive: true, force: true });
   });
 
   it('the healthcheck script exits 0 on a healthy endpoint and 1 on an unreachable one', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CapturedMail } from '../../dev/mail-sink.js';
+import { approvalsOnRunPage } from '../support/console-client.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import {
   approvalLinkIn,
@@ -278,6 +279,9 @@ describe('approval integrity', () => {
     const rejectedRun = await waitForRunStatus(stack, rejected, 'rejected');
     const byPolicy = rejectedRun.timeline.find((e: { action: string }) => e.action === 'approval.decided');
     expect(byPolicy).toMatchObject({ actor: 'policy', details: { decision: 'rejected', byPolicy: { trigger: 'deadline', policyVersion: 1 } } });
+    // Nobody decided: the request the policy closed says so, on GET /runs/:id and the console's run page.
+    expect(rejectedRun.approvals.map((a) => [a.state, a.channel])).toEqual([['revoked', 'policy']]);
+    expect((await approvalsOnRunPage(stack, rejected)).map((row) => row.Via)).toEqual(['policy at deadline']);
     const told = await stack.mail.waitFor((m) => m.to.includes(approvers.requester) && /was rejected: Rejected at the deadline/.test(m.subject));
     expect(told.text).toContain('Rejected by policy at the deadline (policy version 1)');
 

@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { buyer, erpEvent, sendEvent } from '../support/events.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
-import { waitForApprovalMail } from '../support/http.js';
+import { getRun, startRun, waitForApprovalMail, waitForRunStatus } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -129,6 +131,47 @@ describe('the opsflow CLI against the running API', () => {
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toMatch(/^opsflow: no API key: set OPSFLOW_KEY/);
     expect((await opsflow(['runs', 'frobnicate'], as(stack.adminKey))).code).toBe(2);
+  });
+
+  it('cancels a run only with a reason, which the run records', async () => {
+    const runId = (await startRun(stack, { process: 'capex', input: capexInput({ title: 'Cancelled from the CLI', amount: 3_000 }), settings: quickTiming })).run!.runId;
+    const noReason = await opsflow(['runs', 'cancel', runId], as(stack.adminKey));
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toMatch(/^error: required option '--reason <text>' not specified$/m);
+    expect((await getRun(stack, runId)).status).toBe('running');
+
+    const cancelled = await opsflow(['runs', 'cancel', runId, '--reason', 'Bought second-hand'], as(stack.adminKey));
+    expect(cancelled.stderr).toBe('');
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.stdout).toMatch(new RegExp(`^run:\\s+${runId}$`, 'm'));
+    expect(cancelled.stdout).toMatch(/^status:\s+cancelling$/m);
+    const run = await waitForRunStatus(stack, runId, 'cancelled');
+    expect(run.timeline.find((e) => e.action === 'run.cancelled')).toMatchObject({ actor: 'ops.desk@example.com', details: { outcome: 'cancelled', reason: 'cancelled by ops.desk@example.com: Bought second-hand' } });
+    const again = await opsflow(['runs', 'cancel', runId, '--reason', 'Twice'], as(stack.adminKey));
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(`opsflow: 409 conflict: Run ${runId} is already cancelled\n`);
+  });
+
+  it('routes an event again: an unmatched one is routed and says why it is still unmatched, one that started a run is refused', async () => {
+    const unknown = await sendEvent(stack, erpEvent('invoice.disputed', { poNumber: 'PO-CLI-1' }));
+    expect(unknown.body.status).toBe('unmatched');
+    const routed = await opsflow(['events', 'route', unknown.body.eventId], as(stack.adminKey));
+    expect(routed.stderr).toBe('');
+    expect(routed.code).toBe(0);
+    expect(routed.stdout).toMatch(new RegExp(`^event:\\s+${unknown.body.eventId}$`, 'm'));
+    expect(routed.stdout).toMatch(/^status:\s+unmatched$/m);
+    expect(routed.stdout).toMatch(/^reason:\s+no process reacts to invoice\.disputed from erp$/m);
+    const routedJson = JSON.parse((await opsflow(['events', 'route', unknown.body.eventId, '--json'], as(stack.adminKey))).stdout);
+    expect(routedJson).toMatchObject({ eventId: unknown.body.eventId, status: 'unmatched', runId: null });
+
+    const po = `PO-CLI-${randomUUID().slice(0, 8)}`;
+    const invoice = await sendEvent(stack, erpEvent('invoice.received', { invoiceNumber: `INV-${po}`, poNumber: po, supplier: 'Acme', amount: 90, currency: 'EUR', buyer }));
+    expect(invoice.body.status).toBe('started');
+    const refused = await opsflow(['events', 'route', invoice.body.eventId], as(stack.adminKey));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`opsflow: 409 conflict: Event ${invoice.body.eventId} was already started (run ${invoice.body.runId})\n`);
+    const lacksScope = await opsflow(['events', 'route', unknown.body.eventId], as(await stack.createKey(approvers.lineManager, ['runs:read'])));
+    expect(lacksScope.code).toBe(2);
   });
 
   it('reads the URL and key from a profile file, and shows a policy and the events', async () => {

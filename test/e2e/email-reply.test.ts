@@ -15,8 +15,9 @@ import type { CapturedMail } from '../../dev/mail-sink.js';
 import { createDb, type Db } from '../../lib/db.js';
 import { createLogger } from '../../lib/logger.js';
 import { signWebhook } from '../../lib/webhook-signature.js';
+import { approvalsOnRunPage } from '../support/console-client.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
-import { getJson, postJson, waitForApprovalMail, waitForRunStatus } from '../support/http.js';
+import { getJson, postJson, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const INBOUND_DOMAIN = 'replies.opsflow.test';
@@ -52,12 +53,22 @@ describe('reply by e-mail: approve, reject and refusals, through real SMTP in an
   let sender: Transporter;
   let webhookApi: Server;
   const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
+  const logLines: string[] = [];
+  /** What the inbound side logged (JSON lines), e.g. for one run. */
+  const loggedFor = (runId: string) =>
+    logLines
+      .join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.runId === runId);
 
   beforeAll(async () => {
     stack = await startStack({ worker: 'none' });
     await stack.startWorker({ config: { INBOUND_EMAIL_DOMAIN: INBOUND_DOMAIN } });
     // As api/server.ts wires it with INBOUND_EMAIL_DOMAIN and INBOUND_SMTP_PORT, on this stack's database and Temporal.
-    const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+    // Its lines are read: the SMTP listener's and the webhook's name the run a reply is about.
+    const logger = createLogger('test', 'info', { write: (line: string) => void logLines.push(line) });
     runtimeDb = createDb(stack.runtimeDatabaseUrl);
     const ctx: ApiContext = { db: runtimeDb, temporal: stack.temporal, config: stack.config, logger };
     const inbound: InboundEmail = {
@@ -140,6 +151,9 @@ describe('reply by e-mail: approve, reject and refusals, through real SMTP in an
     expect(answer.text).toMatch(/Nothing was decided: only the request's approver can decide it by reply/);
     expect((await approvalState(approvedRun.runId)).state).toBe('pending');
     expect(await decidedAudit(approvedRun.runId)).toHaveLength(0);
+    // The listener's line about it is found by the run it is about.
+    const refusal = await waitUntil(async () => loggedFor(approvedRun.runId).find((l) => l.msg === 'inbound reply decided nothing'), 'the line about the refused reply');
+    expect(refusal).toMatchObject({ process: 'capex', step: 'line-manager' });
   });
 
   it('a reply whose DKIM signature fails decides nothing, and its sender is told why', async () => {
@@ -154,11 +168,13 @@ describe('reply by e-mail: approve, reject and refusals, through real SMTP in an
     const messageId = await reply({ from: approvers.lineManager, to: approvedRun.replyTo, firstLine: 'Approve', quoting: approvedRun.mail });
     const confirmation = await answerTo(approvers.lineManager, messageId);
     expect(confirmation.text).toContain('You approved');
-    await waitForRunStatus(stack, approvedRun.runId, 'completed');
+    const run = await waitForRunStatus(stack, approvedRun.runId, 'completed');
     const [entry, ...more] = await decidedAudit(approvedRun.runId);
     expect(more).toHaveLength(0);
     expect(entry?.actor).toBe(approvers.lineManager);
     expect(entry?.details).toMatchObject({ decision: 'approved', channel: 'email-reply' });
+    expect(run.approvals.map((a) => a.channel)).toEqual(['email-reply']);
+    expect((await approvalsOnRunPage(stack, approvedRun.runId)).map((row) => row.Via)).toEqual(['e-mail reply']);
   });
 
   it('a reply to an already decided request decides nothing and says who decided', async () => {
@@ -193,6 +209,8 @@ describe('reply by e-mail: approve, reject and refusals, through real SMTP in an
     const signed = await post({ 'webhook-id': 'msg_2', 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(webhookSecret, 'msg_2', timestamp, raw.toString('utf8')) });
     expect(signed.status).toBe(200);
     expect(await signed.json()).toMatchObject({ kind: 'decided', decision: 'approved' });
+    const requestLine = await waitUntil(async () => loggedFor(runId).find((l) => /^POST \/inbound\/email 200 \d+ms$/.test(String(l.msg))), 'the request line of the reply');
+    expect(requestLine).toMatchObject({ process: 'capex', step: 'line-manager' });
     expect((await answerTo(approvers.lineManager, messageId)).text).toContain('You approved');
     await waitForRunStatus(stack, runId, 'completed');
     expect((await decidedAudit(runId))[0]?.details).toMatchObject({ channel: 'email-reply' });

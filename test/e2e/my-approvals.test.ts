@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath } from '../../dev/ensure-chromium.js';
+import { approvalsOnRunPage } from '../support/console-client.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import { approvalLinkIn, currentVersion, postJson, submitDecision, submitForm, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
@@ -132,7 +133,10 @@ describe('My approvals: a person signs in by a mailed link and decides several r
     expect(resultPage).toContain('This request changed after you opened the page. Nothing was decided');
     expect(resultPage).toContain('<tr><th scope="row">Amount</th><td><del>25,000.00 EUR</del></td><td><ins>31,000.00 EUR</ins></td></tr>');
 
-    for (const runId of quick) await waitForRunStatus(stack, runId, 'completed');
+    const completed = [];
+    for (const runId of quick) completed.push(await waitForRunStatus(stack, runId, 'completed'));
+    expect(completed.map((run) => run.approvals.map((a) => a.channel))).toEqual(quick.map(() => ['inbox']));
+    expect((await approvalsOnRunPage(stack, quick[0]!)).map((row) => row.Via)).toEqual(['inbox']);
     const decided = await stack.db.auditEntry.findMany({ where: { runId: { in: quick }, action: 'approval.decided' } });
     expect(decided).toHaveLength(4);
     for (const entry of decided) {

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { SLACK_ACTIONS } from '../../lib/slack-messages.js';
+import { buyer, erpEvent, sendEvent } from '../support/events.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
-import { currentVersion, decideByApi, getRun, startRun, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
+import { currentVersion, decideByApi, getRun, postJson, startRun, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 type Line = Record<string, unknown> & { msg?: string };
@@ -23,7 +26,15 @@ describe('logs an operator can follow a run by', () => {
   const apiOutput: string[] = [];
   const workerOutput: string[] = [];
   beforeAll(async () => {
-    stack = await startStack({ worker: 'none', logLevel: 'info', logDestination: { write: (line: string) => void apiOutput.push(line) } });
+    // Slack on (its interactions touch runs); events held briefly and swept only when a test asks (unmatched, then routed).
+    stack = await startStack({
+      worker: 'none',
+      logLevel: 'info',
+      logDestination: { write: (line: string) => void apiOutput.push(line) },
+      slack: true,
+      eventHoldWindow: '1s',
+      eventSweep: 'manual',
+    });
     await stack.startWorkerProcess({ env: { LOG_LEVEL: 'debug' }, onOutput: (text) => void workerOutput.push(text) });
   });
   afterAll(async () => {
@@ -75,6 +86,62 @@ describe('logs an operator can follow a run by', () => {
     const activities = workerLines.filter((l) => l.msg === 'activity completed');
     expect(activities.length).toBeGreaterThanOrEqual(5);
     expect(activities.filter((l) => l.activity === 'openApprovalRequest').map((l) => l.step)).toEqual(['line-manager', 'finance-director']);
+  });
+
+  /** The API's request lines ("METHOD /path status ms") that carry this run's id, once the one matching `last` is written. */
+  const requestLinesOf = (runId: string, last: RegExp) =>
+    waitUntil(async () => {
+      const lines = jsonLines(apiOutput).filter((l) => l.runId === runId && typeof l.msg === 'string' && /^[A-Z]+ \//.test(l.msg));
+      return lines.some((l) => last.test(String(l.msg))) && lines;
+    }, `a request line ${last} with runId ${runId}`);
+  /** Every API line that mentions the run carries its id and process as fields, so a search by runId finds them all. */
+  const expectMentionsCarry = (runId: string, process: string) => {
+    const mentioning = jsonLines(apiOutput).filter((line) => JSON.stringify(line).includes(runId));
+    expect(mentioning.filter((line) => line.runId !== runId || line.process !== process).map((l) => `${String(l.msg)} ${String(l.runId)} ${String(l.process)}`)).toEqual([]);
+  };
+
+  it('finds the request lines of a decision by link and by Slack by the runId, with process and step', async () => {
+    const title = `Logged link capex ${randomUUID().slice(0, 8)}`;
+    const runId = (await startRun(stack, { process: 'capex', input: capexInput({ title, amount: 25_000 }), settings: quickTiming })).run!.runId;
+    // Morgan opens his link (GET) and approves (POST); Priya approves with a click on her Slack message.
+    const { link } = await waitForApprovalMail(stack, approvers.lineManager, { subject: new RegExp(title) });
+    expect((await submitDecision(link, 'approve')).status).toBe(200);
+    const message = await waitUntil(async () => stack.simulators.slack.messagesFor('U0PRIYA').find((m) => m.text.includes(title)), "Priya's Slack message");
+    expect((await stack.simulators.slack.click('U0PRIYA', message.ts, SLACK_ACTIONS.approve)).status).toBe(200);
+    await waitForRunStatus(stack, runId, 'completed');
+
+    const lines = await requestLinesOf(runId, /^POST \/integrations\/slack\/interactions 200/);
+    const seen = (pattern: RegExp) => lines.filter((l) => pattern.test(String(l.msg))).map((l) => [l.process, l.step]);
+    expect(seen(/^GET \/approvals\/\[token\] 200 \d+ms$/)).toEqual([['capex', 'line-manager']]);
+    expect(seen(/^POST \/approvals\/\[token\] 200 \d+ms$/)).toEqual([['capex', 'line-manager']]);
+    expect(seen(/^POST \/integrations\/slack\/interactions 200 \d+ms$/)).toEqual([['capex', 'finance-director']]);
+    expect(lines.every((l) => typeof l.requestId === 'string')).toBe(true);
+    expectMentionsCarry(runId, 'capex');
+  });
+
+  it('finds the request lines of events by the run they started or were routed to', async () => {
+    const po = `PO-LOG-${randomUUID().slice(0, 8)}`;
+    // A receipt before its invoice: held for a second, then unmatched...
+    const receipt = await sendEvent(stack, erpEvent('goods.received', { poNumber: po, receiptId: 'GR-1', amount: 120 }));
+    expect(receipt.body.status).toBe('held');
+    await waitUntil(async () => {
+      await stack.sweepEvents();
+      return (await stack.db.inboundEvent.findUniqueOrThrow({ where: { id: receipt.body.eventId } })).status === 'unmatched';
+    }, 'the held receipt to become unmatched');
+    // ...the invoice starts the run, and an operator routes the receipt to it.
+    const invoice = await sendEvent(stack, erpEvent('invoice.received', { invoiceNumber: `INV-${po}`, poNumber: po, supplier: 'Acme', amount: 120, currency: 'EUR', buyer }));
+    expect(invoice.body.status).toBe('started');
+    const runId: string = invoice.body.runId;
+    await waitUntil(async () => (await stack.db.run.findUnique({ where: { id: runId } }))?.currentStep === 'awaiting-goods-receipt', 'the run to wait for receipts');
+    const routed = await postJson(`${stack.apiUrl}/events/${receipt.body.eventId}/route`, {});
+    expect(routed.body).toMatchObject({ status: 'applied', runId });
+    await waitForRunStatus(stack, runId, 'completed');
+
+    const lines = await requestLinesOf(runId, /\/route 200/);
+    const seen = (pattern: RegExp) => lines.filter((l) => pattern.test(String(l.msg))).map((l) => l.process);
+    expect(seen(/^POST \/events\/erp 202 \d+ms$/)).toEqual(['invoice-match']);
+    expect(seen(new RegExp(`^POST /events/${receipt.body.eventId}/route 200 \\d+ms$`))).toEqual(['invoice-match']);
+    expectMentionsCarry(runId, 'invoice-match');
   });
 
   it('in dev, ten requests are ten lines (method, path, status, ms, request id); LOG_HTTP_HEADERS=1 adds headers, redacted', async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostedMessage } from '../../dev/simulators/slack.js';
 import { SLACK_ACTIONS } from '../../lib/slack-messages.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
+import { approvalsOnRunPage } from '../support/console-client.js';
 import { postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
@@ -51,6 +52,17 @@ describe('deciding approvals in Slack', () => {
     const decided = await stack.db.auditEntry.findMany({ where: { runId, action: 'approval.decided' }, orderBy: { id: 'asc' } });
     expect(decided.map((e) => e.actor)).toEqual([approvers.lineManager, approvers.financeDirector, approvers.cfo]);
     for (const entry of decided) expect(entry.details).toMatchObject({ channel: 'slack', decision: 'approved' });
+    // The run says how each was decided: GET /runs/:id and the console's run page.
+    expect(run.approvals.map((a) => [a.approver.email, a.channel])).toEqual([
+      [approvers.lineManager, 'slack'],
+      [approvers.financeDirector, 'slack'],
+      [approvers.cfo, 'slack'],
+    ]);
+    expect((await approvalsOnRunPage(stack, runId)).map((row) => [row.Approver, row.Via])).toEqual([
+      ['Morgan Lee', 'Slack'],
+      ['Priya Shah', 'Slack'],
+      ['Sam Okafor', 'Slack'],
+    ]);
     // Found by e-mail (users.lookupByEmail) and kept in the directory; one message per request, never two.
     expect((await stack.db.person.findUniqueOrThrow({ where: { email: approvers.lineManager } })).slackUserId).toBe(U.morgan);
     expect(await stack.db.slackMessage.count({ where: { request: { runId } } })).toBe(3);
@@ -99,7 +111,9 @@ describe('deciding approvals in Slack', () => {
     expect(closed.ts).toBe(message.ts);
     expect(shownText(closed)).toContain('Approved by Morgan Lee via link');
     expect(shownText(closed)).toContain('Fine by me');
-    await waitForRunStatus(stack, runId, 'completed');
+    const run = await waitForRunStatus(stack, runId, 'completed');
+    expect(run.approvals.map((a) => a.channel)).toEqual(['link']);
+    expect((await approvalsOnRunPage(stack, runId)).map((row) => row.Via)).toEqual(['link']);
   });
 
   it('rejects through the reason modal: the reason is required, recorded and shown on the message', async () => {

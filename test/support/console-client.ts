@@ -76,3 +76,27 @@ export async function startExtraApi(stack: Stack, config: Partial<Config>, optio
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
+const cellText = (markup: string) => markup.replace(/<[^>]+>/g, '').replace(/&(amp|lt|gt|quot|#39);/g, (entity) => ENTITIES[entity]!).trim();
+
+/** The body rows of a page's table (found by its id), each as its cells' text keyed by the column heading. */
+export function tableRows(html: string, id: string): Array<Record<string, string>> {
+  const table = new RegExp(`<table[^>]* id="${id}"[^>]*>([\\s\\S]*?)</table>`).exec(html)?.[1];
+  if (table === undefined) throw new Error(`The page has no table #${id}`);
+  const headings = [...table.matchAll(/<th[^>]*>([\s\S]*?)<\/th>/g)].map(([, heading]) => cellText(heading!));
+  const body = /<tbody>([\s\S]*?)<\/tbody>/.exec(table)?.[1] ?? '';
+  return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map(([, row]) =>
+    Object.fromEntries([...row!.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map(([, cell], i) => [headings[i] ?? String(i), cellText(cell!)])),
+  );
+}
+
+/** The Approvals table of a run's console page (/ops/runs/:id), as an operator signed in with the admin key sees it. */
+export async function approvalsOnRunPage(stack: Pick<Stack, 'apiUrl' | 'adminKey'>, runId: string): Promise<Array<Record<string, string>>> {
+  const browser = new ConsoleClient(stack.apiUrl);
+  const signedIn = await browser.signIn(stack.adminKey);
+  if (signedIn.status !== 303) throw new Error(`Console sign-in answered ${signedIn.status}`);
+  const page = await browser.get(`/ops/runs/${encodeURIComponent(runId)}`);
+  if (page.status !== 200) throw new Error(`/ops/runs/${runId} answered ${page.status}`);
+  return tableRows(page.html, 'approvals');
+}

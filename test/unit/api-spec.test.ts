@@ -1,6 +1,7 @@
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import type { Express } from 'express';
 import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import { createApp } from '../../api/app.js';
 import type { ApiContext } from '../../api/context.js';
 import { buildOpenApiDocument } from '../../api/openapi.js';
@@ -54,6 +55,12 @@ function appWithoutBackends(): Express {
   return createApp(ctx);
 }
 
+/** The operations an integrator starts from: each shows an example of its request body and of every 2xx JSON answer. */
+const exampled = ['startRun', 'listRuns', 'getRun', 'decide', 'cancelRun', 'getPolicy', 'setPolicy', 'receiveEvent', 'listEvents', 'createWebhook', 'createSchedule', 'createKey'];
+
+/** A schema's issues with a value, one line each; [] when it parses. */
+const issuesOf = (schema: z.ZodType, value: unknown) => (schema.safeParse(value).error?.issues ?? []).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+
 /** Refusals whose body is the record they made, not an error: health's checks, the event recorded as unmatched. */
 const answersWithRecord = new Set(['getHealth 503', 'recordRunEvent 409']);
 
@@ -91,5 +98,32 @@ describe('the route table is the API and its spec', () => {
       }
     }
     expect(document.paths?.['/runs/{id}']?.get?.responses?.['200']).toMatchObject({ content: { 'application/json': { schema: { $ref: '#/components/schemas/Run' } } } });
+  });
+
+  it('shows an example of every request body and 2xx JSON answer of the main operations, each valid against its own schema', () => {
+    const operations = new Map(
+      Object.values(document.paths ?? {}).flatMap((item) => Object.values(item as Record<string, Record<string, any>>).map((op) => [op.operationId as string, op] as const)),
+    );
+    const checked: string[] = [];
+    for (const operationId of exampled) {
+      const route = apiRoutes.find((r) => r.operationId === operationId);
+      const op = operations.get(operationId);
+      expect(route && op, operationId).toBeTruthy();
+      if (route!.request?.body) {
+        const example = op!.requestBody.content['application/json'].example;
+        expect(example, `${operationId} request body`).toBeDefined();
+        expect(issuesOf(route!.request.body as z.ZodType, example), `${operationId} request body example`).toEqual([]);
+        checked.push(`${operationId} body`);
+      }
+      for (const [status, doc] of Object.entries(route!.responses).filter(([status, doc]) => status.startsWith('2') && doc.schema)) {
+        const example = op!.responses[status].content['application/json'].example;
+        expect(example, `${operationId} ${status}`).toBeDefined();
+        // As it is on the wire: what a client parses.
+        expect(issuesOf(doc.schema!, JSON.parse(JSON.stringify(example))), `${operationId} ${status} example`).toEqual([]);
+        checked.push(`${operationId} ${status}`);
+      }
+    }
+    // Every one of them has a body or a JSON answer to show.
+    expect(new Set(checked.map((c) => c.split(' ')[0]))).toEqual(new Set(exampled));
   });
 });
