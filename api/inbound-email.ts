@@ -220,9 +220,13 @@ export async function handleInboundEmail(ctx: ApiContext, inbound: InboundEmail,
   const version = seen[0]!;
   const outcome = await decideByLink(ctx, approval, { decision: command.decision, comment: command.comment, version: version.version, ip: envelope.remoteAddress, channel: 'email-reply' });
   if (outcome.kind === 'decided' || outcome.kind === 'pending') {
-    const said = { approved: 'approved', rejected: 'rejected', changes_requested: 'sent back for changes' }[command.decision];
+    const said = { approved: 'approved', rejected: 'rejected', changes_requested: 'changes requested' }[command.decision];
+    const decided =
+      command.decision === 'changes_requested'
+        ? `You asked for changes to "${run.title}" (${approval.stepTitle}); ${run.requesterName} gets a link to edit and resubmit it.`
+        : `You ${said} ${approval.stepTitle} for "${run.title}".`;
     const paragraphs = [
-      outcome.kind === 'decided' ? `You ${said} ${approval.stepTitle} for "${run.title}".` : `Your decision (${said}) on ${approval.stepTitle} for "${run.title}" was sent; the run will confirm it shortly.`,
+      outcome.kind === 'decided' ? decided : `Your decision (${said}) on ${approval.stepTitle} for "${run.title}" was sent; the run will confirm it shortly.`,
       ...(command.comment ? [`Your comment: ${command.comment}`] : []),
     ];
     await answer(inbound, { to: from, messageId, runId: run.id, subject, paragraphs });

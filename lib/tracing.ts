@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
@@ -67,9 +68,13 @@ export function temporalClientInterceptors(): ClientInterceptors {
 /**
  * The workflow-side interceptors, bundled into the workflow code (`workflowInterceptorModules` at build time,
  * `interceptors.workflowModules` when a worker bundles at start). They add trace headers to the commands they
- * schedule, which replay does not compare: golden histories replay unchanged.
+ * schedule, which replay does not compare: golden histories replay unchanged. workflows/sdk-flags.ts records the
+ * SDK flag they trace Updates under in each run's first workflow task (a refused first Update would lose it).
  */
-export const workflowTracingModules: string[] = [createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+export const workflowTracingModules: string[] = [
+  createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+  fileURLToPath(new URL(import.meta.url.endsWith('.js') ? '../workflows/sdk-flags.js' : '../workflows/sdk-flags.ts', import.meta.url)),
+];
 
 export function activityTracingInterceptor(): ActivityInterceptorsFactory {
   return (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) });

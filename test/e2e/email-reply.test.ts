@@ -17,7 +17,7 @@ import { createLogger } from '../../lib/logger.js';
 import { signWebhook } from '../../lib/webhook-signature.js';
 import { approvalsOnRunPage } from '../support/console-client.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
-import { getJson, postJson, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
+import { approvalLinkIn, getJson, postJson, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const INBOUND_DOMAIN = 'replies.opsflow.test';
@@ -194,6 +194,26 @@ describe('reply by e-mail: approve, reject and refusals, through real SMTP in an
     await waitForRunStatus(stack, runId, 'rejected');
     const [entry] = await decidedAudit(runId);
     expect(entry?.details).toMatchObject({ decision: 'rejected', comment: 'over budget for Q3', channel: 'email-reply' });
+  });
+
+  it('the approver asks for changes by replying "changes <comment>": the requester gets the edit link with the comment', async () => {
+    const { runId, mail, replyTo } = await startSmallCapex('Reply changes');
+    const bare = await reply({ from: approvers.lineManager, to: replyTo, firstLine: 'changes', quoting: mail });
+    expect((await answerTo(approvers.lineManager, bare)).text).toContain('Nothing was decided: a rejection or a request for changes needs a reason on the same line');
+    expect(await decidedAudit(runId)).toHaveLength(0);
+
+    const messageId = await reply({ from: approvers.lineManager, to: replyTo, firstLine: 'changes Please add the second quote', quoting: mail });
+    const confirmation = await answerTo(approvers.lineManager, messageId);
+    expect(confirmation.text).toContain('You asked for changes to "Reply changes" (Line manager approval); Alex Rivera gets a link to edit and resubmit it.');
+    expect(confirmation.text).toContain('Your comment: Please add the second quote');
+    const edit = await stack.mail.waitFor((m) => m.to.includes(approvers.requester) && m.subject.startsWith('Changes requested: Reply changes'));
+    expect(edit.text).toContain('Morgan Lee');
+    expect(edit.text).toContain('Please add the second quote');
+    expect((await fetch(approvalLinkIn(edit))).status).toBe(200);
+    const [entry, ...more] = await decidedAudit(runId);
+    expect(more).toHaveLength(0);
+    expect(entry).toMatchObject({ actor: approvers.lineManager, details: { decision: 'changes_requested', comment: 'Please add the second quote', channel: 'email-reply' } });
+    expect((await approvalState(runId)).decision).toBe('changes_requested');
   });
 
   it('a provider posts the raw reply to POST /inbound/email: unsigned is refused, signed decides like SMTP', async () => {

@@ -3,6 +3,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath } from '../../dev/ensure-chromium.js';
 import { approvalsOnRunPage } from '../support/console-client.js';
+import { hashToken } from '../../lib/tokens.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import { approvalLinkIn, currentVersion, postJson, submitDecision, submitForm, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
@@ -96,6 +97,32 @@ describe('My approvals: a person signs in by a mailed link and decides several r
     const after = await fetch(`${stack.apiUrl}/me/approvals`, { headers: { cookie }, redirect: 'manual' });
     expect(after.status).toBe(303);
     expect(after.headers.get('location')).toBe('/me');
+  });
+
+  it('refuses a sign-in link once its 15 minutes are over, on a page that says so and offers a new one', async () => {
+    const askedFrom = Date.now();
+    const link = await signInLinkFor(approvers.coo);
+    const askedUntil = Date.now();
+    const stored = await stack.db.signInLink.findUniqueOrThrow({ where: { tokenHash: hashToken(link.slice(-43)) } });
+    expect(stored.expiresAt.getTime()).toBeGreaterThanOrEqual(askedFrom + 15 * 60_000);
+    expect(stored.expiresAt.getTime()).toBeLessThanOrEqual(askedUntil + 15 * 60_000);
+
+    // As if the link had been asked for 15 minutes and a second ago: its expiry is now behind us.
+    const ago = 15 * 60_000 + 1_000;
+    await stack.db.signInLink.update({ where: { id: stored.id }, data: { createdAt: new Date(stored.createdAt.getTime() - ago), expiresAt: new Date(stored.expiresAt.getTime() - ago) } });
+    const shown = await fetch(link);
+    expect(shown.status).toBe(410);
+    const page = await shown.text();
+    expect(page).toContain('This sign-in link has expired (links work for 15 minutes): ask for a new one.');
+    expect(page).toContain('<a href="/me">Ask for a new sign-in link</a>');
+    expect(page).not.toContain('Sign in as');
+
+    const used = await postForm(new URL(link).pathname, {});
+    expect(used.status).toBe(410);
+    expect(await used.text()).toContain('This sign-in link has expired');
+    expect(used.headers.get('set-cookie')).toBeNull();
+    expect(await stack.db.personSession.count({ where: { email: approvers.coo } })).toBe(0);
+    expect((await stack.db.signInLink.findUniqueOrThrow({ where: { id: stored.id } })).usedAt).toBeNull();
   });
 
   it('approves five selected requests; the one whose facts changed is refused with its diff, the others are decided and audited as inbox', async () => {

@@ -3,11 +3,11 @@ import type { PostedMessage } from '../../dev/simulators/slack.js';
 import { SLACK_ACTIONS } from '../../lib/slack-messages.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import { approvalsOnRunPage } from '../support/console-client.js';
-import { postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
+import { approvalLinkIn, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 /** The demo org's Slack users in the simulated workspace. */
-const U = { morgan: 'U0MORGAN', priya: 'U0PRIYA', sam: 'U0SAM', alex: 'U0ALEX', casey: 'U0CASEY' } as const;
+const U = { morgan: 'U0MORGAN', priya: 'U0PRIYA', sam: 'U0SAM', alex: 'U0ALEX', casey: 'U0CASEY', dana: 'U0DANA' } as const;
 
 const hasButtons = (message: PostedMessage) => message.blocks.some((block) => block.type === 'actions');
 const shownText = (message: PostedMessage) => JSON.stringify(message.blocks);
@@ -22,14 +22,23 @@ describe('deciding approvals in Slack', () => {
   });
 
   const slack = () => stack.simulators.slack;
-  const start = async (title: string, overrides: Parameters<typeof capexInput>[0] = {}) => {
-    const started = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title, ...overrides }), settings: quickTiming });
+  const start = async (title: string, overrides: Parameters<typeof capexInput>[0] = {}, settings: object = quickTiming) => {
+    const started = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title, ...overrides }), settings });
     expect(started.status).toBe(201);
     return started.body.runId as string;
   };
   const messageFor = (user: string, title: string) => waitUntil(async () => slack().messagesFor(user).find((m) => m.text.includes(title)), `a Slack message to ${user} about ${title}`);
   const closedMessage = (user: string, title: string) =>
     waitUntil(async () => slack().messagesFor(user).find((m) => m.text.includes(title) && !hasButtons(m)), `the message to ${user} about ${title} closed`);
+  /** The request's own message, updated (same ts, no second post) to say how it ended, with no button left to click. */
+  const expectClosedInPlace = async (posted: PostedMessage, title: string, outcome: string) => {
+    const closed = await closedMessage(posted.user, title);
+    expect(closed.ts).toBe(posted.ts);
+    expect(closed.updates.length).toBeGreaterThan(0);
+    expect(hasButtons(closed)).toBe(false);
+    expect(shownText(closed)).toContain(outcome);
+    expect(slack().messagesFor(posted.user).filter((m) => m.text.includes(title))).toHaveLength(1);
+  };
 
   it('takes a 250,000 EUR capex through line manager, finance director and CFO by Slack clicks, audited as slack', async () => {
     const title = 'Slack CNC machine';
@@ -149,6 +158,76 @@ describe('deciding approvals in Slack', () => {
     expect(shownText(refreshed)).toContain(`${requestId}|${current}`);
     expect(await stack.db.auditEntry.count({ where: { runId, action: 'approval.decided' } })).toBe(0);
     expect(hasButtons(refreshed)).toBe(true);
+  });
+
+  it('asks for changes through the modal: the comment is required, recorded as changes_requested, and the requester gets the edit link', async () => {
+    const title = 'Slack changes lathe';
+    const runId = await start(title, { amount: 4_300 });
+    const message = await messageFor(U.morgan, title);
+    expect((await slack().click(U.morgan, message.ts, SLACK_ACTIONS.changes)).status).toBe(200);
+    const modal = slack().views.filter((v) => v.user === U.morgan).at(-1);
+    expect(modal?.view).toMatchObject({ type: 'modal', title: { text: 'Request changes' }, blocks: expect.arrayContaining([expect.objectContaining({ label: { type: 'plain_text', text: 'What should change?' } })]) });
+
+    const empty = await slack().submitView(U.morgan, '  ');
+    expect(JSON.parse(empty.body)).toMatchObject({ response_action: 'errors', errors: { reason: expect.stringMatching(/reason is required/) } });
+    expect(await stack.db.auditEntry.count({ where: { runId, action: 'approval.decided' } })).toBe(0);
+
+    expect((await slack().submitView(U.morgan, 'Please add the second quote')).status).toBe(200);
+    const edit = await stack.mail.waitFor((m) => m.to.includes(approvers.requester) && m.subject.startsWith(`Changes requested: ${title}`));
+    expect(edit.text).toContain('Morgan Lee');
+    expect(edit.text).toContain('Please add the second quote');
+    const form = await fetch(approvalLinkIn(edit));
+    expect(form.status).toBe(200);
+    expect(await form.text()).toMatch(/name="amount"[^>]*value="4300"/);
+    const [entry, ...more] = await stack.db.auditEntry.findMany({ where: { runId, action: 'approval.decided' } });
+    expect(more).toEqual([]);
+    expect(entry).toMatchObject({ actor: approvers.lineManager, details: { channel: 'slack', decision: 'changes_requested', comment: 'Please add the second quote' } });
+    await expectClosedInPlace(message, title, 'Changes requested by Morgan Lee via Slack');
+    expect(shownText(await closedMessage(U.morgan, title))).toContain('Please add the second quote');
+    expect((await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, { reason: 'Slack test done' })).status).toBe(202);
+  });
+
+  it('a reassigned request: its message is closed in place and the new approver gets their own', async () => {
+    const title = 'Slack reassigned drill';
+    const runId = await start(title, { amount: 4_100 });
+    const message = await messageFor(U.morgan, title);
+    const request = await stack.db.approvalRequest.findFirstOrThrow({ where: { runId } });
+    const moved = await postJson(`${stack.apiUrl}/runs/${runId}/approvals/${request.id}/reassign`, { to: approvers.coo, reason: 'Morgan is on leave' });
+    expect(moved.status).toBe(200);
+
+    await expectClosedInPlace(message, title, 'Closed without a decision: the request was reassigned to Dana Whitfield.');
+    const danas = await messageFor(U.dana, title);
+    expect(hasButtons(danas)).toBe(true);
+    expect(danas.ts).not.toBe(message.ts);
+    expect((await slack().click(U.dana, danas.ts, SLACK_ACTIONS.approve)).status).toBe(200);
+    await expectClosedInPlace(danas, title, 'Approved by Dana Whitfield via Slack');
+    await waitForRunStatus(stack, runId, 'completed');
+  });
+
+  it('escalated at the SLA and expired at the escalation deadline: each message is closed in place', async () => {
+    const title = 'Slack escalated press';
+    const runId = await start(title, { amount: 4_600 }, { approval: { reminderAfter: '1h', timeout: '2s', onTimeout: 'escalate', escalateTo: 'manager-of-approver', escalationTimeout: '3s' } });
+    const message = await messageFor(U.morgan, title);
+    expect(hasButtons(message)).toBe(true);
+
+    // At the SLA the request passes from Morgan to his manager, Dana, who gets her own message.
+    await expectClosedInPlace(message, title, 'Closed without a decision: the request was escalated to Dana Whitfield.');
+    const danas = await messageFor(U.dana, title);
+    expect(shownText(danas)).toContain('Escalated to you from Morgan Lee.');
+    expect(hasButtons(danas)).toBe(true);
+
+    // Nobody decides before the escalation's deadline: the run expires and Dana's message says so.
+    await waitForRunStatus(stack, runId, 'expired');
+    await expectClosedInPlace(danas, title, 'Closed without a decision: the request expired.');
+  });
+
+  it('a cancelled run closes its open message in place', async () => {
+    const title = 'Slack cancelled saw';
+    const runId = await start(title, { amount: 4_400 });
+    const message = await messageFor(U.morgan, title);
+    expect((await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, { reason: 'Bought second-hand instead' })).status).toBe(202);
+    await waitForRunStatus(stack, runId, 'cancelled');
+    await expectClosedInPlace(message, title, 'Closed without a decision: the run was cancelled.');
   });
 
   it("never posts the requester's own request to them: their seat goes to someone else", async () => {
