@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 /** Process definitions hold zod schemas; workflows use their pure *-flow.ts twins (and may import types). */
-const processDefinitions = ['capex', 'contract', 'hiring', 'invoice-match', 'supplier-onboarding', 'supplier-rescreening', 'supplier-details', 'policy', 'shared', 'index'].map(
+const processDefinitions = ['capex', 'contract', 'hiring', 'invoice-match', 'supplier-onboarding', 'supplier-rescreening', 'launch-readiness', 'supplier-details', 'policy', 'shared', 'index'].map(
   (name) => `../processes/${name}.js`,
 );
 
