@@ -152,9 +152,10 @@ export function createTaskActivities(deps: ActivityDeps) {
     return to.map((l) => l.approverEmail);
   }
 
-  /** The links of rounds before `round` stop working, with the reason their page shows. */
-  async function revokeEarlierLinks(taskId: string, round: number, reason: string): Promise<void> {
-    await db.approvalRequest.updateMany({ where: { ...liveLinks(taskId), round: { lt: round } }, data: { revokedAt: new Date(), revokedReason: reason } });
+  /** The task's working links (of rounds before `beforeRound`, when given) stop working, with the reason their page shows. */
+  async function revokeLinks(taskId: string, reason: string, beforeRound?: number): Promise<void> {
+    const earlier = beforeRound === undefined ? {} : { round: { lt: beforeRound } };
+    await db.approvalRequest.updateMany({ where: { ...liveLinks(taskId), ...earlier }, data: { revokedAt: new Date(), revokedReason: reason } });
   }
 
   return {
@@ -207,15 +208,15 @@ export function createTaskActivities(deps: ActivityDeps) {
       const holderName = task.holder?.name ?? '';
       const from = { from: change.previousHolder?.name, reason: change.reason };
       if (change.offeredTo) {
-        await revokeEarlierLinks(task.taskId, task.round, task.holder ? `the task was ${change.action === 'escalated' ? 'escalated' : 'given'} to ${holderName}` : 'the task went back to its group');
+        await revokeLinks(task.taskId, task.holder ? `the task was ${change.action === 'escalated' ? 'escalated' : 'given'} to ${holderName}` : 'the task went back to its group', task.round);
         await offer(row, task.round, change.offeredTo, offerMail(change.action, task.holder === null), from);
       }
       if (change.tellAudience) await mailAudience(row, 'handed-back', `handed-back:${task.seq}`, { ...from, except: change.actor });
       if (change.action === 'completed') {
         await db.approvalRequest.updateMany({ where: { ...liveLinks(task.taskId), approverEmail: task.completedBy?.toLowerCase() }, data: { usedAt: new Date(task.completedAt ?? Date.now()), decidedBy: task.completedBy } });
-        await revokeEarlierLinks(task.taskId, Number.MAX_SAFE_INTEGER, `the task was completed by ${holderName}`);
+        await revokeLinks(task.taskId, `the task was completed by ${holderName}`);
       }
-      if (change.action === 'cancelled') await revokeEarlierLinks(task.taskId, Number.MAX_SAFE_INTEGER, change.reason ?? 'the task was closed');
+      if (change.action === 'cancelled') await revokeLinks(task.taskId, change.reason ?? 'the task was closed');
       await writeAudit(deps, {
         eventKey: `${task.taskId}:${task.seq}:${change.action}`,
         runId: task.runId,
