@@ -1,6 +1,6 @@
 import type { Prisma } from '../lib/db.js';
 import type { Task } from '../lib/generated/prisma/client.js';
-import { recordFactsVersion } from '../lib/run-record.js';
+import { extendRunInput } from '../lib/run-record.js';
 import type { SkippedCandidate } from '../processes/controls.js';
 import { findProcess } from '../processes/index.js';
 import { taskLinkId, type TaskChannel, type TaskStatus } from '../processes/task-messages.js';
@@ -262,13 +262,7 @@ export function createTaskActivities(deps: ActivityDeps) {
      * it and their decision's version covers it (a new facts version). `stepId` keys the audit entry.
      */
     async recordTaskSummary(request: { runId: string; stepId: string; field: string; summary: unknown }): Promise<void> {
-      await db.$transaction(async (tx) => {
-        const run = await tx.run.findUniqueOrThrow({ where: { id: request.runId } });
-        const input = { ...(run.input as Record<string, unknown>), [request.field]: request.summary };
-        await tx.run.update({ where: { id: request.runId }, data: { input: input as Prisma.InputJsonValue } });
-        const process = findProcess(run.process);
-        if (process) await recordFactsVersion(tx, process, request.runId, input);
-      });
+      await db.$transaction((tx) => extendRunInput(tx, request.runId, request.field, request.summary));
       await writeAudit(deps, {
         eventKey: `${request.runId}:${request.stepId}:tasks.summarized`,
         runId: request.runId,

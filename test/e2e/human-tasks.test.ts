@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath } from '../../dev/ensure-chromium.js';
 import { checkers, launchInput } from '../support/fixtures.js';
 import { apiClient, approvalLinkIn, getJson, postJson, startRun, submitForm, waitForRunStatus, waitUntil } from '../support/http.js';
-import { personInbox } from '../support/person-inbox.js';
+import { personInbox, sidewaysOverflow, signedInBrowser } from '../support/person-inbox.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { completeTask, taskAction, taskOf, tasksOfRun } from '../support/tasks.js';
 
@@ -153,24 +153,18 @@ describe('human tasks: claim, complete with a form, overdue and escalation, the 
   });
 
   it('shows the tasks on the person’s My approvals page, where they claim one (Chromium, 390 px screenshot)', async () => {
-    const inbox = personInbox(stack);
-    const link = await inbox.signInLinkFor(checkers.customerService);
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, deviceScaleFactor: 2, javaScriptEnabled: false });
-    const page = await context.newPage();
-    await page.goto(link);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.locator('h1').textContent()).toBe('My approvals');
+    const { context, page } = await signedInBrowser(browser, await personInbox(stack).signInLinkFor(checkers.customerService));
     const listed = await page.locator('#tasks + p + ol').innerText();
     expect(listed).toContain('Customer service check: Trail runner 2 launch');
     expect(listed).toContain('open for customer-service: claim it');
-    expect(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBe(0);
+    expect(await sidewaysOverflow(page)).toBe(0);
     await page.screenshot({ path: `${outputDir}my-tasks-390px.png`, fullPage: true });
 
     await page.getByRole('link', { name: 'Customer service check: Trail runner 2 launch' }).click();
     await page.getByRole('button', { name: 'Claim this task' }).click();
     await expect.poll(() => page.locator('[role=status]').innerText()).toBe('You hold this task now.');
     expect(await page.locator('main').innerText()).toContain('You hold this task.');
-    expect(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBe(0);
+    expect(await sidewaysOverflow(page)).toBe(0);
     await page.screenshot({ path: `${outputDir}my-task-page-390px.png`, fullPage: true });
     await context.close();
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath } from '../../dev/ensure-chromium.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import { approvalLinkIn, currentVersion, postJson, submitDecision, submitForm, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
-import { personInbox } from '../support/person-inbox.js';
+import { personInbox, sidewaysOverflow, signedInBrowser } from '../support/person-inbox.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const outputDir = new URL('../../test-output/', import.meta.url).pathname;
@@ -128,17 +128,12 @@ describe('My approvals: a person signs in by a mailed link and decides several r
   it('looks right on a phone and a desktop in Chromium, signing in through the mailed link without JavaScript', async () => {
     await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title: 'Inbox on a phone', amount: 12_500 }), settings: quickTiming });
     await waitForApprovalMail(stack, approvers.lineManager, { subject: /Inbox on a phone/ });
-    for (const [label, viewport] of [['390px', { width: 390, height: 844 }], ['desktop', { width: 1280, height: 900 }]] as const) {
-      const link = await signInLinkFor(approvers.lineManager);
-      const context = await browser.newContext({ viewport, javaScriptEnabled: false, ...(label === '390px' ? { isMobile: true, deviceScaleFactor: 2 } : {}) });
-      const page = await context.newPage();
-      await page.goto(link);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await expect.poll(() => page.locator('h1').textContent()).toBe('My approvals');
+    for (const [label, device] of [['390px', 'phone'], ['desktop', 'desktop']] as const) {
+      const { context, page } = await signedInBrowser(browser, await signInLinkFor(approvers.lineManager), device);
       const text = await page.locator('main').innerText();
       expect(text).toContain('Inbox on a phone');
       expect(text).toContain('12,500.00 EUR');
-      expect(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBe(0);
+      expect(await sidewaysOverflow(page)).toBe(0);
       await page.screenshot({ path: `${outputDir}my-approvals-${label}.png`, fullPage: true });
       await context.close();
     }

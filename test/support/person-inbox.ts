@@ -1,3 +1,4 @@
+import type { Browser, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import type { Stack } from './stack.js';
 
@@ -47,4 +48,27 @@ export function personInbox(stack: Stack, options: { onSignInLink?: (link: strin
   };
 
   return { postForm, signInLinkFor, signIn, inbox };
+}
+
+/**
+ * A browser without JavaScript signed in to My approvals through a mailed sign-in link: a phone (390 px wide, as
+ * the screenshots are taken) or a desktop.
+ */
+export async function signedInBrowser(browser: Browser, link: string, device: 'phone' | 'desktop' = 'phone') {
+  const phone = device === 'phone';
+  const context = await browser.newContext({
+    viewport: phone ? { width: 390, height: 844 } : { width: 1280, height: 900 },
+    javaScriptEnabled: false,
+    ...(phone ? { isMobile: true, deviceScaleFactor: 2 } : {}),
+  });
+  const page = await context.newPage();
+  await page.goto(link);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect.poll(() => page.locator('h1').textContent()).toBe('My approvals');
+  return { context, page };
+}
+
+/** How far the page scrolls sideways (0: it fits its viewport). */
+export function sidewaysOverflow(page: Page): Promise<unknown> {
+  return page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
 }
