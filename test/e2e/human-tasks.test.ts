@@ -185,4 +185,69 @@ describe('human tasks: claim, complete with a form, overdue and escalation, the 
     const { data } = await apiClient(stack).GET('/kpis', { params: { query: { process: 'launch-readiness' } } });
     expect(data?.tasks.find((g) => g.group === 'marketing')?.claimed).toBe(1);
   });
+
+  it('unclaims, hands back with a reason (the group is told), and ops reassign it: the others’ links stop working', async () => {
+    const [leo, mia] = checkers.marketing;
+    const started = await startRun(stack, { process: 'launch-readiness', input: launchInput(3_600_000, { title: 'Handover launch' }) });
+    const marketing = taskOf(await tasksOfRun(stack, started.run!.runId), 'marketing');
+    const leoLink = approvalLinkIn(await stack.mail.waitFor((m) => m.to.includes(leo) && m.subject.startsWith('Task for marketing: Marketing check: Handover launch')));
+
+    expect((await taskAction(stack, keys[leo]!, marketing.taskId, '/tasks/{id}/claim')).status).toBe(200);
+    const unclaimed = await taskAction(stack, keys[leo]!, marketing.taskId, '/tasks/{id}/unclaim');
+    expect(unclaimed.task).toMatchObject({ status: 'open', holder: null });
+    expect((await taskAction(stack, keys[mia]!, marketing.taskId, '/tasks/{id}/claim')).task?.holder?.email).toBe(mia);
+    const notMine = await taskAction(stack, keys[leo]!, marketing.taskId, '/tasks/{id}/unclaim');
+    expect(notMine.status).toBe(403);
+
+    const handBack = (reason: string) => apiClient(stack, keys[mia]).POST('/tasks/{id}/hand-back', { params: { path: { id: marketing.taskId } }, body: { reason } });
+    expect((await handBack('  ')).response.status).toBe(422);
+    const handed = await handBack('On leave from Monday');
+    expect(handed.data).toMatchObject({ status: 'open', holder: null });
+    const told = await stack.mail.waitFor((m) => m.to.includes(leo) && m.subject.startsWith('Task available again: Marketing check: Handover launch'));
+    expect(told.text).toContain('Mia Santos handed this task back: On leave from Monday. It is open for your group again.');
+
+    // Ops give it to Riley Chen: the group's links stop working; the requester may not be given it.
+    const reassign = (to: string) => apiClient(stack).POST('/tasks/{id}/reassign', { params: { path: { id: marketing.taskId } }, body: { to, reason: 'Needs a director' } });
+    const refused = await reassign('alex.rivera@example.com');
+    expect(refused.response.status).toBe(422);
+    expect(refused.error?.error).toMatchObject({ code: 'separation_of_duties', message: expect.stringContaining('is the requester of this run') });
+    expect((await reassign('riley.chen@example.com')).data).toMatchObject({ status: 'assigned', holder: { email: 'riley.chen@example.com' } });
+    const riley = await stack.mail.waitFor((m) => m.to.includes('riley.chen@example.com') && m.subject.startsWith('Task reassigned to you: Marketing check: Handover launch'));
+    expect(riley.text).toContain('The operations desk gave this task to you: Needs a director');
+    expect(await (await fetch(leoLink)).text()).toContain('This link no longer works: the task was given to Riley Chen.');
+
+    const trail = await stack.db.auditEntry.findMany({ where: { runId: started.run!.runId, details: { path: ['taskId'], equals: marketing.taskId } }, orderBy: { id: 'asc' } });
+    expect(trail.map((e) => [e.action, e.actor])).toEqual([
+      ['task.created', 'opsflow'],
+      ['task.claimed', leo],
+      ['task.unclaimed', leo],
+      ['task.claimed', mia],
+      ['task.handed_back', mia],
+      ['task.refused', 'ops.desk@example.com'],
+      ['task.reassigned', 'ops.desk@example.com'],
+    ]);
+  });
+
+  it('keeps the requester out of their own run’s checks where the policy says so: not offered, and a claim is refused and audited', async () => {
+    const [leo, mia] = checkers.marketing;
+    const started = await startRun(stack, { process: 'launch-readiness', input: launchInput(3_600_000, { title: 'Mia’s launch', requester: { name: 'Mia Santos', email: mia } }) });
+    const runOfMia = started.run!.runId;
+    const marketing = taskOf(await tasksOfRun(stack, runOfMia), 'marketing');
+    const { data: detail } = await apiClient(stack).GET('/tasks/{id}', { params: { path: { id: marketing.taskId } } });
+    expect(detail?.offeredTo.map((p) => p.email)).toEqual([leo]);
+    // The row is written before the task's mails, its audit entry after them.
+    const created = await waitUntil(
+      async () => (await stack.db.auditEntry.findFirst({ where: { runId: runOfMia, action: 'task.created', details: { path: ['taskId'], equals: marketing.taskId } } })) ?? undefined,
+      'the marketing check audited',
+    );
+    expect(created.details).toMatchObject({ skipped: [{ email: mia, reason: 'is the requester of this run', rule: 'separation of duties' }] });
+
+    const claim = await taskAction(stack, keys[mia]!, marketing.taskId, '/tasks/{id}/claim');
+    expect(claim.status).toBe(422);
+    expect(claim.error?.error).toMatchObject({ code: 'separation_of_duties', message: `${mia} is the requester of this run: separation of duties.` });
+    const refusal = await stack.db.auditEntry.findFirstOrThrow({ where: { runId: runOfMia, action: 'task.refused' } });
+    expect(refusal).toMatchObject({ actor: mia, step: 'checks' });
+    expect(refusal.details).toMatchObject({ taskId: marketing.taskId, attempted: 'claim', channel: 'api', rule: 'separation of duties' });
+    expect((await stack.db.task.findUniqueOrThrow({ where: { id: marketing.taskId } })).status).toBe('open');
+  });
 });
