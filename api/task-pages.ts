@@ -125,8 +125,14 @@ function linkPageContext(ctx: ApiContext, token: string, link: ApprovalRequest):
   };
 }
 
-const deadLink = (link: ApprovalRequest) =>
-  link.usedAt ? 'This link was used: the task is done.' : link.revokedAt ? `This link no longer works: ${link.revokedReason ?? 'the task moved on'}.` : undefined;
+const deadLink = (link: ApprovalRequest, now = new Date()) =>
+  link.usedAt
+    ? 'This link was used: the task is done.'
+    : link.revokedAt
+      ? `This link no longer works: ${link.revokedReason ?? 'the task moved on'}.`
+      : link.expiresAt <= now
+        ? 'This link has expired.'
+        : undefined;
 
 /** GET of a task's link: its page, read-only once the link stopped working (the task went to someone else, or closed). */
 export async function showTaskLink(ctx: ApiContext, res: Response, token: string, link: ApprovalRequest): Promise<void> {

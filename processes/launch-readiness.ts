@@ -37,7 +37,13 @@ export const launchReadinessInputSchema = z
   });
 export type LaunchReadinessInput = z.infer<typeof launchReadinessInputSchema>;
 
-const checkPolicy = (group: string) => z.strictObject({ candidateGroup: roleSchema.default(group).describe('Anyone holding this role may claim the check') }).prefault({});
+const checkPolicy = (group: string) =>
+  z
+    .strictObject({
+      candidateGroup: roleSchema.default(group).describe('Anyone holding this role may claim the check'),
+      assignee: approverRefSchema.optional().describe('When set, the check goes to this one person instead of the group (e.g. "person:x@y.z", "role:cfo")'),
+    })
+    .prefault({});
 
 /** Launch readiness policy: who checks what, when checks are due and chased, the cut-off, who decides go/no-go. */
 export function launchReadinessPolicySchema(limits: PolicyLimits) {
@@ -122,7 +128,12 @@ export const launchReadinessProcess: ProcessDefinition<LaunchReadinessInput, Lau
       id: CHECKS_STEP,
       kind: 'task',
       title: 'Readiness checks, in parallel: marketing, production capacity, supply, customer service, finance',
-      who: readinessCheckKeys.map((key) => `${readinessChecks[key].title}: ${describeApprovers([policy.checks[key].candidateGroup])} (one of them claims it)`).join('; '),
+      who: readinessCheckKeys
+        .map((key) => {
+          const check = policy.checks[key];
+          return `${readinessChecks[key].title}: ${check.assignee ? describeApprovers([check.assignee]) : `${describeApprovers([check.candidateGroup])} (one of them claims it)`}`;
+        })
+        .join('; '),
       deadline: describeTaskDeadline(`${policy.tasks.dueBeforeCutoff} before the cut-off (${policy.cutoffBefore} before the launch date unless the input names one)`, policy.tasks),
       otherwise: 'still open at the cut-off: closed and shown to the go/no-go approver as an open item',
     },

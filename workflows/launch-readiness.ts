@@ -51,7 +51,8 @@ export async function launchReadinessWorkflow(args: RunArgs<LaunchReadinessInput
             stepId: CHECKS_STEP,
             title: `${readinessChecks[key].title}: ${args.input.title}`,
             instructions: readinessChecks[key].instructions,
-            candidateGroup: policy.checks[key].candidateGroup,
+            // A check the policy gives to one person goes to them; otherwise its group claims it.
+            ...(policy.checks[key].assignee ? { assignee: policy.checks[key].assignee } : { candidateGroup: policy.checks[key].candidateGroup }),
             ...dates,
             timing: policy.tasks,
           }),

@@ -228,6 +228,26 @@ describe('human tasks: claim, complete with a form, overdue and escalation, the 
     ]);
   });
 
+  it('gives a check to one person when the policy names them: they cannot unclaim it, and handing it back passes it to their manager', async () => {
+    const priya = 'priya.shah@example.com';
+    const priyaKey = await stack.createKey(priya, ['tasks:write']);
+    const settings = { checks: { finance: { assignee: `person:${priya}` } } };
+    const started = await startRun(stack, { process: 'launch-readiness', input: launchInput(3_600_000, { title: 'Assigned launch' }), settings });
+    const finance = taskOf(await tasksOfRun(stack, started.run!.runId), 'finance');
+    expect(finance).toMatchObject({ status: 'assigned', candidateGroup: null, holder: { email: priya, name: 'Priya Shah' } });
+    const given = await stack.mail.waitFor((m) => m.to.includes(priya) && m.subject.startsWith('Task for you: Finance check: Assigned launch'));
+    expect(given.text).toContain('This task is yours.');
+
+    const unclaim = await taskAction(stack, priyaKey, finance.taskId, '/tasks/{id}/unclaim');
+    expect(unclaim.status).toBe(409);
+    expect(unclaim.error?.error).toMatchObject({ code: 'conflict', details: { refusal: 'TaskHasNoGroup' } });
+    const handed = await apiClient(stack, priyaKey).POST('/tasks/{id}/hand-back', { params: { path: { id: finance.taskId } }, body: { reason: 'The launch budget is the CFO’s' } });
+    expect(handed.data).toMatchObject({ status: 'assigned', holder: { email: 'sam.okafor@example.com' } });
+    const sam = await stack.mail.waitFor((m) => m.to.includes('sam.okafor@example.com') && m.subject.startsWith('Task handed on to you: Finance check: Assigned launch'));
+    expect(sam.text).toContain('Priya Shah handed this task back: The launch budget is the CFO’s. It is now yours.');
+    expect(await (await fetch(approvalLinkIn(given))).text()).toContain('This link no longer works: the task was given to Sam Okafor.');
+  });
+
   it('keeps the requester out of their own run’s checks where the policy says so: not offered, and a claim is refused and audited', async () => {
     const [leo, mia] = checkers.marketing;
     const started = await startRun(stack, { process: 'launch-readiness', input: launchInput(3_600_000, { title: 'Mia’s launch', requester: { name: 'Mia Santos', email: mia } }) });
