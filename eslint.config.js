@@ -44,11 +44,12 @@ function workflowBundleModules() {
 }
 
 /**
- * What bundled code may import for its value: the workflow SDK, @temporalio/common (the SDK's deterministic core
+ * What bundled code may import for its value: the workflow SDK (its lib/ modules too: workflows/sdk-flags.ts reaches
+ * the SDK flags there), @temporalio/common (the SDK's deterministic core
  * @temporalio/workflow is built on; search attribute keys are defined only there), @noble/hashes (pure-JS SHA-256
  * for the facts version, no I/O) and relative modules, which are bundled and so held to these same rules.
  */
-const bundleMayImport = /^(?!(?:@temporalio\/workflow|@temporalio\/common|@noble\/hashes\/[\w./-]+)$|\.\.?\/)/;
+const bundleMayImport = /^(?!(?:@temporalio\/workflow(?:\/lib\/[\w./-]+)?|@temporalio\/common|@noble\/hashes\/[\w./-]+)$|\.\.?\/)/;
 
 /** The workflow rules for one bundled file; a helper's message names the import that put it in the bundle. */
 function workflowRules(importer) {

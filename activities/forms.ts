@@ -1,6 +1,4 @@
-import { Prisma } from '../lib/db.js';
-import { recordFactsVersion } from '../lib/run-record.js';
-import { findProcess } from '../processes/index.js';
+import { extendRunInput } from '../lib/run-record.js';
 import { recordLinkRequest } from './approvals.js';
 import type { ActivityDeps } from './deps.js';
 import { noticeEmail } from './email-templates.js';
@@ -61,12 +59,8 @@ export function createFormActivities(deps: ActivityDeps) {
     async recordFormSubmission(submission: { requestId: string; runId: string; formKey: string; values: Record<string, unknown>; actorEmail: string; ip?: string; userAgent?: string }): Promise<void> {
       await db.$transaction(async (tx) => {
         await tx.approvalRequest.updateMany({ where: { id: submission.requestId, usedAt: null }, data: { usedAt: new Date(), decidedBy: submission.actorEmail } });
-        const run = await tx.run.findUniqueOrThrow({ where: { id: submission.runId } });
-        const input = { ...(run.input as Record<string, unknown>), [submission.formKey]: submission.values };
-        await tx.run.update({ where: { id: submission.runId }, data: { input: input as Prisma.InputJsonValue } });
         // Reviewers see the values from now on: a new version of the run's facts.
-        const process = findProcess(run.process);
-        if (process) await recordFactsVersion(tx, process, submission.runId, input);
+        await extendRunInput(tx, submission.runId, submission.formKey, submission.values);
       });
       await writeAudit(deps, {
         eventKey: `${submission.requestId}:submitted`,

@@ -8,6 +8,7 @@ import { createNotificationActivities } from './notifications.js';
 import { createPurchasingActivities } from './purchasing.js';
 import { createRecordActivities } from './records.js';
 import { createRevisionActivities } from './revisions.js';
+import { createTaskActivities } from './tasks.js';
 import { createWebhookActivities } from './webhooks.js';
 
 /** Every activity the worker registers, bound to its dependencies. Workflows import only the type. */
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createFormActivities(deps),
     ...createSupplierActivities(deps),
     ...createInboxActivities(deps),
+    ...createTaskActivities(deps),
   };
 }
 

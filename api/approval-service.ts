@@ -123,7 +123,7 @@ async function reload(ctx: ApiContext, approval: ApprovalRequest, winner: Decisi
 /** Who tried what, for the audit entry of a refusal on separation-of-duties grounds. */
 export interface Attempt {
   actor: string;
-  action: 'decide' | 'reassign';
+  action: 'decide' | 'reassign' | 'claim' | 'complete';
   version?: string;
   channel?: string;
   ip?: string;
@@ -132,17 +132,31 @@ export interface Attempt {
 
 /**
  * The workflow refused something on separation-of-duties grounds. Its validator writes nothing (the refusal never
- * reaches the run's history), so the API records the attempt: every such refusal is evidence.
+ * reaches the run's history), so the API records the attempt: every such refusal is evidence. `subject` says what
+ * was refused: an approval request (`approval.refused`) or a human task (`task.refused`).
  */
-export async function auditDutyRefusal(ctx: ApiContext, approval: Pick<ApprovalRequest, 'id' | 'runId' | 'stepId'>, attempt: Attempt, reason: string): Promise<void> {
+export async function auditDutyRefusal(
+  ctx: ApiContext,
+  approval: Pick<ApprovalRequest, 'id' | 'runId' | 'stepId'>,
+  attempt: Attempt,
+  reason: string,
+  subject: 'approval' | 'task' = 'approval',
+): Promise<void> {
   const { wake } = await ctx.db.$transaction((tx) =>
     insertAuditEntry(tx, {
       runId: approval.runId,
-      action: 'approval.refused',
+      action: `${subject}.refused`,
       actor: attempt.actor,
       step: approval.stepId,
       ip: attempt.ip ?? null,
-      details: { requestId: approval.id, attempted: attempt.action, reason, rule: 'separation of duties', ...(attempt.channel ? { channel: attempt.channel } : {}), ...attempt.details },
+      details: {
+        [subject === 'task' ? 'taskId' : 'requestId']: approval.id,
+        attempted: attempt.action,
+        reason,
+        rule: 'separation of duties',
+        ...(attempt.channel ? { channel: attempt.channel } : {}),
+        ...attempt.details,
+      },
     }),
   );
   await wakeWebhooks(ctx, wake);

@@ -1,13 +1,11 @@
 import type { Request, Response } from 'express';
-import { z } from 'zod';
-import { fieldIssues } from '../lib/errors.js';
 import type { ApprovalRequest, Run } from '../lib/generated/prisma/client.js';
 import { SUBMIT_FORM_UPDATE, type FormSubmission } from '../processes/approval-messages.js';
 import { findProcess } from '../processes/index.js';
 import type { ExternalFormDefinition } from '../processes/types.js';
 import { sendResult, submitThroughLink } from './approval-service.js';
 import type { ApiContext } from './context.js';
-import { fieldsFromSchema, valuesFromForm } from './form-fields.js';
+import { checkFormPost, formControls } from './form-fields.js';
 import { approvalResultPage, formatDateTime } from './pages/approval.js';
 import { externalFormPage } from './pages/external-form.js';
 
@@ -15,20 +13,15 @@ function formOf(run: Run, request: ApprovalRequest): ExternalFormDefinition | un
   return findProcess(run.process)?.forms?.[request.stepId];
 }
 
-const jsonSchema = (form: ExternalFormDefinition) => z.toJSONSchema(form.schema, { io: 'input', unrepresentable: 'any' }) as Parameters<typeof fieldsFromSchema>[0];
-
 export function renderExternalForm(token: string, request: ApprovalRequest, run: Run, values: Record<string, unknown>, errors?: Record<string, string>): string {
   const form = formOf(run, request)!;
-  const fields = fieldsFromSchema(jsonSchema(form), values, errors ?? {}, undefined, form.rows ?? 2);
-  const shown = new Set(fields.map((f) => f.name));
   return externalFormPage({
     token,
     title: form.title,
     intro: form.intro,
     recipientName: request.approverName,
     expiresAt: formatDateTime(request.expiresAt),
-    fields,
-    generalErrors: Object.entries(errors ?? {}).filter(([path]) => !shown.has(path)).map(([path, message]) => `${path}: ${message}`),
+    ...formControls(form.schema, values, errors, form.rows ?? 2),
     hasErrors: !!errors,
   });
 }
@@ -37,15 +30,11 @@ export function renderExternalForm(token: string, request: ApprovalRequest, run:
 export async function submitExternalForm(ctx: ApiContext, req: Request, res: Response, token: string, request: ApprovalRequest, run: Run): Promise<void> {
   const form = formOf(run, request);
   if (!form) return void res.status(409).type('html').send(approvalResultPage({ kind: 'closed' }).html);
-  const values = valuesFromForm(jsonSchema(form), (req.body ?? {}) as Record<string, unknown>, undefined, form.rows ?? 2);
-  const parsed = form.validatorFor(run.input).safeParse(values);
-  if (!parsed.success) {
-    const errors = Object.fromEntries(fieldIssues(parsed.error.issues).map((i) => [i.path, i.message]));
-    return void res.status(422).type('html').send(renderExternalForm(token, request, run, values, errors));
-  }
+  const { values, checked } = checkFormPost(form.schema, form.validatorFor(run.input), (req.body ?? {}) as Record<string, unknown>, form.rows ?? 2);
+  if (!checked.ok) return void res.status(422).type('html').send(renderExternalForm(token, request, run, values, checked.errors));
   const submission: FormSubmission = {
     requestId: request.id,
-    values: JSON.parse(JSON.stringify(parsed.data)) as Record<string, unknown>,
+    values: checked.data,
     actorEmail: request.approverEmail,
     ip: req.ip,
     userAgent: req.get('user-agent')?.slice(0, 500),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fieldIssues } from '../lib/errors.js';
 import type { ProcessDefinition } from '../processes/types.js';
 import type { FormField } from './pages/revision.js';
 
@@ -110,4 +111,31 @@ export function valuesFromForm(schema: JsonSchema, body: Record<string, unknown>
     if (Array.isArray(value)) result[key] = value.filter((row, index) => row && filledRows.has(`${key}.${index}`));
   }
   return result;
+}
+
+/** A form's own schema (an outside party's form, a task's completion form) as JSON Schema, which draws its fields. */
+export function formJsonSchema(schema: z.ZodObject): JsonSchema {
+  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+}
+
+/** A form drawn from its schema: the fields (values kept, each error beside its field) and the errors no field shows. */
+export function formControls(schema: z.ZodObject, values: Record<string, unknown>, errors: Record<string, string> = {}, rows = 0): { fields: FormField[]; generalErrors: string[] } {
+  const fields = fieldsFromSchema(formJsonSchema(schema), values, errors, undefined, rows);
+  const shown = new Set(fields.map((f) => f.name));
+  return { fields, generalErrors: Object.entries(errors).filter(([path]) => !shown.has(path)).map(([path, message]) => `${path}: ${message}`) };
+}
+
+export type CheckedForm = { ok: true; data: Record<string, unknown> } | { ok: false; errors: Record<string, string> };
+
+/** Values checked with the form's full validator: the parsed data as JSON, or each field's error by its dotted path. */
+export function checkFormValues(validator: z.ZodType, values: unknown): CheckedForm {
+  const parsed = validator.safeParse(values);
+  if (parsed.success) return { ok: true, data: JSON.parse(JSON.stringify(parsed.data)) as Record<string, unknown> };
+  return { ok: false, errors: Object.fromEntries(fieldIssues(parsed.error.issues).map((i) => [i.path, i.message])) };
+}
+
+/** A posted form (strings) turned back into typed values and checked: the values as typed, to show again, and the outcome. */
+export function checkFormPost(schema: z.ZodObject, validator: z.ZodType, body: Record<string, unknown>, rows = 0): { values: Record<string, unknown>; checked: CheckedForm } {
+  const values = valuesFromForm(formJsonSchema(schema), body, undefined, rows);
+  return { values, checked: checkFormValues(validator, values) };
 }

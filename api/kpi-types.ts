@@ -23,6 +23,20 @@ export interface Kpis {
   escalations: number;
   /** The bottleneck list: approval requests waiting longest right now. */
   oldestOpen: Array<{ requestId: string; runId: string; runTitle: string; process: string; step: string; stepTitle: string; approverEmail: string; approverName: string; waitingSeconds: number; expiresAt: string }>;
+  /**
+   * Human tasks opened in the window, per candidate group ("(assigned)" for tasks given to a person): time to claim
+   * (opened to first claim) and time to complete (opened to completed), how many are still open and how many escalated.
+   */
+  tasks: Array<{
+    group: string;
+    opened: number;
+    claimed: number;
+    timeToClaim: { p50: number | null; p90: number | null };
+    completed: number;
+    timeToComplete: { p50: number | null; p90: number | null };
+    open: number;
+    escalated: number;
+  }>;
   /** Runs started and completed per ISO week (Monday, UTC). */
   weeklyThroughput: Array<{ weekStart: string; started: number; completed: number }>;
 }

@@ -28,7 +28,7 @@ export async function computeKpis(db: Db, query: KpiQuery): Promise<Kpis> {
   const runFilter = (alias: string) =>
     Prisma.sql`(${process}::text IS NULL OR ${Prisma.raw(alias)}.process = ${process}) AND ${Prisma.raw(alias)}.status <> 'not_started'`;
 
-  const [statusRows, cycle, cycleWeeks, steps, approvers, channels, nudges, oldest, throughput] = await Promise.all([
+  const [statusRows, cycle, cycleWeeks, steps, approvers, channels, nudges, oldest, throughput, tasks] = await Promise.all([
     db.$queryRaw<Array<{ status: string; n: number }>>`
       SELECT r.status, count(*)::int AS n FROM "Run" r
       WHERE r."startedAt" >= ${from} AND r."startedAt" < ${to} AND ${runFilter('r')}
@@ -111,6 +111,7 @@ export async function computeKpis(db: Db, query: KpiQuery): Promise<Kpis> {
         (SELECT count(*)::int FROM "Run" r WHERE r.status = 'completed' AND date_trunc('week', r."closedAt") = w.week
            AND r."closedAt" >= ${from} AND r."closedAt" < ${to} AND ${runFilter('r')}) AS completed
       FROM weeks w ORDER BY w.week`,
+    taskFigures(db, from, to, runFilter('r')),
   ]);
 
   const count = (status: string) => num(statusRows.find((row) => row.status === status)?.n);
@@ -156,5 +157,36 @@ export async function computeKpis(db: Db, query: KpiQuery): Promise<Kpis> {
       expiresAt: o.expiresAt.toISOString(),
     })),
     weeklyThroughput: throughput.map((t) => ({ weekStart: day(t.week), started: num(t.started), completed: num(t.completed) })),
+    tasks,
   };
+}
+
+/** Per candidate group: time to claim and time to complete (percentiles in seconds), open and escalated tasks. */
+async function taskFigures(db: Db, from: Date, to: Date, runFilter: Prisma.Sql): Promise<Kpis['tasks']> {
+  const rows = await db.$queryRaw<
+    Array<{ group: string; opened: number; claimed: number; claimP50: number | null; claimP90: number | null; completed: number; completeP50: number | null; completeP90: number | null; open: number; escalated: number }>
+  >`
+    SELECT coalesce(t."candidateGroup", '(assigned)') AS "group",
+      count(*)::int AS opened,
+      count(*) FILTER (WHERE t."firstClaimedAt" IS NOT NULL)::int AS claimed,
+      percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t."firstClaimedAt" - t."createdAt")) FILTER (WHERE t."firstClaimedAt" IS NOT NULL) AS "claimP50",
+      percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM t."firstClaimedAt" - t."createdAt")) FILTER (WHERE t."firstClaimedAt" IS NOT NULL) AS "claimP90",
+      count(*) FILTER (WHERE t.status = 'completed')::int AS completed,
+      percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t."completedAt" - t."createdAt")) FILTER (WHERE t.status = 'completed') AS "completeP50",
+      percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM t."completedAt" - t."createdAt")) FILTER (WHERE t.status = 'completed') AS "completeP90",
+      count(*) FILTER (WHERE t.status IN ('open', 'claimed', 'assigned') AND r.status = 'running')::int AS open,
+      count(*) FILTER (WHERE t."escalatedAt" IS NOT NULL)::int AS escalated
+    FROM "Task" t JOIN "Run" r ON r.id = t."runId"
+    WHERE t."createdAt" >= ${from} AND t."createdAt" < ${to} AND ${runFilter}
+    GROUP BY 1 ORDER BY 1`;
+  return rows.map((row) => ({
+    group: row.group,
+    opened: num(row.opened),
+    claimed: num(row.claimed),
+    timeToClaim: { p50: maybe(row.claimP50), p90: maybe(row.claimP90) },
+    completed: num(row.completed),
+    timeToComplete: { p50: maybe(row.completeP50), p90: maybe(row.completeP90) },
+    open: num(row.open),
+    escalated: num(row.escalated),
+  }));
 }

@@ -34,6 +34,8 @@ export type OpenDecisions = Schemas['OpenDecisions'];
 export type Decided = Schemas['Decided'];
 export type InboundEvent = Schemas['Event'];
 export type ApiError = Schemas['Error'];
+export type Task = Schemas['Task'];
+export type TaskDetail = Schemas['TaskDetail'];
 export type StartRunBody = NonNullable<operations['startRun']['requestBody']>['content']['application/json'];
 export type DecisionBody = NonNullable<operations['decide']['requestBody']>['content']['application/json'];
 export type { components, operations, paths };

@@ -26,6 +26,13 @@ export const demoOrg: DemoPerson[] = [
   { email: 'kim.park@example.com', name: 'Kim Park', department: 'Procurement', managerEmail: 'dana.whitfield@example.com', roles: ['procurement'] },
   { email: 'chris.mendes@example.com', name: 'Chris Mendes', department: 'Legal', managerEmail: 'lena.fischer@example.com', roles: ['compliance'] },
   { email: 'avery.kim@example.com', name: 'Avery Kim', department: 'Engineering', managerEmail: 'taylor.brooks@example.com', roles: ['line-manager'] },
+  // The departments that check a launch's readiness (launch-readiness): each role is a candidate group of tasks.
+  { email: 'mia.santos@example.com', name: 'Mia Santos', department: 'Marketing', managerEmail: 'riley.chen@example.com', roles: ['marketing'] },
+  { email: 'leo.martin@example.com', name: 'Leo Martin', department: 'Marketing', managerEmail: 'riley.chen@example.com', roles: ['marketing'] },
+  { email: 'hana.suzuki@example.com', name: 'Hana Suzuki', department: 'Operations', managerEmail: 'morgan.lee@example.com', roles: ['production-planning'] },
+  { email: 'noah.becker@example.com', name: 'Noah Becker', department: 'Procurement', managerEmail: 'kim.park@example.com', roles: ['supply-planning'] },
+  { email: 'ella.novak@example.com', name: 'Ella Novak', department: 'Customer Service', managerEmail: 'riley.chen@example.com', roles: ['customer-service'] },
+  { email: 'ravi.patel@example.com', name: 'Ravi Patel', department: 'Finance', managerEmail: 'priya.shah@example.com', roles: ['finance-controller'] },
 ];
 
 /** Inserts the demo people that are missing; never overwrites edits. */

@@ -1,7 +1,7 @@
 import type { SearchAttributePair } from '@temporalio/common';
 import type { Prisma } from './db.js';
 import type { RunPolicy } from './policy-store.js';
-import { factsOf, type ProcessDefinition } from '../processes/index.js';
+import { factsOf, findProcess, type ProcessDefinition } from '../processes/index.js';
 import { searchAttributes } from '../processes/search-attributes.js';
 
 export type RunOrigin = { trigger: 'api' | 'event' | 'schedule'; correlationKey?: string; scheduleId?: string; startedBy?: string };
@@ -62,6 +62,18 @@ export async function recordFactsVersion(tx: Prisma.TransactionClient, process: 
     skipDuplicates: true,
   });
   return version;
+}
+
+/**
+ * Puts `value` under `field` of the run's input (an outside party's form, what the run's tasks came to) and records
+ * the facts approvers see from now on: the next approver's page, mail and decision version include it.
+ */
+export async function extendRunInput(tx: Prisma.TransactionClient, runId: string, field: string, value: unknown): Promise<void> {
+  const run = await tx.run.findUniqueOrThrow({ where: { id: runId } });
+  const input = { ...(run.input as Record<string, unknown>), [field]: value };
+  await tx.run.update({ where: { id: runId }, data: { input: input as Prisma.InputJsonValue } });
+  const process = findProcess(run.process);
+  if (process) await recordFactsVersion(tx, process, runId, input);
 }
 
 /** `run.started` says who asked (the requester), whose key started it, and under which policy version. */

@@ -6,7 +6,7 @@ import { formatMoney } from './format.js';
  * happens at its deadline. Rendered as SVG (api/pages/diagram.ts); checked against the steps the workflow really
  * runs (test/replay/diagrams.test.ts, from the golden histories).
  */
-export type DiagramNodeKind = 'approval' | 'system' | 'wait' | 'form' | 'end';
+export type DiagramNodeKind = 'approval' | 'task' | 'system' | 'wait' | 'form' | 'end';
 
 export interface DiagramNode {
   /** The step id the workflow records (`currentStep`, an approval request's step); `*` ends a family (`compliance-review:*`). */
@@ -62,4 +62,10 @@ export function describeDeadline(timing: { reminderAfter: string; timeout: strin
 
 export function amountAtLeast(field: string, amount: number): string {
   return `${field} ≥ ${formatMoney(amount, '').trim()} (policy)`;
+}
+
+/** How a human task chases its due date, in words. */
+export function describeTaskDeadline(due: string, timing: { reminderEvery: string; escalateAfter: string; escalateTo: string }): string {
+  const to = timing.escalateTo === 'manager-of-holder' ? "the holder's manager" : timing.escalateTo.replace(/^role:/, '');
+  return `due ${due}; once overdue, reminders every ${timing.reminderEvery}; ${timing.escalateAfter} after the due date it goes to ${to}`;
 }

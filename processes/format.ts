@@ -18,3 +18,13 @@ export function normalizeIban(value: string): string {
 export function formatIban(value: string): string {
   return normalizeIban(value).replace(/(.{4})/g, '$1 ').trim();
 }
+
+/** "5,000": whole numbers grouped like formatMoney, for the same reason (facts are hashed). */
+export function formatCount(count: number): string {
+  return `${count < 0 ? '-' : ''}${Math.trunc(Math.abs(count)).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',')}`;
+}
+
+/** "2027-03-01 09:00 UTC". */
+export function formatUtc(epochMs: number): string {
+  return `${new Date(epochMs).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+}

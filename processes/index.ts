@@ -2,6 +2,7 @@ import { capexProcess } from './capex.js';
 import { contractProcess } from './contract.js';
 import { hiringProcess } from './hiring.js';
 import { invoiceMatchProcess } from './invoice-match.js';
+import { launchReadinessProcess } from './launch-readiness.js';
 import { supplierOnboardingProcess } from './supplier-onboarding.js';
 import { supplierRescreeningProcess } from './supplier-rescreening.js';
 import type { z } from 'zod';
@@ -10,7 +11,15 @@ import type { PolicyLimits } from './policy.js';
 import type { ProcessDefinition } from './types.js';
 
 /** Every process Opsflow runs. Add one here and the API, catalog and OpenAPI pick it up. */
-export const processes: ReadonlyArray<ProcessDefinition<any, any>> = [capexProcess, contractProcess, hiringProcess, invoiceMatchProcess, supplierOnboardingProcess, supplierRescreeningProcess];
+export const processes: ReadonlyArray<ProcessDefinition<any, any>> = [
+  capexProcess,
+  contractProcess,
+  hiringProcess,
+  invoiceMatchProcess,
+  supplierOnboardingProcess,
+  supplierRescreeningProcess,
+  launchReadinessProcess,
+];
 
 export function findProcess(key: string): ProcessDefinition | undefined {
   return processes.find((p) => p.key === key);

@@ -106,6 +106,27 @@ export function stepPolicySchema(limits: PolicyLimits, defaultApprovers: string[
 }
 
 
+/** Where an overdue task goes: the manager of whoever holds it, or a role's first eligible holder; never a named person. */
+export const taskEscalationTargetSchema = z
+  .string()
+  .regex(new RegExp(`^(manager-of-holder|role:${ROLE_NAME})$`), 'must be "manager-of-holder" or "role:<role>" (escalation never goes to a named person)');
+
+/**
+ * How a human task (workflows/tasks.ts) chases its due date: once overdue, reminders to whoever holds it (its
+ * whole group while nobody does), then it is given to the escalation target. Bounded like approval timing.
+ */
+export function taskTimingSchema(limits: PolicyLimits) {
+  return z.strictObject({
+    reminderEvery: slaDuration(limits).default('1d').describe('Once a task is overdue, a reminder this often to its holder (or its whole group while nobody holds it)'),
+    escalateAfter: slaDuration(limits).default('1d').describe('This long after its due date an unfinished task is given to escalateTo'),
+    escalateTo: taskEscalationTargetSchema.default('manager-of-holder').describe(
+      'manager-of-holder: the manager of whoever holds it (of the group\'s first member while nobody does); role:<role>: that role\'s first eligible holder',
+    ),
+  });
+}
+
+export type TaskTiming = z.infer<ReturnType<typeof taskTimingSchema>>;
+
 /** Separation of duties; a process whose steps are independent decisions of one desk may default to allow more. */
 export function separationOfDutiesSchema(defaults: { onePersonOneStep: boolean } = { onePersonOneStep: true }) {
   return z

@@ -53,6 +53,21 @@ export interface ExternalFormDefinition {
 }
 
 /**
+ * A piece of work a person does for a run (workflows/tasks.ts): what it asks and the form that completes it. Its
+ * key is what the workflow names when it opens one; the form is validated with `validatorFor` on every channel.
+ */
+export interface TaskDefinition {
+  title: string;
+  /** What to do, shown on the task's page and in its mail. */
+  instructions: string;
+  /** The completion form's fields; its JSON Schema draws the page. Arrays of objects get `rows` empty rows. */
+  schema: z.ZodObject;
+  rows?: number;
+  /** The full check on completion, which may depend on the run's input (e.g. capacity against expected demand). */
+  validatorFor(input: unknown): z.ZodType;
+}
+
+/**
  * A process as the API, docs and catalog see it. The registry (processes/index.ts) lists these; nothing else
  * needs editing to add one. `workflowType` is the exported name of the workflow function in workflows/.
  */
@@ -77,6 +92,8 @@ export interface ProcessDefinition<Input = unknown, Policy extends ControlsPolic
   slas: SlaDoc[];
   /** Forms sent to outside parties, by key; the submitted values land in the run's input under that key. */
   forms?: Record<string, ExternalFormDefinition>;
+  /** Human tasks its workflow opens, by key; their completion forms are validated by the API before the Update. */
+  tasks?: Record<string, TaskDefinition>;
   /** Inbound events this process reacts to (POST /events/:source). */
   events?: { starts?: EventStartRoute[]; consumes?: EventConsumeRoute[] };
   /** The process's steps as data, under a policy (thresholds, approvers and deadlines filled in): see diagram.ts. */

@@ -6,4 +6,5 @@ export { invoiceMatchWorkflow } from './invoice-match.js';
 export { hiringWorkflow } from './hiring.js';
 export { supplierOnboardingWorkflow } from './supplier-onboarding.js';
 export { supplierRescreeningWorkflow } from './supplier-rescreening.js';
+export { launchReadinessWorkflow } from './launch-readiness.js';
 export { signInLinkWorkflow, approverDigestWorkflow } from './person-mail.js';

@@ -16,6 +16,7 @@ const CHARS_PER_LINE = 86;
 
 const palette: Record<DiagramNodeKind, { fill: string; stroke: string; label: string }> = {
   approval: { fill: '#eff6ff', stroke: '#1d4ed8', label: 'Approval' },
+  task: { fill: '#fff7ed', stroke: '#c2410c', label: 'Task' },
   system: { fill: '#f0fdf4', stroke: '#15803d', label: 'System' },
   wait: { fill: '#fefce8', stroke: '#a16207', label: 'Waits' },
   form: { fill: '#faf5ff', stroke: '#7e22ce', label: 'Form' },

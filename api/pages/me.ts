@@ -13,7 +13,7 @@ export function signInPage(p: { error?: string; email?: string } = {}): string {
   return mePage(
     'My approvals: sign in',
     html`<h1>My approvals</h1>
-<p>See every request waiting for your decision, across all processes, and approve several at once.</p>
+<p>See every request waiting for your decision and every task for you or your group, across all processes, and approve several at once.</p>
 ${p.error && html`<div class="alert" role="alert"><p><strong>${p.error}</strong></p></div>`}
 <form method="post" action="/me">
 <label for="email">Your work e-mail address</label>
@@ -88,10 +88,23 @@ export interface AbsenceView {
   reason: string | null;
 }
 
+/** A human task the person holds, or one offered to their group that nobody holds yet. */
+export interface InboxTask {
+  taskId: string;
+  title: string;
+  runTitle: string;
+  processTitle: string;
+  group: string | null;
+  heldByMe: boolean;
+  dueAt: Date;
+  overdue: boolean;
+}
+
 export interface InboxPageProps {
   name: string;
   email: string;
   open: InboxItem[];
+  tasks: InboxTask[];
   decided: DecidedItem[];
   absences: AbsenceView[];
   error?: { message: string; fieldErrors?: Record<string, string> };
@@ -108,6 +121,14 @@ function openItem(item: InboxItem): SafeHtml {
 ${detailsList(item.details)}
 <p class="small muted">Version <code>${shortVersion(item.version)}</code></p>
 </li>`;
+}
+
+function taskList(tasks: InboxTask[]): SafeHtml {
+  if (tasks.length === 0) return html`<p class="muted">No task waits for you.</p>`;
+  return html`<ol class="inbox">${tasks.map(
+    (t) => html`<li class="inbox-item"><a href="${`/me/tasks/${encodeURIComponent(t.taskId)}`}"><strong>${t.title}</strong></a>
+<p class="small muted">${t.processTitle} · ${t.runTitle} · ${t.heldByMe ? 'you hold it' : `open for ${t.group ?? 'your group'}: claim it`} · due ${time(t.dueAt)}${t.overdue ? html` <span class="badge badge-rejected">Overdue</span>` : false}</p></li>`,
+  )}</ol>`;
 }
 
 function decidedList(items: DecidedItem[]): SafeHtml {
@@ -149,6 +170,9 @@ ${p.open.length === 0
 <ol class="inbox">${p.open.map(openItem)}</ol>
 <div class="actions"><button class="btn btn-approve" type="submit" name="decision" value="approve">Approve selected</button></div>
 </form>`}
+<h2 id="tasks">Your tasks (${p.tasks.length})</h2>
+<p class="hint">Work for you, or for your group, soonest due first. Open one to claim it, complete it or hand it back.</p>
+${taskList(p.tasks)}
 <h2>Decided in the last 30 days</h2>
 ${decidedList(p.decided)}
 ${absenceSection(p)}`;

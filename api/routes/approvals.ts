@@ -7,12 +7,16 @@ import { materialChangesBetween, type ControlsPolicy } from '../../processes/con
 import { changesSinceStepApproval, factsAtVersion, inputsAtVersions } from '../../lib/run-facts.js';
 import { runHealth } from '../../lib/run-health.js';
 import { approvalPage } from '../pages/approval.js';
-import { decideByLink, lookUpLink, refusalPage, sendResult } from '../approval-service.js';
+import { decideByLink, lookUpLink, refusalPage, sendResult, type LinkLookup } from '../approval-service.js';
 import type { ApiContext } from '../context.js';
 import { inRequestLogContext } from '../route-table.js';
 import type { ApprovalRequest, Run } from '../../lib/generated/prisma/client.js';
 import { renderExternalForm, submitExternalForm } from '../external-form.js';
 import { renderRevisionPage, submitRevision } from '../revision-form.js';
+import { postTaskLink, showTaskLink } from '../task-pages.js';
+
+/** A human task's link, used or not: its page shows the task as it stands (read-only once the link stopped working). */
+const taskLinkOf = (link: LinkLookup) => (link.ok || link.kind !== 'not_found') && link.approval.kind === 'task' ? link.approval : undefined;
 
 const decisionFormSchema = z.object({
   decision: z.enum(['approve', 'reject', 'request_changes'], { error: 'Choose Approve, Request changes or Reject' }),
@@ -101,6 +105,8 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
   router.get('/approvals/:token', (req, res) => inRequestLogContext(req, res, async () => {
     res.setHeader('Cache-Control', 'no-store');
     const link = await lookUpLink(ctx, req.params.token);
+    const taskLink = taskLinkOf(link);
+    if (taskLink) return showTaskLink(ctx, res, req.params.token, taskLink);
     if (!link.ok) return sendResult(res, refusalPage(link));
     const stuck = await stuckPage(link);
     if (stuck) return sendResult(res, stuck);
@@ -116,6 +122,8 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
     res.setHeader('Cache-Control', 'no-store');
     const token = req.params.token;
     const link = await lookUpLink(ctx, token);
+    const taskLink = taskLinkOf(link);
+    if (taskLink) return postTaskLink(ctx, req, res, token, taskLink);
     if (!link.ok) return sendResult(res, refusalPage(link));
     const stuck = await stuckPage(link);
     if (stuck) return sendResult(res, stuck);

@@ -133,7 +133,7 @@ export function consoleRouter(ctx: ApiContext): Router {
   router.get('/ops/runs/:id', async (req, res) => {
     const run = await ctx.db.run.findUnique({
       where: { id: String(req.params.id) },
-      include: { approvals: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
+      include: { approvals: { where: { kind: { not: 'task' } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
     });
     if (!run) return sendPage(res, messagePage('Not found', `No run ${String(req.params.id)}.`, 404), 404);
     const details = findProcess(run.process)?.describe(run.input) ?? [];
@@ -145,7 +145,7 @@ export function consoleRouter(ctx: ApiContext): Router {
     if (!hasScope(req.identity!, 'runs:manage')) return sendPage(res, messagePage('Not allowed', 'Cancelling needs the "runs:manage" scope.', 403), 403);
     const run = await ctx.db.run.findUnique({
       where: { id: String(req.params.id) },
-      include: { approvals: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
+      include: { approvals: { where: { kind: { not: 'task' } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
     });
     if (!run) return sendPage(res, messagePage('Not found', `No run ${String(req.params.id)}.`, 404), 404);
     const reason = cancelBodySchema.safeParse({ reason: text(req.body?.reason) });

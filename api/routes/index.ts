@@ -11,6 +11,7 @@ import { policyRoutes } from './policies.js';
 import { processRoutes } from './processes.js';
 import { runRoutes } from './runs.js';
 import { scheduleRoutes } from './schedules.js';
+import { taskRoutes } from './tasks.js';
 import { webhookRoutes } from './webhooks.js';
 
 /** Every JSON route of the API, in the order Express tries them (api/app.ts mounts this table). */
@@ -20,6 +21,7 @@ export const apiRoutes: readonly AnyRoute[] = [
   ...policyRoutes,
   ...runRoutes,
   ...decisionRoutes,
+  ...taskRoutes,
   ...eventRoutes,
   ...inboundEmailRoutes,
   ...auditRoutes,
@@ -33,6 +35,7 @@ export const apiRoutes: readonly AnyRoute[] = [
 export const apiTags = [
   { name: 'Runs', description: 'Start, list, read and cancel runs of a process' },
   { name: 'Decisions', description: 'Decide open approval requests over the API (integrations, the CLI) and move them' },
+  { name: 'Tasks', description: 'Human tasks: claim, complete, hand back and reassign work given to people and groups' },
   { name: 'Processes', description: 'The process catalog: input schemas and diagrams' },
   { name: 'Policies', description: "Each process's versioned policy: thresholds, approvers, timing" },
   { name: 'Events', description: 'Inbound events from surrounding systems and their routing to runs' },

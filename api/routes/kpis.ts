@@ -39,6 +39,18 @@ export const kpisSchema = z
       z.object({ requestId: z.string(), runId: z.string(), runTitle: z.string(), process: z.string(), step: z.string(), stepTitle: z.string(), approverEmail: z.string(), approverName: z.string(), waitingSeconds: z.number(), expiresAt: z.string() }),
     ),
     weeklyThroughput: z.array(z.object({ weekStart: z.string(), started: z.number(), completed: z.number() })),
+    tasks: z.array(
+      z.object({
+        group: z.string(),
+        opened: z.number(),
+        claimed: z.number(),
+        timeToClaim: z.object({ p50: seconds, p90: seconds }),
+        completed: z.number(),
+        timeToComplete: z.object({ p50: seconds, p90: seconds }),
+        open: z.number(),
+        escalated: z.number(),
+      }),
+    ),
   })
   .describe('Durations in seconds; rates between 0 and 1') satisfies z.ZodType<Kpis>;
 

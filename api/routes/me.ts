@@ -23,6 +23,8 @@ import type { ApiContext } from '../context.js';
 import { bulkResultPage, confirmSignInPage, inboxPage, linkSentPage, signInPage, signInRefusedPage, type BulkOutcome, type InboxPageProps } from '../pages/me.js';
 import { html, layout } from '../pages/html.js';
 import { decisionChannelsOf } from '../run-views.js';
+import { openTasksFor } from '../task-service.js';
+import { mountMyTaskPages } from './me-tasks.js';
 
 export const ME_COOKIE = 'opsflow_me';
 const DECIDED_WINDOW_MS = 30 * 86_400_000;
@@ -126,6 +128,8 @@ export function meRouter(ctx: ApiContext): Router {
     sendConsolePage(res, bulkResultPage(outcomes));
   });
 
+  mountMyTaskPages(router, ctx, signedIn);
+
   router.post('/me/out-of-office', form, signedIn, async (req, res) => {
     const me = person(res).email;
     const parsed = absenceSchema.safeParse(req.body ?? {});
@@ -159,7 +163,7 @@ export function meRouter(ctx: ApiContext): Router {
 }
 
 async function inboxProps(ctx: ApiContext, email: string, now = new Date()): Promise<InboxPageProps> {
-  const [entry, open, decided, absences] = await Promise.all([
+  const [entry, open, decided, absences, tasks] = await Promise.all([
     ctx.db.person.findUnique({ where: { email } }),
     ctx.db.approvalRequest.findMany({
       where: { approverEmail: email, kind: 'decision', usedAt: null, revokedAt: null, expiresAt: { gt: now }, run: { status: 'running' } },
@@ -174,6 +178,7 @@ async function inboxProps(ctx: ApiContext, email: string, now = new Date()): Pro
       take: 100,
     }),
     ctx.db.delegation.findMany({ where: { personEmail: email, endsAt: { gt: now } }, orderBy: { startsAt: 'asc' } }),
+    openTasksFor(ctx.db, email),
   ]);
   const channels = await decisionChannels(ctx, decided);
   return {
@@ -182,6 +187,16 @@ async function inboxProps(ctx: ApiContext, email: string, now = new Date()): Pro
     open: open.map(({ run, ...request }) => inboxItem(request, run)),
     decided: decided.map(({ run, ...d }) => ({ runTitle: run.title, stepTitle: d.stepTitle, decision: d.decision ?? '', comment: d.comment, decidedAt: d.usedAt!, channel: channels.get(d.id) })),
     absences,
+    tasks: tasks.map((task) => ({
+      taskId: task.id,
+      title: task.title,
+      runTitle: task.run.title,
+      processTitle: findProcess(task.run.process)?.title ?? task.run.process,
+      group: task.candidateGroup,
+      heldByMe: task.holderEmail?.toLowerCase() === email.toLowerCase(),
+      dueAt: task.dueAt,
+      overdue: task.dueAt < now,
+    })),
   };
 }
 

@@ -58,7 +58,7 @@ export const catalogEntrySchema = z
 
 const diagramNodeSchema = z.object({
   id: z.string(),
-  kind: z.enum(['approval', 'system', 'wait', 'form', 'end']),
+  kind: z.enum(['approval', 'task', 'system', 'wait', 'form', 'end']),
   title: z.string(),
   who: z.string().optional(),
   when: z.string().optional(),

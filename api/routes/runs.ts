@@ -148,7 +148,7 @@ export const runRoutes = [
     async handler(ctx, { params, res, annotate }) {
       const run = await ctx.db.run.findUnique({
         where: { id: params.id },
-        include: { approvals: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
+        include: { approvals: { where: { kind: { not: 'task' } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
       });
       if (!run) throw new AppError('not_found', `No run ${params.id}`);
       annotate({ process: run.process });

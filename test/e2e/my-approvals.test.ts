@@ -6,6 +6,7 @@ import { approvalsOnRunPage } from '../support/console-client.js';
 import { hashToken } from '../../lib/tokens.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import { approvalLinkIn, currentVersion, postJson, submitDecision, submitForm, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
+import { personInbox, sidewaysOverflow, signedInBrowser } from '../support/person-inbox.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const outputDir = new URL('../../test-output/', import.meta.url).pathname;
@@ -28,43 +29,11 @@ describe('My approvals: a person signs in by a mailed link and decides several r
     await stack?.stop();
   });
 
-  /** Posts a /me form as the person's browser would: from Opsflow's own origin, with the session cookie. */
-  const postForm = (path: string, fields: Record<string, string | string[]>, cookie?: string, origin = stack.apiUrl) => {
-    const body = new URLSearchParams();
-    for (const [name, value] of Object.entries(fields)) for (const v of ([] as string[]).concat(value)) body.append(name, v);
-    return fetch(`${stack.apiUrl}${path}`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin, ...(cookie ? { cookie } : {}) },
-      body,
-    });
-  };
-
-  const signInLinkFor = async (email: string) => {
-    const earlier = new Set(stack.mail.messages().map((m) => m.id));
-    expect((await postForm('/me', { email })).status).toBe(200);
-    const mail = await stack.mail.waitFor((m) => !earlier.has(m.id) && m.to.includes(email) && m.subject === 'Your sign-in link to My approvals');
-    const link = /https?:\/\/\S+\/me\/sign-in\/[A-Za-z0-9_-]{43}/.exec(mail.text)?.[0];
-    if (!link) throw new Error(`no sign-in link in:\n${mail.text}`);
-    tokensUsed.push(link.slice(-43));
-    return link;
-  };
-
-  const signIn = async (email: string) => {
-    const link = await signInLinkFor(email);
-    const used = await postForm(new URL(link).pathname, {});
-    expect(used.status).toBe(303);
-    const cookie = /opsflow_me=[^;]+/.exec(used.headers.get('set-cookie') ?? '')?.[0];
-    if (!cookie) throw new Error('no session cookie');
-    return cookie;
-  };
-
-  const inbox = async (cookie: string) => {
-    const page = await (await fetch(`${stack.apiUrl}/me/approvals`, { headers: { cookie } })).text();
-    const items = [...page.matchAll(/name="item" value="([^"]+)"/g)].map((m) => m[1]!.replace(/&#124;|&vert;/g, '|'));
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
-    return { page, items, csrf };
-  };
+  const me = () => personInbox(stack, { onSignInLink: (link) => tokensUsed.push(link.slice(-43)) });
+  const postForm = (...args: Parameters<ReturnType<typeof personInbox>['postForm']>) => me().postForm(...args);
+  const inbox = (cookie: string) => me().inbox(cookie);
+  const signIn = (email: string) => me().signIn(email);
+  const signInLinkFor = (email: string) => me().signInLinkFor(email);
 
   it('mails a one-time link that works once; an unknown address gets the same answer and no link', async () => {
     const unknown = await postForm('/me', { email: 'nobody@example.com' });
@@ -190,17 +159,12 @@ describe('My approvals: a person signs in by a mailed link and decides several r
   it('looks right on a phone and a desktop in Chromium, signing in through the mailed link without JavaScript', async () => {
     await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title: 'Inbox on a phone', amount: 12_500 }), settings: quickTiming });
     await waitForApprovalMail(stack, approvers.lineManager, { subject: /Inbox on a phone/ });
-    for (const [label, viewport] of [['390px', { width: 390, height: 844 }], ['desktop', { width: 1280, height: 900 }]] as const) {
-      const link = await signInLinkFor(approvers.lineManager);
-      const context = await browser.newContext({ viewport, javaScriptEnabled: false, ...(label === '390px' ? { isMobile: true, deviceScaleFactor: 2 } : {}) });
-      const page = await context.newPage();
-      await page.goto(link);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await expect.poll(() => page.locator('h1').textContent()).toBe('My approvals');
+    for (const [label, device] of [['390px', 'phone'], ['desktop', 'desktop']] as const) {
+      const { context, page } = await signedInBrowser(browser, await signInLinkFor(approvers.lineManager), device);
       const text = await page.locator('main').innerText();
       expect(text).toContain('Inbox on a phone');
       expect(text).toContain('12,500.00 EUR');
-      expect(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBe(0);
+      expect(await sidewaysOverflow(page)).toBe(0);
       await page.screenshot({ path: `${outputDir}my-approvals-${label}.png`, fullPage: true });
       await context.close();
     }

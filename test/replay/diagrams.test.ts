@@ -4,7 +4,7 @@ import { processes, policySchemaOf } from '../../processes/index.js';
 import { productionLimits } from '../../processes/policy.js';
 import { goldenHistories } from '../support/replay.js';
 
-/** The step ids a recorded run went through: what it recorded as its current step, and the steps it asked approvals for. */
+/** The step ids a recorded run went through: what it recorded as its current step, the steps it asked approvals for, and the steps its human tasks belong to. */
 function stepsRecorded(history: Awaited<ReturnType<typeof goldenHistories>>[number]['history']): Set<string> {
   const steps = new Set<string>();
   for (const event of history.events ?? []) {
@@ -12,7 +12,15 @@ function stepsRecorded(history: Awaited<ReturnType<typeof goldenHistories>>[numb
     const payload = scheduled?.input?.payloads?.[0];
     if (!scheduled || !payload) continue;
     const input = defaultPayloadConverter.fromPayload<Record<string, unknown>>(payload);
-    const step = scheduled.activityType?.name === 'updateRun' ? input.currentStep : ['openApprovalRequest', 'recordPolicyDecision'].includes(scheduled.activityType?.name ?? '') ? input.stepId : undefined;
+    const activity = scheduled.activityType?.name ?? '';
+    const step =
+      activity === 'updateRun'
+        ? input.currentStep
+        : ['openApprovalRequest', 'recordPolicyDecision'].includes(activity)
+          ? input.stepId
+          : activity === 'openTask'
+            ? (input.task as { stepId?: string } | undefined)?.stepId
+            : undefined;
     // "<step>:changes-requested" is the step waiting on the requester's edit, not a step of its own.
     if (typeof step === 'string' && !step.endsWith(':changes-requested')) steps.add(step);
   }
