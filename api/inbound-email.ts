@@ -10,7 +10,7 @@ import { hashToken } from '../lib/tokens.js';
 import type { Decision } from '../processes/approval-messages.js';
 import { diffFacts, type Fact } from '../processes/facts.js';
 import { factsOf, findProcess } from '../processes/index.js';
-import { decideByLink, refusalFor, type DecideOutcome, type LinkRefusal } from './approval-service.js';
+import { decideByLink, findApprovalWithRun, refusalFor, type DecideOutcome, type LinkRefusal } from './approval-service.js';
 import type { ApiContext } from './context.js';
 
 /** Reply by e-mail (README, Approvals): what the SMTP listener and POST /inbound/email share. */
@@ -198,7 +198,7 @@ export async function handleInboundEmail(ctx: ApiContext, inbound: InboundEmail,
 
   const address = replyAddressOf(inbound, parsed, envelope);
   if (!address) return refuse('the address you wrote to belongs to no approval request.');
-  const found = await ctx.db.approvalRequest.findUnique({ where: { tokenHash: hashToken(address.token) }, include: { run: true } });
+  const found = await findApprovalWithRun(ctx.db, { tokenHash: hashToken(address.token) });
   if (!found || found.kind !== 'decision') return refuse('the address you wrote to belongs to no approval request.');
   const { run, ...approval } = found;
 

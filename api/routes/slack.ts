@@ -16,7 +16,7 @@ import {
 import { SlackVerificationError, verifySlackRequest } from '../../lib/slack-signature.js';
 import type { Decision } from '../../processes/approval-messages.js';
 import { diffFacts } from '../../processes/facts.js';
-import { decideByLink, refusalFor, refusalText } from '../approval-service.js';
+import { decideByLink, findApprovalWithRun, refusalFor, refusalText } from '../approval-service.js';
 import type { ApiContext } from '../context.js';
 
 /** Slack is on: its client and the secret its interactions are signed with. */
@@ -104,7 +104,7 @@ export function slackInteractionsRouter(ctx: ApiContext): Router {
 async function requestOfApprover(ctx: ApiContext, userId: string, requestId: string): Promise<(ApprovalRequest & { run: Run }) | undefined> {
   const [person, request] = await Promise.all([
     ctx.db.person.findUnique({ where: { slackUserId: userId } }),
-    ctx.db.approvalRequest.findUnique({ where: { id: requestId }, include: { run: true } }),
+    findApprovalWithRun(ctx.db, { id: requestId }),
   ]);
   if (!person || !request || request.kind !== 'decision' || request.approverEmail.toLowerCase() !== person.email.toLowerCase()) return undefined;
   return request;
