@@ -8,8 +8,8 @@ import type { ApprovalRequest } from '../lib/generated/prisma/client.js';
 import { hashToken, legacyLinkToken, mintLinkToken, newLinkNonce, tokenKeyRing } from '../lib/tokens.js';
 import type { ActivityDeps } from './deps.js';
 import { approvalRequestEmail } from './email-templates.js';
-import { sendEmailOnce } from './email.js';
-import { writeAudit, type Approver } from './records.js';
+import { handOffRecordedMail, recordMailSending, sendEmailOnce, type OutgoingEmail } from './email.js';
+import { writeAudit, writeInOneTransaction, type Approver, type AuditWriter } from './records.js';
 import { closeSlackMessage, postRequestToSlack } from './slack.js';
 import { decisionOutcome } from '../lib/slack-messages.js';
 
@@ -58,7 +58,7 @@ type LinkRow = Pick<ApprovalRequest, 'id' | 'tokenHash' | 'tokenNonce' | 'tokenK
  * reminder carries the link first mailed. When that key has left TOKEN_SECRETS the operator retired it: the request
  * gets a fresh token from the current key and its old link stops working.
  */
-export async function linkFor(deps: ActivityDeps, request: LinkRow): Promise<string> {
+export async function linkFor(deps: ActivityDeps, request: LinkRow, db: Prisma.TransactionClient = deps.db): Promise<string> {
   const ring = tokenKeyRing(deps.settings.tokenSecrets);
   const url = (token: string) => `${deps.settings.publicBaseUrl.replace(/\/$/, '')}/approvals/${token}`;
   const key = ring.find((k) => k.id === request.tokenKeyId);
@@ -71,35 +71,37 @@ export async function linkFor(deps: ActivityDeps, request: LinkRow): Promise<str
   const current = ring[0]!;
   const nonce = newLinkNonce();
   const token = mintLinkToken(current, request.id, nonce);
-  const { count } = await deps.db.approvalRequest.updateMany({
+  const { count } = await db.approvalRequest.updateMany({
     where: { id: request.id, tokenHash: request.tokenHash },
     data: { tokenHash: hashToken(token), tokenNonce: nonce, tokenKeyId: current.id },
   });
   // Another attempt re-issued it first (with the current key): send that one.
-  if (count === 0) return linkFor(deps, await deps.db.approvalRequest.findUniqueOrThrow({ where: { id: request.id } }));
+  if (count === 0) return linkFor(deps, await db.approvalRequest.findUniqueOrThrow({ where: { id: request.id } }), db);
   return url(token);
 }
 
 /**
  * Records a request someone answers through a link (approval, revision, outside form), storing only the token's
  * hash and its random nonce, and returns the link. Safe to retry: the same id keeps the first row and its link.
+ * `db` may be the caller's transaction, so the row commits with the rest of what its activity writes.
  */
 export async function recordLinkRequest(
   deps: ActivityDeps,
   row: Omit<Prisma.ApprovalRequestUncheckedCreateInput, 'tokenHash' | 'tokenNonce' | 'tokenKeyId'>,
+  db: Prisma.TransactionClient = deps.db,
 ): Promise<string> {
   const key = tokenKeyRing(deps.settings.tokenSecrets)[0]!;
   const nonce = newLinkNonce();
   const create = { ...row, tokenHash: hashToken(mintLinkToken(key, row.id, nonce)), tokenNonce: nonce, tokenKeyId: key.id };
-  const stored = await deps.db.approvalRequest.upsert({ where: { id: row.id }, create, update: {} });
-  return linkFor(deps, stored);
+  const stored = await db.approvalRequest.upsert({ where: { id: row.id }, create, update: {} });
+  return linkFor(deps, stored, db);
 }
 
 /** The run a mail is about; `currentStep` records the step in the same statement (a step's first request). */
-async function loadRunForMail(deps: ActivityDeps, runId: string, currentStep?: string) {
+async function loadRunForMail(db: Prisma.TransactionClient, runId: string, currentStep?: string) {
   const run = currentStep
-    ? await deps.db.run.update({ where: { id: runId }, data: { currentStep } })
-    : await deps.db.run.findUniqueOrThrow({ where: { id: runId } });
+    ? await db.run.update({ where: { id: runId }, data: { currentStep } })
+    : await db.run.findUniqueOrThrow({ where: { id: runId } });
   const process = findProcess(run.process);
   return {
     run,
@@ -121,14 +123,13 @@ function replyToFor(deps: ActivityDeps, link: string, version: string | undefine
 }
 
 /**
- * A decision the workflow accepted: the link marked used, who decided, when and from where audited. Idempotent (the
- * first write wins, the audit entry is keyed), so the decision's own activity and the next step's request may both
- * write it and it is there once.
+ * A decision the workflow accepted: the link marked used, who decided, when and from where audited, in the caller's
+ * transaction. Idempotent (the first write wins, the audit entry is keyed), so the decision's own activity and the
+ * next step's request may both write it and it is there once. Returns what closing its Slack message needs.
  */
-async function writeDecisionRecord(deps: ActivityDeps, decision: DecisionRecord): Promise<void> {
-  const { db } = deps;
-  const approval = await db.approvalRequest.findUniqueOrThrow({ where: { id: decision.requestId } });
-  await db.approvalRequest.updateMany({
+async function writeDecisionRecord(tx: Prisma.TransactionClient, audit: AuditWriter, decision: DecisionRecord): Promise<{ decidedBy: string }> {
+  const approval = await tx.approvalRequest.findUniqueOrThrow({ where: { id: decision.requestId } });
+  await tx.approvalRequest.updateMany({
     where: { id: decision.requestId, usedAt: null },
     data: {
       usedAt: new Date(decision.decidedAt),
@@ -139,8 +140,7 @@ async function writeDecisionRecord(deps: ActivityDeps, decision: DecisionRecord)
       factsSnapshot: decision.facts as unknown as Prisma.InputJsonValue,
     },
   });
-  const decidedBy = approval.approverEmail.toLowerCase() === decision.actorEmail.toLowerCase() ? approval.approverName : decision.actorEmail;
-  await writeAudit(deps, {
+  await audit({
     eventKey: `${decision.requestId}:decided`,
     runId: decision.runId,
     action: 'approval.decided',
@@ -159,6 +159,11 @@ async function writeDecisionRecord(deps: ActivityDeps, decision: DecisionRecord)
       facts: decision.facts,
     },
   });
+  return { decidedBy: approval.approverEmail.toLowerCase() === decision.actorEmail.toLowerCase() ? approval.approverName : decision.actorEmail };
+}
+
+/** After the record committed: the decision's Slack message (if any) says how it ended. */
+async function closeDecidedSlackMessage(deps: ActivityDeps, decision: DecisionRecord, decidedBy: string): Promise<void> {
   await closeSlackMessage(deps, decision.requestId, decisionOutcome({ ...decision, decidedBy, decidedAt: new Date(decision.decidedAt) }));
 }
 
@@ -166,67 +171,84 @@ export function createApprovalActivities(deps: ActivityDeps) {
   const { db, settings } = deps;
 
   return {
-    /** Records the request, then mails the approver a link. Safe to retry: same id, same token, one mail. */
+    /**
+     * Records the request, then mails the approver a link. Safe to retry: same id, same token, one mail. Two commits:
+     * everything before the hand-off in one transaction (the link's row, the step on the run, the decisions carried
+     * from the step before, this request's audit entry and the mail's `sending` record), so whoever the mail reaches
+     * finds all of it; then the `sent` mark with the request's emailSentAt.
+     */
     async openApprovalRequest(request: OpenApprovalRequest): Promise<{ requestId: string }> {
       const { requestId } = request;
-      // The step is recorded before anyone's mail can arrive (loadRunForMail below, before sending).
-      const link = await recordLinkRequest(deps, {
-        id: requestId,
-        runId: request.runId,
-        stepId: request.stepId,
-        stepTitle: request.stepTitle,
-        seat: request.seat,
-        round: request.round,
-        approverEmail: request.approver.email,
-        approverName: request.approver.name,
-        approverRole: request.approver.role,
-        onBehalfOf: request.approver.onBehalfOf?.email ?? null,
-        expiresAt: new Date(request.expiresAt),
-      });
-      const { run, processTitle, details, version } = await loadRunForMail(deps, request.runId, request.currentStep);
-      const replyTo = replyToFor(deps, link, version);
+      const attemptStarted = new Date();
       const kind = request.escalatedFrom ? 'escalation' : 'request';
-      const changedSinceApproval = request.reapproval ? await changesSinceStepApproval(db, request.runId, request.stepId, details) : [];
-      const { sent } = await sendEmailOnce(deps, {
-        idempotencyKey: `${requestId}:request`,
-        runId: request.runId,
-        kind: `approval.${kind}`,
-        to: request.approver.email,
-        replyTo,
-        email: approvalRequestEmail({
-          kind,
-          approverName: request.approver.name,
-          processTitle,
-          runTitle: run.title,
-          stepTitle: request.stepTitle,
-          requesterName: run.requesterName,
-          details,
-          link,
-          expiresAt: new Date(request.expiresAt),
-          escalatedFrom: request.escalatedFrom?.name,
-          onBehalfOf: request.approver.onBehalfOf?.name,
-          changedSinceApproval,
-          replyToDecide: replyTo !== undefined,
-        }),
+      const { mail, recorded, carried } = await writeInOneTransaction(deps, async (tx, audit) => {
+        const link = await recordLinkRequest(
+          deps,
+          {
+            id: requestId,
+            runId: request.runId,
+            stepId: request.stepId,
+            stepTitle: request.stepTitle,
+            seat: request.seat,
+            round: request.round,
+            approverEmail: request.approver.email,
+            approverName: request.approver.name,
+            approverRole: request.approver.role,
+            onBehalfOf: request.approver.onBehalfOf?.email ?? null,
+            expiresAt: new Date(request.expiresAt),
+          },
+          tx,
+        );
+        const { run, processTitle, details, version } = await loadRunForMail(tx, request.runId, request.currentStep);
+        const replyTo = replyToFor(deps, link, version);
+        const changedSinceApproval = request.reapproval ? await changesSinceStepApproval(tx, request.runId, request.stepId, details) : [];
+        // The step before's decisions are audited before this request, which follows from them.
+        const carried: Array<{ decision: DecisionRecord; decidedBy: string }> = [];
+        for (const decision of request.precededBy ?? []) carried.push({ decision, ...(await writeDecisionRecord(tx, audit, decision)) });
+        await audit({
+          eventKey: `${requestId}:requested`,
+          runId: request.runId,
+          action: request.escalatedFrom ? 'approval.escalated' : 'approval.requested',
+          actor: 'opsflow',
+          step: request.stepId,
+          onBehalfOf: request.approver.onBehalfOf?.email,
+          details: {
+            requestId,
+            approver: request.approver.email,
+            approverRole: request.approver.role,
+            expiresAt: new Date(request.expiresAt).toISOString(),
+            ...(request.escalatedFrom ? { escalatedFrom: request.escalatedFrom.email } : {}),
+            ...(request.reapproval ? { askedAgainBecause: { materialChanges: request.reapproval.changed } } : {}),
+          },
+        });
+        const mail: OutgoingEmail = {
+          idempotencyKey: `${requestId}:request`,
+          runId: request.runId,
+          kind: `approval.${kind}`,
+          to: request.approver.email,
+          replyTo,
+          email: approvalRequestEmail({
+            kind,
+            approverName: request.approver.name,
+            processTitle,
+            runTitle: run.title,
+            stepTitle: request.stepTitle,
+            requesterName: run.requesterName,
+            details,
+            link,
+            expiresAt: new Date(request.expiresAt),
+            escalatedFrom: request.escalatedFrom?.name,
+            onBehalfOf: request.approver.onBehalfOf?.name,
+            changedSinceApproval,
+            replyToDecide: replyTo !== undefined,
+          }),
+        };
+        return { mail, recorded: await recordMailSending(tx, mail, attemptStarted), carried };
       });
-      if (sent) await db.approvalRequest.update({ where: { id: requestId }, data: { emailSentAt: new Date() } });
-      for (const decision of request.precededBy ?? []) await writeDecisionRecord(deps, decision);
-      await writeAudit(deps, {
-        eventKey: `${requestId}:requested`,
-        runId: request.runId,
-        action: request.escalatedFrom ? 'approval.escalated' : 'approval.requested',
-        actor: 'opsflow',
-        step: request.stepId,
-        onBehalfOf: request.approver.onBehalfOf?.email,
-        details: {
-          requestId,
-          approver: request.approver.email,
-          approverRole: request.approver.role,
-          expiresAt: new Date(request.expiresAt).toISOString(),
-          ...(request.escalatedFrom ? { escalatedFrom: request.escalatedFrom.email } : {}),
-          ...(request.reapproval ? { askedAgainBecause: { materialChanges: request.reapproval.changed } } : {}),
-        },
-      });
+      await handOffRecordedMail(deps, mail, recorded, (client) => [
+        client.approvalRequest.updateMany({ where: { id: requestId }, data: { emailSentAt: new Date() } }),
+      ]);
+      for (const { decision, decidedBy } of carried) await closeDecidedSlackMessage(deps, decision, decidedBy);
       await postRequestToSlack(deps, requestId, { escalatedFrom: request.escalatedFrom?.name, onBehalfOf: request.approver.onBehalfOf?.name });
       return { requestId };
     },
@@ -235,7 +257,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
     async remindApprover(request: { requestId: string; reminderNumber: number }): Promise<void> {
       const approval = await db.approvalRequest.findUniqueOrThrow({ where: { id: request.requestId } });
       if (approval.usedAt || approval.revokedAt) return;
-      const { run, processTitle, details, version } = await loadRunForMail(deps, approval.runId);
+      const { run, processTitle, details, version } = await loadRunForMail(db, approval.runId);
       const link = await linkFor(deps, approval);
       const replyTo = replyToFor(deps, link, version);
       await sendEmailOnce(deps, {
@@ -299,8 +321,11 @@ export function createApprovalActivities(deps: ActivityDeps) {
       }
     },
 
-    /** The decision was accepted by the workflow: mark the link used and write who decided, when and from where. */
-    recordDecision: (decision: DecisionRecord) => writeDecisionRecord(deps, decision),
+    /** The decision was accepted by the workflow: mark the link used and write who decided, when and from where (one commit). */
+    async recordDecision(decision: DecisionRecord): Promise<void> {
+      const { decidedBy } = await writeInOneTransaction(deps, (tx, audit) => writeDecisionRecord(tx, audit, decision));
+      await closeDecidedSlackMessage(deps, decision, decidedBy);
+    },
 
     /** Nobody decided in time and the policy's deadline action did: audited as decided by policy, with its version. */
     async recordPolicyDecision(request: { runId: string; stepId: string; stepTitle: string; decision: DecisionResult; facts: Fact[] }): Promise<void> {

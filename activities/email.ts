@@ -1,5 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Db, Prisma } from '../lib/db.js';
 import { classifyUnavailable } from '../lib/unavailability.js';
 import type { ActivityDeps } from './deps.js';
 import type { RenderedEmail } from './email-templates.js';
@@ -36,6 +37,40 @@ export function messageIdFor(idempotencyKey: string): string {
   return `<${idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '.')}@opsflow>`;
 }
 
+/** A mail as recorded before its hand-off: the row as it was (a retry finds it, maybe sent) or as just written. */
+export interface RecordedMail {
+  status: string;
+  createdAt: Date;
+  /** When the attempt that recorded it began: a row older than that was left by an earlier attempt. */
+  attemptStarted: Date;
+}
+
+/** What is written with the `sent` mark, in the same commit (e.g. the approval request's emailSentAt). */
+export type AlsoWhenSent = (db: Db) => Prisma.PrismaPromise<unknown>[];
+
+/**
+ * Step 1 of sendEmailOnce, in the caller's client or transaction: the mail recorded `sending` with its
+ * deterministic Message-ID. An activity that writes other rows before the hand-off records the mail in the same
+ * transaction, so all of it costs one commit. `attemptStarted` must not be later than the attempt's start.
+ */
+export async function recordMailSending(db: Prisma.TransactionClient, mail: OutgoingEmail, attemptStarted = new Date()): Promise<RecordedMail> {
+  const row = await db.outboundEmail.upsert({
+    where: { idempotencyKey: mail.idempotencyKey },
+    create: {
+      idempotencyKey: mail.idempotencyKey,
+      runId: mail.runId ?? null,
+      kind: mail.kind,
+      to: mail.to,
+      subject: mail.email.subject,
+      status: 'sending',
+      messageId: messageIdFor(mail.idempotencyKey),
+    },
+    update: {},
+    select: { status: true, createdAt: true },
+  });
+  return { ...row, attemptStarted };
+}
+
 /**
  * Sends a mail once per idempotency key, as far as SMTP allows (README, Reliability):
  * 1. the row is recorded `sending`, with the deterministic Message-ID, before the hand-off;
@@ -47,24 +82,13 @@ export function messageIdFor(idempotencyKey: string): string {
  *    or drop it and a second click finds the decision already made.
  */
 export async function sendEmailOnce(deps: MailDeps, mail: OutgoingEmail): Promise<{ sent: boolean }> {
-  const { db } = deps;
+  return handOffRecordedMail(deps, mail, await recordMailSending(deps.db, mail));
+}
+
+/** Steps 2 and 3 of sendEmailOnce, for a mail recordMailSending recorded; `alsoWhenSent` commits with the mark. */
+export async function handOffRecordedMail(deps: MailDeps, mail: OutgoingEmail, row: RecordedMail, alsoWhenSent?: AlsoWhenSent): Promise<{ sent: boolean }> {
   const messageId = messageIdFor(mail.idempotencyKey);
-  const attemptStarted = new Date();
-  // One statement: the row as it was (a retry finds it, maybe sent) or as just written (status sending).
-  const row = await db.outboundEmail.upsert({
-    where: { idempotencyKey: mail.idempotencyKey },
-    create: {
-      idempotencyKey: mail.idempotencyKey,
-      runId: mail.runId ?? null,
-      kind: mail.kind,
-      to: mail.to,
-      subject: mail.email.subject,
-      status: 'sending',
-      messageId,
-    },
-    update: {},
-    select: { status: true, createdAt: true },
-  });
+  const { attemptStarted } = row;
   if (row.status === 'sent') return { sent: false };
   if (row.createdAt < attemptStarted) {
     deps.logger.warn({ idempotencyKey: mail.idempotencyKey, messageId }, 'mail was handed to SMTP by an attempt that did not record it; sending again with the same Message-ID');
@@ -93,7 +117,7 @@ export async function sendEmailOnce(deps: MailDeps, mail: OutgoingEmail): Promis
     }
     throw ApplicationFailure.retryable(`Mail server unavailable: ${(error as Error).message}`, 'EmailUnavailable');
   }
-  await markSent(deps, mail.idempotencyKey, messageId);
+  await markSent(deps, mail.idempotencyKey, messageId, alsoWhenSent);
   deps.metrics?.emails.inc({ kind: mail.kind, result: 'sent' });
   return { sent: true };
 }
@@ -116,11 +140,13 @@ function markSentDeadline(): number {
  * Records the hand-off. A database outage here would otherwise fail the attempt and the retry would mail again,
  * so an unavailable database is waited for (with heartbeats) until shortly before the attempt's deadline.
  */
-async function markSent(deps: MailDeps, idempotencyKey: string, messageId: string): Promise<void> {
+async function markSent(deps: MailDeps, idempotencyKey: string, messageId: string, alsoWhenSent?: AlsoWhenSent): Promise<void> {
   const deadline = markSentDeadline();
   for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
     try {
-      await deps.db.outboundEmail.update({ where: { idempotencyKey }, data: { status: 'sent', sentAt: new Date(), messageId } });
+      const mark = deps.db.outboundEmail.update({ where: { idempotencyKey }, data: { status: 'sent', sentAt: new Date(), messageId } });
+      // With companions, one batch transaction: the mark and what goes with it are one commit, and land together.
+      await (alsoWhenSent ? deps.db.$transaction([mark, ...alsoWhenSent(deps.db)]) : mark);
       return;
     } catch (error) {
       if (!classifyUnavailable(error) || Date.now() + delay > deadline) throw error;

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { Prisma } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
-import { insertAuditEntry } from '../lib/outbound-webhooks.js';
+import { insertAuditEntry, type DeliveryRef } from '../lib/outbound-webhooks.js';
 import { resolveRunPolicy, type RunPolicy } from '../lib/policy-store.js';
 import { recordFactsVersion, runRow, runStartedAudit } from '../lib/run-record.js';
 import type { Candidate, SkippedCandidate } from '../processes/controls.js';
@@ -59,9 +59,8 @@ export function auditRow(entry: AuditInput) {
 }
 
 export async function writeAudit(deps: ActivityDeps, entry: AuditInput): Promise<void> {
-  let result;
   try {
-    result = await deps.db.$transaction((tx) => insertAuditEntry(tx, auditRow(entry)));
+    await writeInOneTransaction(deps, (_tx, audit) => audit(entry));
   } catch (error) {
     // A concurrent attempt of the same activity wrote it first. Only that: any other duplicate (e.g. a chain seq)
     // would be an entry lost in silence, so it fails the activity, which retries it.
@@ -70,7 +69,26 @@ export async function writeAudit(deps: ActivityDeps, entry: AuditInput): Promise
     }
     throw error;
   }
-  await deps.wakeWebhookDeliveries(result.wake);
+}
+
+/** Writes an audit entry (and its webhook outbox rows) in the caller's transaction; true when it was new. */
+export type AuditWriter = (entry: AuditInput) => Promise<boolean>;
+
+/**
+ * Runs `work` as one transaction, so the several writes of an activity (its rows and its audit entries, with their
+ * webhook outbox rows) cost one commit and land together; then wakes the deliveries the entries queued.
+ */
+export async function writeInOneTransaction<T>(deps: Pick<ActivityDeps, 'db' | 'wakeWebhookDeliveries'>, work: (tx: Prisma.TransactionClient, audit: AuditWriter) => Promise<T>): Promise<T> {
+  const wake: DeliveryRef[] = [];
+  const result = await deps.db.$transaction(async (tx) =>
+    work(tx, async (entry) => {
+      const written = await insertAuditEntry(tx, auditRow(entry));
+      wake.push(...written.wake);
+      return written.inserted;
+    }),
+  );
+  await deps.wakeWebhookDeliveries(wake);
+  return result;
 }
 
 /** What the directory and the workflow's separation-of-duties rules work with (see processes/controls.ts). */
@@ -92,9 +110,13 @@ export function createRecordActivities(deps: ActivityDeps) {
         ...(update.closedAt ? { closedAt: new Date(update.closedAt) } : {}),
       };
       const { audit } = update;
+      if (!audit) {
+        // A lone statement is its own transaction: no BEGIN and COMMIT round trips around it.
+        await deps.db.run.update({ where: { id: update.runId }, data });
+        return;
+      }
       const wake = await deps.db.$transaction(async (tx) => {
         const run = await tx.run.update({ where: { id: update.runId }, data });
-        if (!audit) return [];
         const written = await insertAuditEntry(tx, auditRow(audit));
         if (written.inserted && update.status && update.status !== 'running') deps.metrics?.runsClosed.inc({ process: run.process, outcome: update.status });
         return written.wake;
@@ -134,7 +156,8 @@ export function createRecordActivities(deps: ActivityDeps) {
       await writeAudit(deps, entry);
     },
 
-    approverCandidates: (request: { roles: string[]; subjectEmail: string; managerChain?: boolean }) => approverCandidates(deps, request),
+    /** Every read of one resolution in one transaction: a single commit however many people and delegations it reads. */
+    approverCandidates: (request: { roles: string[]; subjectEmail: string; managerChain?: boolean }) => deps.db.$transaction((tx) => approverCandidates(tx, request)),
 
     /**
      * Separation of duties passed people over (or left a seat empty): the audit says who, for which seat, and why.
@@ -174,13 +197,16 @@ export function createRecordActivities(deps: ActivityDeps) {
   };
 }
 
+/** Where the directory is read from: the database, or the transaction of one resolution. */
+type Directory = Prisma.TransactionClient;
+
 const roleLabels: Record<string, string> = {
   'manager-of-requester': "the requester's line manager",
   'manager-of-approver': "the approver's manager",
 };
 
-async function personByEmail(deps: ActivityDeps, email: string) {
-  return deps.db.person.findUnique({ where: { email: email.toLowerCase() } });
+async function personByEmail(db: Directory, email: string) {
+  return db.person.findUnique({ where: { email: email.toLowerCase() } });
 }
 
 type Person = NonNullable<Awaited<ReturnType<typeof personByEmail>>>;
@@ -193,11 +219,11 @@ export interface SeatCandidates {
 }
 
 /** Up the manager chain from `person` (their manager first), stopping at the top or at a loop in the data. */
-async function managersAbove(deps: ActivityDeps, person: Person): Promise<Person[]> {
+async function managersAbove(db: Directory, person: Person): Promise<Person[]> {
   const chain: Person[] = [];
   const seen = new Set([person.email]);
   for (let current = person; current.managerEmail && chain.length < 20; ) {
-    const manager = await personByEmail(deps, current.managerEmail);
+    const manager = await personByEmail(db, current.managerEmail);
     if (!manager || seen.has(manager.email)) break;
     seen.add(manager.email);
     chain.push(manager);
@@ -207,38 +233,38 @@ async function managersAbove(deps: ActivityDeps, person: Person): Promise<Person
 }
 
 /** The people a role reference names right now: the role's holders, the person, or the subject's manager. */
-async function peopleFor(deps: ActivityDeps, role: string, subjectEmail: string): Promise<Person[]> {
+async function peopleFor(db: Directory, role: string, subjectEmail: string): Promise<Person[]> {
   if (role === 'manager-of-requester' || role === 'manager-of-approver') {
-    const subject = await personByEmail(deps, subjectEmail);
-    const manager = subject?.managerEmail ? await personByEmail(deps, subject.managerEmail) : null;
+    const subject = await personByEmail(db, subjectEmail);
+    const manager = subject?.managerEmail ? await personByEmail(db, subject.managerEmail) : null;
     return manager ? [manager] : [];
   }
-  if (role.startsWith('role:')) return deps.db.person.findMany({ where: { roles: { has: role.slice(5) } }, orderBy: { email: 'asc' } });
+  if (role.startsWith('role:')) return db.person.findMany({ where: { roles: { has: role.slice(5) } }, orderBy: { email: 'asc' } });
   if (role.startsWith('person:')) {
-    const person = await personByEmail(deps, role.slice(7));
+    const person = await personByEmail(db, role.slice(7));
     return person ? [person] : [];
   }
   return [];
 }
 
 /** Whoever stands in for `email` right now (the newest active delegation). */
-async function activeDelegate(deps: ActivityDeps, email: string) {
+async function activeDelegate(db: Directory, email: string) {
   const now = new Date();
-  const delegation = await deps.db.delegation.findFirst({
+  const delegation = await db.delegation.findFirst({
     where: { personEmail: email, startsAt: { lte: now }, endsAt: { gt: now } },
     orderBy: { createdAt: 'desc' },
   });
-  return delegation ? personByEmail(deps, delegation.delegateEmail) : null;
+  return delegation ? personByEmail(db, delegation.delegateEmail) : null;
 }
 
 /**
  * Who actually holds a seat meant for `person`: out-of-office delegations are followed (A away → B away → C gives
  * C, on behalf of A); a chain that comes back on itself means nobody in it is available.
  */
-async function delegateOf(deps: ActivityDeps, person: Person, role: string): Promise<Candidate> {
+async function delegateOf(db: Directory, person: Person, role: string): Promise<Candidate> {
   const chain = [person];
   for (;;) {
-    const delegate = await activeDelegate(deps, chain.at(-1)!.email);
+    const delegate = await activeDelegate(db, chain.at(-1)!.email);
     if (!delegate) break;
     if (chain.some((p) => p.email === delegate.email) || chain.length >= 10) {
       const names = [...chain, delegate].map((p) => p.name).join(' → ');
@@ -252,14 +278,14 @@ async function delegateOf(deps: ActivityDeps, person: Person, role: string): Pro
 }
 
 /** `each-role:<role>` stands for every holder of the role (one seat each), in e-mail order. */
-async function expandRoles(deps: ActivityDeps, roles: string[]): Promise<string[]> {
+async function expandRoles(db: Directory, roles: string[]): Promise<string[]> {
   const expanded: string[] = [];
   for (const role of roles) {
     if (!role.startsWith('each-role:')) {
       expanded.push(role);
       continue;
     }
-    const holders = await deps.db.person.findMany({ where: { roles: { has: role.slice(10) } }, orderBy: { email: 'asc' } });
+    const holders = await db.person.findMany({ where: { roles: { has: role.slice(10) } }, orderBy: { email: 'asc' } });
     expanded.push(...holders.map((p) => `person:${p.email}`));
   }
   return expanded;
@@ -270,18 +296,18 @@ async function expandRoles(deps: ActivityDeps, roles: string[]): Promise<string[
  * first: the role's holders (or the person, or the manager), then up the first one's manager chain, each with
  * their delegations followed. The workflow takes the first one separation of duties allows.
  */
-export async function approverCandidates(deps: ActivityDeps, request: { roles: string[]; subjectEmail: string; managerChain?: boolean }): Promise<SeatCandidates[]> {
+export async function approverCandidates(db: Directory, request: { roles: string[]; subjectEmail: string; managerChain?: boolean }): Promise<SeatCandidates[]> {
   const seats: SeatCandidates[] = [];
-  for (const role of await expandRoles(deps, request.roles)) {
-    const direct = await peopleFor(deps, role, request.subjectEmail);
+  for (const role of await expandRoles(db, request.roles)) {
+    const direct = await peopleFor(db, role, request.subjectEmail);
     if (direct.length === 0) {
       seats.push({ role, candidates: [], missing: `no one in the directory is ${roleLabels[role] ?? role} (subject ${request.subjectEmail})` });
       continue;
     }
-    const people = request.managerChain === false ? direct : [...direct, ...(await managersAbove(deps, direct[0]!))];
+    const people = request.managerChain === false ? direct : [...direct, ...(await managersAbove(db, direct[0]!))];
     const unique = people.filter((person, i) => people.findIndex((p) => p.email === person.email) === i);
     const candidates: Candidate[] = [];
-    for (const person of unique) candidates.push(await delegateOf(deps, person, role));
+    for (const person of unique) candidates.push(await delegateOf(db, person, role));
     seats.push({ role, candidates });
   }
   return seats;

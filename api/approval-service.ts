@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Prisma } from '../lib/db.js';
 import type { ApprovalRequest, Run } from '../lib/generated/prisma/client.js';
 import { addLogFields, type LogContext } from '../lib/log-context.js';
 import { hashToken, looksLikeToken } from '../lib/tokens.js';
@@ -34,12 +35,25 @@ export function runLogFields(run: Pick<Run, 'id' | 'process'>, approval: Pick<Ap
 }
 
 /**
+ * The first approval request matching `where`, with its run. Prisma reads the run with a second statement, and
+ * outside a transaction each statement is a commit of its own: both run in one transaction, one commit. (A batch
+ * `$transaction([query])` of one query runs without BEGIN, so the run's statement would still commit alone.)
+ */
+export async function findApprovalWithRun(
+  db: ApiContext['db'],
+  where: Prisma.ApprovalRequestWhereInput,
+  orderBy?: Prisma.ApprovalRequestOrderByWithRelationInput,
+): Promise<(ApprovalRequest & { run: Run }) | null> {
+  return db.$transaction((tx) => tx.approvalRequest.findFirst({ where, orderBy, include: { run: true } }));
+}
+
+/**
  * Checks a link's token: exists, not used, not revoked, not expired, run still open. Never decides anything. The
  * request's log lines name the link's run from here on.
  */
 export async function lookUpLink(ctx: ApiContext, token: string, now = new Date()): Promise<LinkLookup> {
   if (!looksLikeToken(token)) return { ok: false, kind: 'not_found' };
-  const approval = await ctx.db.approvalRequest.findUnique({ where: { tokenHash: hashToken(token) }, include: { run: true } });
+  const approval = await findApprovalWithRun(ctx.db, { tokenHash: hashToken(token) });
   if (!approval) return { ok: false, kind: 'not_found' };
   const { run, ...request } = approval;
   addLogFields(runLogFields(run, request));
@@ -174,7 +188,7 @@ export async function explainFailure(ctx: ApiContext, approval: ApprovalRequest,
     if (attempt) await auditDutyRefusal(ctx, approval, attempt, cause!.message);
     return { kind: 'separation_of_duties', approval, message: cause!.message };
   }
-  const fresh = await ctx.db.approvalRequest.findUnique({ where: { id: approval.id }, include: { run: true } });
+  const fresh = await findApprovalWithRun(ctx.db, { id: approval.id });
   if (fresh) {
     const { run, ...request } = fresh;
     const why = refusalFor(request, run, new Date());

@@ -11,7 +11,7 @@ import type { Decision } from '../processes/approval-messages.js';
 import { diffFacts, type Fact } from '../processes/facts.js';
 import { factsOf, findProcess } from '../processes/index.js';
 import { addLogFields } from '../lib/log-context.js';
-import { decideByLink, refusalFor, runLogFields, type DecideOutcome, type LinkRefusal } from './approval-service.js';
+import { decideByLink, findApprovalWithRun, refusalFor, runLogFields, type DecideOutcome, type LinkRefusal } from './approval-service.js';
 import type { ApiContext } from './context.js';
 
 /** Reply by e-mail (README, Approvals): what the SMTP listener and POST /inbound/email share. */
@@ -199,7 +199,7 @@ export async function handleInboundEmail(ctx: ApiContext, inbound: InboundEmail,
 
   const address = replyAddressOf(inbound, parsed, envelope);
   if (!address) return refuse('the address you wrote to belongs to no approval request.');
-  const found = await ctx.db.approvalRequest.findUnique({ where: { tokenHash: hashToken(address.token) }, include: { run: true } });
+  const found = await findApprovalWithRun(ctx.db, { tokenHash: hashToken(address.token) });
   if (!found || found.kind !== 'decision') return refuse('the address you wrote to belongs to no approval request.');
   const { run, ...approval } = found;
   addLogFields(runLogFields(run, approval));

@@ -41,23 +41,26 @@ function canonicalHash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(sortKeys(value))).digest('hex');
 }
 
+/** Where a start's checks read from: the database, or the transaction that records the run. */
+type Client = Prisma.TransactionClient;
+
 export interface Starter {
   identity: Identity;
   /** The requester a run gets when its input names none: the key's own person. */
-  defaultRequester: () => Promise<{ name: string; email: string }>;
+  defaultRequester: (db: Client) => Promise<{ name: string; email: string }>;
   /** The directory's name for a person: a requester in the directory is shown by that name, not by free text. */
-  directoryName?: (email: string) => Promise<string | undefined>;
+  directoryName?: (db: Client, email: string) => Promise<string | undefined>;
 }
 
 /** A starter whose runs, when the input names no requester, are requested by the key's own person. */
-export function starterFor(ctx: ApiContext, identity: Identity): Starter {
+export function starterFor(identity: Identity): Starter {
   return {
     identity,
-    defaultRequester: async () => {
-      const person = await ctx.db.person.findUnique({ where: { email: identity.email } });
+    defaultRequester: async (db) => {
+      const person = await db.person.findUnique({ where: { email: identity.email } });
       return { name: person?.name ?? identity.email, email: identity.email };
     },
-    directoryName: async (email) => (await ctx.db.person.findUnique({ where: { email: email.toLowerCase() } }))?.name,
+    directoryName: async (db, email) => (await db.person.findUnique({ where: { email: email.toLowerCase() } }))?.name,
   };
 }
 
@@ -66,7 +69,7 @@ export function starterFor(ctx: ApiContext, identity: Identity): Starter {
  * checking the key may start this process, act for the requester it names and, with `settings`, tune the run
  * (runs:configure). Settings are merged over the process's current policy and obey the same bounds.
  */
-export async function validateStartRequest(ctx: Pick<ApiContext, 'db' | 'config'>, body: unknown, starter: Starter) {
+export async function validateStartRequest(ctx: { db: Client; config: ApiContext['config'] }, body: unknown, starter: Starter) {
   const envelope = parseOr422(startRunBodySchema, body);
   const process = findProcess(envelope.process);
   if (!process) throw new AppError('not_found', `Unknown process "${envelope.process}"`, { process: envelope.process });
@@ -79,10 +82,10 @@ export async function validateStartRequest(ctx: Pick<ApiContext, 'db' | 'config'
     throw new AppError('forbidden', 'Starting a run for someone else needs the "runs:act-for-others" scope', { requiredScope: 'runs:act-for-others' });
   }
   // A key for Casey must not start a run shown as requested by "Jordan Blake (CEO)": directory people keep their name.
-  const directoryName = named && typeof named.email === 'string' ? await starter.directoryName?.(named.email) : undefined;
+  const directoryName = named && typeof named.email === 'string' ? await starter.directoryName?.(ctx.db, named.email) : undefined;
   const withRequester =
     rawInput && typeof rawInput === 'object' && !named
-      ? { ...rawInput, requester: await starter.defaultRequester() }
+      ? { ...rawInput, requester: await starter.defaultRequester(ctx.db) }
       : directoryName
         ? { ...rawInput, requester: { ...named, name: directoryName } }
         : envelope.input;
@@ -155,35 +158,40 @@ export async function startRun(ctx: ApiContext, body: unknown, idempotencyKey: s
 }
 
 async function recordAndStartRun(ctx: ApiContext, body: unknown, idempotencyKey: string | undefined, starter: Starter): Promise<StartedRun> {
-  const { process, input, settings, resolved } = await validateStartRequest(ctx, body, starter);
-  const requestHash = canonicalHash({ process: process.key, input, settings });
-
-  if (idempotencyKey) {
-    const existing = await ctx.db.idempotencyKey.findUnique({ where: { key: idempotencyKey } });
-    if (existing) return replay(ctx, existing, requestHash, process);
-  }
-
-  const runId = `${process.key}-${randomUUID()}`;
-  const startedBy = starter.identity.email.toLowerCase();
-  const row = { ...runRow(process, runId, input, settings, resolved, { trigger: 'api', startedBy }), status: NOT_STARTED };
-  let wake: DeliveryRef[] = [];
+  let checked: { process: ProcessDefinition; requestHash: string } | undefined;
+  let recorded;
   try {
-    wake = await ctx.db.$transaction(async (tx) => {
+    // One transaction, so one commit: the checks' reads (the requester's name, the policy in force and the roles it
+    // names, the Idempotency-Key's earlier use) and the writes (the run, its facts version and its audit entry).
+    recorded = await ctx.db.$transaction(async (tx) => {
+      const { process, input, settings, resolved } = await validateStartRequest({ db: tx, config: ctx.config }, body, starter);
+      const requestHash = canonicalHash({ process: process.key, input, settings });
+      checked = { process, requestHash };
+      if (idempotencyKey) {
+        const existing = await tx.idempotencyKey.findUnique({ where: { key: idempotencyKey } });
+        if (existing) return { replayOf: { runId: existing.runId, requestHash: existing.requestHash } };
+      }
+      const runId = `${process.key}-${randomUUID()}`;
+      const startedBy = starter.identity.email.toLowerCase();
+      const row = { ...runRow(process, runId, input, settings, resolved, { trigger: 'api', startedBy }), status: NOT_STARTED };
       await tx.run.create({ data: row });
       if (idempotencyKey) await tx.idempotencyKey.create({ data: { key: idempotencyKey, requestHash, runId } });
       await recordFactsVersion(tx, process, runId, input);
       const audit = await insertAuditEntry(tx, runStartedAudit(runId, startedBy, row.requesterEmail, resolved, settings));
-      return audit.wake;
+      return { runId, row, wake: audit.wake };
     });
   } catch (error) {
     // Two requests raced with one key: the other one won; answer as it did.
-    if (idempotencyKey && error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+    if (checked && idempotencyKey && error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
       const winner = await ctx.db.idempotencyKey.findUniqueOrThrow({ where: { key: idempotencyKey } });
-      return replay(ctx, winner, requestHash, process);
+      return replay(ctx, winner, checked.requestHash, checked.process);
     }
     throw error;
   }
+  const { process, requestHash } = checked!;
+  if (recorded.replayOf) return replay(ctx, recorded.replayOf, requestHash, process);
 
+  const { runId, row, wake } = recorded;
   await startRecordedRun(ctx, process, runId, runArgsOf(row));
   ctx.metrics?.runsStarted.inc({ process: process.key });
   await wakeWebhooks(ctx, wake);

@@ -15,7 +15,7 @@ import { policyLimits, productionLimits, rolesNamedIn, shortDurationLimits } fro
 type Client = Db | Prisma.TransactionClient;
 
 /** The newest version; the process's built-in defaults become version 1 the first time anyone asks. */
-export async function currentPolicy(db: Db, process: ProcessDefinition): Promise<ProcessPolicy> {
+export async function currentPolicy(db: Client, process: ProcessDefinition): Promise<ProcessPolicy> {
   const latest = await db.processPolicy.findFirst({ where: { process: process.key }, orderBy: { version: 'desc' } });
   if (latest) return latest;
   const defaults = policySchemaOf(process, productionLimits).parse({});
@@ -47,7 +47,8 @@ export function mergePolicy(base: unknown, override: unknown): unknown {
 export async function unknownRoleIssues(db: Client, policy: unknown, prefix: string[]): Promise<FieldIssue[]> {
   const named = rolesNamedIn(policy);
   if (named.length === 0) return [];
-  const holders = await db.person.findMany({ select: { roles: true } });
+  // Only the people holding a named role: a start need not read the whole directory.
+  const holders = await db.person.findMany({ where: { roles: { hasSome: named.map(({ role }) => role) } }, select: { roles: true } });
   const known = new Set(holders.flatMap((person) => person.roles));
   return named
     .filter(({ role }) => !known.has(role))
@@ -80,7 +81,7 @@ export interface RunPolicy {
  * The policy a new run gets: the newest version, with the starter's `settings` merged over it (the caller checks
  * the runs:configure scope). The result obeys the same bounds as a stored policy.
  */
-export async function resolveRunPolicy(db: Db, process: ProcessDefinition, settings: Record<string, unknown> | undefined, allowShortDurations: boolean): Promise<RunPolicy> {
+export async function resolveRunPolicy(db: Client, process: ProcessDefinition, settings: Record<string, unknown> | undefined, allowShortDurations: boolean): Promise<RunPolicy> {
   const stored = await currentPolicy(db, process);
   const overridden = !!settings && Object.keys(settings).length > 0;
   const candidate = overridden ? mergePolicy(stored.policy, settings) : stored.policy;

@@ -169,7 +169,7 @@ export function consoleRouter(ctx: ApiContext): Router {
     const schema = inputJsonSchema(process);
     const input = valuesFromForm(schema, (req.body ?? {}) as Record<string, unknown>);
     try {
-      const { runId } = await startRun(ctx, { process: process.key, input }, undefined, starterFor(ctx, req.identity!));
+      const { runId } = await startRun(ctx, { process: process.key, input }, undefined, starterFor(req.identity!));
       res.redirect(303, `/ops/runs/${runId}`);
     } catch (error) {
       if (!(error instanceof AppError) || (error.code !== 'validation_failed' && error.code !== 'forbidden')) throw error;

@@ -6,7 +6,7 @@ import { DecisionRefusal, REASSIGN_UPDATE, type ReassignInput, type ReassignResu
 import { diffFacts, type FactChange } from '../../processes/facts.js';
 import { factsOf, findProcess } from '../../processes/index.js';
 import { factsAtVersion } from '../../lib/run-facts.js';
-import { auditDutyRefusal, decideByLink, refusalFor, type DecideOutcome } from '../approval-service.js';
+import { auditDutyRefusal, decideByLink, findApprovalWithRun, refusalFor, type DecideOutcome } from '../approval-service.js';
 import { requireIdentity } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { defineRoute } from '../route-table.js';
@@ -149,13 +149,16 @@ export const decisionRoutes = [
     async handler(ctx, { req, params, res, annotate }) {
       const identity = requireIdentity(req);
       const runId = params.id;
-      const run = await ctx.db.run.findUnique({ where: { id: runId } });
+      // Both reads in one (batch) transaction: one commit instead of two.
+      const [run, open] = await ctx.db.$transaction([
+        ctx.db.run.findUnique({ where: { id: runId } }),
+        ctx.db.approvalRequest.findMany({
+          where: { runId, kind: 'decision', approverEmail: identity.email, usedAt: null, revokedAt: null, expiresAt: { gt: new Date() } },
+          orderBy: { createdAt: 'asc' },
+        }),
+      ]);
       if (!run) throw new AppError('not_found', `No run ${runId}`);
       annotate({ process: run.process });
-      const open = await ctx.db.approvalRequest.findMany({
-        where: { runId, kind: 'decision', approverEmail: identity.email, usedAt: null, revokedAt: null, expiresAt: { gt: new Date() } },
-        orderBy: { createdAt: 'asc' },
-      });
       const process = findProcess(run.process);
       const { facts, version } = process ? factsOf(process, run.input) : { facts: [], version: '' };
       res.json({
@@ -198,12 +201,8 @@ export const decisionRoutes = [
       const runId = params.id;
       // The request comes with its run: one read answers both "is there such a run" and "what waits on this person".
       const approval = body.requestId
-        ? await ctx.db.approvalRequest.findFirst({ where: { id: body.requestId, runId, kind: 'decision' }, include: { run: true } })
-        : await ctx.db.approvalRequest.findFirst({
-            where: { runId, kind: 'decision', approverEmail: identity.email, usedAt: null, revokedAt: null },
-            orderBy: { createdAt: 'desc' },
-            include: { run: true },
-          });
+        ? await findApprovalWithRun(ctx.db, { id: body.requestId, runId, kind: 'decision' })
+        : await findApprovalWithRun(ctx.db, { runId, kind: 'decision', approverEmail: identity.email, usedAt: null, revokedAt: null }, { createdAt: 'desc' });
       if (!approval) {
         if (!(await ctx.db.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new AppError('not_found', `No run ${runId}`);
         throw new AppError('conflict', `Nothing on run ${runId} is waiting on ${identity.email}`);
@@ -241,7 +240,7 @@ export const decisionRoutes = [
     async handler(ctx, { req, params, body, res, annotate }) {
       const identity = requireIdentity(req);
       const runId = params.id;
-      const approval = await ctx.db.approvalRequest.findFirst({ where: { id: params.requestId, runId }, include: { run: true } });
+      const approval = await findApprovalWithRun(ctx.db, { id: params.requestId, runId });
       if (!approval) throw new AppError('not_found', `No approval request ${params.requestId} on run ${runId}`);
       annotate({ process: approval.run.process, step: approval.stepId });
       const { run, ...request } = approval;

@@ -17,7 +17,7 @@ import {
 import { factsAtVersion } from '../../lib/run-facts.js';
 import { diffFacts } from '../../processes/facts.js';
 import { factsOf, findProcess } from '../../processes/index.js';
-import { decideByLink, refusalFor, refusalText } from '../approval-service.js';
+import { decideByLink, findApprovalWithRun, refusalFor, refusalText } from '../approval-service.js';
 import { cookieOptions, crossOriginRefusal, CSRF_FIELD, formTokenMatches, readCookie, sendConsolePage } from '../console-security.js';
 import type { ApiContext } from '../context.js';
 import { bulkResultPage, confirmSignInPage, inboxPage, linkSentPage, signInPage, signInRefusedPage, type BulkOutcome, type InboxPageProps } from '../pages/me.js';
@@ -229,7 +229,7 @@ async function decisionChannels(ctx: ApiContext, decided: Array<Pick<ApprovalReq
 
 /** Approves one selected request as this person, through the same path as its link. */
 async function approveOne(ctx: ApiContext, req: Request, email: string, requestId: string, seenVersion: string): Promise<BulkOutcome> {
-  const found = await ctx.db.approvalRequest.findUnique({ where: { id: requestId }, include: { run: true } });
+  const found = await findApprovalWithRun(ctx.db, { id: requestId });
   if (!found || found.kind !== 'decision' || found.approverEmail.toLowerCase() !== email.toLowerCase()) {
     return { kind: 'refused', runTitle: found?.run.title ?? requestId, stepTitle: found?.stepTitle ?? '', reason: 'This request is not yours to decide.' };
   }

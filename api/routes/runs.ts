@@ -96,7 +96,7 @@ export const runRoutes = [
         rawKey === undefined
           ? undefined
           : parseOr422(idempotencyKeySchema, rawKey, ['Idempotency-Key'], 'Idempotency-Key header is invalid');
-      const { runId, process, replayed } = await startRun(ctx, req.body, idempotencyKey, starterFor(ctx, requireIdentity(req)));
+      const { runId, process, replayed } = await startRun(ctx, req.body, idempotencyKey, starterFor(requireIdentity(req)));
       annotate({ runId, process });
       if (replayed) res.setHeader('Idempotent-Replayed', 'true');
       res.status(replayed ? 200 : 201).location(`/runs/${runId}`).json({ runId, status: 'running', links: { self: `/runs/${runId}` } });

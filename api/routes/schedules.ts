@@ -109,7 +109,7 @@ export const scheduleRoutes = [
       const { process, input, settings } = await validateStartRequest(
         ctx,
         { process: body.process, input: body.input, settings: body.settings },
-        starterFor(ctx, identity),
+        starterFor(identity),
       );
       const memo: OpsflowScheduleMemo = {
         opsflow: { process: process.key, every: body.every, cron: body.cron, timezone: body.timezone, createdBy: identity.email },

@@ -17,7 +17,7 @@ import { SlackVerificationError, verifySlackRequest } from '../../lib/slack-sign
 import type { Decision } from '../../processes/approval-messages.js';
 import { diffFacts } from '../../processes/facts.js';
 import { addLogFields } from '../../lib/log-context.js';
-import { decideByLink, refusalFor, refusalText, runLogFields } from '../approval-service.js';
+import { decideByLink, findApprovalWithRun, refusalFor, refusalText, runLogFields } from '../approval-service.js';
 import type { ApiContext } from '../context.js';
 import { inRequestLogContext } from '../route-table.js';
 
@@ -106,7 +106,7 @@ export function slackInteractionsRouter(ctx: ApiContext): Router {
 async function requestOfApprover(ctx: ApiContext, userId: string, requestId: string): Promise<(ApprovalRequest & { run: Run }) | undefined> {
   const [person, request] = await Promise.all([
     ctx.db.person.findUnique({ where: { slackUserId: userId } }),
-    ctx.db.approvalRequest.findUnique({ where: { id: requestId }, include: { run: true } }),
+    findApprovalWithRun(ctx.db, { id: requestId }),
   ]);
   if (request) addLogFields(runLogFields(request.run, request));
   if (!person || !request || request.kind !== 'decision' || request.approverEmail.toLowerCase() !== person.email.toLowerCase()) return undefined;

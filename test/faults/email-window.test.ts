@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { createApprovalActivities } from '../../activities/approvals.js';
 import { messageIdFor, sendEmailOnce } from '../../activities/email.js';
 import { createDb, type Db } from '../../lib/db.js';
 import { activityDeps } from '../support/activity-deps.js';
+import { approvers, capexInput } from '../support/fixtures.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 /**
@@ -49,6 +52,19 @@ function dbFailingTheSentMark(failures: number): Db {
   return new Proxy(stack.db, { get: (target, property, receiver) => (property === 'outboundEmail' ? outboundEmail : Reflect.get(target, property, receiver)) });
 }
 
+/** The owner's client, except that the first `failures` batch transactions (the sent mark with what commits with it) meet a database outage. */
+function dbFailingBatchTransactions(failures: number): Db {
+  let left = failures;
+  const $transaction = async (arg: unknown, options?: unknown) => {
+    if (Array.isArray(arg) && left > 0) {
+      left--;
+      throw await databaseDownError();
+    }
+    return (stack.db.$transaction as (a: unknown, o?: unknown) => Promise<unknown>)(arg, options);
+  };
+  return new Proxy(stack.db, { get: (target, property, receiver) => (property === '$transaction' ? $transaction : Reflect.get(target, property, receiver)) });
+}
+
 const mail = (key: string) => ({
   idempotencyKey: key,
   kind: 'approval_request',
@@ -88,5 +104,45 @@ describe('the duplicate-mail window', () => {
     const copies = stack.mail.messages().filter((m) => m.subject === `Approval needed (${key})`);
     expect(copies).toHaveLength(2);
     expect(new Set(copies.map((m) => m.messageId))).toEqual(new Set([messageIdFor(key)]));
+  });
+
+  it("an approval request's mail: its row, audit entry and sending record are committed before the hand-off; an outage at the sent mark is waited out with emailSentAt", async () => {
+    const runId = `capex-${randomUUID()}`;
+    const input = capexInput({ title: `Window ${runId}` });
+    await stack.db.run.create({
+      data: { id: runId, process: 'capex', status: 'running', title: input.title, requesterName: input.requester.name, requesterEmail: input.requester.email, input, settings: {} },
+    });
+    const requestId = `${runId}:line-manager:1`;
+    const deps = activityDeps(stack, dbFailingBatchTransactions(3));
+    const realMailer = deps.mailer;
+    let atHandOff: unknown[] = [];
+    deps.mailer = {
+      sendMail: async (message: Parameters<typeof realMailer.sendMail>[0]) => {
+        atHandOff = await Promise.all([
+          stack.db.approvalRequest.findUnique({ where: { id: requestId }, select: { id: true } }),
+          stack.db.auditEntry.count({ where: { eventKey: `${requestId}:requested` } }),
+          stack.db.outboundEmail.findUnique({ where: { idempotencyKey: `${requestId}:request` }, select: { status: true } }),
+        ]);
+        return realMailer.sendMail(message);
+      },
+    } as unknown as typeof realMailer;
+
+    await createApprovalActivities(deps).openApprovalRequest({
+      requestId,
+      runId,
+      stepId: 'line-manager',
+      stepTitle: 'Line manager approval',
+      seat: 0,
+      round: 1,
+      approver: { email: approvers.lineManager, name: 'Morgan Lee', role: 'manager-of-requester' },
+      expiresAt: Date.now() + 3_600_000,
+      currentStep: 'line-manager',
+    });
+
+    expect(atHandOff).toEqual([{ id: requestId }, 1, { status: 'sending' }]);
+    expect(stack.mail.messages().filter((m) => m.subject.includes(input.title))).toHaveLength(1);
+    expect(await stack.db.outboundEmail.findUniqueOrThrow({ where: { idempotencyKey: `${requestId}:request` } })).toMatchObject({ status: 'sent' });
+    expect((await stack.db.approvalRequest.findUniqueOrThrow({ where: { id: requestId } })).emailSentAt).toBeInstanceOf(Date);
+    expect(await stack.db.run.findUniqueOrThrow({ where: { id: runId } })).toMatchObject({ currentStep: 'line-manager' });
   });
 });
