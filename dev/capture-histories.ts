@@ -31,6 +31,9 @@ const scenarios = [
   'test/e2e/schedules.test.ts',
   'test/e2e/outbound-webhooks.test.ts',
   'test/e2e/less-travelled-paths.test.ts',
+  'test/e2e/escalation-rules.test.ts',
+  'test/e2e/human-tasks.test.ts',
+  'test/e2e/launch-readiness.test.ts',
 ];
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : scenarios;

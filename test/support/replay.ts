@@ -76,7 +76,8 @@ export async function goldenHistories(dir = goldenHistoriesDir): Promise<Array<R
 export async function saveGoldenHistories(scenario: string, histories: RecordedHistory[], perType = 8, dir = join(goldenHistoriesDir, captureGeneration())): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
-  const rank = (status: string) => (status === 'RUNNING' ? 1 : 0);
+  // Runs that ended by themselves first (their whole path), then open ones; runs a test terminated are mostly stubs.
+  const rank = (status: string) => (status === 'TERMINATED' ? 2 : status === 'RUNNING' ? 1 : 0);
   const byType = new Map<string, RecordedHistory[]>();
   for (const h of [...histories].sort((a, b) => rank(a.status) - rank(b.status))) byType.set(h.workflowType, [...(byType.get(h.workflowType) ?? []), h]);
   for (const [type, list] of byType) {
