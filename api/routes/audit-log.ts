@@ -6,6 +6,7 @@ import { AppError } from '../../lib/errors.js';
 import type { AuditEntry } from '../../lib/generated/prisma/client.js';
 import type { Db } from '../../lib/db.js';
 import { requireIdentity } from '../auth.js';
+import type { ApiContext } from '../context.js';
 import { defineRoute } from '../route-table.js';
 
 export const auditExportQuerySchema = z
@@ -106,6 +107,15 @@ const chainVerificationSchema = z.object({
 const runParams = z.object({ id: z.string() });
 const READ_ACCESS = 'runs:read or audit:read';
 
+/** The run whose audit a reader asks for: 404 when there is none; its process goes on the request's log line. */
+async function readableRun(ctx: ApiContext, req: Request, runId: string, annotate: (fields: { process: string }) => void): Promise<string> {
+  assertCanRead(req);
+  const run = await ctx.db.run.findUnique({ where: { id: runId }, select: { process: true } });
+  if (!run) throw new AppError('not_found', `No run ${runId}`);
+  annotate({ process: run.process });
+  return runId;
+}
+
 /**
  * The append-only audit log: per run as JSON, the whole log (or a window) as JSON lines or CSV, and the verification
  * of its hash chains (lib/audit-chain.ts).
@@ -122,11 +132,7 @@ export const auditRoutes = [
     responses: { 200: { description: 'Entries', schema: z.object({ items: z.array(auditEntrySchema) }) } },
     errors: { 404: 'No such run' },
     async handler(ctx, { req, params, res, annotate }) {
-      assertCanRead(req);
-      const runId = params.id;
-      const run = await ctx.db.run.findUnique({ where: { id: runId }, select: { process: true } });
-      if (!run) throw new AppError('not_found', `No run ${runId}`);
-      annotate({ process: run.process });
+      const runId = await readableRun(ctx, req, params.id, annotate);
       const entries = await ctx.db.auditEntry.findMany({ where: { runId }, orderBy: [{ at: 'asc' }, { id: 'asc' }] });
       res.json({ items: entries.map(auditView) });
     },
@@ -144,11 +150,7 @@ export const auditRoutes = [
     responses: { 200: { description: 'The verification', schema: chainVerificationSchema.extend({ runId: z.string() }) } },
     errors: { 404: 'No such run' },
     async handler(ctx, { req, params, res, annotate }) {
-      assertCanRead(req);
-      const runId = params.id;
-      const run = await ctx.db.run.findUnique({ where: { id: runId }, select: { process: true } });
-      if (!run) throw new AppError('not_found', `No run ${runId}`);
-      annotate({ process: run.process });
+      const runId = await readableRun(ctx, req, params.id, annotate);
       res.json({ runId, ...(await verifyStoredChain(ctx.db, runId)) });
     },
   }),
