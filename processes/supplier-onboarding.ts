@@ -30,9 +30,9 @@ export const supplierOnboardingInputSchema = z.object({
   handlesPersonalData: z.boolean().describe('Will the supplier handle personal or confidential data? Security then reviews it.'),
   requester: personSchema,
   /** Filled in by the supplier through their link; absent until then. */
-  details: z.unknown().optional(),
+  details: z.unknown().optional().describe('Filled in by the supplier through their link during the run; refused at the start'),
   /** What the security check task came to (supplier-onboarding-flow.ts); the run fills it in, never the requester. */
-  securityCheck: z.unknown().optional(),
+  securityCheck: z.unknown().optional().describe('Filled in by the security check task during the run; refused at the start'),
 });
 export type SupplierOnboardingInput = z.infer<typeof supplierOnboardingInputSchema>;
 
