@@ -164,7 +164,11 @@ export function createHiringActivities(deps: ActivityDeps) {
       await audit(request.runId, 'undo:it:equipment', 'compensation.equipment_cancelled', 'compensation', { orderId: request.orderId });
     },
 
-    async sendWelcomeMails(request: { runId: string; input: HiringInput; offer: AcceptedOffer; workEmail: string; employeeId: string }): Promise<void> {
+    /**
+     * The new hire's welcome, and the hiring manager's checklist as a mail for runs that began before it became a
+     * task of theirs (`checklistAsTask`: the task's own mail brings it).
+     */
+    async sendWelcomeMails(request: { runId: string; input: HiringInput; offer: AcceptedOffer; workEmail: string; employeeId: string; checklistAsTask?: boolean }): Promise<void> {
       const { input, offer } = request;
       await sendEmailOnce(deps, {
         idempotencyKey: `${request.runId}:welcome`,
@@ -184,6 +188,7 @@ export function createHiringActivities(deps: ActivityDeps) {
           ],
         }),
       });
+      if (request.checklistAsTask) return;
       await sendEmailOnce(deps, {
         idempotencyKey: `${request.runId}:manager-checklist`,
         runId: request.runId,

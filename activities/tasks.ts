@@ -258,6 +258,33 @@ export function createTaskActivities(deps: ActivityDeps) {
     },
 
     /**
+     * The run no longer needs these tasks (they are closed already): whoever completed one, or held one open, is
+     * told to undo what they did, and it is audited as task.recalled. Nobody else did anything, so nobody else hears.
+     */
+    async recallTasks(request: { runId: string; taskIds: string[]; reason: string }): Promise<void> {
+      const tasks = await db.task.findMany({ where: { id: { in: request.taskIds }, holderEmail: { not: null } }, orderBy: { id: 'asc' } });
+      const context = tasks.length ? await mailContext(request.runId) : undefined;
+      for (const task of tasks) {
+        const completed = task.status === 'completed';
+        await sendEmailOnce(deps, {
+          idempotencyKey: `${task.id}:recalled`,
+          runId: task.runId,
+          kind: 'task.recalled',
+          to: task.holderEmail!,
+          email: taskEmail({ kind: 'recalled', personName: task.holderName ?? task.holderEmail!, title: task.title, instructions: task.instructions, dueAt: task.dueAt, completed, reason: request.reason, ...context! }),
+        });
+        await writeAudit(deps, {
+          eventKey: `${task.id}:recalled`,
+          runId: task.runId,
+          action: 'task.recalled',
+          actor: 'opsflow',
+          step: task.stepId,
+          details: { taskId: task.id, to: task.holderEmail, completed, reason: request.reason },
+        });
+      }
+    },
+
+    /**
      * Puts what the run's tasks came to under `field` of the run's input, so the next approver's page and mail show
      * it and their decision's version covers it (a new facts version). `stepId` keys the audit entry.
      */

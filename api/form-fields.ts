@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fieldIssues } from '../lib/errors.js';
+import { fieldsFilledByOthers } from '../processes/index.js';
 import type { ProcessDefinition } from '../processes/types.js';
 import type { FormField } from './pages/revision.js';
 
@@ -16,7 +17,7 @@ interface JsonSchema {
 /** The input a person starting or editing a run fills in: without the parts outsiders fill in through forms. */
 export function inputJsonSchema(process: ProcessDefinition): JsonSchema {
   const schema = z.toJSONSchema(process.inputSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
-  const filledByOthers = Object.keys(process.forms ?? {});
+  const filledByOthers = fieldsFilledByOthers(process);
   if (!schema.properties || filledByOthers.length === 0) return schema;
   const properties = Object.fromEntries(Object.entries(schema.properties).filter(([name]) => !filledByOthers.includes(name)));
   return { ...schema, properties, required: schema.required?.filter((name) => !filledByOthers.includes(name)) };

@@ -7,7 +7,7 @@ import { AppError } from '../lib/errors.js';
 import { recordFactsVersion, runRow, runSearchAttributes, runStartedAudit } from '../lib/run-record.js';
 import { insertAuditEntry, wakeDeliveryWorkflows, type DeliveryRef } from '../lib/outbound-webhooks.js';
 import { resolveRunPolicy } from '../lib/policy-store.js';
-import { findProcess, type ProcessDefinition, type RunArgs } from '../processes/index.js';
+import { fieldsFilledByOthers, findProcess, type ProcessDefinition, type RunArgs } from '../processes/index.js';
 import type { ApiContext } from './context.js';
 import { applyHeldEventsSoon } from './event-routing.js';
 import { DEFAULT_RETRY_AFTER_SECONDS, parseOr422, unavailableError } from './errors.js';
@@ -90,6 +90,13 @@ export async function validateStartRequest(ctx: { db: Client; config: ApiContext
         ? { ...rawInput, requester: { ...named, name: directoryName } }
         : envelope.input;
   const input = parseOr422(process.inputSchema, withRequester, ['input'], `Input for ${process.key} is invalid`);
+  // A supplier's bank details or a security verdict given at the start would be shown to approvers as if real.
+  const givenByStarter = fieldsFilledByOthers(process).filter((field) => (input as Record<string, unknown>)[field] !== undefined);
+  if (givenByStarter.length) {
+    throw new AppError('validation_failed', `Input for ${process.key} is invalid`, {
+      issues: givenByStarter.map((field) => ({ path: `input.${field}`, message: 'is filled in during the run, not when it starts' })),
+    });
+  }
   const settings = envelope.settings && Object.keys(envelope.settings).length > 0 ? envelope.settings : undefined;
   if (settings && !hasScope(starter.identity, 'runs:configure')) {
     throw new AppError('forbidden', 'Per-run settings need the "runs:configure" scope: routing, thresholds and timing are the process policy, owned by admins', {

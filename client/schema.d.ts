@@ -2622,7 +2622,10 @@ export interface operations {
                             /** Format: email */
                             email: string;
                         };
+                        /** @description Filled in by the supplier through their link during the run; refused at the start */
                         details?: unknown;
+                        /** @description Filled in by the security check task during the run; refused at the start */
+                        securityCheck?: unknown;
                     };
                     /** @description Overrides of the process's policy for this run (needs runs:configure; same bounds as the policy): see GET /processes/{key}/policy */
                     settings?: {

@@ -33,6 +33,10 @@ export const demoOrg: DemoPerson[] = [
   { email: 'noah.becker@example.com', name: 'Noah Becker', department: 'Procurement', managerEmail: 'kim.park@example.com', roles: ['supply-planning'] },
   { email: 'ella.novak@example.com', name: 'Ella Novak', department: 'Customer Service', managerEmail: 'riley.chen@example.com', roles: ['customer-service'] },
   { email: 'ravi.patel@example.com', name: 'Ravi Patel', department: 'Finance', managerEmail: 'priya.shah@example.com', roles: ['finance-controller'] },
+  // Who gets a new hire's first day ready (hiring's preparation tasks): IT's laptop and accounts, facilities' desk.
+  { email: 'ben.carter@example.com', name: 'Ben Carter', department: 'IT', managerEmail: 'omar.haddad@example.com', roles: ['it'] },
+  { email: 'zoe.adams@example.com', name: 'Zoe Adams', department: 'IT', managerEmail: 'omar.haddad@example.com', roles: ['it'] },
+  { email: 'rosa.diaz@example.com', name: 'Rosa Diaz', department: 'Facilities', managerEmail: 'dana.whitfield@example.com', roles: ['facilities'] },
 ];
 
 /** Inserts the demo people that are missing; never overwrites edits. */

@@ -32,6 +32,11 @@ export function processKeyOfWorkflowType(workflowType: string | undefined): stri
 
 export type { ProcessDefinition, RunArgs, RunSummary } from './types.js';
 
+/** Input fields someone other than the requester fills in: an outside form's answers, what the run's tasks came to. */
+export function fieldsFilledByOthers(process: ProcessDefinition): string[] {
+  return [...Object.keys(process.forms ?? {}), ...(process.filledByRun ?? [])];
+}
+
 const policySchemas = new Map<string, z.ZodType>();
 
 /** A process's policy schema under these bounds, built once (building one walks the input's JSON Schema). */

@@ -2,6 +2,7 @@ import { durationMs } from './duration.js';
 import { formatCount, formatUtc } from './format.js';
 import type { LaunchReadinessInput, LaunchReadinessPolicy } from './launch-readiness.js';
 import type { TaskStatus } from './task-messages.js';
+import { withFollowUp } from './task-dates.js';
 import type { RunShape } from './types.js';
 
 /**
@@ -35,9 +36,7 @@ export function cutoffOf(input: Pick<LaunchReadinessInput, 'launchDate' | 'cutof
 /** Due `dueBeforeCutoff` before the cut-off (at the cut-off when that moment has passed); a follow-up before that. */
 export function checkDates(cutoff: number, policy: Pick<LaunchReadinessPolicy, 'tasks'>, now: number): { dueAt: number; followUpAt?: number } {
   const early = cutoff - durationMs(policy.tasks.dueBeforeCutoff);
-  const dueAt = early > now ? early : cutoff;
-  const followUpAt = dueAt - durationMs(policy.tasks.followUpBeforeDue);
-  return followUpAt > now ? { dueAt, followUpAt } : { dueAt };
+  return withFollowUp(early > now ? early : cutoff, policy.tasks.followUpBeforeDue, now);
 }
 
 /** One check as the COO sees it: done with the department's answers, or open with who holds it. */

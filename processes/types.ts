@@ -94,6 +94,12 @@ export interface ProcessDefinition<Input = unknown, Policy extends ControlsPolic
   forms?: Record<string, ExternalFormDefinition>;
   /** Human tasks its workflow opens, by key; their completion forms are validated by the API before the Update. */
   tasks?: Record<string, TaskDefinition>;
+  /**
+   * Input fields the run fills in itself (what a task came to, for the next approver's facts): in the input schema
+   * so edits keep them, but left out of the start form and refused when a run is started with them, like the
+   * answers of `forms`.
+   */
+  filledByRun?: string[];
   /** Inbound events this process reacts to (POST /events/:source). */
   events?: { starts?: EventStartRoute[]; consumes?: EventConsumeRoute[] };
   /** The process's steps as data, under a policy (thresholds, approvers and deadlines filled in): see diagram.ts. */

@@ -1,13 +1,22 @@
-import { ActivityFailure, allHandlersFinished, CancellationScope, condition, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, CancellationScope, condition, patched, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { durationMs } from '../processes/duration.js';
 import { eventKind, type InboundEventMessage } from '../processes/event-messages.js';
 import type { AcceptedOffer, HiringInput, HiringPolicy } from '../processes/hiring.js';
-import { acceptedOfferProblems, hiringApprovalChain, hiringRun } from '../processes/hiring-flow.js';
+import { acceptedOfferProblems, hiringApprovalChain, hiringRun, PREPARATION_STEP, preparationFacts, preparationTaskSpecs } from '../processes/hiring-flow.js';
 import type { RunArgs } from '../processes/types.js';
 import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
 import { EventInbox } from './event-inbox.js';
 import { trackRun } from './run-lifecycle.js';
+import { TaskDesk } from './tasks.js';
+
+/**
+ * Patch: the first day is prepared by people, as human tasks due before the start date (IT's laptop and accounts,
+ * facilities' desk, the hiring manager's checklist, which was a mail before), and the run completes once they are
+ * done; a withdrawal closes the open ones and tells whoever did one to undo it. Read once, when a run starts, so a
+ * run keeps the path it began on: runs that began before replay (and go on) without tasks.
+ */
+export const PREPARATION_TASKS = 'hiring-preparation-tasks';
 
 const OFFER_ACCEPTED = eventKind('ats', 'offer.accepted');
 const OFFER_WITHDRAWN = eventKind('ats', 'offer.withdrawn');
@@ -41,10 +50,14 @@ function isoDate(epochMs: number): string {
  * undo step; a withdrawal (or cancelling the run) undoes it in reverse order and audits what was undone.
  */
 export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): Promise<HiringResult> {
+  const withPreparationTasks = patched(PREPARATION_TASKS);
   const inbox = new EventInbox();
   const { tracker, desk, policy: settings } = await openRun(hiringRun, args);
   const runId = tracker.runId;
-  const undo: Array<{ what: string; run: () => Promise<void> }> = [];
+  // Preparation is work, not a control: the requester (often the hiring manager) does their own checklist.
+  const tasks = new TaskDesk({ runId, requesterEmail: args.input.requester.email, startedBy: args.startedBy, keepRequesterOut: false });
+  /** Each step is undone with the reason the hire is called off. */
+  const undo: Array<{ what: string; run: (reason: string) => Promise<void> }> = [];
   let withdrawal: InboundEventMessage | undefined;
 
   /**
@@ -60,7 +73,7 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): 
   async function compensate(reason: string): Promise<string[]> {
     const undone: string[] = [];
     for (const step of [...undo].reverse()) {
-      await step.run();
+      await step.run(reason);
       undone.push(step.what);
     }
     undo.length = 0;
@@ -72,6 +85,7 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): 
     const reason = String(withdrawal?.data.reason ?? `${offer.name} withdrew`);
     await tracker.enterStep('compensation');
     const undone = await compensate(reason);
+    await tasks.closeAll(`the hire was withdrawn: ${reason}`);
     await tracker.close('cancelled', 'withdrawn', `Hire withdrawn: ${reason}`);
     await acts.notifyRequester({ runId, outcome: 'cancelled', reason: `Hire withdrawn: ${reason}`, facts: undone.map((what) => ({ label: 'Undone', value: what })) });
     return { outcome: 'withdrawn', undone };
@@ -143,7 +157,7 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): 
       if (withdrawal) return withdrawn(offer);
 
       await tracker.enterStep('provisioning');
-      await Promise.all([
+      const [, order] = await Promise.all([
         doUndoably(
           () => systems.createAccount({ runId, employeeId: employee.employeeId, name: offer.name, workEmail: employee.workEmail, systems: settings.systems }),
           ({ accountId }) => ({ what: `account ${accountId} deactivated`, run: () => systems.deactivateAccount({ runId, accountId }) }),
@@ -154,13 +168,28 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): 
         ),
       ]);
       if (withdrawal) return withdrawn(offer);
-      await acts.sendWelcomeMails({ runId, input, offer, workEmail: employee.workEmail, employeeId: employee.employeeId });
+      await acts.sendWelcomeMails({ runId, input, offer, workEmail: employee.workEmail, employeeId: employee.employeeId, ...(withPreparationTasks ? { checklistAsTask: true } : {}) });
+
+      let prepared: string[] = [];
+      if (withPreparationTasks) {
+        await tracker.enterStep(PREPARATION_STEP);
+        const hire = { input, offer, employeeId: employee.employeeId, workEmail: employee.workEmail, equipmentOrderId: order.orderId, systems: settings.systems };
+        prepared = await Promise.all(
+          preparationTaskSpecs(hire, settings.preparation, Date.now()).map((spec) => tasks.open({ ...spec, stepId: PREPARATION_STEP, timing: settings.preparation })),
+        );
+        const ids = prepared;
+        undo.push({ what: 'preparation tasks closed; whoever did or held one told to undo it', run: (reason) => tasks.recall(ids, `the hire of ${offer.name} was called off (${reason})`) });
+        // Overdue tasks are chased and escalated meanwhile; a withdrawal ends the wait.
+        await tasks.waitForAll(prepared, undefined, () => withdrawal !== undefined);
+        if (withdrawal) return withdrawn(offer);
+      }
 
       // Until the first day a withdrawal still undoes the hire.
       await tracker.enterStep('awaiting-start-date');
       await condition(() => withdrawal !== undefined, Math.max(1, Date.parse(`${offer.startDate}T00:00:00Z`) - Date.now()));
       if (withdrawal) return withdrawn(offer);
       inbox.stopAccepting(OFFER_WITHDRAWN);
+      await tasks.closeAll('the run ended');
       await tracker.close('completed', 'hired');
       await acts.notifyRequester({
         runId,
@@ -168,6 +197,7 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): 
         facts: [
           { label: 'New hire', value: `${offer.name}, starting ${offer.startDate}` },
           { label: 'Employee id', value: employee.employeeId },
+          ...preparationFacts(tasks.outcomes(prepared)),
         ],
       });
       return { outcome: 'hired', requisitionId, employeeId: employee.employeeId };
@@ -175,6 +205,8 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): 
     async (status, reason) => {
       await revokeLinksAndTellRequester(desk, tracker)(status, reason);
       if (undo.length) await compensate(`the run was ${status}: ${reason}`);
+      // Tasks opened while the run was cancelled, before their undo step was recorded.
+      await tasks.closeAll(`the run was ${status}`);
     },
   );
   await condition(allHandlersFinished);

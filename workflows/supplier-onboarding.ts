@@ -1,13 +1,22 @@
-import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
+import { allHandlersFinished, condition, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { SupplierOnboardingInput, SupplierOnboardingPolicy } from '../processes/supplier-onboarding.js';
-import { supplierOnboardingRun, supplierReviewers } from '../processes/supplier-onboarding-flow.js';
+import { SECURITY_CHECK_STEP, securityCheckSpec, securityCheckSummary, supplierOnboardingRun, supplierReviewers } from '../processes/supplier-onboarding-flow.js';
 import type { SupplierDetails } from '../processes/supplier-details.js';
 import type { RunArgs } from '../processes/types.js';
 import type { DecisionResult } from './approval.js';
 import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
 import { FormDesk } from './external-form.js';
 import { trackRun } from './run-lifecycle.js';
+import { TaskDesk } from './tasks.js';
+
+/**
+ * Patch: security's review of a supplier that handles our data is work (checking the questionnaire and
+ * certificates), so it became a task for the security group before the sign-off, whose facts show its verdict;
+ * procurement and finance still sign off as approvers. Read once, when a run starts: runs that began before keep
+ * security among the review step's approvers.
+ */
+export const SECURITY_CHECK_AS_TASK = 'supplier-security-check-task';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -22,9 +31,12 @@ export interface SupplierOnboardingResult {
 
 /** Screening (a hit goes to compliance), the supplier's own details by link, parallel reviews, ERP vendor. */
 export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardingInput, SupplierOnboardingPolicy>): Promise<SupplierOnboardingResult> {
+  const securityCheckAsTask = patched(SECURITY_CHECK_AS_TASK);
   const { tracker, desk, policy: settings } = await openRun(supplierOnboardingRun, args);
   const runId = tracker.runId;
   const forms = new FormDesk(runId);
+  // The check is a control on the supplier the requester asked for: they (and whoever started the run) take no part.
+  const tasks = new TaskDesk({ runId, requesterEmail: args.input.requester.email, startedBy: args.startedBy, keepRequesterOut: true });
   const systems = proxyActivities<Activities>({
     startToCloseTimeout: '30s',
     scheduleToCloseTimeout: settings.vendorTimeout,
@@ -66,11 +78,31 @@ export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardin
       }
       input = { ...input, details };
 
+      if (securityCheckAsTask && input.handlesPersonalData) {
+        await tracker.enterStep(SECURITY_CHECK_STEP);
+        const id = await tasks.open({ ...securityCheckSpec(input, settings.securityCheck, Date.now()), stepId: SECURITY_CHECK_STEP, timing: settings.securityCheck });
+        // No deadline of its own: an overdue check is chased and escalated until someone does it.
+        await tasks.waitForAll([id]);
+        const securityCheck = securityCheckSummary(tasks.outcomes([id])[0]!);
+        await acts.recordTaskSummary({ runId, stepId: SECURITY_CHECK_STEP, field: 'securityCheck', summary: securityCheck });
+        input = { ...input, securityCheck };
+        if (securityCheck.verdict === 'not-acceptable') {
+          const reason = `Security check by ${securityCheck.by}: not acceptable. ${securityCheck.findings ?? ''}`.trim();
+          await tasks.closeAll('the run ended');
+          await tracker.close('rejected', 'rejected', reason);
+          await acts.notifyRequester({ runId, outcome: 'rejected', reason, decidedBy: `${securityCheck.by} (security check)` });
+          return { outcome: 'rejected', approvals };
+        }
+      }
+
       const reviews = await runApprovalChain(chainContext, input, (current) => [
-        { stepId: 'reviews', title: 'Procurement, finance (bank details) and security review', approvers: supplierReviewers(current, settings), rule: { kind: 'all' }, timing: settings.approval },
+        securityCheckAsTask
+          ? { stepId: 'reviews', title: 'Procurement and finance (bank details) sign-off', approvers: settings.reviewers, rule: { kind: 'all' }, timing: settings.approval }
+          : { stepId: 'reviews', title: 'Procurement, finance (bank details) and security review', approvers: supplierReviewers(current, settings), rule: { kind: 'all' }, timing: settings.approval },
       ]);
       approvals.push(...reviews.approvals);
       if (reviews.outcome !== 'approved') return { outcome: reviews.outcome, approvals };
+      await tasks.closeAll('the run ended');
 
       await tracker.enterStep('create-vendor');
       const { vendorId } = await systems.createVendor({ runId, input: reviews.input, details });
@@ -79,7 +111,10 @@ export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardin
       await acts.welcomeSupplier({ runId, input: reviews.input, vendorId });
       return { outcome: 'onboarded', vendorId, approvals };
     },
-    revokeLinksAndTellRequester(desk, tracker),
+    async (status, reason) => {
+      await tasks.closeAll(`the run was ${status}`);
+      await revokeLinksAndTellRequester(desk, tracker)(status, reason);
+    },
   );
   await condition(allHandlersFinished);
   return result;

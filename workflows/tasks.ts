@@ -194,13 +194,14 @@ export class TaskDesk {
   }
 
   /**
-   * Waits until every one of the tasks is completed or closed, or until `until` (epoch ms), whichever is first;
-   * returns the ids of those still open. Reminders and escalation go on meanwhile.
+   * Waits until every one of the tasks is completed or closed, or until `until` (epoch ms; none: no deadline), or
+   * until `unless()` holds (e.g. the run was called off), whichever is first; returns the ids of those still open.
+   * Reminders and escalation go on meanwhile.
    */
-  async waitForAll(taskIds: string[], until: number): Promise<string[]> {
-    const done = () => this.failure !== undefined || taskIds.every((id) => isClosed(this.tasks.get(id)!));
-    const remaining = until - Date.now();
-    if (remaining > 0) await condition(done, remaining);
+  async waitForAll(taskIds: string[], until?: number, unless: () => boolean = () => false): Promise<string[]> {
+    const done = () => this.failure !== undefined || unless() || taskIds.every((id) => isClosed(this.tasks.get(id)!));
+    if (until === undefined) await condition(done);
+    else if (until - Date.now() > 0) await condition(done, until - Date.now());
     if (this.failure !== undefined) throw this.failure;
     return taskIds.filter((id) => !isClosed(this.tasks.get(id)!));
   }
@@ -219,6 +220,16 @@ export class TaskDesk {
       log.info('task closed', { step: task.spec.stepId, taskId: id, reason });
       await this.write(task, { action: 'cancelled', actor: 'opsflow', reason });
     }
+  }
+
+  /**
+   * The run no longer needs the work (a hire withdrawn): the tasks still open are closed, and whoever completed one
+   * or held one is told to undo what they did.
+   */
+  async recall(taskIds: string[], reason: string): Promise<void> {
+    const touched = taskIds.filter((id) => this.tasks.get(id)?.holder);
+    await this.close(taskIds, reason);
+    if (touched.length) await this.serially(() => acts.recallTasks({ runId: this.run.runId, taskIds: touched, reason }));
   }
 
   /** Before the run ends (also when cancelled or failed): every task closed, every record written. */

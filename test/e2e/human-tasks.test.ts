@@ -1,14 +1,11 @@
-import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumPath } from '../../dev/ensure-chromium.js';
 import { checkers, launchInput } from '../support/fixtures.js';
 import { apiClient, approvalLinkIn, getJson, postJson, startRun, submitForm, waitForRunStatus, waitUntil } from '../support/http.js';
-import { personInbox, sidewaysOverflow, signedInBrowser } from '../support/person-inbox.js';
+import { launchChromium, personInbox, screenshotDir, sidewaysOverflow, signedInBrowser } from '../support/person-inbox.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { completeTask, taskAction, taskOf, tasksOfRun } from '../support/tasks.js';
 
-const outputDir = new URL('../../test-output/', import.meta.url).pathname;
 
 /** The field's block on a rendered form: its label, error and control, up to the next field. */
 function fieldBlock(page: string, name: string): string {
@@ -30,8 +27,7 @@ describe('human tasks: claim, complete with a form, overdue and escalation, the 
   beforeAll(async () => {
     stack = await startStack();
     for (const email of [...checkers.marketing, checkers.production, checkers.supply, checkers.customerService]) keys[email] = await stack.createKey(email, ['tasks:write']);
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run'] });
-    await mkdir(outputDir, { recursive: true });
+    browser = await launchChromium();
     const started = await startRun(stack, { process: 'launch-readiness', input: launchInput(3_600_000) });
     runId = started.run!.runId;
   });
@@ -158,14 +154,14 @@ describe('human tasks: claim, complete with a form, overdue and escalation, the 
     expect(listed).toContain('Customer service check: Trail runner 2 launch');
     expect(listed).toContain('open for customer-service: claim it');
     expect(await sidewaysOverflow(page)).toBe(0);
-    await page.screenshot({ path: `${outputDir}my-tasks-390px.png`, fullPage: true });
+    await page.screenshot({ path: `${screenshotDir}my-tasks-390px.png`, fullPage: true });
 
     await page.getByRole('link', { name: 'Customer service check: Trail runner 2 launch' }).click();
     await page.getByRole('button', { name: 'Claim this task' }).click();
     await expect.poll(() => page.locator('[role=status]').innerText()).toBe('You hold this task now.');
     expect(await page.locator('main').innerText()).toContain('You hold this task.');
     expect(await sidewaysOverflow(page)).toBe(0);
-    await page.screenshot({ path: `${outputDir}my-task-page-390px.png`, fullPage: true });
+    await page.screenshot({ path: `${screenshotDir}my-task-page-390px.png`, fullPage: true });
     await context.close();
 
     const customerService = taskOf(await tasksOfRun(stack, runId), 'customer-service');

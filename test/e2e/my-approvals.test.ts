@@ -1,15 +1,12 @@
-import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumPath } from '../../dev/ensure-chromium.js';
 import { approvalsOnRunPage } from '../support/console-client.js';
 import { hashToken } from '../../lib/tokens.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import { approvalLinkIn, currentVersion, postJson, submitDecision, submitForm, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
-import { personInbox, sidewaysOverflow, signedInBrowser } from '../support/person-inbox.js';
+import { launchChromium, personInbox, screenshotDir, sidewaysOverflow, signedInBrowser } from '../support/person-inbox.js';
 import { startStack, type Stack } from '../support/stack.js';
 
-const outputDir = new URL('../../test-output/', import.meta.url).pathname;
 
 describe('My approvals: a person signs in by a mailed link and decides several requests at once', () => {
   let stack: Stack;
@@ -18,8 +15,7 @@ describe('My approvals: a person signs in by a mailed link and decides several r
   const tokensUsed: string[] = [];
   beforeAll(async () => {
     stack = await startStack({ logLevel: 'info', logDestination: { write: (line: string) => void log.push(line) } });
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run'] });
-    await mkdir(outputDir, { recursive: true });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     // Sign-in tokens are as good as a session: the request log shows the path without them.
@@ -165,7 +161,7 @@ describe('My approvals: a person signs in by a mailed link and decides several r
       expect(text).toContain('Inbox on a phone');
       expect(text).toContain('12,500.00 EUR');
       expect(await sidewaysOverflow(page)).toBe(0);
-      await page.screenshot({ path: `${outputDir}my-approvals-${label}.png`, fullPage: true });
+      await page.screenshot({ path: `${screenshotDir}my-approvals-${label}.png`, fullPage: true });
       await context.close();
     }
   });

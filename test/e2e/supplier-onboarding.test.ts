@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SupplierOnboardingInput } from '../../processes/supplier-onboarding.js';
-import { getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
+import { approvalLinkIn, getJson, postJson, submitDecision, submitForm, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
+import { completeTask, taskAction, tasksOfRun } from '../support/tasks.js';
 
 const requester = { name: 'Alex Rivera', email: 'alex.rivera@example.com' };
 const reviewers = { procurement: 'kim.park@example.com', finance: 'priya.shah@example.com', security: 'omar.haddad@example.com', compliance: 'chris.mendes@example.com' };
@@ -43,8 +44,10 @@ const settings = { approval: { reminderAfter: '1h', timeout: '2h' } };
 
 describe('supplier onboarding on the whole local stack', () => {
   let stack: Stack;
+  let securityKey: string;
   beforeAll(async () => {
     stack = await startStack();
+    securityKey = await stack.createKey(reviewers.security, ['tasks:write']);
   });
   afterAll(async () => {
     await stack?.stop();
@@ -83,18 +86,41 @@ describe('supplier onboarding on the whole local stack', () => {
     return legalName;
   }
 
-  it('screens, collects the supplier’s details through their link, runs parallel reviews and creates one ERP vendor', async () => {
+  /** The security check task of a run, once the supplier's details opened it. */
+  async function securityCheckOf(runId: string) {
+    const [task] = await tasksOfRun(stack, runId, 1);
+    expect(task).toMatchObject({ key: 'security-check', step: 'security-check', status: 'open', candidateGroup: 'security', holder: null });
+    return task!;
+  }
+
+  it('screens, collects the supplier’s details through their link, has security check them as a task, procurement and finance sign off, and creates one ERP vendor', async () => {
     const input = supplier('Vogel Cloud GmbH');
     const runId = await start(input);
     await fillInDetails(input.contact.email, input.legalName);
 
-    for (const reviewer of [reviewers.procurement, reviewers.finance, reviewers.security]) {
+    // Security's review is work: a task for the group, which Omar claims and completes with its form.
+    const check = await securityCheckOf(runId);
+    expect(check.instructions).toContain('Certificates they gave: iso27001 ISO-27001-4711 (until 2030-12-31)');
+    expect((await taskAction(stack, securityKey, check.taskId, '/tasks/{id}/claim')).task).toMatchObject({ status: 'claimed', holder: { email: reviewers.security } });
+    const withoutFindings = await completeTask(stack, securityKey, check.taskId, { verdict: 'acceptable-with-conditions', questionnaireComplete: true });
+    expect(withoutFindings.status).toBe(422);
+    expect(withoutFindings.error?.error.details?.issues).toEqual([{ path: 'values.findings', message: 'say what the conditions are, or why it is not acceptable' }]);
+    const findings = 'Customer data stays in the EU region; yearly penetration test report due each March';
+    expect((await completeTask(stack, securityKey, check.taskId, { verdict: 'acceptable-with-conditions', questionnaireComplete: true, findings })).status).toBe(200);
+
+    // The run goes on to the sign-off, whose approvers see the check; security approves nothing.
+    for (const reviewer of [reviewers.procurement, reviewers.finance]) {
       const { mail, link } = await waitForApprovalMail(stack, reviewer, { subject: /Vogel Cloud/ });
       expect(mail.text).toContain('DE89 3704 0044 0532 0130 00');
+      expect(mail.text).toContain('Acceptable with conditions, by Omar Haddad');
+      expect(mail.text).toContain(`Findings: ${findings}`);
       expect((await submitDecision(link, 'approve')).status).toBe(200);
     }
     const run = await waitForRunStatus(stack, runId, 'completed');
     expect(run.outcome).toBe('onboarded');
+    expect(await stack.db.approvalRequest.count({ where: { runId, approverEmail: reviewers.security, kind: 'decision' } })).toBe(0);
+    const completed = await stack.db.auditEntry.findFirstOrThrow({ where: { runId, action: 'task.completed' } });
+    expect(completed).toMatchObject({ actor: reviewers.security, step: 'security-check' });
 
     const vendors = stack.simulators.erp.vendors().filter((v) => v.reference === runId);
     expect(vendors).toHaveLength(1);
@@ -103,6 +129,35 @@ describe('supplier onboarding on the whole local stack', () => {
     const welcome = await stack.mail.waitFor((m) => m.to.includes(input.contact.email) && m.subject.includes('set up as our supplier'));
     expect(welcome.text).toContain(vendors[0]!.vendorId);
     await stack.mail.waitFor((m) => m.to.includes(requester.email) && m.text.includes(vendors[0]!.vendorId));
+  });
+
+  it('a security check that finds the supplier not acceptable ends the run rejected: nobody is asked to sign off, no vendor', async () => {
+    const input = supplier('Lax Hosting Ltd');
+    const runId = await start(input);
+    await fillInDetails(input.contact.email, input.legalName);
+    const check = await securityCheckOf(runId);
+    // The requester may not do the check of the supplier they asked for.
+    const requesterKey = await stack.createKey(requester.email, ['tasks:write']);
+    expect((await taskAction(stack, requesterKey, check.taskId, '/tasks/{id}/claim')).status).toBe(422);
+
+    // Completing an unclaimed task through the mailed link claims it for whoever completes it.
+    const mail = await stack.mail.waitFor((m) => m.to.includes(reviewers.security) && m.subject.startsWith('Task for security: Security check: Lax Hosting Ltd'));
+    const done = await submitForm(approvalLinkIn(mail), { action: 'complete', verdict: 'not-acceptable', findings: 'No encryption at rest for customer data' });
+    expect(done.status).toBe(200);
+    const run = await waitForRunStatus(stack, runId, 'rejected');
+    expect(run.failureReason).toBe('Security check by Omar Haddad: not acceptable. No encryption at rest for customer data');
+    expect(await stack.db.approvalRequest.count({ where: { runId, kind: 'decision' } })).toBe(0);
+    expect(stack.simulators.erp.vendors().filter((v) => v.reference === runId)).toEqual([]);
+    await stack.mail.waitFor((m) => m.to.includes(requester.email) && m.text.includes('No encryption at rest for customer data'));
+  });
+
+  it('refuses a start that fills in what the run fills in itself: the supplier’s details and the security verdict', async () => {
+    const started = await postJson(`${stack.apiUrl}/runs`, { process: 'supplier-onboarding', input: { ...supplier('Forged GmbH'), details: { bank: {} }, securityCheck: { verdict: 'acceptable' } }, settings });
+    expect(started.status).toBe(422);
+    expect(started.body.error.details.issues).toEqual([
+      { path: 'input.details', message: 'is filled in during the run, not when it starts' },
+      { path: 'input.securityCheck', message: 'is filled in during the run, not when it starts' },
+    ]);
   });
 
   it('a sanctions hit goes to compliance; rejected, the supplier is never created or asked for details', async () => {

@@ -1,6 +1,17 @@
-import type { Browser, Page } from 'playwright-core';
+import { mkdir } from 'node:fs/promises';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { chromiumPath } from '../../dev/ensure-chromium.js';
 import type { Stack } from './stack.js';
+
+/** Where the phone screenshots go (test-output/, beside the repository's sources). */
+export const screenshotDir = new URL('../../test-output/', import.meta.url).pathname;
+
+/** Headless Chromium for the person's pages, with the screenshot folder made. */
+export async function launchChromium(): Promise<Browser> {
+  await mkdir(screenshotDir, { recursive: true });
+  return chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run'] });
+}
 
 /**
  * My approvals (/me) as a person's browser uses it: forms posted from Opsflow's own origin with the session cookie,

@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { acceptedOfferProblems, acceptedOfferSchema, equipmentFor, hiringApprovalChain, hiringInputSchema, hiringPolicySchema, type HeadcountFacts, type HiringInput } from '../../processes/hiring.js';
+import {
+  acceptedOfferProblems,
+  acceptedOfferSchema,
+  equipmentFor,
+  hiringApprovalChain,
+  hiringInputSchema,
+  hiringPolicySchema,
+  preparationDueAt,
+  preparationForms,
+  preparationTaskSpecs,
+  type HeadcountFacts,
+  type HiringInput,
+} from '../../processes/hiring.js';
 import { productionLimits } from '../../processes/policy.js';
+import { workingTimeBefore } from '../../processes/task-dates.js';
 
 const input: HiringInput = hiringInputSchema.parse({
   role: 'Controller',
@@ -53,5 +66,55 @@ describe('accepted offer check (the workflow’s, without zod)', () => {
   });
   it('names what is wrong', () => {
     expect(acceptedOfferProblems({ ...offer, salary: -1, startDate: 'soon' })).toBe('startDate: must be a date as YYYY-MM-DD; salary: must be a positive number');
+  });
+});
+
+const at = (iso: string) => Date.parse(iso);
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+describe('preparation tasks: due before the start date in working time', () => {
+  // 2027-03-01 is a Monday, 2027-03-03 a Wednesday.
+  it('counts Monday to Friday only', () => {
+    expect(workingTimeBefore(at('2027-03-01T00:00:00Z'), 5 * DAY)).toBe(at('2027-02-22T00:00:00Z'));
+    expect(workingTimeBefore(at('2027-03-01T00:00:00Z'), 3 * DAY)).toBe(at('2027-02-24T00:00:00Z'));
+    expect(workingTimeBefore(at('2027-03-01T00:00:00Z'), DAY)).toBe(at('2027-02-26T00:00:00Z'));
+    expect(workingTimeBefore(at('2027-03-01T00:00:00Z'), HOUR)).toBe(at('2027-02-26T23:00:00Z'));
+    expect(workingTimeBefore(at('2027-03-03T00:00:00Z'), 3 * DAY)).toBe(at('2027-02-26T00:00:00Z'));
+    expect(workingTimeBefore(at('2027-03-03T12:00:00Z'), 12 * HOUR)).toBe(at('2027-03-03T00:00:00Z'));
+  });
+
+  it('gives a late hire’s task the first day’s start, then its end, then now', () => {
+    expect(preparationDueAt('2027-03-01', '5d', at('2027-02-10T00:00:00Z'))).toBe(at('2027-02-22T00:00:00Z'));
+    expect(preparationDueAt('2027-03-01', '5d', at('2027-02-25T09:00:00Z'))).toBe(at('2027-03-01T00:00:00Z'));
+    expect(preparationDueAt('2027-03-01', '5d', at('2027-03-01T09:00:00Z'))).toBe(at('2027-03-02T00:00:00Z'));
+    expect(preparationDueAt('2027-03-01', '5d', at('2027-03-05T09:00:00Z'))).toBe(at('2027-03-05T09:00:00Z'));
+  });
+
+  it('goes to IT and facilities as groups and to the hiring manager in person, each due by the policy with a follow-up a working day before', () => {
+    const offer = { candidateId: 'C-1', name: 'Noa Levi', email: 'noa.levi@mail.test', startDate: '2027-03-01', salary: 95_000, currency: 'EUR' };
+    const hire = { input, offer, employeeId: 'E-7', workEmail: 'noa.levi@example.com', equipmentOrderId: 'EQ-9', systems: ['google-workspace', 'slack'] };
+    const specs = preparationTaskSpecs(hire, settings.preparation, at('2027-02-01T00:00:00Z'));
+    expect(specs.map((t) => [t.key, t.candidateGroup ?? t.assignee, new Date(t.dueAt).toISOString(), new Date(t.followUpAt!).toISOString()])).toEqual([
+      ['it-setup', 'role:it', '2027-02-22T00:00:00.000Z', '2027-02-19T00:00:00.000Z'],
+      ['desk', 'role:facilities', '2027-02-24T00:00:00.000Z', '2027-02-23T00:00:00.000Z'],
+      ['manager-checklist', 'person:priya.shah@example.com', '2027-02-26T00:00:00.000Z', '2027-02-25T00:00:00.000Z'],
+    ]);
+    expect(specs[0]!.instructions).toContain('Equipment order EQ-9 (1 × Laptop, 14", 16 GB, 1 × Monitor, 27", 1 × Headset)');
+    expect(specs[0]!.instructions).toContain('sign in once as noa.levi@example.com to each account (google-workspace, slack)');
+  });
+
+  it('bounds the durations like other policy durations', () => {
+    const tooShort = hiringPolicySchema(productionLimits).safeParse({ preparation: { desk: { dueBefore: '30m' } } });
+    expect(tooShort.success).toBe(false);
+    expect(tooShort.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['preparation.desk.dueBefore', 'must be at least 1h']]);
+  });
+
+  it('completes only with the form filled in and the boxes ticked', () => {
+    const checklist = preparationForms['manager-checklist'].validatorFor(input);
+    const refused = checklist.safeParse({ firstWeekPlanned: true, buddy: '', channelsAndMeetings: false, goalsSet: true });
+    expect(refused.error?.issues.map((i) => i.path.join('.')).sort()).toEqual(['buddy', 'channelsAndMeetings']);
+    expect(checklist.safeParse({ firstWeekPlanned: true, buddy: 'Sam Rivers', channelsAndMeetings: true, goalsSet: true }).success).toBe(true);
+    expect(preparationForms['it-setup'].validatorFor(input).safeParse({ assetTag: 'LT-1', accountsChecked: false }).error?.issues[0]?.message).toBe('sign in to each account first, then tick it');
   });
 });
