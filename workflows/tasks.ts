@@ -194,13 +194,14 @@ export class TaskDesk {
   }
 
   /**
-   * Waits until every one of the tasks is completed or closed, or until `until` (epoch ms), whichever is first;
-   * returns the ids of those still open. Reminders and escalation go on meanwhile.
+   * Waits until every one of the tasks is completed or closed, or until `until` (epoch ms; without it, as long as it
+   * takes), or until `stopWhen` holds, whichever is first; returns the ids of those still open. Reminders and
+   * escalation go on meanwhile.
    */
-  async waitForAll(taskIds: string[], until: number): Promise<string[]> {
-    const done = () => this.failure !== undefined || taskIds.every((id) => isClosed(this.tasks.get(id)!));
-    const remaining = until - Date.now();
-    if (remaining > 0) await condition(done, remaining);
+  async waitForAll(taskIds: string[], until?: number, stopWhen?: () => boolean): Promise<string[]> {
+    const done = () => this.failure !== undefined || stopWhen?.() === true || taskIds.every((id) => isClosed(this.tasks.get(id)!));
+    if (until === undefined) await condition(done);
+    else if (until - Date.now() > 0) await condition(done, until - Date.now());
     if (this.failure !== undefined) throw this.failure;
     return taskIds.filter((id) => !isClosed(this.tasks.get(id)!));
   }

@@ -1,0 +1,151 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Db } from '../lib/db.js';
+import type { Incident, Run } from '../lib/generated/prisma/client.js';
+import {
+  ACKNOWLEDGE_INCIDENT_UPDATE,
+  IncidentRefusal,
+  PAGE_LINK_KIND,
+  POST_INCIDENT_STATUS_UPDATE,
+  RESOLVE_INCIDENT_UPDATE,
+  type IncidentChannel,
+  type IncidentPerson,
+  type IncidentState,
+} from '../processes/incident-messages.js';
+import type { ApiContext } from './context.js';
+
+/**
+ * Every channel's way to act on an incident (a page link's page, the JSON API): acknowledge it, post its status,
+ * resolve it. What a person typed is checked here; the action goes to the run as an Update, whose validator decides
+ * (who was paged, who owns it). The answer says what happened, in terms each channel shows.
+ */
+
+export type IncidentWithRun = Incident & { run: Run };
+
+export interface IncidentActor {
+  email: string;
+  channel: IncidentChannel;
+  ip?: string;
+  userAgent?: string;
+}
+
+export type IncidentActionKind = 'acknowledge' | 'status' | 'resolve';
+
+export type IncidentOutcome =
+  | { kind: 'done'; state: IncidentState }
+  /** Someone acknowledged first (an earlier acknowledgement of the same person included): who. */
+  | { kind: 'already_acknowledged'; by: IncidentPerson }
+  /** Resolved, or its run is over: nothing can be done to it any more. */
+  | { kind: 'closed'; reason: string }
+  /** What was typed has errors, by field (`text`, `summary`); nothing was sent to the run. */
+  | { kind: 'invalid'; errors: Record<string, string> }
+  | { kind: 'refused'; refusal: IncidentRefusal; message: string }
+  /** Sent, but the run did not confirm in time (e.g. no worker); repeating is safe. */
+  | { kind: 'pending' }
+  | { kind: 'unavailable' };
+
+export function findIncident(db: Db, runId: string): Promise<IncidentWithRun | null> {
+  return db.incident.findUnique({ where: { runId }, include: { run: true } });
+}
+
+/** Why nobody can act on the incident any more, from the records; undefined while it is open. */
+export function closedBecause(incident: IncidentWithRun): Extract<IncidentOutcome, { kind: 'closed' }> | undefined {
+  if (incident.resolvedAt) return { kind: 'closed', reason: `it was resolved by ${incident.resolvedBy ?? 'its owner'}` };
+  // not_started: the start's answer was lost, but the workflow recorded the incident, so it did start.
+  if (incident.run.status !== 'running' && incident.run.status !== 'not_started') return { kind: 'closed', reason: `the run is ${incident.run.status}` };
+  return undefined;
+}
+
+/** The people paged so far, in the order they were paged, and whether their link still works. */
+export async function pagedPeople(db: Db, runId: string) {
+  const links = await db.approvalRequest.findMany({ where: { runId, kind: PAGE_LINK_KIND }, orderBy: [{ seat: 'asc' }, { createdAt: 'asc' }] });
+  return links.map((l) => ({ email: l.approverEmail, name: l.approverName, as: l.approverRole, level: l.seat, pagedAt: l.createdAt, linkWorks: !l.revokedAt && !l.usedAt }));
+}
+
+/** The statuses the owner posted, oldest first, from the audit. */
+export async function postedStatuses(db: Db, runId: string): Promise<Array<{ text: string; by: string; at: Date }>> {
+  const entries = await db.auditEntry.findMany({ where: { runId, action: 'incident.status_posted' }, orderBy: { id: 'asc' } });
+  return entries.map((e) => ({ text: String((e.details as { text?: unknown }).text ?? ''), by: e.actor, at: e.at }));
+}
+
+const limits = { text: 2000, summary: 4000 } as const;
+
+/** What was typed, checked: the field's error, or nothing. */
+function typedError(action: IncidentActionKind, value: string): Record<string, string> | undefined {
+  if (action === 'status') {
+    if (!value) return { text: 'Write the status: the stakeholders read it in the next update' };
+    if (value.length > limits.text) return { text: `Keep it under ${limits.text} characters` };
+  }
+  if (action === 'resolve') {
+    if (value.length < 10) return { summary: 'Say how it was resolved, in a sentence or two' };
+    if (value.length > limits.summary) return { summary: `Keep it under ${limits.summary} characters` };
+  }
+  return undefined;
+}
+
+/**
+ * Acknowledges, posts a status or resolves as `actor`. The acknowledgement's and the resolution's Update ids are the
+ * run's own, so a double submit (or two people at once) counts once and the nonce tells whose won; a status's id is
+ * its text's, so a double submit posts it once.
+ */
+export async function actOnIncident(ctx: ApiContext, incident: IncidentWithRun, action: IncidentActionKind, actor: IncidentActor, typed: { text?: string; summary?: string } = {}): Promise<IncidentOutcome> {
+  const closed = closedBecause(incident);
+  if (closed) return closed;
+  const base = { actorEmail: actor.email, channel: actor.channel, ip: actor.ip, userAgent: actor.userAgent?.slice(0, 500) };
+  const value = (action === 'status' ? typed.text : typed.summary)?.trim() ?? '';
+  const errors = typedError(action, value);
+  if (errors) return { kind: 'invalid', errors };
+  const runId = incident.runId;
+  if (action === 'status') {
+    const digest = createHash('sha256').update(`${actor.email.toLowerCase()}\n${value}`).digest('hex').slice(0, 24);
+    return sendUpdate(ctx, incident, POST_INCIDENT_STATUS_UPDATE, { ...base, text: value }, `${runId}:status:${digest}`);
+  }
+  const nonce = randomUUID();
+  const [update, arg] = action === 'acknowledge' ? [ACKNOWLEDGE_INCIDENT_UPDATE, { ...base, nonce }] : [RESOLVE_INCIDENT_UPDATE, { ...base, summary: value, nonce }];
+  const outcome = await sendUpdate(ctx, incident, update, arg, `${runId}:${action}`);
+  if (outcome.kind !== 'done' || outcome.state.nonce === nonce) return outcome;
+  // An earlier acknowledgement (or resolution) with the same Update id answered: say whose.
+  if (action === 'acknowledge') return { kind: 'already_acknowledged', by: outcome.state.acknowledgedBy ?? { email: '', name: 'someone' } };
+  return { kind: 'closed', reason: 'it was resolved already' };
+}
+
+async function sendUpdate(ctx: ApiContext, incident: IncidentWithRun, update: string, arg: unknown, updateId: string): Promise<IncidentOutcome> {
+  try {
+    const state = await ctx.temporal.withDeadline(Date.now() + (ctx.decisionWaitMs ?? 15_000), () =>
+      ctx.temporal.workflow.getHandle(incident.runId).executeUpdate<IncidentState, [unknown]>(update, { args: [arg], updateId }),
+    );
+    return { kind: 'done', state };
+  } catch (error) {
+    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (error as { code?: number }).code === 4 /* DEADLINE_EXCEEDED */) return { kind: 'pending' };
+    const cause = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure ? error.cause : undefined;
+    if (cause?.type === IncidentRefusal.alreadyAcknowledged) return { kind: 'already_acknowledged', by: (cause.details?.[0] ?? { email: '', name: 'someone' }) as IncidentPerson };
+    if (cause?.type === IncidentRefusal.resolved) return { kind: 'closed', reason: 'it was resolved' };
+    if (cause?.type && (Object.values(IncidentRefusal) as string[]).includes(cause.type)) return { kind: 'refused', refusal: cause.type as IncidentRefusal, message: cause.message };
+    // Closed meanwhile (the run ended): say so from the records, or from the run's refusal.
+    const fresh = await findIncident(ctx.db, incident.runId);
+    const closed = fresh && closedBecause(fresh);
+    if (closed) return closed;
+    if (cause) return { kind: 'closed', reason: cause.message };
+    ctx.logger.warn({ err: error, runId: incident.runId }, 'incident action not delivered');
+    return { kind: 'unavailable' };
+  }
+}
+
+/** One line saying why an action did not happen, for pages and JSON errors alike. */
+export function incidentOutcomeText(outcome: Exclude<IncidentOutcome, { kind: 'done' }>): string {
+  switch (outcome.kind) {
+    case 'already_acknowledged':
+      return `${outcome.by.name} (${outcome.by.email}) already acknowledged this incident.`;
+    case 'closed':
+      return `This incident is closed: ${outcome.reason}.`;
+    case 'invalid':
+      return 'Some fields need your attention.';
+    case 'refused':
+      return `${outcome.message}.`;
+    case 'pending':
+      return 'Sent, but the run has not confirmed it yet: reload this page in a minute (sending again is safe).';
+    case 'unavailable':
+      return 'The run cannot take this right now; nothing was changed. Try again in a few minutes.';
+  }
+}
