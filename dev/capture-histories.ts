@@ -31,6 +31,7 @@ const scenarios = [
   'test/e2e/schedules.test.ts',
   'test/e2e/outbound-webhooks.test.ts',
   'test/e2e/less-travelled-paths.test.ts',
+  'test/e2e/incident.test.ts',
 ];
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : scenarios;
