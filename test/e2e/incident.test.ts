@@ -25,9 +25,12 @@ const people = {
 
 /** The policy's timing for these tests: seconds where production has minutes. */
 const ACK_SEV1_MS = 4_000;
+const STATUS_SEV2_MS = 2_000;
 const shortTiming = {
-  sev1: { acknowledgeWithin: '4s', statusEvery: '5s' },
-  sev2: { acknowledgeWithin: '3s', statusEvery: '2s' },
+  severities: { sev1: { acknowledgeWithin: '4s', statusEvery: '5s' }, sev2: { acknowledgeWithin: '3s', statusEvery: '2s' } },
+  // The review is overdue 3 s after the resolution, and reminded every second from then.
+  review: { dueWithin: '3s' },
+  tasks: { reminderEvery: '1s' },
 };
 
 const to = (email: string) => (m: CapturedMail) => m.to.includes(email);
@@ -53,8 +56,10 @@ describe('incident: page, escalate, acknowledge, coordinate, update, resolve, re
     // Seconds instead of minutes (OPSFLOW_ALLOW_SHORT_DURATIONS): events start runs under the stored policy.
     const client = apiClient(stack);
     const { data: current } = await client.GET('/processes/{key}/policy', { params: { path: { key: 'incident' } } });
-    const policy = structuredClone(current!.policy) as { severities: Record<string, Record<string, unknown>> };
-    for (const [level, timing] of Object.entries(shortTiming)) Object.assign(policy.severities[level]!, timing);
+    const policy = structuredClone(current!.policy) as Record<string, Record<string, unknown>>;
+    for (const [level, timing] of Object.entries(shortTiming.severities)) Object.assign(policy.severities![level] as object, timing);
+    Object.assign(policy.review!, shortTiming.review);
+    Object.assign(policy.tasks!, shortTiming.tasks);
     const saved = await client.PUT('/processes/{key}/policy', { params: { path: { key: 'incident' } }, body: { policy, reason: 'seconds for the tests' } });
     expect(saved.response.status, JSON.stringify(saved.error)).toBe(200);
   });
@@ -200,12 +205,6 @@ describe('incident: page, escalate, acknowledge, coordinate, update, resolve, re
     const told = await stack.mail.waitFor((m) => to(buyer.email)(m) && m.subject === `Resolved: ${subject}`);
     expect(told.text).toContain(`Ivan Petrov resolved this incident at `);
     expect(told.text).toContain(resolution);
-    // The updates stopped at the resolution: none was sent after it.
-    const resolvedEntry = (await auditOf(runId, 'incident.resolved'))[0]!;
-    const updates = await auditOf(runId, 'incident.status_update_sent');
-    expect(updates.length).toBeGreaterThanOrEqual(number + 1);
-    expect(updates.every((u) => u.id < resolvedEntry.id)).toBe(true);
-
     // The review: its actions are refused with a due date in the past, then each becomes a task.
     const reviewLink = approvalLinkIn(await stack.mail.waitFor((m) => to(people.ivan)(m) && m.subject.startsWith(`Task for you: Post-incident review: ${title}`)));
     const review = { action: 'complete', summary: 'A fire at Polymer AG stopped resin for three weeks.', rootCause: 'One qualified resin supplier.' };
@@ -270,7 +269,7 @@ describe('incident: page, escalate, acknowledge, coordinate, update, resolve, re
     });
   });
 
-  it('started over the API, the on-call owner acknowledges in time by API: the page goes no further, a second acknowledgement is told who was first', async () => {
+  it('started over the API, the on-call owner acknowledges in time by API: the page goes no further, a second acknowledgement is told who was first; after the resolution no update goes out', async () => {
     const title = `Filler on line 2 stopped ${randomUUID().slice(0, 6)}`;
     const started = await startRun(stack, {
       process: 'incident',
@@ -303,8 +302,25 @@ describe('incident: page, escalate, acknowledge, coordinate, update, resolve, re
     const view = await getJson(`${stack.apiUrl}/incidents/${runId}`);
     expect(view.body).toMatchObject({ status: 'acknowledged', escalationLevel: 0, paged: [{ email: people.ben, as: 'on call for production', level: 0, linkWorks: true }] });
 
-    // Cancelled: the declaration task closes and Ben's page link stops working.
-    expect((await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, { reason: 'Duplicate of the line 2 incident' })).status).toBe(202);
+    // Ben posts a status and resolves: the stakeholders and the reporter are told, and the updates stop. The review
+    // falls overdue 3 s later, past the next update's time (2 s), and still no update was sent after the resolution.
+    const ben = incidentApi(keys[people.ben]!);
+    expect((await ben.POST('/incidents/{id}/status', { params: { path: { id: runId } }, body: { text: 'Servo replaced, test run at 14:00' } })).response.status).toBe(200);
+    const resolved = await ben.POST('/incidents/{id}/resolve', { params: { path: { id: runId } }, body: { summary: 'Servo replaced; line 2 back at full speed.' } });
+    expect(resolved.data).toMatchObject({ status: 'resolved', lastStatus: 'Servo replaced, test run at 14:00' });
+    const resolvedMails = await waitUntil(async () => {
+      const sent = stack.mail.messages().filter((m) => m.subject === `Resolved: SEV2 production: ${title}`);
+      return sent.length === 3 && sent;
+    }, 'the resolution to the COO, the head of production and the reporter');
+    expect(resolvedMails.flatMap((m) => m.to).sort()).toEqual([people.dana, people.nina, 'ops.desk@example.com']);
+    const overdue = await stack.mail.waitFor((m) => to(people.ben)(m) && m.subject.startsWith(`Overdue: Post-incident review: ${title}`), { timeoutMs: 30_000 });
+    const [resolvedEntry] = await auditOf(runId, 'incident.resolved');
+    expect(overdue.receivedAt.getTime() - resolvedEntry!.at.getTime()).toBeGreaterThan(STATUS_SEV2_MS);
+    const after = await stack.db.auditEntry.findMany({ where: { runId, action: { in: ['incident.status_update_sent', 'incident.resolution_sent'] }, id: { gt: resolvedEntry!.id } } });
+    expect(after.map((e) => e.action)).toEqual(['incident.resolution_sent']);
+
+    // Cancelled: the open review closes and Ben's page link stops working.
+    expect((await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, { reason: 'Reviewed in the weekly operations meeting' })).status).toBe(202);
     await waitForRunStatus(stack, runId, 'cancelled');
     expect(await stack.db.approvalRequest.count({ where: { runId, usedAt: null, revokedAt: null } })).toBe(0);
   });
