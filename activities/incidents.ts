@@ -1,4 +1,5 @@
 import { formatUtc } from '../processes/format.js';
+import { ACKNOWLEDGE_STEP, RESPOND_STEP } from '../processes/incident-flow.js';
 import { pageLinkId, PAGE_LINK_KIND, type IncidentChannel, type IncidentPerson } from '../processes/incident-messages.js';
 import { findProcess } from '../processes/index.js';
 import { extendRunInput } from '../lib/run-record.js';
@@ -91,6 +92,21 @@ export function createIncidentActivities(deps: ActivityDeps) {
     if (pages.length === 0) return;
     const { run, details } = await runFacts(runId);
     for (const page of pages) await closeSlackMessageWith(deps, page.id, () => closedIncidentPageMessage({ runTitle: run.title, facts: details }, outcome));
+  }
+
+  /** The audit entry of something a person did to the incident, with its evidence (channel, address, browser). */
+  function auditActed(record: Acted, entry: { key: string; action: string; step: string; details: Record<string, unknown> }): Promise<void> {
+    return writeAudit(deps, {
+      eventKey: `${record.runId}:${entry.key}`,
+      runId: record.runId,
+      action: entry.action,
+      actor: record.by.email,
+      step: entry.step,
+      ip: record.ip,
+      userAgent: record.userAgent,
+      at: record.at,
+      details: { ...entry.details, channel: record.channel },
+    });
   }
 
   /** The people the references name now: every holder of a role, the person, each once (delegations followed). */
@@ -199,19 +215,13 @@ export function createIncidentActivities(deps: ActivityDeps) {
       const reason = `the incident was acknowledged by ${record.by.name}`;
       await db.approvalRequest.updateMany({ where: { ...liveLinks(record.runId), approverEmail: { not: record.by.email.toLowerCase() } }, data: { revokedAt: new Date(), revokedReason: reason } });
       await closePageMessages(record.runId, `:white_check_mark: Acknowledged by ${record.by.name} on ${formatUtc(record.at)}`);
-      await writeAudit(deps, {
-        eventKey: `${record.runId}:incident.acknowledged`,
-        runId: record.runId,
+      await auditActed(record, {
+        key: 'incident.acknowledged',
         action: 'incident.acknowledged',
-        actor: record.by.email,
-        step: 'acknowledge',
-        ip: record.ip,
-        userAgent: record.userAgent,
-        at: record.at,
+        step: ACKNOWLEDGE_STEP,
         details: {
           level: record.level,
           reached: record.reached,
-          channel: record.channel,
           secondsToAcknowledge: seconds(record.at - incident.openedAt.getTime()),
           acknowledgeBy: incident.acknowledgeBy.toISOString(),
           breached: record.at > incident.acknowledgeBy.getTime(),
@@ -222,17 +232,7 @@ export function createIncidentActivities(deps: ActivityDeps) {
     /** A status the owner posted: the next update carries it. */
     async recordIncidentStatus(record: Acted & { number: number; text: string }): Promise<void> {
       await db.incident.update({ where: { runId: record.runId }, data: { lastStatus: record.text, lastStatusAt: new Date(record.at) } });
-      await writeAudit(deps, {
-        eventKey: `${record.runId}:status:${record.number}`,
-        runId: record.runId,
-        action: 'incident.status_posted',
-        actor: record.by.email,
-        step: 'respond',
-        ip: record.ip,
-        userAgent: record.userAgent,
-        at: record.at,
-        details: { number: record.number, text: record.text, channel: record.channel },
-      });
+      await auditActed(record, { key: `status:${record.number}`, action: 'incident.status_posted', step: RESPOND_STEP, details: { number: record.number, text: record.text } });
     },
 
     /** A status update (or the resolution) to every stakeholder, once each. */
@@ -268,17 +268,7 @@ export function createIncidentActivities(deps: ActivityDeps) {
         await tx.incident.update({ where: { runId: record.runId }, data: { resolvedAt: new Date(record.at), resolvedBy: record.by.email, resolution: record.summary } });
         await extendRunInput(tx, record.runId, 'resolution', { summary: record.summary, by: record.by.name, at: new Date(record.at).toISOString() });
       });
-      await writeAudit(deps, {
-        eventKey: `${record.runId}:incident.resolved`,
-        runId: record.runId,
-        action: 'incident.resolved',
-        actor: record.by.email,
-        step: 'respond',
-        ip: record.ip,
-        userAgent: record.userAgent,
-        at: record.at,
-        details: { summary: record.summary, channel: record.channel, secondsToResolve: seconds(record.at - incident.openedAt.getTime()) },
-      });
+      await auditActed(record, { key: 'incident.resolved', action: 'incident.resolved', step: RESPOND_STEP, details: { summary: record.summary, secondsToResolve: seconds(record.at - incident.openedAt.getTime()) } });
     },
 
     /** The run ended before anyone acknowledged or resolved it: every page link stops working, with the reason. */

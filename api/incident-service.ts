@@ -1,6 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../lib/db.js';
 import type { Incident, Run } from '../lib/generated/prisma/client.js';
 import {
@@ -14,6 +12,7 @@ import {
   type IncidentState,
 } from '../processes/incident-messages.js';
 import type { ApiContext } from './context.js';
+import { closedOrUnavailable, executeRunUpdate, unansweredText, type RunActor, type UnansweredAction } from './run-updates.js';
 
 /**
  * Every channel's way to act on an incident (a page link's page, the JSON API): acknowledge it, post its status,
@@ -23,12 +22,7 @@ import type { ApiContext } from './context.js';
 
 export type IncidentWithRun = Incident & { run: Run };
 
-export interface IncidentActor {
-  email: string;
-  channel: IncidentChannel;
-  ip?: string;
-  userAgent?: string;
-}
+export type IncidentActor = RunActor<IncidentChannel>;
 
 export type IncidentActionKind = 'acknowledge' | 'status' | 'resolve';
 
@@ -36,14 +30,11 @@ export type IncidentOutcome =
   | { kind: 'done'; state: IncidentState }
   /** Someone acknowledged first (an earlier acknowledgement of the same person included): who. */
   | { kind: 'already_acknowledged'; by: IncidentPerson }
-  /** Resolved, or its run is over: nothing can be done to it any more. */
-  | { kind: 'closed'; reason: string }
   /** What was typed has errors, by field (`text`, `summary`); nothing was sent to the run. */
   | { kind: 'invalid'; errors: Record<string, string> }
   | { kind: 'refused'; refusal: IncidentRefusal; message: string }
-  /** Sent, but the run did not confirm in time (e.g. no worker); repeating is safe. */
-  | { kind: 'pending' }
-  | { kind: 'unavailable' };
+  /** Resolved (or its run is over), not confirmed in time, or not deliverable. */
+  | UnansweredAction;
 
 export function findIncident(db: Db, runId: string): Promise<IncidentWithRun | null> {
   return db.incident.findUnique({ where: { runId }, include: { run: true } });
@@ -111,25 +102,15 @@ export async function actOnIncident(ctx: ApiContext, incident: IncidentWithRun, 
 }
 
 async function sendUpdate(ctx: ApiContext, incident: IncidentWithRun, update: string, arg: unknown, updateId: string): Promise<IncidentOutcome> {
-  try {
-    const state = await ctx.temporal.withDeadline(Date.now() + (ctx.decisionWaitMs ?? 15_000), () =>
-      ctx.temporal.workflow.getHandle(incident.runId).executeUpdate<IncidentState, [unknown]>(update, { args: [arg], updateId }),
-    );
-    return { kind: 'done', state };
-  } catch (error) {
-    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (error as { code?: number }).code === 4 /* DEADLINE_EXCEEDED */) return { kind: 'pending' };
-    const cause = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure ? error.cause : undefined;
-    if (cause?.type === IncidentRefusal.alreadyAcknowledged) return { kind: 'already_acknowledged', by: (cause.details?.[0] ?? { email: '', name: 'someone' }) as IncidentPerson };
-    if (cause?.type === IncidentRefusal.resolved) return { kind: 'closed', reason: 'it was resolved' };
-    if (cause?.type && (Object.values(IncidentRefusal) as string[]).includes(cause.type)) return { kind: 'refused', refusal: cause.type as IncidentRefusal, message: cause.message };
-    // Closed meanwhile (the run ended): say so from the records, or from the run's refusal.
-    const fresh = await findIncident(ctx.db, incident.runId);
-    const closed = fresh && closedBecause(fresh);
-    if (closed) return closed;
-    if (cause) return { kind: 'closed', reason: cause.message };
-    ctx.logger.warn({ err: error, runId: incident.runId }, 'incident action not delivered');
-    return { kind: 'unavailable' };
-  }
+  const answer = await executeRunUpdate<IncidentState>(ctx, incident.runId, update, arg, updateId);
+  if (answer.kind === 'done') return { kind: 'done', state: answer.result };
+  if (answer.kind === 'pending') return answer;
+  const cause = answer.kind === 'refused' ? answer.cause : undefined;
+  if (cause?.type === IncidentRefusal.alreadyAcknowledged) return { kind: 'already_acknowledged', by: (cause.details?.[0] ?? { email: '', name: 'someone' }) as IncidentPerson };
+  if (cause?.type === IncidentRefusal.resolved) return { kind: 'closed', reason: 'it was resolved' };
+  if (cause?.type && (Object.values(IncidentRefusal) as string[]).includes(cause.type)) return { kind: 'refused', refusal: cause.type as IncidentRefusal, message: cause.message };
+  // Closed meanwhile (the run ended): say so from the records, or from the run's refusal.
+  return closedOrUnavailable(ctx, answer, () => findIncident(ctx.db, incident.runId), closedBecause, { runId: incident.runId });
 }
 
 /** One line saying why an action did not happen, for pages and JSON errors alike. */
@@ -144,8 +125,7 @@ export function incidentOutcomeText(outcome: Exclude<IncidentOutcome, { kind: 'd
     case 'refused':
       return `${outcome.message}.`;
     case 'pending':
-      return 'Sent, but the run has not confirmed it yet: reload this page in a minute (sending again is safe).';
     case 'unavailable':
-      return 'The run cannot take this right now; nothing was changed. Try again in a few minutes.';
+      return unansweredText[outcome.kind];
   }
 }

@@ -216,15 +216,10 @@ async function incidentFigures(db: Db, from: Date, to: Date, runFilter: Prisma.S
     FROM "Incident" i JOIN "Run" r ON r.id = i."runId"
     WHERE i."openedAt" >= ${from} AND i."openedAt" < ${to} AND ${runFilter}
     GROUP BY i.severity ORDER BY i.severity`;
-  return rows.map((row) => ({
-    severity: row.severity,
-    opened: num(row.opened),
-    acknowledged: num(row.acknowledged),
-    timeToAcknowledge: { p50: maybe(row.ackP50), p90: maybe(row.ackP90) },
-    breaches: num(row.breaches),
-    escalated: num(row.escalated),
-    resolved: num(row.resolved),
-    timeToResolve: { p50: maybe(row.resolveP50), p90: maybe(row.resolveP90) },
-    open: num(row.open),
+  return rows.map(({ severity, ackP50, ackP90, resolveP50, resolveP90, ...counts }) => ({
+    severity,
+    ...(Object.fromEntries(Object.entries(counts).map(([name, value]) => [name, num(value)])) as typeof counts),
+    timeToAcknowledge: { p50: maybe(ackP50), p90: maybe(ackP90) },
+    timeToResolve: { p50: maybe(resolveP50), p90: maybe(resolveP90) },
   }));
 }
