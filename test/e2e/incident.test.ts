@@ -27,7 +27,7 @@ const people = {
 const ACK_SEV1_MS = 4_000;
 const STATUS_SEV2_MS = 2_000;
 const shortTiming = {
-  severities: { sev1: { acknowledgeWithin: '4s', statusEvery: '5s' }, sev2: { acknowledgeWithin: '3s', statusEvery: '2s' } },
+  severities: { sev1: { acknowledgeWithin: '4s', statusEvery: '5s' }, sev2: { acknowledgeWithin: '3s', statusEvery: '2s' }, sev3: { acknowledgeWithin: '3s', statusEvery: '2s' } },
   // The review is overdue 3 s after the resolution, and reminded every second from then.
   review: { dueWithin: '3s' },
   tasks: { reminderEvery: '1s' },
@@ -318,6 +318,9 @@ describe('incident: page, escalate, acknowledge, coordinate, update, resolve, re
     expect(overdue.receivedAt.getTime() - resolvedEntry!.at.getTime()).toBeGreaterThan(STATUS_SEV2_MS);
     const after = await stack.db.auditEntry.findMany({ where: { runId, action: { in: ['incident.status_update_sent', 'incident.resolution_sent'] }, id: { gt: resolvedEntry!.id } } });
     expect(after.map((e) => e.action)).toEqual(['incident.resolution_sent']);
+    // Resolved before anyone declared the impact: the declaration closed, saying so.
+    const declaration = taskOf(await tasksOfRun(stack, runId, 2), 'declare-impact');
+    expect(declaration).toMatchObject({ status: 'cancelled', closedReason: 'the incident was resolved before its impact was declared' });
 
     // Cancelled: the open review closes and Ben's page link stops working.
     expect((await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, { reason: 'Reviewed in the weekly operations meeting' })).status).toBe(202);
@@ -339,5 +342,26 @@ describe('incident: page, escalate, acknowledge, coordinate, update, resolve, re
     await waitForRunStatus(stack, started.body.runId, 'cancelled');
     const benPage = slack().messagesFor('U0BEN').find((m) => m.text.includes('Line down: Line 4'))!;
     expect(benPage.text).toContain('The run was cancelled');
+  });
+
+  it('an acknowledgement after the page escalated records who and at which level they were paged, and the page goes no further', async () => {
+    const alertId = `ALR-${randomUUID().slice(0, 8)}`;
+    const started = await sendEvent(stack, erpEvent('line.down', { alertId, line: 'Line 5', severity: 'sev3', reportedBy: { name: 'Ops Desk', email: 'ops.desk@example.com' } }), 'monitoring');
+    const runId: string = started.body.runId;
+    const subject = 'SEV3 production: Line down: Line 5';
+    const benPage = await stack.mail.waitFor((m) => to(people.ben)(m) && m.subject.startsWith(`Incident: ${subject}`));
+    const tomPage = await stack.mail.waitFor((m) => to(people.tom)(m) && m.subject.startsWith(`Escalated incident: ${subject}`), { timeoutMs: 30_000 });
+    // Ben, the on-call owner, acknowledges by his own link after it went on to Tom.
+    expect((await submitForm(approvalLinkIn(benPage), { action: 'acknowledge' })).status).toBe(200);
+    const [ack] = await auditOf(runId, 'incident.acknowledged');
+    expect(ack).toMatchObject({ actor: people.ben, details: { level: 0, reached: 1, channel: 'link', breached: true } });
+    expect(await (await fetch(approvalLinkIn(tomPage))).text()).toContain('This link no longer works: the incident was acknowledged by Ben Carter.');
+    // Three status updates after it (6 s, twice the acknowledgement time): the head of production was never paged.
+    await waitUntil(async () => (await stack.db.auditEntry.count({ where: { runId, action: 'incident.status_update_sent', id: { gt: ack!.id } } })) >= 3, 'three status updates after the acknowledgement', 30_000);
+    const pages = await stack.db.auditEntry.findMany({ where: { runId, action: { in: ['incident.paged', 'incident.escalated'] } }, orderBy: { id: 'asc' } });
+    expect(pages.map((e) => (e.details as { to: string }).to)).toEqual([people.ben, people.tom]);
+    expect(stack.mail.messages().filter((m) => to(people.nina)(m) && m.subject.includes(`incident: ${subject}`))).toEqual([]);
+    expect((await postJson(`${stack.apiUrl}/runs/${runId}/cancel`, { reason: 'Line 5 runs again' })).status).toBe(202);
+    await waitForRunStatus(stack, runId, 'cancelled');
   });
 });
