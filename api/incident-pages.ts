@@ -54,7 +54,7 @@ const statusOf: Record<IncidentOutcome['kind'], number> = {
   done: 200,
   already_acknowledged: 409,
   closed: 410,
-  invalid: 422,
+  invalid_form: 422,
   refused: 403,
   pending: 202,
   unavailable: 503,
@@ -81,5 +81,5 @@ export async function postIncidentLink(ctx: ApiContext, req: Request, res: Respo
   const outcome = await actOnIncident(ctx, incident, action, { email: link.approverEmail, channel: 'link', ip: req.ip, userAgent: req.get('user-agent') }, values);
   // The Update answered after its record was written: the page shows what is now true.
   if (outcome.kind === 'done') return send(200, { notice: doneNotice[action] });
-  return send(statusOf[outcome.kind], { error: incidentOutcomeText(outcome), values, ...(outcome.kind === 'invalid' ? { errors: outcome.errors } : {}) });
+  return send(statusOf[outcome.kind], { error: incidentOutcomeText(outcome), values, ...(outcome.kind === 'invalid_form' ? { errors: outcome.errors } : {}) });
 }

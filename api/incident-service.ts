@@ -12,7 +12,7 @@ import {
   type IncidentState,
 } from '../processes/incident-messages.js';
 import type { ApiContext } from './context.js';
-import { closedOrUnavailable, executeRunUpdate, unansweredText, type RunActor, type UnansweredAction } from './run-updates.js';
+import { closedOrUnavailable, executeRunUpdate, notDoneText, runNoLongerActs, type RunActor, type UnansweredAction } from './run-updates.js';
 
 /**
  * Every channel's way to act on an incident (a page link's page, the JSON API): acknowledge it, post its status,
@@ -31,7 +31,7 @@ export type IncidentOutcome =
   /** Someone acknowledged first (an earlier acknowledgement of the same person included): who. */
   | { kind: 'already_acknowledged'; by: IncidentPerson }
   /** What was typed has errors, by field (`text`, `summary`); nothing was sent to the run. */
-  | { kind: 'invalid'; errors: Record<string, string> }
+  | { kind: 'invalid_form'; errors: Record<string, string> }
   | { kind: 'refused'; refusal: IncidentRefusal; message: string }
   /** Resolved (or its run is over), not confirmed in time, or not deliverable. */
   | UnansweredAction;
@@ -43,9 +43,8 @@ export function findIncident(db: Db, runId: string): Promise<IncidentWithRun | n
 /** Why nobody can act on the incident any more, from the records; undefined while it is open. */
 export function closedBecause(incident: IncidentWithRun): Extract<IncidentOutcome, { kind: 'closed' }> | undefined {
   if (incident.resolvedAt) return { kind: 'closed', reason: `it was resolved by ${incident.resolvedBy ?? 'its owner'}` };
-  // not_started: the start's answer was lost, but the workflow recorded the incident, so it did start.
-  if (incident.run.status !== 'running' && incident.run.status !== 'not_started') return { kind: 'closed', reason: `the run is ${incident.run.status}` };
-  return undefined;
+  const ended = runNoLongerActs(incident.run);
+  return ended ? { kind: 'closed', reason: ended } : undefined;
 }
 
 /** The people paged so far, in the order they were paged, and whether their link still works. */
@@ -86,7 +85,7 @@ export async function actOnIncident(ctx: ApiContext, incident: IncidentWithRun, 
   const base = { actorEmail: actor.email, channel: actor.channel, ip: actor.ip, userAgent: actor.userAgent?.slice(0, 500) };
   const value = (action === 'status' ? typed.text : typed.summary)?.trim() ?? '';
   const errors = typedError(action, value);
-  if (errors) return { kind: 'invalid', errors };
+  if (errors) return { kind: 'invalid_form', errors };
   const runId = incident.runId;
   if (action === 'status') {
     const digest = createHash('sha256').update(`${actor.email.toLowerCase()}\n${value}`).digest('hex').slice(0, 24);
@@ -115,17 +114,6 @@ async function sendUpdate(ctx: ApiContext, incident: IncidentWithRun, update: st
 
 /** One line saying why an action did not happen, for pages and JSON errors alike. */
 export function incidentOutcomeText(outcome: Exclude<IncidentOutcome, { kind: 'done' }>): string {
-  switch (outcome.kind) {
-    case 'already_acknowledged':
-      return `${outcome.by.name} (${outcome.by.email}) already acknowledged this incident.`;
-    case 'closed':
-      return `This incident is closed: ${outcome.reason}.`;
-    case 'invalid':
-      return 'Some fields need your attention.';
-    case 'refused':
-      return `${outcome.message}.`;
-    case 'pending':
-    case 'unavailable':
-      return unansweredText[outcome.kind];
-  }
+  if (outcome.kind === 'already_acknowledged') return `${outcome.by.name} (${outcome.by.email}) already acknowledged this incident.`;
+  return notDoneText('incident', outcome);
 }

@@ -1,5 +1,7 @@
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Response } from 'express';
+import type { Run } from '../lib/generated/prisma/client.js';
 import type { ApiContext } from './context.js';
 
 /** Who acts on a run (a task, an incident), through which channel, from where. */
@@ -12,6 +14,14 @@ export interface RunActor<Channel extends string> {
 
 /** How an action ends when its run did not take it: closed meanwhile, not confirmed in time (repeating is safe), or not deliverable. */
 export type UnansweredAction = { kind: 'closed'; reason: string } | { kind: 'pending' } | { kind: 'unavailable' };
+
+/**
+ * Why a run takes no more actions (`the run is completed`), or undefined while it does. A run still `not_started`
+ * does: its start's answer was lost, but its workflow made what the person acts on, so it did start.
+ */
+export function runNoLongerActs(run: Pick<Run, 'status'>): string | undefined {
+  return run.status !== 'running' && run.status !== 'not_started' ? `the run is ${run.status}` : undefined;
+}
 
 /**
  * How a person's action that a run decides (a task claimed, an incident acknowledged) came back from its Update:
@@ -53,7 +63,33 @@ export async function closedOrUnavailable<Row, Closed>(
 }
 
 /** What a page or a JSON error says when the run did not answer in time, or could not take the action at all. */
-export const unansweredText = {
+const unansweredText = {
   pending: 'Sent, but the run has not confirmed it yet: reload this page in a minute (sending again is safe).',
   unavailable: 'The run cannot take this right now; nothing was changed. Try again in a few minutes.',
 } as const;
+
+/** Why an action on a `thing` (a task, an incident) did not happen, for the ends every such action may have. */
+export function notDoneText(thing: string, outcome: UnansweredAction | { kind: 'refused'; message: string } | { kind: 'invalid_form' }): string {
+  switch (outcome.kind) {
+    case 'closed':
+      return `This ${thing} is closed: ${outcome.reason}.`;
+    case 'invalid_form':
+      return 'Some fields need your attention.';
+    case 'refused':
+      return `${outcome.message}.`;
+    default:
+      return unansweredText[outcome.kind];
+  }
+}
+
+/** A JSON error answer of an action route: `{ error: { code, message, details? } }`. */
+export function sendActionError(res: Response, status: number, code: string, message: string, details?: Record<string, unknown>): void {
+  res.status(status).json({ error: { code, message, ...(details ? { details } : {}) } });
+}
+
+/** The JSON answer of an action its run did not take: 410 closed, 202 pending (repeating is safe), 503 unavailable. */
+export function sendUnanswered(res: Response, outcome: UnansweredAction, message: string): void {
+  if (outcome.kind === 'pending') return void res.status(202).json({ status: 'pending', message });
+  if (outcome.kind === 'closed') return sendActionError(res, 410, 'gone', message);
+  sendActionError(res, 503, 'unavailable', message);
+}

@@ -18,7 +18,7 @@ import type { TaskDefinition } from '../processes/types.js';
 import { auditDutyRefusal } from './approval-service.js';
 import type { ApiContext } from './context.js';
 import { checkFormValues } from './form-fields.js';
-import { closedOrUnavailable, executeRunUpdate, unansweredText, type RunActor, type UnansweredAction } from './run-updates.js';
+import { closedOrUnavailable, executeRunUpdate, notDoneText, runNoLongerActs, type RunActor, type UnansweredAction } from './run-updates.js';
 
 /**
  * Every channel's way to act on a human task (its link's page, My approvals, the JSON API): the completion form is
@@ -55,9 +55,8 @@ export function taskDefinitionOf(task: TaskWithRun): TaskDefinition | undefined 
 export function closedBecause(task: TaskWithRun): TaskActionOutcome | undefined {
   if (task.status === 'completed') return { kind: 'already_completed', by: task.holderName ?? task.completedBy ?? 'someone' };
   if (task.status === 'cancelled') return { kind: 'closed', reason: task.closedReason ?? 'it was closed' };
-  // not_started: the start's answer was lost, but the workflow opened this task, so it did start.
-  if (task.run.status !== 'running' && task.run.status !== 'not_started') return { kind: 'closed', reason: `the run is ${task.run.status}` };
-  return undefined;
+  const ended = runNoLongerActs(task.run);
+  return ended ? { kind: 'closed', reason: ended } : undefined;
 }
 
 export function findTask(db: Db, taskId: string): Promise<TaskWithRun | null> {
@@ -164,14 +163,7 @@ export function outcomeText(outcome: Exclude<TaskActionOutcome, { kind: 'done' }
       return `${outcome.holder.name} (${outcome.holder.email}) already holds this task.`;
     case 'already_completed':
       return `This task was already completed by ${outcome.by}.`;
-    case 'closed':
-      return `This task is closed: ${outcome.reason}.`;
-    case 'invalid_form':
-      return 'Some fields need your attention.';
-    case 'refused':
-      return `${outcome.message}.`;
-    case 'pending':
-    case 'unavailable':
-      return unansweredText[outcome.kind];
+    default:
+      return notDoneText('task', outcome);
   }
 }

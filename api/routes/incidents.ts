@@ -9,6 +9,7 @@ import { requireIdentity } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { actOnIncident, closedBecause, findIncident, incidentOutcomeText, pagedPeople, postedStatuses, type IncidentActionKind, type IncidentOutcome, type IncidentWithRun } from '../incident-service.js';
 import { defineRoute } from '../route-table.js';
+import { sendActionError, sendUnanswered } from '../run-updates.js';
 
 const timestamp = z.iso.datetime();
 const personSchema = z.object({ email: z.string(), name: z.string() });
@@ -101,24 +102,18 @@ async function mayRead(ctx: ApiContext, req: Request, incident: IncidentWithRun)
 
 /** The JSON answer for each way an incident action can end: the same rules as its page, as status codes. */
 async function answer(ctx: ApiContext, res: Response, incident: IncidentWithRun, outcome: IncidentOutcome): Promise<void> {
-  const error = (status: number, code: string, details?: Record<string, unknown>) =>
-    void res.status(status).json({ error: { code, message: incidentOutcomeText(outcome as Exclude<IncidentOutcome, { kind: 'done' }>), ...(details ? { details } : {}) } });
+  if (outcome.kind === 'done') return void res.json(incidentView((await findIncident(ctx.db, incident.runId)) ?? incident));
+  const message = incidentOutcomeText(outcome);
   switch (outcome.kind) {
-    case 'done':
-      return void res.json(incidentView((await findIncident(ctx.db, incident.runId)) ?? incident));
     case 'already_acknowledged':
-      return error(409, 'conflict', { acknowledgedBy: outcome.by });
-    case 'closed':
-      return error(410, 'gone');
-    case 'invalid':
-      return error(422, 'validation_failed', { issues: Object.entries(outcome.errors).map(([path, message]) => ({ path, message })) });
+      return sendActionError(res, 409, 'conflict', message, { acknowledgedBy: outcome.by });
+    case 'invalid_form':
+      return sendActionError(res, 422, 'validation_failed', message, { issues: Object.entries(outcome.errors).map(([path, text]) => ({ path, message: text })) });
     case 'refused':
-      if (outcome.refusal === IncidentRefusal.notPaged || outcome.refusal === IncidentRefusal.notOwner) return error(403, 'forbidden');
-      return error(409, 'conflict', { refusal: outcome.refusal });
-    case 'pending':
-      return void res.status(202).json({ status: 'pending', message: incidentOutcomeText(outcome) });
-    case 'unavailable':
-      return error(503, 'unavailable');
+      if (outcome.refusal === IncidentRefusal.notPaged || outcome.refusal === IncidentRefusal.notOwner) return sendActionError(res, 403, 'forbidden', message);
+      return sendActionError(res, 409, 'conflict', message, { refusal: outcome.refusal });
+    default:
+      return sendUnanswered(res, outcome, message);
   }
 }
 
