@@ -344,6 +344,19 @@ describe('incident: page, escalate, acknowledge, coordinate, update, resolve, re
     expect(benPage.text).toContain('The run was cancelled');
   });
 
+  it('ops staff start one from the console: area and severity are choices, and a bad form is refused beside its fields', async () => {
+    const browser = new ConsoleClient(stack.apiUrl);
+    expect((await browser.signIn(stack.adminKey)).status).toBe(303);
+    const form = await browser.get('/ops/start/incident');
+    expect(form.html).toMatch(/<select id="field-area" name="area"><option value="supply">supply<\/option><option value="production">production<\/option><\/select>/);
+    expect(form.html).toContain('<option value="sev1">sev1</option>');
+    const refused = await browser.post('/ops/start/incident', { title: 'X', area: 'supply', severity: 'sev2', description: 'Conveyor 3 stopped', 'requester.name': 'Ops Desk', 'requester.email': 'ops.desk@example.com' });
+    expect(refused.status).toBe(422);
+    expect(fieldBlock(refused.html, 'title')).toContain('must be at least 3 characters');
+    expect(fieldBlock(refused.html, 'description')).toContain('>Conveyor 3 stopped</textarea>');
+    expect(await stack.db.run.count({ where: { process: 'incident', title: { contains: 'Conveyor' } } })).toBe(0);
+  });
+
   it('an acknowledgement after the page escalated records who and at which level they were paged, and the page goes no further', async () => {
     const alertId = `ALR-${randomUUID().slice(0, 8)}`;
     const started = await sendEvent(stack, erpEvent('line.down', { alertId, line: 'Line 5', severity: 'sev3', reportedBy: { name: 'Ops Desk', email: 'ops.desk@example.com' } }), 'monitoring');
