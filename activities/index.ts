@@ -3,6 +3,7 @@ import type { ActivityDeps } from './deps.js';
 import { createFormActivities } from './forms.js';
 import { createHiringActivities } from './hiring.js';
 import { createInboxActivities } from './inbox.js';
+import { createIncidentActivities } from './incidents.js';
 import { createSupplierActivities } from './suppliers.js';
 import { createNotificationActivities } from './notifications.js';
 import { createPurchasingActivities } from './purchasing.js';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSupplierActivities(deps),
     ...createInboxActivities(deps),
     ...createTaskActivities(deps),
+    ...createIncidentActivities(deps),
   };
 }
 

@@ -1,5 +1,5 @@
 import { Prisma } from '../lib/db.js';
-import { approvalRequestMessage, closedRequestMessage, requestSummaryOf, type RequestSummary } from '../lib/slack-messages.js';
+import { approvalRequestMessage, closedRequestMessage, requestSummaryOf, type RequestSummary, type SlackMessage } from '../lib/slack-messages.js';
 import type { ActivityDeps } from './deps.js';
 
 /**
@@ -27,33 +27,52 @@ async function slackUserOf(deps: ActivityDeps, email: string): Promise<string | 
   return found;
 }
 
-/** Posts the request to its approver once: a retry finds the record of the first post and posts nothing. */
-export async function postRequestToSlack(deps: ActivityDeps, requestId: string, extra: Pick<RequestSummary, 'escalatedFrom' | 'onBehalfOf'>): Promise<void> {
+/**
+ * Posts a message about a link (an approval request, an incident page) to its person once: a retry finds the record
+ * of the first post and posts nothing. `version` is what the message's buttons decide on, if it has any.
+ */
+export async function postToSlackOnce(deps: ActivityDeps, requestId: string, email: string, message: () => SlackMessage, version = ''): Promise<void> {
   if (!deps.slack) return;
   try {
     if (await deps.db.slackMessage.findUnique({ where: { requestId } })) return;
-    const { run, ...approval } = await deps.db.approvalRequest.findUniqueOrThrow({ where: { id: requestId }, include: { run: true } });
-    const userId = await slackUserOf(deps, approval.approverEmail);
+    const userId = await slackUserOf(deps, email);
     if (!userId) return;
+    const posted = await deps.slack.postMessage(userId, message());
+    await deps.db.slackMessage.create({ data: { requestId, slackUserId: userId, channel: posted.channel, ts: posted.ts, version } });
+  } catch (error) {
+    deps.logger.warn({ err: error, requestId }, 'message not posted to Slack');
+  }
+}
+
+/** Posts the request to its approver once, with its facts and buttons. */
+export async function postRequestToSlack(deps: ActivityDeps, requestId: string, extra: Pick<RequestSummary, 'escalatedFrom' | 'onBehalfOf'>): Promise<void> {
+  if (!deps.slack) return;
+  try {
+    const { run, ...approval } = await deps.db.approvalRequest.findUniqueOrThrow({ where: { id: requestId }, include: { run: true } });
     const summary = requestSummaryOf(approval, run, extra);
-    const posted = await deps.slack.postMessage(userId, approvalRequestMessage(summary));
-    await deps.db.slackMessage.create({ data: { requestId, slackUserId: userId, channel: posted.channel, ts: posted.ts, version: summary.version } });
+    await postToSlackOnce(deps, requestId, approval.approverEmail, () => approvalRequestMessage(summary), summary.version);
   } catch (error) {
     deps.logger.warn({ err: error, requestId }, 'approval request not posted to Slack');
   }
 }
 
-/** Replaces the buttons of a request's message with how it ended; nothing when it was never posted or is closed. */
-export async function closeSlackMessage(deps: ActivityDeps, requestId: string, outcome: string): Promise<void> {
+/** Replaces a posted message (its buttons gone) with how its link ended; nothing when it was never posted or is closed. */
+export async function closeSlackMessageWith(deps: ActivityDeps, requestId: string, closed: (version: string) => SlackMessage | Promise<SlackMessage>): Promise<void> {
   if (!deps.slack) return;
   try {
-    const message = await deps.db.slackMessage.findUnique({ where: { requestId }, include: { request: { include: { run: true } } } });
+    const message = await deps.db.slackMessage.findUnique({ where: { requestId } });
     if (!message || message.closedAt) return;
-    const { run, ...approval } = message.request;
-    const summary = { ...requestSummaryOf(approval, run), version: message.version };
-    await deps.slack.updateMessage(message.channel, message.ts, closedRequestMessage(summary, outcome));
+    await deps.slack.updateMessage(message.channel, message.ts, await closed(message.version));
     await deps.db.slackMessage.update({ where: { requestId }, data: { closedAt: new Date() } });
   } catch (error) {
     deps.logger.warn({ err: error, requestId }, 'Slack message not updated');
   }
+}
+
+/** Replaces the buttons of a request's message with how it ended (decided, withdrawn, expired). */
+export function closeSlackMessage(deps: ActivityDeps, requestId: string, outcome: string): Promise<void> {
+  return closeSlackMessageWith(deps, requestId, async (version) => {
+    const { run, ...approval } = await deps.db.approvalRequest.findUniqueOrThrow({ where: { id: requestId }, include: { run: true } });
+    return closedRequestMessage({ ...requestSummaryOf(approval, run), version }, outcome);
+  });
 }

@@ -37,6 +37,22 @@ export interface Kpis {
     open: number;
     escalated: number;
   }>;
+  /**
+   * Incidents opened in the window, per severity: time to acknowledge and time to resolve (from when each opened),
+   * breaches (acknowledged later than the severity's acknowledgement time, or not by then), escalated pages, and how
+   * many are still open.
+   */
+  incidents: Array<{
+    severity: string;
+    opened: number;
+    acknowledged: number;
+    timeToAcknowledge: { p50: number | null; p90: number | null };
+    breaches: number;
+    escalated: number;
+    resolved: number;
+    timeToResolve: { p50: number | null; p90: number | null };
+    open: number;
+  }>;
   /** Runs started and completed per ISO week (Monday, UTC). */
   weeklyThroughput: Array<{ weekStart: string; started: number; completed: number }>;
 }

@@ -28,7 +28,7 @@ export async function computeKpis(db: Db, query: KpiQuery): Promise<Kpis> {
   const runFilter = (alias: string) =>
     Prisma.sql`(${process}::text IS NULL OR ${Prisma.raw(alias)}.process = ${process}) AND ${Prisma.raw(alias)}.status <> 'not_started'`;
 
-  const [statusRows, cycle, cycleWeeks, steps, approvers, channels, nudges, oldest, throughput, tasks] = await Promise.all([
+  const [statusRows, cycle, cycleWeeks, steps, approvers, channels, nudges, oldest, throughput, tasks, incidents] = await Promise.all([
     db.$queryRaw<Array<{ status: string; n: number }>>`
       SELECT r.status, count(*)::int AS n FROM "Run" r
       WHERE r."startedAt" >= ${from} AND r."startedAt" < ${to} AND ${runFilter('r')}
@@ -112,6 +112,7 @@ export async function computeKpis(db: Db, query: KpiQuery): Promise<Kpis> {
            AND r."closedAt" >= ${from} AND r."closedAt" < ${to} AND ${runFilter('r')}) AS completed
       FROM weeks w ORDER BY w.week`,
     taskFigures(db, from, to, runFilter('r')),
+    incidentFigures(db, from, to, runFilter('r')),
   ]);
 
   const count = (status: string) => num(statusRows.find((row) => row.status === status)?.n);
@@ -158,6 +159,7 @@ export async function computeKpis(db: Db, query: KpiQuery): Promise<Kpis> {
     })),
     weeklyThroughput: throughput.map((t) => ({ weekStart: day(t.week), started: num(t.started), completed: num(t.completed) })),
     tasks,
+    incidents,
   };
 }
 
@@ -188,5 +190,36 @@ async function taskFigures(db: Db, from: Date, to: Date, runFilter: Prisma.Sql):
     timeToComplete: { p50: maybe(row.completeP50), p90: maybe(row.completeP90) },
     open: num(row.open),
     escalated: num(row.escalated),
+  }));
+}
+
+/**
+ * Per severity: time to acknowledge and time to resolve (percentiles in seconds from when each incident opened),
+ * breaches (acknowledged after its acknowledgeBy; or not acknowledged and past it, until now or until its run closed),
+ * escalated pages and the incidents still open.
+ */
+async function incidentFigures(db: Db, from: Date, to: Date, runFilter: Prisma.Sql): Promise<Kpis['incidents']> {
+  const rows = await db.$queryRaw<
+    Array<{ severity: string; opened: number; acknowledged: number; ackP50: number | null; ackP90: number | null; breaches: number; escalated: number; resolved: number; resolveP50: number | null; resolveP90: number | null; open: number }>
+  >`
+    SELECT i.severity,
+      count(*)::int AS opened,
+      count(*) FILTER (WHERE i."acknowledgedAt" IS NOT NULL)::int AS acknowledged,
+      percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM i."acknowledgedAt" - i."openedAt")) FILTER (WHERE i."acknowledgedAt" IS NOT NULL) AS "ackP50",
+      percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM i."acknowledgedAt" - i."openedAt")) FILTER (WHERE i."acknowledgedAt" IS NOT NULL) AS "ackP90",
+      count(*) FILTER (WHERE coalesce(i."acknowledgedAt", r."closedAt", now()) > i."acknowledgeBy")::int AS breaches,
+      count(*) FILTER (WHERE i."escalationLevel" > 0)::int AS escalated,
+      count(*) FILTER (WHERE i."resolvedAt" IS NOT NULL)::int AS resolved,
+      percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM i."resolvedAt" - i."openedAt")) FILTER (WHERE i."resolvedAt" IS NOT NULL) AS "resolveP50",
+      percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM i."resolvedAt" - i."openedAt")) FILTER (WHERE i."resolvedAt" IS NOT NULL) AS "resolveP90",
+      count(*) FILTER (WHERE i."resolvedAt" IS NULL AND r.status = 'running')::int AS open
+    FROM "Incident" i JOIN "Run" r ON r.id = i."runId"
+    WHERE i."openedAt" >= ${from} AND i."openedAt" < ${to} AND ${runFilter}
+    GROUP BY i.severity ORDER BY i.severity`;
+  return rows.map(({ severity, ackP50, ackP90, resolveP50, resolveP90, ...counts }) => ({
+    severity,
+    ...(Object.fromEntries(Object.entries(counts).map(([name, value]) => [name, num(value)])) as typeof counts),
+    timeToAcknowledge: { p50: maybe(ackP50), p90: maybe(ackP90) },
+    timeToResolve: { p50: maybe(resolveP50), p90: maybe(resolveP90) },
   }));
 }

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../lib/db.js';
 import type { Run, Task } from '../lib/generated/prisma/client.js';
 import { findProcess } from '../processes/index.js';
@@ -20,6 +18,7 @@ import type { TaskDefinition } from '../processes/types.js';
 import { auditDutyRefusal } from './approval-service.js';
 import type { ApiContext } from './context.js';
 import { checkFormValues } from './form-fields.js';
+import { closedOrUnavailable, executeRunUpdate, notDoneText, runNoLongerActs, type RunActor, type UnansweredAction } from './run-updates.js';
 
 /**
  * Every channel's way to act on a human task (its link's page, My approvals, the JSON API): the completion form is
@@ -30,12 +29,7 @@ import { checkFormValues } from './form-fields.js';
 export type TaskWithRun = Task & { run: Run };
 
 /** Who acts, through which channel, from where. */
-export interface TaskActor {
-  email: string;
-  channel: TaskChannel;
-  ip?: string;
-  userAgent?: string;
-}
+export type TaskActor = RunActor<TaskChannel>;
 
 export type TaskActionKind = 'claim' | 'unclaim' | 'hand_back' | 'complete';
 
@@ -45,14 +39,11 @@ export type TaskActionOutcome =
   | { kind: 'held_by_other'; holder: TaskPerson }
   /** Completed already, by someone else or by an earlier submit of the same person. */
   | { kind: 'already_completed'; by: string }
-  /** Closed without being done, or its run is over. */
-  | { kind: 'closed'; reason: string }
   /** The form (or the hand back's reason) has errors, by field; nothing was sent to the run. */
   | { kind: 'invalid_form'; errors: Record<string, string> }
   | { kind: 'refused'; refusal: TaskRefusal; message: string }
-  /** Sent, but the run did not confirm in time (e.g. no worker); repeating is safe. */
-  | { kind: 'pending' }
-  | { kind: 'unavailable' };
+  /** Closed without being done (or its run is over), not confirmed in time, or not deliverable. */
+  | UnansweredAction;
 
 const taskRefusals = new Set<string>(Object.values(TaskRefusal));
 
@@ -64,9 +55,8 @@ export function taskDefinitionOf(task: TaskWithRun): TaskDefinition | undefined 
 export function closedBecause(task: TaskWithRun): TaskActionOutcome | undefined {
   if (task.status === 'completed') return { kind: 'already_completed', by: task.holderName ?? task.completedBy ?? 'someone' };
   if (task.status === 'cancelled') return { kind: 'closed', reason: task.closedReason ?? 'it was closed' };
-  // not_started: the start's answer was lost, but the workflow opened this task, so it did start.
-  if (task.run.status !== 'running' && task.run.status !== 'not_started') return { kind: 'closed', reason: `the run is ${task.run.status}` };
-  return undefined;
+  const ended = runNoLongerActs(task.run);
+  return ended ? { kind: 'closed', reason: ended } : undefined;
 }
 
 export function findTask(db: Db, taskId: string): Promise<TaskWithRun | null> {
@@ -152,28 +142,18 @@ async function sendTaskUpdate(
   actor: TaskActor,
   action: TaskActionKind | 'reassign',
 ): Promise<TaskActionOutcome> {
-  try {
-    const state = await ctx.temporal.withDeadline(Date.now() + (ctx.decisionWaitMs ?? 15_000), () =>
-      ctx.temporal.workflow.getHandle(task.runId).executeUpdate<TaskState, [unknown]>(update, { args: [arg], updateId }),
-    );
-    return { kind: 'done', state };
-  } catch (error) {
-    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (error as { code?: number }).code === 4 /* DEADLINE_EXCEEDED */) return { kind: 'pending' };
-    const cause = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure ? error.cause : undefined;
-    if (cause?.type === TaskRefusal.heldByOther) return { kind: 'held_by_other', holder: (cause.details?.[0] ?? { email: '', name: 'someone else' }) as TaskPerson };
-    if (cause?.type === TaskRefusal.separationOfDuties) {
-      // The validator writes nothing: the attempt is evidence, so the API records it.
-      await auditDutyRefusal(ctx, task, { actor: actor.email, action: action === 'complete' ? 'complete' : action === 'reassign' ? 'reassign' : 'claim', channel: actor.channel, ip: actor.ip }, cause.message, 'task');
-    }
-    if (cause?.type && taskRefusals.has(cause.type) && cause.type !== TaskRefusal.notOpen) return { kind: 'refused', refusal: cause.type as TaskRefusal, message: cause.message };
-    // Closed meanwhile (completed, the run moved on or ended): say so from the records, or from the run's refusal.
-    const fresh = await findTask(ctx.db, task.id);
-    const closed = fresh && closedBecause(fresh);
-    if (closed) return closed;
-    if (cause) return { kind: 'closed', reason: cause.message };
-    ctx.logger.warn({ err: error, taskId: task.id }, 'task action not delivered');
-    return { kind: 'unavailable' };
+  const answer = await executeRunUpdate<TaskState>(ctx, task.runId, update, arg, updateId);
+  if (answer.kind === 'done') return { kind: 'done', state: answer.result };
+  if (answer.kind === 'pending') return answer;
+  const cause = answer.kind === 'refused' ? answer.cause : undefined;
+  if (cause?.type === TaskRefusal.heldByOther) return { kind: 'held_by_other', holder: (cause.details?.[0] ?? { email: '', name: 'someone else' }) as TaskPerson };
+  if (cause?.type === TaskRefusal.separationOfDuties) {
+    // The validator writes nothing: the attempt is evidence, so the API records it.
+    await auditDutyRefusal(ctx, task, { actor: actor.email, action: action === 'complete' ? 'complete' : action === 'reassign' ? 'reassign' : 'claim', channel: actor.channel, ip: actor.ip }, cause.message, 'task');
   }
+  if (cause?.type && taskRefusals.has(cause.type) && cause.type !== TaskRefusal.notOpen) return { kind: 'refused', refusal: cause.type as TaskRefusal, message: cause.message };
+  // Closed meanwhile (completed, the run moved on or ended): say so from the records, or from the run's refusal.
+  return closedOrUnavailable(ctx, answer, () => findTask(ctx.db, task.id), closedBecause, { taskId: task.id });
 }
 
 /** One line saying why an action did not happen, for pages and JSON errors alike. */
@@ -183,15 +163,7 @@ export function outcomeText(outcome: Exclude<TaskActionOutcome, { kind: 'done' }
       return `${outcome.holder.name} (${outcome.holder.email}) already holds this task.`;
     case 'already_completed':
       return `This task was already completed by ${outcome.by}.`;
-    case 'closed':
-      return `This task is closed: ${outcome.reason}.`;
-    case 'invalid_form':
-      return 'Some fields need your attention.';
-    case 'refused':
-      return `${outcome.message}.`;
-    case 'pending':
-      return 'Sent, but the run has not confirmed it yet: reload this page in a minute (sending again is safe).';
-    case 'unavailable':
-      return 'The run cannot take this right now; nothing was changed. Try again in a few minutes.';
+    default:
+      return notDoneText('task', outcome);
   }
 }

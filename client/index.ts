@@ -36,6 +36,8 @@ export type InboundEvent = Schemas['Event'];
 export type ApiError = Schemas['Error'];
 export type Task = Schemas['Task'];
 export type TaskDetail = Schemas['TaskDetail'];
+export type Incident = Schemas['Incident'];
+export type IncidentDetail = Schemas['IncidentDetail'];
 export type StartRunBody = NonNullable<operations['startRun']['requestBody']>['content']['application/json'];
 export type DecisionBody = NonNullable<operations['decide']['requestBody']>['content']['application/json'];
 export type { components, operations, paths };

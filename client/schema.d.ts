@@ -418,6 +418,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Incidents, newest first: open or resolved, by severity or area
+         * @description Scope `runs:read`.
+         */
+        get: operations["listIncidents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/incidents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An incident: where its page went, who owns it, the statuses posted and its resolution
+         * @description Access: runs:read, or incidents:write for someone it was paged to.
+         */
+        get: operations["getIncident"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/incidents/{id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge an incident the key holder was paged for: the paging stops and they own it; if someone was first, 409 says who
+         * @description Scope `incidents:write`.
+         */
+        post: operations["acknowledgeIncident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/incidents/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post a status for the next update to the stakeholders (the owner only)
+         * @description Scope `incidents:write`.
+         */
+        post: operations["postIncidentStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/incidents/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve the incident with a summary (the owner only): the stakeholders are told and the review task opens
+         * @description Scope `incidents:write`.
+         */
+        post: operations["resolveIncident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/events/{id}": {
         parameters: {
             query?: never;
@@ -1286,6 +1386,103 @@ export interface components {
             /** @description The completion form as JSON Schema: POST /tasks/{id}/complete sends its values */
             form?: unknown;
         };
+        Incident: {
+            /** @example incident-key-erp_DIS-2027-0142 */
+            runId: string;
+            title: string;
+            /** @enum {string} */
+            area: "supply" | "production";
+            /** @enum {string} */
+            severity: "sev1" | "sev2" | "sev3";
+            /**
+             * @description paging: nobody acknowledged yet; closed: its run ended without a resolution
+             * @enum {string}
+             */
+            status: "paging" | "acknowledged" | "resolved" | "closed";
+            runStatus: string;
+            /** Format: date-time */
+            openedAt: string;
+            /**
+             * Format: date-time
+             * @description When the severity's acknowledgement time ran out
+             */
+            acknowledgeBy: string;
+            /** Format: date-time */
+            acknowledgedAt: string | null;
+            /** @description Who acknowledged first: the owner */
+            acknowledgedBy: {
+                email: string;
+                name: string;
+            } | null;
+            /** @description How far the page went: 0 the on-call owner, 1 the next in the chain, … */
+            escalationLevel: number;
+            /** @description Acknowledged after acknowledgeBy, or not acknowledged and past it */
+            breached: boolean;
+            lastStatus: string | null;
+            /** Format: date-time */
+            lastStatusAt: string | null;
+            statusUpdatesSent: number;
+            /** Format: date-time */
+            resolvedAt: string | null;
+            resolution: string | null;
+        };
+        IncidentDetail: {
+            /** @example incident-key-erp_DIS-2027-0142 */
+            runId: string;
+            title: string;
+            /** @enum {string} */
+            area: "supply" | "production";
+            /** @enum {string} */
+            severity: "sev1" | "sev2" | "sev3";
+            /**
+             * @description paging: nobody acknowledged yet; closed: its run ended without a resolution
+             * @enum {string}
+             */
+            status: "paging" | "acknowledged" | "resolved" | "closed";
+            runStatus: string;
+            /** Format: date-time */
+            openedAt: string;
+            /**
+             * Format: date-time
+             * @description When the severity's acknowledgement time ran out
+             */
+            acknowledgeBy: string;
+            /** Format: date-time */
+            acknowledgedAt: string | null;
+            /** @description Who acknowledged first: the owner */
+            acknowledgedBy: {
+                email: string;
+                name: string;
+            } | null;
+            /** @description How far the page went: 0 the on-call owner, 1 the next in the chain, … */
+            escalationLevel: number;
+            /** @description Acknowledged after acknowledgeBy, or not acknowledged and past it */
+            breached: boolean;
+            lastStatus: string | null;
+            /** Format: date-time */
+            lastStatusAt: string | null;
+            statusUpdatesSent: number;
+            /** Format: date-time */
+            resolvedAt: string | null;
+            resolution: string | null;
+            /** @description Everyone paged, in order */
+            paged: {
+                email: string;
+                name: string;
+                as: string;
+                level: number;
+                /** Format: date-time */
+                pagedAt: string;
+                linkWorks: boolean;
+            }[];
+            /** @description What the owner posted, oldest first */
+            statuses: {
+                text: string;
+                by: string;
+                /** Format: date-time */
+                at: string;
+            }[];
+        };
         Event: {
             eventId: string;
             /** @example ats */
@@ -1795,7 +1992,8 @@ export interface operations {
                      *       "reason": "The CFO signs from 150,000 EUR (board decision of 2026-02-20)",
                      *       "bounds": {
                      *         "minimumSla": "1h",
-                     *         "minimumRetryBudget": "1m"
+                     *         "minimumRetryBudget": "1m",
+                     *         "minimumPageInterval": "5m"
                      *       },
                      *       "schema": {
                      *         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -2662,6 +2860,40 @@ export interface operations {
                          * @description When the COO decides go/no-go; by default the policy's cutoffBefore before the launch date
                          */
                         cutoffAt?: string;
+                        requester: {
+                            name: string;
+                            /** Format: email */
+                            email: string;
+                        };
+                    };
+                    /** @description Overrides of the process's policy for this run (needs runs:configure; same bounds as the policy): see GET /processes/{key}/policy */
+                    settings?: {
+                        [key: string]: unknown;
+                    };
+                } | {
+                    /** @enum {string} */
+                    process: "incident";
+                    input: {
+                        title: string;
+                        /**
+                         * @description The area whose on-call owner is paged
+                         * @enum {string}
+                         */
+                        area: "supply" | "production";
+                        /**
+                         * @description Sets the acknowledgement time, status-update interval, stakeholders and escalation chain (policy)
+                         * @enum {string}
+                         */
+                        severity: "sev1" | "sev2" | "sev3";
+                        description: string;
+                        /** @description What is hit: a supplier, a line, a site */
+                        affected?: string;
+                        /** @description The alert or ERP record that raised it */
+                        source?: {
+                            system: string;
+                            reference: string;
+                        };
+                        /** @description Who reported it; told when it is resolved */
                         requester: {
                             name: string;
                             /** Format: email */
@@ -4684,6 +4916,624 @@ export interface operations {
             };
         };
     };
+    listIncidents: {
+        parameters: {
+            query?: {
+                /** @description open: not resolved and its run still running */
+                status?: "open" | "resolved";
+                severity?: "sev1" | "sev2" | "sev3";
+                area?: "supply" | "production";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Incidents */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Incident"][];
+                    };
+                };
+            };
+            /** @description No API key, or one that is not valid or was revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key lacks the needed scope (runs:read) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid parameters, query or body; details.issues names each field path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many failed key checks from this client or for this key id; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed by this request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The workflow engine or the database is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getIncident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The incident */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentDetail"];
+                };
+            };
+            /** @description No API key, or one that is not valid or was revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key lacks the needed scope (runs:read, or incidents:write for someone it was paged to) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such incident */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid parameters, query or body; details.issues names each field path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many failed key checks from this client or for this key id; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed by this request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The workflow engine or the database is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    acknowledgeIncident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done: the incident as it stands now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            /** @description Sent; the run has not confirmed it yet. Repeating is safe. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "pending";
+                        message: string;
+                    };
+                };
+            };
+            /** @description Malformed JSON in the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or one that is not valid or was revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key’s person was not paged for it (acknowledge), or does not own it (status, resolve) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such incident */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Someone acknowledged it first (details.acknowledgedBy says who), or nobody has yet (status, resolve) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description It is resolved, or its run ended */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body encoding */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid body: the status or summary is missing or too long */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many failed key checks from this client or for this key id; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed by this request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The workflow engine or the database is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postIncidentStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "text": "Second supplier confirmed 4 t of resin for Thursday"
+                 *     }
+                 */
+                "application/json": {
+                    text: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Done: the incident as it stands now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            /** @description Sent; the run has not confirmed it yet. Repeating is safe. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "pending";
+                        message: string;
+                    };
+                };
+            };
+            /** @description Malformed JSON in the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or one that is not valid or was revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key’s person was not paged for it (acknowledge), or does not own it (status, resolve) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such incident */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Someone acknowledged it first (details.acknowledgedBy says who), or nobody has yet (status, resolve) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description It is resolved, or its run ended */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body encoding */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid body: the status or summary is missing or too long */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many failed key checks from this client or for this key id; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed by this request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The workflow engine or the database is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resolveIncident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "summary": "Deliveries resumed from the second supplier; the first is back from Monday."
+                 *     }
+                 */
+                "application/json": {
+                    summary: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Done: the incident as it stands now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            /** @description Sent; the run has not confirmed it yet. Repeating is safe. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "pending";
+                        message: string;
+                    };
+                };
+            };
+            /** @description Malformed JSON in the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or one that is not valid or was revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key’s person was not paged for it (acknowledge), or does not own it (status, resolve) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such incident */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Someone acknowledged it first (details.acknowledgedBy says who), or nobody has yet (status, resolve) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description It is resolved, or its run ended */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body encoding */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid body: the status or summary is missing or too long */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many failed key checks from this client or for this key id; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed by this request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The workflow engine or the database is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getEvent: {
         parameters: {
             query?: never;
@@ -5946,6 +6796,26 @@ export interface operations {
                             };
                             open: number;
                             escalated: number;
+                        }[];
+                        /** @description Incidents opened in the window, per severity; times from when each opened */
+                        incidents: {
+                            severity: string;
+                            opened: number;
+                            acknowledged: number;
+                            timeToAcknowledge: {
+                                p50: number | null;
+                                p90: number | null;
+                            };
+                            /** @description Acknowledged later than the severity's acknowledgement time, or not by then */
+                            breaches: number;
+                            /** @description Pages that went past the on-call owner */
+                            escalated: number;
+                            resolved: number;
+                            timeToResolve: {
+                                p50: number | null;
+                                p90: number | null;
+                            };
+                            open: number;
                         }[];
                     };
                 };

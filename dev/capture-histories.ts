@@ -34,6 +34,7 @@ const scenarios = [
   'test/e2e/escalation-rules.test.ts',
   'test/e2e/human-tasks.test.ts',
   'test/e2e/launch-readiness.test.ts',
+  'test/e2e/incident.test.ts',
 ];
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : scenarios;

@@ -6,6 +6,8 @@ export interface DemoPerson {
   department: string;
   managerEmail?: string;
   roles: string[];
+  /** Not a user of the simulated Slack workspace: what reaches them is mail only. */
+  noSlack?: true;
 }
 
 /** A small company: enough people for every capex step, escalation and role in the demo and the tests. */
@@ -34,9 +36,17 @@ export const demoOrg: DemoPerson[] = [
   { email: 'ella.novak@example.com', name: 'Ella Novak', department: 'Customer Service', managerEmail: 'riley.chen@example.com', roles: ['customer-service'] },
   { email: 'ravi.patel@example.com', name: 'Ravi Patel', department: 'Finance', managerEmail: 'priya.shah@example.com', roles: ['finance-controller'] },
   // Who gets a new hire's first day ready (hiring's preparation tasks): IT's laptop and accounts, facilities' desk.
-  { email: 'ben.carter@example.com', name: 'Ben Carter', department: 'IT', managerEmail: 'omar.haddad@example.com', roles: ['it'] },
-  { email: 'zoe.adams@example.com', name: 'Zoe Adams', department: 'IT', managerEmail: 'omar.haddad@example.com', roles: ['it'] },
+  { email: 'leo.martin@example.com', name: 'Leo Martin', department: 'IT', managerEmail: 'omar.haddad@example.com', roles: ['it'] },
+  { email: 'mia.schultz@example.com', name: 'Mia Schultz', department: 'IT', managerEmail: 'omar.haddad@example.com', roles: ['it'] },
   { email: 'rosa.diaz@example.com', name: 'Rosa Diaz', department: 'Facilities', managerEmail: 'dana.whitfield@example.com', roles: ['facilities'] },
+  // Incidents (incident): each area's on-call rota and head, and the key-account managers sales tells customers through.
+  { email: 'grace.huang@example.com', name: 'Grace Huang', department: 'Supply', managerEmail: 'dana.whitfield@example.com', roles: ['department-head:supply'] },
+  { email: 'zoe.adams@example.com', name: 'Zoe Adams', department: 'Supply', managerEmail: 'grace.huang@example.com', roles: ['on-call:supply:primary'] },
+  { email: 'ivan.petrov@example.com', name: 'Ivan Petrov', department: 'Supply', managerEmail: 'grace.huang@example.com', roles: ['on-call:supply:secondary'], noSlack: true },
+  { email: 'nina.kowalski@example.com', name: 'Nina Kowalski', department: 'Production', managerEmail: 'dana.whitfield@example.com', roles: ['department-head:production'] },
+  { email: 'ben.carter@example.com', name: 'Ben Carter', department: 'Production', managerEmail: 'nina.kowalski@example.com', roles: ['on-call:production:primary'] },
+  { email: 'tom.reyes@example.com', name: 'Tom Reyes', department: 'Production', managerEmail: 'nina.kowalski@example.com', roles: ['on-call:production:secondary'] },
+  { email: 'sofia.rossi@example.com', name: 'Sofia Rossi', department: 'Sales', managerEmail: 'riley.chen@example.com', roles: ['key-accounts'] },
 ];
 
 /** Inserts the demo people that are missing; never overwrites edits. */

@@ -32,7 +32,7 @@ interface DevSecrets {
   tokenSecret: string;
   /** An admin API key for the local Ops Desk, minted on first start. */
   apiKey?: string;
-  /** Standard Webhooks secrets of the event sources the simulators play (ats, erp). */
+  /** Standard Webhooks secrets of the inbound event sources (ats, erp, monitoring). */
   eventSecrets?: Record<string, string>;
   /** The signing secret the simulated Slack workspace signs clicks with. */
   slackSigningSecret?: string;
@@ -211,7 +211,9 @@ async function main(): Promise<void> {
 
   const apiPort = await freePort(Number(process.env.API_PORT ?? 4000));
   const publicBaseUrl = process.env.PUBLIC_BASE_URL ?? `http://localhost:${apiPort}`;
-  secrets.eventSecrets ??= { ats: `whsec_${randomBytes(24).toString('base64')}`, erp: `whsec_${randomBytes(24).toString('base64')}` };
+  const eventSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
+  // Sources added since the file was written get a secret of their own; the ones it has keep theirs.
+  secrets.eventSecrets = { ats: eventSecret(), erp: eventSecret(), monitoring: eventSecret(), ...secrets.eventSecrets };
   await saveDevSecrets(secrets);
   // The simulated ATS tells the engine about accepted and withdrawn offers, signed like the real one would.
   simulators.ats.sendEventsTo({ url: `http://127.0.0.1:${apiPort}/events/ats`, secret: secrets.eventSecrets.ats! });
@@ -262,7 +264,7 @@ async function main(): Promise<void> {
     `  Mail           ${mailWebUrl ?? '(sent through ' + smtpUrl.replace(/\/\/[^@]*@/, '//***@') + ')'}`,
     `  Simulators     ${simulators.url}/{erp,hris,ats,screening,esign,it}   (ERP, HRIS, ATS, screening, e-signature, IT)`,
     `  Slack          ${process.env.SLACK_BOT_TOKEN ? slack.SLACK_API_URL ?? 'https://slack.com/api/' : `${simulators.url}/slack/_control/messages (simulated workspace: POST /slack/_control/click {user,ts,action} clicks)`}`,
-    `  Event secrets  .data/dev-secrets.json (POST /events/ats and /events/erp are signed with them)`,
+    `  Event secrets  .data/dev-secrets.json (POST /events/ats, /events/erp and /events/monitoring are signed with them)`,
     `  Metrics        ${publicBaseUrl}/metrics (API), http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics (worker), http://127.0.0.1:${env.TEMPORAL_SDK_METRICS_PORT}/metrics (Temporal SDK); the worker logs other ports if these were taken`,
     `  API key        ${secrets.apiKey}   (admin, acts as ops.desk@example.com; kept in .data/dev-secrets.json)`,
     '',

@@ -7,7 +7,7 @@ import { safeEqual } from './tokens.js';
  * shown once at creation and never again.
  */
 export const scopeSchemaHint =
-  'runs:start:<process> | runs:start:* | runs:read | runs:manage | runs:act-for-others | runs:configure | decisions:write | tasks:write | directory:read | directory:write | audit:read | webhooks:manage | schedules:manage | policies:write | admin';
+  'runs:start:<process> | runs:start:* | runs:read | runs:manage | runs:act-for-others | runs:configure | decisions:write | tasks:write | incidents:write | directory:read | directory:write | audit:read | webhooks:manage | schedules:manage | policies:write | admin';
 
 /** Every scope a key can hold, besides `runs:start:<process>` for a registered process. */
 export const knownScopes = [
@@ -18,6 +18,7 @@ export const knownScopes = [
   'runs:configure',
   'decisions:write',
   'tasks:write',
+  'incidents:write',
   'directory:read',
   'directory:write',
   'audit:read',

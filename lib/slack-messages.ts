@@ -183,3 +183,39 @@ export function reasonModal(kind: 'rejected' | 'changes_requested', metadata: st
     ],
   };
 }
+
+/** What an incident page's Slack message shows: the incident's facts and the person's own page link. */
+export interface IncidentPageSummary {
+  runTitle: string;
+  /** Why this person is paged ("on call for supply", "head of supply"). */
+  as: string;
+  acknowledgeWithin: string;
+  escalatedFrom: string[];
+  facts: Fact[];
+  /** The person's page link (the same token as their mail): acknowledging is a POST on that page. */
+  link: string;
+}
+
+/** A page: who is asked and why, the facts, and the link to acknowledge (no buttons: the page is the one place to act). */
+export function incidentPageMessage(page: IncidentPageSummary): SlackMessage {
+  const why = page.escalatedFrom.length
+    ? `Nobody acknowledged in time (${escapeMrkdwn(page.escalatedFrom.join(', '))}): paged to you as ${escapeMrkdwn(page.as)}.`
+    : `You are paged as ${escapeMrkdwn(page.as)}.`;
+  return {
+    text: normaliseForDisplay(`Incident: ${page.runTitle}: acknowledge within ${page.acknowledgeWithin}`),
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: clip(normaliseForDisplay(`Incident: ${page.runTitle}`), 150) } },
+      section(why),
+      ...factBlocks(page.facts),
+      section(`<${page.link}|Open the incident to acknowledge it> within ${escapeMrkdwn(page.acknowledgeWithin)}; whoever acknowledges first owns it.`),
+    ],
+  };
+}
+
+/** The page's message once it is over: who acknowledged it (or why it closed), in place of the link. */
+export function closedIncidentPageMessage(page: Pick<IncidentPageSummary, 'runTitle' | 'facts'>, outcome: string): SlackMessage {
+  return {
+    text: normaliseForDisplay(`Incident: ${page.runTitle}: ${outcome}`),
+    blocks: [section(`*${escapeMrkdwn(page.runTitle)}*`), ...factBlocks(page.facts), section(clip(escapeMrkdwn(outcome), 3000))],
+  };
+}

@@ -1,6 +1,7 @@
 import { capexProcess } from './capex.js';
 import { contractProcess } from './contract.js';
 import { hiringProcess } from './hiring.js';
+import { incidentProcess } from './incident.js';
 import { invoiceMatchProcess } from './invoice-match.js';
 import { launchReadinessProcess } from './launch-readiness.js';
 import { supplierOnboardingProcess } from './supplier-onboarding.js';
@@ -19,6 +20,7 @@ export const processes: ReadonlyArray<ProcessDefinition<any, any>> = [
   supplierOnboardingProcess,
   supplierRescreeningProcess,
   launchReadinessProcess,
+  incidentProcess,
 ];
 
 export function findProcess(key: string): ProcessDefinition | undefined {
@@ -41,7 +43,7 @@ const policySchemas = new Map<string, z.ZodType>();
 
 /** A process's policy schema under these bounds, built once (building one walks the input's JSON Schema). */
 export function policySchemaOf(process: ProcessDefinition, limits: PolicyLimits): z.ZodType {
-  const key = `${process.key}|${limits.minimumSla}|${limits.minimumRetryBudget}`;
+  const key = `${process.key}|${limits.minimumSla}|${limits.minimumRetryBudget}|${limits.minimumPageInterval}`;
   let schema = policySchemas.get(key);
   if (!schema) policySchemas.set(key, (schema = process.policySchema(limits)));
   return schema;

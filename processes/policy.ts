@@ -18,10 +18,15 @@ export interface PolicyLimits {
   minimumSla: Duration;
   /** The smallest retry budget for calls to external systems. */
   minimumRetryBudget: Duration;
+  /**
+   * How soon an unacknowledged incident page may escalate and how often its status updates may go out: an incident
+   * is measured in minutes, where an approval's reminders are measured in hours.
+   */
+  minimumPageInterval: Duration;
 }
 
-export const productionLimits: PolicyLimits = { minimumSla: '1h', minimumRetryBudget: '1m' };
-export const shortDurationLimits: PolicyLimits = { minimumSla: '1s', minimumRetryBudget: '1s' };
+export const productionLimits: PolicyLimits = { minimumSla: '1h', minimumRetryBudget: '1m', minimumPageInterval: '5m' };
+export const shortDurationLimits: PolicyLimits = { minimumSla: '1s', minimumRetryBudget: '1s', minimumPageInterval: '1s' };
 
 export function policyLimits(allowShortDurations: boolean): PolicyLimits {
   return allowShortDurations ? shortDurationLimits : productionLimits;
@@ -37,6 +42,8 @@ export function boundedDuration(minimum: Duration, maximum: Duration = LONGEST) 
 
 /** A reminder interval, an SLA or a deadline a person has to meet. */
 export const slaDuration = (limits: PolicyLimits) => boundedDuration(limits.minimumSla);
+/** An incident's acknowledgement window or status-update interval. */
+export const pageInterval = (limits: PolicyLimits) => boundedDuration(limits.minimumPageInterval, '7d');
 /** How long a call to an external system is retried. */
 export const retryBudget = (limits: PolicyLimits) => boundedDuration(limits.minimumRetryBudget, '7d');
 

@@ -8,3 +8,4 @@ export { supplierOnboardingWorkflow } from './supplier-onboarding.js';
 export { supplierRescreeningWorkflow } from './supplier-rescreening.js';
 export { launchReadinessWorkflow } from './launch-readiness.js';
 export { signInLinkWorkflow, approverDigestWorkflow } from './person-mail.js';
+export { incidentWorkflow } from './incident.js';

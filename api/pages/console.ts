@@ -59,7 +59,10 @@ ${k.oldestOpen.map((o) => html`<tr><td><a href="/ops/runs/${o.runId}">${o.runTit
 ${k.approvers.map((a) => html`<tr><td>${a.name}</td><td>${a.decided}</td><td>${formatDuration(a.p50)}</td><td>${formatDuration(a.p90)}</td><td>${a.open}</td></tr>`)}</tbody></table></div>
 <h2>Decisions by channel</h2>
 ${k.channels.length === 0 ? html`<p>No decisions yet.</p>` : html`<div class="table-scroll"><table class="data" id="channels"><thead><tr><th>Channel</th><th>Decided</th><th>Share</th><th>Time to decide p50</th></tr></thead><tbody>
-${k.channels.map((c) => html`<tr><td>${CHANNEL_LABELS[c.channel]}</td><td>${c.decided}</td><td>${share(c.decided)}</td><td>${formatDuration(c.p50)}</td></tr>`)}</tbody></table></div>`}`;
+${k.channels.map((c) => html`<tr><td>${CHANNEL_LABELS[c.channel]}</td><td>${c.decided}</td><td>${share(c.decided)}</td><td>${formatDuration(c.p50)}</td></tr>`)}</tbody></table></div>`}
+<h2>Incidents</h2>
+${k.incidents.length === 0 ? html`<p>No incidents in this window.</p>` : html`<div class="table-scroll"><table class="data" id="incidents"><thead><tr><th>Severity</th><th>Opened</th><th>Acknowledged</th><th>Time to acknowledge p50</th><th>p90</th><th>Breaches</th><th>Escalated</th><th>Resolved</th><th>Time to resolve p50</th><th>p90</th><th>Open</th></tr></thead><tbody>
+${k.incidents.map((i) => html`<tr><td>${i.severity.toUpperCase()}</td><td>${i.opened}</td><td>${i.acknowledged}</td><td>${formatDuration(i.timeToAcknowledge.p50)}</td><td>${formatDuration(i.timeToAcknowledge.p90)}</td><td>${i.breaches}</td><td>${i.escalated}</td><td>${i.resolved}</td><td>${formatDuration(i.timeToResolve.p50)}</td><td>${formatDuration(i.timeToResolve.p90)}</td><td>${i.open}</td></tr>`)}</tbody></table></div>`}`;
   return page('Dashboard', body);
 }
 

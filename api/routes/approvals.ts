@@ -14,9 +14,11 @@ import type { ApprovalRequest, Run } from '../../lib/generated/prisma/client.js'
 import { renderExternalForm, submitExternalForm } from '../external-form.js';
 import { renderRevisionPage, submitRevision } from '../revision-form.js';
 import { postTaskLink, showTaskLink } from '../task-pages.js';
+import { postIncidentLink, showIncidentLink } from '../incident-pages.js';
+import { PAGE_LINK_KIND } from '../../processes/incident-messages.js';
 
-/** A human task's link, used or not: its page shows the task as it stands (read-only once the link stopped working). */
-const taskLinkOf = (link: LinkLookup) => (link.ok || link.kind !== 'not_found') && link.approval.kind === 'task' ? link.approval : undefined;
+/** A link of this kind, used or not: its page shows its task or incident as it stands (read-only once the link stopped working). */
+const linkOfKind = (link: LinkLookup, kind: string) => ((link.ok || link.kind !== 'not_found') && link.approval.kind === kind ? link.approval : undefined);
 
 const decisionFormSchema = z.object({
   decision: z.enum(['approve', 'reject', 'request_changes'], { error: 'Choose Approve, Request changes or Reject' }),
@@ -105,8 +107,10 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
   router.get('/approvals/:token', (req, res) => inRequestLogContext(req, res, async () => {
     res.setHeader('Cache-Control', 'no-store');
     const link = await lookUpLink(ctx, req.params.token);
-    const taskLink = taskLinkOf(link);
+    const taskLink = linkOfKind(link, 'task');
     if (taskLink) return showTaskLink(ctx, res, req.params.token, taskLink);
+    const pageLink = linkOfKind(link, PAGE_LINK_KIND);
+    if (pageLink) return showIncidentLink(ctx, res, req.params.token, pageLink);
     if (!link.ok) return sendResult(res, refusalPage(link));
     const stuck = await stuckPage(link);
     if (stuck) return sendResult(res, stuck);
@@ -122,8 +126,10 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
     res.setHeader('Cache-Control', 'no-store');
     const token = req.params.token;
     const link = await lookUpLink(ctx, token);
-    const taskLink = taskLinkOf(link);
+    const taskLink = linkOfKind(link, 'task');
     if (taskLink) return postTaskLink(ctx, req, res, token, taskLink);
+    const pageLink = linkOfKind(link, PAGE_LINK_KIND);
+    if (pageLink) return postIncidentLink(ctx, req, res, token, pageLink);
     if (!link.ok) return sendResult(res, refusalPage(link));
     const stuck = await stuckPage(link);
     if (stuck) return sendResult(res, stuck);

@@ -1,4 +1,5 @@
 import express, { Router, type Response } from 'express';
+import { PAGE_LINK_KIND } from '../../processes/incident-messages.js';
 import { hasScope } from '../../lib/api-keys.js';
 import { CONSOLE_SESSION_TTL_MS, findConsoleSession, openConsoleSession, revokeConsoleSession } from '../../lib/console-sessions.js';
 import { AppError } from '../../lib/errors.js';
@@ -133,7 +134,7 @@ export function consoleRouter(ctx: ApiContext): Router {
   router.get('/ops/runs/:id', async (req, res) => {
     const run = await ctx.db.run.findUnique({
       where: { id: String(req.params.id) },
-      include: { approvals: { where: { kind: { not: 'task' } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
+      include: { approvals: { where: { kind: { notIn: ['task', PAGE_LINK_KIND] } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
     });
     if (!run) return sendPage(res, messagePage('Not found', `No run ${String(req.params.id)}.`, 404), 404);
     const details = findProcess(run.process)?.describe(run.input) ?? [];
@@ -145,7 +146,7 @@ export function consoleRouter(ctx: ApiContext): Router {
     if (!hasScope(req.identity!, 'runs:manage')) return sendPage(res, messagePage('Not allowed', 'Cancelling needs the "runs:manage" scope.', 403), 403);
     const run = await ctx.db.run.findUnique({
       where: { id: String(req.params.id) },
-      include: { approvals: { where: { kind: { not: 'task' } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
+      include: { approvals: { where: { kind: { notIn: ['task', PAGE_LINK_KIND] } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
     });
     if (!run) return sendPage(res, messagePage('Not found', `No run ${String(req.params.id)}.`, 404), 404);
     const reason = cancelBodySchema.safeParse({ reason: text(req.body?.reason) });

@@ -3,6 +3,7 @@ import { auditRoutes } from './audit-log.js';
 import { decisionRoutes } from './decisions.js';
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
+import { incidentRoutes } from './incidents.js';
 import { inboundEmailRoutes } from './inbound-email.js';
 import { keyRoutes } from './keys.js';
 import { kpiRoutes } from './kpis.js';
@@ -22,6 +23,7 @@ export const apiRoutes: readonly AnyRoute[] = [
   ...runRoutes,
   ...decisionRoutes,
   ...taskRoutes,
+  ...incidentRoutes,
   ...eventRoutes,
   ...inboundEmailRoutes,
   ...auditRoutes,
@@ -36,6 +38,7 @@ export const apiTags = [
   { name: 'Runs', description: 'Start, list, read and cancel runs of a process' },
   { name: 'Decisions', description: 'Decide open approval requests over the API (integrations, the CLI) and move them' },
   { name: 'Tasks', description: 'Human tasks: claim, complete, hand back and reassign work given to people and groups' },
+  { name: 'Incidents', description: 'Incidents: acknowledge a page, post status, resolve, and read where a page went' },
   { name: 'Processes', description: 'The process catalog: input schemas and diagrams' },
   { name: 'Policies', description: "Each process's versioned policy: thresholds, approvers, timing" },
   { name: 'Events', description: 'Inbound events from surrounding systems and their routing to runs' },

@@ -51,6 +51,21 @@ export const kpisSchema = z
         escalated: z.number(),
       }),
     ),
+    incidents: z
+      .array(
+        z.object({
+          severity: z.string(),
+          opened: z.number(),
+          acknowledged: z.number(),
+          timeToAcknowledge: z.object({ p50: seconds, p90: seconds }),
+          breaches: z.number().describe("Acknowledged later than the severity's acknowledgement time, or not by then"),
+          escalated: z.number().describe('Pages that went past the on-call owner'),
+          resolved: z.number(),
+          timeToResolve: z.object({ p50: seconds, p90: seconds }),
+          open: z.number(),
+        }),
+      )
+      .describe('Incidents opened in the window, per severity; times from when each opened'),
   })
   .describe('Durations in seconds; rates between 0 and 1') satisfies z.ZodType<Kpis>;
 

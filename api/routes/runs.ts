@@ -1,4 +1,5 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { PAGE_LINK_KIND } from '../../processes/incident-messages.js';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
 import { runHealth } from '../../lib/run-health.js';
@@ -148,7 +149,7 @@ export const runRoutes = [
     async handler(ctx, { params, res, annotate }) {
       const run = await ctx.db.run.findUnique({
         where: { id: params.id },
-        include: { approvals: { where: { kind: { not: 'task' } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
+        include: { approvals: { where: { kind: { notIn: ['task', PAGE_LINK_KIND] } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }, audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
       });
       if (!run) throw new AppError('not_found', `No run ${params.id}`);
       annotate({ process: run.process });

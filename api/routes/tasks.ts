@@ -9,6 +9,7 @@ import { requireIdentity } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { formJsonSchema } from '../form-fields.js';
 import { defineRoute } from '../route-table.js';
+import { sendActionError, sendUnanswered } from '../run-updates.js';
 import { actOnTask, findTask, offeredTo, outcomeText, reassignTask, taskDefinitionOf, type TaskActionKind, type TaskActionOutcome, type TaskWithRun } from '../task-service.js';
 
 const timestamp = z.iso.datetime();
@@ -110,27 +111,22 @@ async function taskOr404(ctx: ApiContext, id: string): Promise<TaskWithRun> {
 
 /** The JSON answer for each way a task action can end: the same rules as its page, as status codes. */
 async function answer(ctx: ApiContext, res: Response, task: TaskWithRun, outcome: TaskActionOutcome): Promise<void> {
-  const error = (status: number, code: string, details?: Record<string, unknown>) =>
-    void res.status(status).json({ error: { code, message: outcomeText(outcome as Exclude<TaskActionOutcome, { kind: 'done' }>), ...(details ? { details } : {}) } });
+  if (outcome.kind === 'done') return void res.json(taskView((await findTask(ctx.db, task.id)) ?? task));
+  const message = outcomeText(outcome);
+  const error = (status: number, code: string, details?: Record<string, unknown>) => sendActionError(res, status, code, message, details);
   switch (outcome.kind) {
-    case 'done':
-      return void res.json(taskView((await findTask(ctx.db, task.id)) ?? task));
     case 'held_by_other':
       return error(409, 'conflict', { heldBy: outcome.holder });
     case 'already_completed':
       return error(409, 'conflict', { completedBy: outcome.by });
-    case 'closed':
-      return error(410, 'gone');
     case 'invalid_form':
       return error(422, 'validation_failed', { issues: Object.entries(outcome.errors).map(([path, message]) => ({ path: path === 'reason' ? 'reason' : `values.${path}`, message })) });
     case 'refused':
       if (outcome.refusal === TaskRefusal.separationOfDuties) return error(422, 'separation_of_duties');
       if (outcome.refusal === TaskRefusal.notCandidate || outcome.refusal === TaskRefusal.notHolder) return error(403, 'forbidden');
       return error(409, 'conflict', { refusal: outcome.refusal });
-    case 'pending':
-      return void res.status(202).json({ status: 'pending', message: outcomeText(outcome) });
-    case 'unavailable':
-      return error(503, 'unavailable');
+    default:
+      return sendUnanswered(res, outcome, message);
   }
 }
 

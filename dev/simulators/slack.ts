@@ -7,9 +7,10 @@ import type { SimulatorControls } from './faults.js';
 /**
  * Slack, as far as Opsflow uses it: the Web API methods `chat.postMessage`, `chat.update`, `chat.postEphemeral`,
  * `views.open` and `users.lookupByEmail` (bearer token, Slack's `{ ok: false, error }` answers, 429 `ratelimited`
- * with Retry-After under an injected fault), a workspace whose users are the demo org (`U0MORGAN` is Morgan Lee),
- * the messages posted and every update to them, and clicks: a user's button click or modal submission is posted to
- * Opsflow's interactions URL as Slack would, form-encoded and signed with the app's signing secret.
+ * with Retry-After under an injected fault), a workspace whose users are the demo org except those marked `noSlack`
+ * (`U0MORGAN` is Morgan Lee), the messages posted and every update to them, and clicks: a user's button click or
+ * modal submission is posted to Opsflow's interactions URL as Slack would, form-encoded and signed with the app's
+ * signing secret.
  */
 export interface SlackUser {
   id: string;
@@ -66,7 +67,7 @@ export function demoSlackUserId(email: string): string {
 }
 
 export class SlackStore {
-  readonly users: SlackUser[] = demoOrg.map((p) => ({ id: demoSlackUserId(p.email), name: p.name, email: p.email }));
+  readonly users: SlackUser[] = demoOrg.filter((p) => !p.noSlack).map((p) => ({ id: demoSlackUserId(p.email), name: p.name, email: p.email }));
   readonly messages: PostedMessage[] = [];
   readonly ephemerals: Array<{ channel: string; user: string; text: string; at: string }> = [];
   readonly views: OpenedView[] = [];

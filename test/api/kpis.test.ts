@@ -32,6 +32,8 @@ interface SeedRun {
   decidedByPolicyAt?: number;
   reminders?: number[];
   escalations?: number[];
+  /** An incident run's read model: acknowledged and resolved this long after it opened (its start), if at all. */
+  incident?: { severity: string; acknowledgeWithin: number; acknowledgedAfter?: number; escalationLevel?: number; resolvedAfter?: number };
 }
 
 describe('KPIs computed from the read model and audit log', () => {
@@ -76,6 +78,18 @@ describe('KPIs computed from the read model and audit log', () => {
         { step: 'coo', approver: 'omar.haddad@example.com', createdAt: T0 + 8 * DAY + HOUR, revokedReason: 'the step was approved by policy at the deadline' },
       ],
       decidedByPolicyAt: T0 + 10 * DAY });
+    // Incidents: in time, late after two escalations, never acknowledged and still paging; a SEV2 cancelled before its
+    // acknowledgement time ran out (no breach) and one cancelled after it (a breach); one outside the window.
+    const MINUTE = 60_000;
+    const incident = (id: string, startedAt: number, status: string, closedAt: number | undefined, details: NonNullable<SeedRun['incident']>): SeedRun => ({ id, process: 'incident', status, startedAt, closedAt, incident: details });
+    runs.push(
+      incident('incident-in-time', T0 + DAY, 'completed', T0 + 2 * DAY, { severity: 'sev1', acknowledgeWithin: 15 * MINUTE, acknowledgedAfter: 10 * MINUTE, resolvedAfter: 2 * HOUR }),
+      incident('incident-late', T0 + 2 * DAY, 'completed', T0 + 3 * DAY, { severity: 'sev1', acknowledgeWithin: 15 * MINUTE, acknowledgedAfter: 40 * MINUTE, escalationLevel: 2, resolvedAfter: 5 * HOUR }),
+      incident('incident-paging', T0 + 3 * DAY, 'running', undefined, { severity: 'sev1', acknowledgeWithin: 15 * MINUTE, escalationLevel: 3 }),
+      incident('incident-called-off', T0 + 4 * DAY, 'cancelled', T0 + 4 * DAY + 20 * MINUTE, { severity: 'sev2', acknowledgeWithin: 30 * MINUTE }),
+      incident('incident-called-off-late', T0 + 5 * DAY, 'cancelled', T0 + 5 * DAY + HOUR, { severity: 'sev2', acknowledgeWithin: 30 * MINUTE, escalationLevel: 1 }),
+      incident('incident-old', T0 - 30 * DAY, 'completed', T0 - 29 * DAY, { severity: 'sev1', acknowledgeWithin: 15 * MINUTE, acknowledgedAfter: 90 * MINUTE, resolvedAfter: HOUR }),
+    );
     // Another process and a run outside the window: both must stay out of the capex figures.
     runs.push({ id: 'contract-1', process: 'contract', status: 'completed', startedAt: T0 + DAY, closedAt: T0 + DAY + 100 * HOUR,
       approvals: [{ step: 'legal', approver: 'casey.nguyen@example.com', createdAt: T0 + DAY, decidedAt: T0 + DAY + 4 * HOUR, channel: 'inbox' }] });
@@ -116,6 +130,17 @@ describe('KPIs computed from the read model and audit log', () => {
             details: { requestId: `${run.id}:${step}:a1:policy`, decision: 'approved', channel: 'policy', byPolicy: { trigger: 'deadline', policyVersion: 1 } },
           }),
         );
+      }
+      if (run.incident) {
+        const { severity, acknowledgeWithin, acknowledgedAfter, escalationLevel, resolvedAfter } = run.incident;
+        const after = (ms: number | undefined) => (ms === undefined ? null : new Date(run.startedAt + ms));
+        await stack.db.incident.create({
+          data: {
+            runId: run.id, area: 'supply', severity, openedAt: new Date(run.startedAt), acknowledgeBy: new Date(run.startedAt + acknowledgeWithin),
+            acknowledgedAt: after(acknowledgedAfter), acknowledgedBy: acknowledgedAfter === undefined ? null : 'zoe.adams@example.com',
+            escalationLevel: escalationLevel ?? 0, resolvedAt: after(resolvedAfter),
+          },
+        });
       }
       for (const [action, times] of [['approval.reminded', run.reminders ?? []], ['approval.escalated', run.escalations ?? []]] as const) {
         for (const at of times) await stack.db.$transaction((tx) => insertAuditEntry(tx, { runId: run.id, action, actor: 'opsflow', at: new Date(at) }));
@@ -202,6 +227,40 @@ describe('KPIs computed from the read model and audit log', () => {
     const total = expected.reduce((sum, c) => sum + c.decided, 0);
     expect(tableRows(page.html, 'channels')).toEqual(
       expected.map((c) => ({ Channel: labels[c.channel], Decided: String(c.decided), Share: `${Math.round((c.decided / total) * 100)}%`, 'Time to decide p50': formatDuration(c.p50) })),
+    );
+  });
+
+  it('reports incidents per severity: time to acknowledge and to resolve, breaches, escalations and the ones still open', async () => {
+    const { body } = await getJson(`${stack.apiUrl}/kpis?process=incident&${window}`);
+    const inWindow = runs.filter((r) => r.incident && r.startedAt >= T0);
+    const expected = ['sev1', 'sev2'].map((severity) => {
+      const of = inWindow.filter((r) => r.incident!.severity === severity);
+      const seconds = (field: 'acknowledgedAfter' | 'resolvedAfter') => of.flatMap((r) => (r.incident![field] === undefined ? [] : [r.incident![field]! / 1000]));
+      const figures = (values: number[]) => ({ p50: values.length ? percentile(values, 0.5) : null, p90: values.length ? percentile(values, 0.9) : null });
+      // A breach: acknowledged after its acknowledgement time, or not acknowledged by then (while paging, or before its run closed).
+      const breached = (r: SeedRun) => (r.incident!.acknowledgedAfter ?? (r.closedAt ?? Date.now()) - r.startedAt) > r.incident!.acknowledgeWithin;
+      return {
+        severity,
+        opened: of.length,
+        acknowledged: seconds('acknowledgedAfter').length,
+        timeToAcknowledge: figures(seconds('acknowledgedAfter')),
+        breaches: of.filter(breached).length,
+        escalated: of.filter((r) => (r.incident!.escalationLevel ?? 0) > 0).length,
+        resolved: seconds('resolvedAfter').length,
+        timeToResolve: figures(seconds('resolvedAfter')),
+        open: of.filter((r) => r.status === 'running' && r.incident!.resolvedAfter === undefined).length,
+      };
+    });
+    expect(expected.map((e) => [e.severity, e.opened, e.breaches, e.escalated, e.open])).toEqual([['sev1', 3, 2, 2, 1], ['sev2', 2, 1, 1, 0]]);
+    expect(body.incidents).toEqual(expected);
+    // Only incident runs have incidents: capex shows none.
+    expect((await getJson(`${stack.apiUrl}/kpis?process=capex&${window}`)).body.incidents).toEqual([]);
+
+    const browser = new ConsoleClient(stack.apiUrl);
+    expect((await browser.signIn(stack.adminKey)).status).toBe(303);
+    const page = await browser.get('/ops?process=incident&from=2026-06-01&to=2026-06-14');
+    expect(tableRows(page.html, 'incidents').map((row) => [row.Severity, row.Breaches, row['Time to acknowledge p50'], row['Time to resolve p50'], row.Open])).toEqual(
+      expected.map((e) => [e.severity.toUpperCase(), String(e.breaches), formatDuration(e.timeToAcknowledge.p50), formatDuration(e.timeToResolve.p50), String(e.open)]),
     );
   });
 

@@ -4,7 +4,7 @@ import { processes, policySchemaOf } from '../../processes/index.js';
 import { productionLimits } from '../../processes/policy.js';
 import { goldenHistories } from '../support/replay.js';
 
-/** The step ids a recorded run went through: what it recorded as its current step, the steps it asked approvals for, and the steps its human tasks belong to. */
+/** The step ids a recorded run went through: what it recorded as its current step, the steps it asked approvals for or paged in, and the steps its human tasks belong to. */
 function stepsRecorded(history: Awaited<ReturnType<typeof goldenHistories>>[number]['history']): Set<string> {
   const steps = new Set<string>();
   for (const event of history.events ?? []) {
@@ -16,7 +16,7 @@ function stepsRecorded(history: Awaited<ReturnType<typeof goldenHistories>>[numb
     const step =
       activity === 'updateRun'
         ? input.currentStep
-        : ['openApprovalRequest', 'recordPolicyDecision'].includes(activity)
+        : ['openApprovalRequest', 'recordPolicyDecision', 'pageIncident'].includes(activity)
           ? input.stepId
           : activity === 'openTask'
             ? (input.task as { stepId?: string } | undefined)?.stepId

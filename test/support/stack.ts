@@ -41,7 +41,7 @@ export interface Stack {
   /** An `admin` key acting as ops.desk@example.com; the HTTP helpers send it by default. */
   adminKey: string;
   /** Standard Webhooks secrets of the inbound event sources this stack accepts. */
-  eventSecrets: { ats: string; erp: string };
+  eventSecrets: { ats: string; erp: string; monitoring: string };
   /** Mints a key for a person in the directory with the given scopes. */
   createKey(email: string, scopes: string[]): Promise<string>;
   /** What the API and the worker run with; DATABASE_URL is the runtime login's (see runtimeDatabaseUrl). */
@@ -137,7 +137,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const { connection } = temporal;
 
   const slackSettings = options.slack ? slackSimulatorSettings(simulators.url, randomBytes(16).toString('hex')) : {};
-  const eventSecrets = { ats: `whsec_${randomBytes(24).toString('base64')}`, erp: `whsec_${randomBytes(24).toString('base64')}` };
+  const eventSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
+  const eventSecrets = { ats: eventSecret(), erp: eventSecret(), monitoring: eventSecret() };
   let config = loadConfig({
     NODE_ENV: 'test',
     EVENT_SOURCE_SECRETS: Object.entries(eventSecrets).map(([source, secret]) => `${source}=${secret}`).join(','),
