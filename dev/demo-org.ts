@@ -36,8 +36,8 @@ export const demoOrg: DemoPerson[] = [
   { email: 'ella.novak@example.com', name: 'Ella Novak', department: 'Customer Service', managerEmail: 'riley.chen@example.com', roles: ['customer-service'] },
   { email: 'ravi.patel@example.com', name: 'Ravi Patel', department: 'Finance', managerEmail: 'priya.shah@example.com', roles: ['finance-controller'] },
   // Who gets a new hire's first day ready (hiring's preparation tasks): IT's laptop and accounts, facilities' desk.
-  { email: 'leo.martin@example.com', name: 'Leo Martin', department: 'IT', managerEmail: 'omar.haddad@example.com', roles: ['it'] },
-  { email: 'mia.schultz@example.com', name: 'Mia Schultz', department: 'IT', managerEmail: 'omar.haddad@example.com', roles: ['it'] },
+  { email: 'kai.lindqvist@example.com', name: 'Kai Lindqvist', department: 'IT', managerEmail: 'omar.haddad@example.com', roles: ['it'] },
+  { email: 'una.byrne@example.com', name: 'Una Byrne', department: 'IT', managerEmail: 'omar.haddad@example.com', roles: ['it'] },
   { email: 'rosa.diaz@example.com', name: 'Rosa Diaz', department: 'Facilities', managerEmail: 'dana.whitfield@example.com', roles: ['facilities'] },
   // Incidents (incident): each area's on-call rota and head, and the key-account managers sales tells customers through.
   { email: 'grace.huang@example.com', name: 'Grace Huang', department: 'Supply', managerEmail: 'dana.whitfield@example.com', roles: ['department-head:supply'] },

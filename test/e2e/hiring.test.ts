@@ -8,7 +8,7 @@ import { completeTask, taskAction, taskOf, tasksOfRun } from '../support/tasks.j
 
 const manager = { name: 'Avery Kim', email: 'avery.kim@example.com' };
 /** Who prepares a first day in the demo org: IT (a group of two), facilities (one). */
-const itStaff = { leo: 'leo.martin@example.com', mia: 'mia.schultz@example.com' };
+const itStaff = { kai: 'kai.lindqvist@example.com', una: 'una.byrne@example.com' };
 const facilities = 'rosa.diaz@example.com';
 const DAY = 86_400_000;
 const today = () => new Date().toISOString().slice(0, 10);
@@ -49,7 +49,7 @@ describe('hiring: requisition to provisioned employee, on the whole local stack'
   const keys: Record<string, string> = {};
   beforeAll(async () => {
     stack = await startStack();
-    for (const email of [itStaff.leo, itStaff.mia, facilities, manager.email]) keys[email] = await stack.createKey(email, ['tasks:write']);
+    for (const email of [itStaff.kai, itStaff.una, facilities, manager.email]) keys[email] = await stack.createKey(email, ['tasks:write']);
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -126,12 +126,12 @@ describe('hiring: requisition to provisioned employee, on the whole local stack'
     const checklist = await taskLink(manager.email, 'Task for you: Your checklist for Noa Levi');
     expect(checklist.mail.text).toContain('pick an onboarding buddy');
 
-    // IT: Leo claims it over the API; the form is refused until the accounts are checked.
-    expect((await taskAction(stack, keys[itStaff.leo]!, laptop.taskId, '/tasks/{id}/claim')).status).toBe(200);
-    const unticked = await completeTask(stack, keys[itStaff.leo]!, laptop.taskId, { assetTag: 'LT-04711', accountsChecked: false });
+    // IT: Kai claims it over the API; the form is refused until the accounts are checked.
+    expect((await taskAction(stack, keys[itStaff.kai]!, laptop.taskId, '/tasks/{id}/claim')).status).toBe(200);
+    const unticked = await completeTask(stack, keys[itStaff.kai]!, laptop.taskId, { assetTag: 'LT-04711', accountsChecked: false });
     expect(unticked.status).toBe(422);
     expect(unticked.error?.error.details?.issues).toEqual([{ path: 'values.accountsChecked', message: 'sign in to each account first, then tick it' }]);
-    expect((await completeTask(stack, keys[itStaff.leo]!, laptop.taskId, { assetTag: 'LT-04711', accountsChecked: true })).status).toBe(200);
+    expect((await completeTask(stack, keys[itStaff.kai]!, laptop.taskId, { assetTag: 'LT-04711', accountsChecked: true })).status).toBe(200);
     // Facilities: Rosa completes the desk through her mailed link.
     const desk = await taskLink(facilities, 'Task for facilities: Desk for Noa Levi in Berlin');
     expect((await submitForm(desk.link, { action: 'complete', desk: 'B2.14', badgeReady: 'on' })).status).toBe(200);
@@ -143,7 +143,7 @@ describe('hiring: requisition to provisioned employee, on the whole local stack'
     const run = await waitForRunStatus(stack, runId, 'completed', 45_000);
     expect(run.outcome).toBe('hired');
     const told = await stack.mail.waitFor((m) => m.to.includes(manager.email) && m.subject.startsWith('Your request was') && m.subject.includes('Payments Engineer'));
-    expect(told.text).toContain('LT-04711, set up by Leo Martin');
+    expect(told.text).toContain('LT-04711, set up by Kai Lindqvist');
     expect(told.text).toContain('B2.14, prepared by Rosa Diaz');
     expect(told.text).toContain('Sam Rivers');
 
@@ -188,8 +188,8 @@ describe('hiring: requisition to provisioned employee, on the whole local stack'
     ]);
     const laptop = taskOf(tasks, 'it-setup');
 
-    // Leo sees the laptop task on his task page (My approvals), open for IT with its due date, and claims it there.
-    const { context, page } = await signedInBrowser(browser, await personInbox(stack).signInLinkFor(itStaff.leo));
+    // Kai sees the laptop task on his task page (My approvals), open for IT with its due date, and claims it there.
+    const { context, page } = await signedInBrowser(browser, await personInbox(stack).signInLinkFor(itStaff.kai));
     const listed = page.locator('#tasks + p + ol li', { hasText: laptop.title });
     expect(await listed.innerText()).toContain('open for it: claim it');
     expect(await listed.locator('time').getAttribute('datetime')).toBe(daysBefore(startDate, 6));
@@ -199,7 +199,7 @@ describe('hiring: requisition to provisioned employee, on the whole local stack'
     await page.getByRole('button', { name: 'Claim this task' }).click();
     await expect.poll(() => page.locator('[role=status]').innerText()).toBe('You hold this task now.');
     await context.close();
-    const { link: miaLink } = await taskLink(itStaff.mia, `Task for it: ${laptop.title}`);
+    const { link: unaLink } = await taskLink(itStaff.una, `Task for it: ${laptop.title}`);
     // Rosa has prepared the desk already.
     const desk = await taskLink(facilities, 'Task for facilities: Desk for Sam Rivers');
     expect((await submitForm(desk.link, { action: 'complete', desk: 'C1.07', badgeReady: 'on' })).status).toBe(200);
@@ -212,17 +212,17 @@ describe('hiring: requisition to provisioned employee, on the whole local stack'
     const closed = await stack.db.task.findMany({ where: { runId }, orderBy: { taskKey: 'asc' } });
     expect(closed.map((t) => [t.taskKey, t.status, t.holderEmail])).toEqual([
       ['desk', 'completed', facilities],
-      ['it-setup', 'cancelled', itStaff.leo],
+      ['it-setup', 'cancelled', itStaff.kai],
       ['manager-checklist', 'cancelled', manager.email],
     ]);
     expect(await stack.db.approvalRequest.count({ where: { runId, kind: 'task', usedAt: null, revokedAt: null } })).toBe(0);
-    expect(await (await fetch(miaLink)).text()).toContain('This link no longer works: the hire of Sam Rivers was called off (accepted a counter-offer).');
-    // Whoever did or held one is told to undo it; Mia, who only had it offered, is not.
+    expect(await (await fetch(unaLink)).text()).toContain('This link no longer works: the hire of Sam Rivers was called off (accepted a counter-offer).');
+    // Whoever did or held one is told to undo it; Una, who only had it offered, is not.
     const recalled = (to: string) => stack.mail.waitFor((m) => m.to.includes(to) && m.subject.startsWith('No longer needed:') && m.subject.includes('Sam Rivers'));
     expect((await recalled(facilities)).text).toContain('You completed this task, and it is no longer needed: the hire of Sam Rivers was called off (accepted a counter-offer).');
-    expect((await recalled(itStaff.leo)).text).toContain('You hold this task, and it is no longer needed');
+    expect((await recalled(itStaff.kai)).text).toContain('You hold this task, and it is no longer needed');
     await recalled(manager.email);
-    expect(stack.mail.messages().filter((m) => m.to.includes(itStaff.mia) && m.subject.startsWith('No longer needed:'))).toEqual([]);
+    expect(stack.mail.messages().filter((m) => m.to.includes(itStaff.una) && m.subject.startsWith('No longer needed:'))).toEqual([]);
 
     expect(stack.simulators.it.accounts().filter((a) => a.employeeId === employee.employeeId && a.status === 'active')).toEqual([]);
     expect(stack.simulators.it.orders().filter((o) => o.employeeId === employee.employeeId).map((o) => o.status)).toEqual(['cancelled']);
@@ -241,7 +241,7 @@ describe('hiring: requisition to provisioned employee, on the whole local stack'
     expect(audit.filter((e) => e.action === 'task.cancelled').map((e) => e.details.taskId).sort()).toEqual([`${runId}:task:it-setup:1`, `${runId}:task:manager-checklist:1`]);
     expect(audit.filter((e) => e.action === 'task.recalled').map((e) => [e.details.to, e.details.completed]).sort()).toEqual([
       [manager.email, false],
-      [itStaff.leo, false],
+      [itStaff.kai, false],
       [facilities, true],
     ]);
   });
