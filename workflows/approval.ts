@@ -107,6 +107,15 @@ export const REVISION_RECORDED_BEFORE_RESUMING = 'revision-recorded-before-resum
  */
 export const ESCALATION_UNDER_SEAT_RULES = 'escalation-under-seat-rules';
 
+/**
+ * Patch: a decision's record is not written by an activity of its own as soon as it is taken, but by whatever comes
+ * next: the next step's requests carry it (one activity and one workflow task less per step), a step that stays open
+ * writes it from its main loop at once, and every other way on (the step closing with links to revoke, the chain's
+ * end, a rejection, a cancellation) writes it first. The bound: a decision's record and audit entry are written
+ * before anything that follows from it is recorded or mailed.
+ */
+export const DECISION_RECORD_DEFERRED = 'decision-record-deferred';
+
 /** Who the run is for and which controls its policy sets; the desk enforces them on every seat and decision. */
 export interface ApprovalDeskRun {
   runId: string;
@@ -212,6 +221,8 @@ export class ApprovalDesk {
   private subject: Subject;
   /** Decision records still being written (see DECISION_ANSWERED_BEFORE_RECORDING), with what they write. */
   private readonly recording = new Map<Promise<void>, DecisionRecordInput>();
+  /** Decision records nothing has started to write yet (DECISION_RECORD_DEFERRED): what comes next writes them. */
+  private deferred: DecisionRecordInput[] = [];
 
   constructor(
     private readonly run: ApprovalDeskRun,
@@ -320,6 +331,10 @@ export class ApprovalDesk {
       version: result.version,
       facts: this.subject.facts,
     };
+    if (patched(DECISION_RECORD_DEFERRED)) {
+      this.deferred.push(record);
+      return result;
+    }
     if (patched(DECISION_ANSWERED_BEFORE_RECORDING)) {
       this.recordInBackground(record);
       return result;
@@ -335,19 +350,29 @@ export class ApprovalDesk {
     void written.finally(() => this.recording.delete(written));
   }
 
+  /** Starts writing the deferred records (DECISION_RECORD_DEFERRED); nothing to do for runs without them. */
+  private writeDeferredRecords(): void {
+    for (const record of this.deferred.splice(0)) this.recordInBackground(record);
+  }
+
   /** Every decision record written: before a step closes, and before a cancelled or failed run ends. */
   async settleRecords(): Promise<void> {
+    this.writeDeferredRecords();
     await Promise.all([...this.recording.keys()]);
   }
 
-  /** Whether decision records are still being written. Callers await settleRecords only then: no extra await otherwise. */
+  /** Whether decision records are still to be written. Callers await settleRecords only then: no extra await otherwise. */
   hasUnsettledRecords(): boolean {
-    return this.recording.size > 0;
+    return this.recording.size > 0 || this.deferred.length > 0;
   }
 
-  /** The records still being written, for the next step's requests to write first (DECISION_RECORD_CARRIED_BY_NEXT_STEP). */
+  /**
+   * The records still being written or not written yet, for the next step's requests to write first
+   * (DECISION_RECORD_CARRIED_BY_NEXT_STEP, DECISION_RECORD_DEFERRED).
+   */
   private unsettledRecords(): DecisionRecordInput[] | undefined {
-    return this.recording.size ? [...this.recording.values()] : undefined;
+    const records = [...this.recording.values(), ...this.deferred];
+    return records.length ? records : undefined;
   }
 
   // ----- reassignment ----------------------------------------------------------------------------------------
@@ -514,9 +539,12 @@ export class ApprovalDesk {
     if (recordedWithRequest) this.hooks.markWaiting?.(spec, approvers);
     else await this.hooks.onWaiting?.(spec, approvers);
     const carryRecords = this.hasUnsettledRecords();
+    const carried = [...this.deferred];
     await Promise.all(
       step.seats.map((seat) => this.openSeat(step, seat, { reapproval: options.reapproval, recordsStep: recordedWithRequest && seat.seat === 0, carryRecords })),
     );
+    // The requests wrote the deferred records they carried; decisions taken on them meanwhile are still to write.
+    if (carried.length) this.deferred = this.deferred.filter((record) => !carried.includes(record));
 
     let escalated = false;
     for (;;) {
@@ -543,7 +571,14 @@ export class ApprovalDesk {
       const deadline = Math.max(...this.pending(step).map((s) => s.expiresAt));
       const remaining = deadline - Date.now();
       if (decide() || remaining <= 0) return decide();
-      if (await condition(() => decide() !== undefined, Math.min(remaining, reminderEveryMs))) return decide();
+      // A decision that leaves the step open (another seat still to decide) has its record written now
+      // (DECISION_RECORD_DEFERRED); without deferred records this waits for the outcome as it always did.
+      const woke = await condition(() => decide() !== undefined || this.deferred.length > 0, Math.min(remaining, reminderEveryMs));
+      if (woke && decide() !== undefined) return decide();
+      if (woke) {
+        this.writeDeferredRecords();
+        continue;
+      }
       if (Date.now() >= deadline) continue;
       for (const seat of this.pending(step)) {
         const sent = (reminders.get(seat.requestId!) ?? 0) + 1;

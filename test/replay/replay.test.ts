@@ -14,7 +14,8 @@ describe('runs in flight survive the current workflow code', () => {
     const histories = await goldenHistories();
     const failures = await replayFailures(inject('workflowBundlePath'), histories);
     expect(failures).toEqual([]);
-  });
+    // Every generation of every history is replayed in one worker: on a loaded machine this takes minutes.
+  }, 240_000);
 
   it('holds histories of every process workflow and of webhook delivery, finished and still open', async () => {
     const histories = await goldenHistories();
