@@ -1,4 +1,5 @@
-import type { Decision, DecisionChannel, DecisionResult } from '../processes/approval-messages.js';
+import { approvalRequestId, approvalSeatsPrefix, type Decision, type DecisionChannel, type DecisionResult } from '../processes/approval-messages.js';
+import { approverOf, dutiesOf, seatsFilledWithoutPassingOver, type SerializedDuties } from '../processes/controls.js';
 import type { Fact } from '../processes/facts.js';
 import { factsOf, findProcess } from '../processes/index.js';
 import { replyAddress } from '../lib/reply-address.js';
@@ -8,8 +9,8 @@ import type { ApprovalRequest } from '../lib/generated/prisma/client.js';
 import { hashToken, legacyLinkToken, mintLinkToken, newLinkNonce, tokenKeyRing } from '../lib/tokens.js';
 import type { ActivityDeps } from './deps.js';
 import { approvalRequestEmail } from './email-templates.js';
-import { handOffRecordedMail, recordMailSending, sendEmailOnce, type OutgoingEmail } from './email.js';
-import { writeAudit, writeInOneTransaction, type Approver, type AuditWriter } from './records.js';
+import { handOffRecordedMail, recordMailSending, sendEmailOnce, type OutgoingEmail, type RecordedMail } from './email.js';
+import { approverCandidates, writeAudit, writeInOneTransaction, type Approver, type AuditWriter, type SeatCandidates } from './records.js';
 import { closeSlackMessage, postRequestToSlack } from './slack.js';
 import { decisionOutcome } from '../lib/slack-messages.js';
 
@@ -34,6 +35,23 @@ export interface OpenApprovalRequest {
    */
   precededBy?: DecisionRecord[];
 }
+
+/** A step's seats to open at once (openApprovalStep): who to look up, under which duties, and the requests' terms. */
+export interface OpenApprovalStep {
+  runId: string;
+  stepId: string;
+  stepTitle: string;
+  attempt: number;
+  /** The step's role references, one per seat (each-role expanded by the lookup). */
+  roles: string[];
+  subjectEmail: string;
+  duties: SerializedDuties;
+  expiresAt: number;
+  reapproval?: { changed: string[] };
+  precededBy?: DecisionRecord[];
+}
+
+export type OpenedApprovalStep = { opened: true; approvers: Approver[] } | { opened: false; resolved: SeatCandidates[] };
 
 export interface DecisionRecord {
   requestId: string;
@@ -167,6 +185,111 @@ async function closeDecidedSlackMessage(deps: ActivityDeps, decision: DecisionRe
   await closeSlackMessage(deps, decision.requestId, decisionOutcome({ ...decision, decidedBy, decidedAt: new Date(decision.decidedAt) }));
 }
 
+interface RecordedApprovalRequest {
+  mail: OutgoingEmail;
+  recorded: RecordedMail;
+  carried: Array<{ decision: DecisionRecord; decidedBy: string }>;
+}
+
+/**
+ * Everything a request is before its mail is handed off, in the caller's transaction: the link's row, the step on
+ * the run (a step's first request), the decisions carried from the step before, the request's audit entry and the
+ * mail's `sending` record, so whoever the mail reaches finds all of it.
+ */
+async function recordApprovalRequest(
+  deps: ActivityDeps,
+  tx: Prisma.TransactionClient,
+  audit: AuditWriter,
+  request: OpenApprovalRequest,
+  attemptStarted: Date,
+): Promise<RecordedApprovalRequest> {
+  const { requestId } = request;
+  const kind = request.escalatedFrom ? 'escalation' : 'request';
+  const link = await recordLinkRequest(
+    deps,
+    {
+      id: requestId,
+      runId: request.runId,
+      stepId: request.stepId,
+      stepTitle: request.stepTitle,
+      seat: request.seat,
+      round: request.round,
+      approverEmail: request.approver.email,
+      approverName: request.approver.name,
+      approverRole: request.approver.role,
+      onBehalfOf: request.approver.onBehalfOf?.email ?? null,
+      expiresAt: new Date(request.expiresAt),
+    },
+    tx,
+  );
+  const { run, processTitle, details, version } = await loadRunForMail(tx, request.runId, request.currentStep);
+  const replyTo = replyToFor(deps, link, version);
+  const changedSinceApproval = request.reapproval ? await changesSinceStepApproval(tx, request.runId, request.stepId, details) : [];
+  // The step before's decisions are audited before this request, which follows from them.
+  const carried: Array<{ decision: DecisionRecord; decidedBy: string }> = [];
+  for (const decision of request.precededBy ?? []) carried.push({ decision, ...(await writeDecisionRecord(tx, audit, decision)) });
+  await audit({
+    eventKey: `${requestId}:requested`,
+    runId: request.runId,
+    action: request.escalatedFrom ? 'approval.escalated' : 'approval.requested',
+    actor: 'opsflow',
+    step: request.stepId,
+    onBehalfOf: request.approver.onBehalfOf?.email,
+    details: {
+      requestId,
+      approver: request.approver.email,
+      approverRole: request.approver.role,
+      expiresAt: new Date(request.expiresAt).toISOString(),
+      ...(request.escalatedFrom ? { escalatedFrom: request.escalatedFrom.email } : {}),
+      ...(request.reapproval ? { askedAgainBecause: { materialChanges: request.reapproval.changed } } : {}),
+    },
+  });
+  const mail: OutgoingEmail = {
+    idempotencyKey: `${requestId}:request`,
+    runId: request.runId,
+    kind: `approval.${kind}`,
+    to: request.approver.email,
+    replyTo,
+    email: approvalRequestEmail({
+      kind,
+      approverName: request.approver.name,
+      processTitle,
+      runTitle: run.title,
+      stepTitle: request.stepTitle,
+      requesterName: run.requesterName,
+      details,
+      link,
+      expiresAt: new Date(request.expiresAt),
+      escalatedFrom: request.escalatedFrom?.name,
+      onBehalfOf: request.approver.onBehalfOf?.name,
+      changedSinceApproval,
+      replyToDecide: replyTo !== undefined,
+    }),
+  };
+  return { mail, recorded: await recordMailSending(tx, mail, attemptStarted), carried };
+}
+
+/** After the commit: the mail handed to SMTP (with its `sent` mark and emailSentAt), then Slack. */
+async function deliverApprovalRequest(deps: ActivityDeps, request: OpenApprovalRequest, { mail, recorded, carried }: RecordedApprovalRequest): Promise<void> {
+  await handOffRecordedMail(deps, mail, recorded, (client) => [
+    client.approvalRequest.updateMany({ where: { id: request.requestId }, data: { emailSentAt: new Date() } }),
+  ]);
+  for (const { decision, decidedBy } of carried) await closeDecidedSlackMessage(deps, decision, decidedBy);
+  await postRequestToSlack(deps, request.requestId, { escalatedFrom: request.escalatedFrom?.name, onBehalfOf: request.approver.onBehalfOf?.name });
+}
+
+/** The approvers a step's requests were recorded for by an earlier attempt, as the workflow holds them. */
+async function approversRecordedBefore(tx: Prisma.TransactionClient, rows: ApprovalRequest[]): Promise<Approver[]> {
+  const principals = rows.flatMap((row) => (row.onBehalfOf ? [row.onBehalfOf] : []));
+  const people = principals.length ? await tx.person.findMany({ where: { email: { in: principals } } }) : [];
+  return rows.map((row) => ({
+    email: row.approverEmail,
+    name: row.approverName,
+    role: row.approverRole,
+    ...(row.onBehalfOf ? { onBehalfOf: { email: row.onBehalfOf, name: people.find((p) => p.email === row.onBehalfOf)?.name ?? row.onBehalfOf } } : {}),
+  }));
+}
+
 export function createApprovalActivities(deps: ActivityDeps) {
   const { db, settings } = deps;
 
@@ -178,79 +301,56 @@ export function createApprovalActivities(deps: ActivityDeps) {
      * finds all of it; then the `sent` mark with the request's emailSentAt.
      */
     async openApprovalRequest(request: OpenApprovalRequest): Promise<{ requestId: string }> {
-      const { requestId } = request;
       const attemptStarted = new Date();
-      const kind = request.escalatedFrom ? 'escalation' : 'request';
-      const { mail, recorded, carried } = await writeInOneTransaction(deps, async (tx, audit) => {
-        const link = await recordLinkRequest(
-          deps,
-          {
-            id: requestId,
+      const recorded = await writeInOneTransaction(deps, (tx, audit) => recordApprovalRequest(deps, tx, audit, request, attemptStarted));
+      await deliverApprovalRequest(deps, request, recorded);
+      return { requestId: request.requestId };
+    },
+
+    /**
+     * A step's seats opened at once (the workflow's STEP_OPENED_IN_ONE_ACTIVITY): the approver lookup, each seat's
+     * first eligible candidate under the run's duties (the workflow's own rule, processes/controls.ts), and every
+     * request recorded as openApprovalRequest records it, in one transaction; then the mails. When anyone would be
+     * passed over or a seat has nobody, it opens nothing and returns the candidates: the workflow fills the seats
+     * itself then, auditing whom it passed over. A retry after the commit keeps the approvers first recorded.
+     */
+    async openApprovalStep(request: OpenApprovalStep): Promise<OpenedApprovalStep> {
+      const attemptStarted = new Date();
+      const duties = dutiesOf(request.duties);
+      const outcome = await writeInOneTransaction(deps, async (tx, audit) => {
+        const recordedBefore = await tx.approvalRequest.findMany({
+          where: { runId: request.runId, id: { startsWith: approvalSeatsPrefix(request.runId, request.stepId, request.attempt) }, round: 1 },
+          orderBy: { seat: 'asc' },
+        });
+        let approvers = await approversRecordedBefore(tx, recordedBefore);
+        if (approvers.length === 0) {
+          const resolved = await approverCandidates(tx, { roles: request.roles, subjectEmail: request.subjectEmail });
+          const chosen = seatsFilledWithoutPassingOver(resolved, request.stepId, duties);
+          if (!chosen) return { opened: false as const, resolved };
+          approvers = chosen.map((candidate) => approverOf(candidate));
+        }
+        const seats: Array<{ request: OpenApprovalRequest; recorded: RecordedApprovalRequest }> = [];
+        for (const [seat, approver] of approvers.entries()) {
+          const seatRequest: OpenApprovalRequest = {
+            requestId: approvalRequestId(request.runId, request.stepId, { attempt: request.attempt, seat, round: 1 }),
             runId: request.runId,
             stepId: request.stepId,
             stepTitle: request.stepTitle,
-            seat: request.seat,
-            round: request.round,
-            approverEmail: request.approver.email,
-            approverName: request.approver.name,
-            approverRole: request.approver.role,
-            onBehalfOf: request.approver.onBehalfOf?.email ?? null,
-            expiresAt: new Date(request.expiresAt),
-          },
-          tx,
-        );
-        const { run, processTitle, details, version } = await loadRunForMail(tx, request.runId, request.currentStep);
-        const replyTo = replyToFor(deps, link, version);
-        const changedSinceApproval = request.reapproval ? await changesSinceStepApproval(tx, request.runId, request.stepId, details) : [];
-        // The step before's decisions are audited before this request, which follows from them.
-        const carried: Array<{ decision: DecisionRecord; decidedBy: string }> = [];
-        for (const decision of request.precededBy ?? []) carried.push({ decision, ...(await writeDecisionRecord(tx, audit, decision)) });
-        await audit({
-          eventKey: `${requestId}:requested`,
-          runId: request.runId,
-          action: request.escalatedFrom ? 'approval.escalated' : 'approval.requested',
-          actor: 'opsflow',
-          step: request.stepId,
-          onBehalfOf: request.approver.onBehalfOf?.email,
-          details: {
-            requestId,
-            approver: request.approver.email,
-            approverRole: request.approver.role,
-            expiresAt: new Date(request.expiresAt).toISOString(),
-            ...(request.escalatedFrom ? { escalatedFrom: request.escalatedFrom.email } : {}),
-            ...(request.reapproval ? { askedAgainBecause: { materialChanges: request.reapproval.changed } } : {}),
-          },
-        });
-        const mail: OutgoingEmail = {
-          idempotencyKey: `${requestId}:request`,
-          runId: request.runId,
-          kind: `approval.${kind}`,
-          to: request.approver.email,
-          replyTo,
-          email: approvalRequestEmail({
-            kind,
-            approverName: request.approver.name,
-            processTitle,
-            runTitle: run.title,
-            stepTitle: request.stepTitle,
-            requesterName: run.requesterName,
-            details,
-            link,
-            expiresAt: new Date(request.expiresAt),
-            escalatedFrom: request.escalatedFrom?.name,
-            onBehalfOf: request.approver.onBehalfOf?.name,
-            changedSinceApproval,
-            replyToDecide: replyTo !== undefined,
-          }),
-        };
-        return { mail, recorded: await recordMailSending(tx, mail, attemptStarted), carried };
+            seat,
+            round: 1,
+            approver,
+            expiresAt: request.expiresAt,
+            reapproval: request.reapproval,
+            // The first request records the step, and the decisions before it, before its own audit entry.
+            ...(seat === 0 ? { currentStep: request.stepId, precededBy: request.precededBy } : {}),
+          };
+          seats.push({ request: seatRequest, recorded: await recordApprovalRequest(deps, tx, audit, seatRequest, attemptStarted) });
+        }
+        return { opened: true as const, approvers, seats };
       });
-      await handOffRecordedMail(deps, mail, recorded, (client) => [
-        client.approvalRequest.updateMany({ where: { id: requestId }, data: { emailSentAt: new Date() } }),
-      ]);
-      for (const { decision, decidedBy } of carried) await closeDecidedSlackMessage(deps, decision, decidedBy);
-      await postRequestToSlack(deps, requestId, { escalatedFrom: request.escalatedFrom?.name, onBehalfOf: request.approver.onBehalfOf?.name });
-      return { requestId };
+      if (!outcome.opened) return outcome;
+      for (const seat of outcome.seats) await deliverApprovalRequest(deps, seat.request, seat.recorded);
+      return { opened: true, approvers: outcome.approvers };
     },
 
     /** `reminderNumber` counts from 1 and keys the mail, so a retry never sends the same reminder twice. */

@@ -108,7 +108,18 @@ export type DecisionRefusal = (typeof DecisionRefusal)[keyof typeof DecisionRefu
  * as the mail can be clicked) and by the activity (whose retries must find their own row).
  */
 export function approvalRequestId(runId: string, stepId: string, at: { attempt: number; seat: number; round: number }): string {
-  return `${runId}:${stepId}:a${at.attempt}:s${at.seat}:r${at.round}`;
+  return `${approvalSeatsPrefix(runId, stepId, at.attempt)}${at.seat}:r${at.round}`;
+}
+
+/** What every seat's request id of one attempt at a step starts with. */
+export function approvalSeatsPrefix(runId: string, stepId: string, attempt: number): string {
+  return `${runId}:${stepId}:a${attempt}:s`;
+}
+
+/** Whether `requestId` is the first request (round 1) of some seat of this attempt at the step. */
+export function isFirstRoundSeatRequest(requestId: string, runId: string, stepId: string, attempt: number): boolean {
+  const prefix = approvalSeatsPrefix(runId, stepId, attempt);
+  return requestId.startsWith(prefix) && /^\d+:r1$/.test(requestId.slice(prefix.length));
 }
 
 /** The requester's edit link after changes were requested: one per step attempt. */

@@ -127,3 +127,33 @@ export function firstEligible(
   }
   return { skipped };
 }
+
+/**
+ * Each seat's first candidate, when every one of them may take it: nobody passed over, no seat empty. Undefined
+ * otherwise, and the workflow fills the seats itself, auditing whom it passes over (workflows/approval.ts).
+ */
+export function seatsFilledWithoutPassingOver(seats: ReadonlyArray<{ candidates: Candidate[] }>, stepId: string, context: DutiesContext): Candidate[] | undefined {
+  const chosen: Candidate[] = [];
+  for (const seat of seats) {
+    const pick = firstEligible(seat.candidates, stepId, context, chosen);
+    if (!pick.chosen || pick.skipped.length > 0) return undefined;
+    chosen.push(pick.chosen);
+  }
+  return chosen.length > 0 ? chosen : undefined;
+}
+
+/** The approver a seat goes to, from the candidate chosen for it (`role` when a fallback role filled it). */
+export function approverOf(candidate: Candidate, role = candidate.role): { email: string; name: string; role: string; onBehalfOf?: { email: string; name: string } } {
+  return { email: candidate.email, name: candidate.name, role, ...(candidate.onBehalfOf ? { onBehalfOf: candidate.onBehalfOf } : {}) };
+}
+
+/** Duties as an activity's input carries them (a Map does not survive the payload converter). */
+export type SerializedDuties = Omit<DutiesContext, 'decided'> & { decided: Array<[string, { stepId: string; stepTitle: string }]> };
+
+export function serializeDuties(context: DutiesContext): SerializedDuties {
+  return { ...context, decided: [...context.decided.entries()] };
+}
+
+export function dutiesOf(serialized: SerializedDuties): DutiesContext {
+  return { ...serialized, decided: new Map(serialized.decided) };
+}

@@ -3,6 +3,7 @@ import type { Activities } from '../activities/index.js';
 import { materialChangesBetween, type ControlsPolicy, type PolicyStamp } from '../processes/controls.js';
 import type { ProcessDefinition, RunArgs, RunSummary } from '../processes/types.js';
 import { ApprovalDesk, type ApprovalStepSpec, type DecisionResult } from './approval.js';
+import { decidePatchBaseline } from './patches.js';
 import { RunTracker } from './run-lifecycle.js';
 
 const acts = proxyActivities<Activities>({
@@ -30,6 +31,8 @@ export async function openRun<Input extends { requester: { email: string } }, Po
   process: Pick<ProcessDefinition<Input, Policy>, 'key' | 'describe' | 'summarize'>,
   args: RunArgs<Input, Policy>,
 ): Promise<OpenedRun<Policy>> {
+  // The patch baseline is decided in the run's first workflow task, before anything awaits (workflows/patches.ts).
+  decidePatchBaseline();
   const tracker = new RunTracker();
   let policy = args.policy;
   let stamp = args.policyStamp ?? { version: 1, overridden: false };

@@ -5,17 +5,28 @@ import {
   defineQuery,
   defineUpdate,
   log,
-  patched,
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
+import type { OpenedApprovalStep } from '../activities/approvals.js';
 import type { Activities } from '../activities/index.js';
+import {
+  DECISION_ANSWERED_BEFORE_RECORDING,
+  DECISION_RECORD_CARRIED_BY_NEXT_STEP,
+  DECISION_RECORD_DEFERRED,
+  ESCALATION_UNDER_SEAT_RULES,
+  hasPatch,
+  REVISION_RECORDED_BEFORE_RESUMING,
+  STEP_OPENED_IN_ONE_ACTIVITY,
+  STEP_RECORDED_WITH_REQUEST,
+} from './patches.js';
 import type { Approver, SeatCandidates } from '../activities/records.js';
 import {
   APPROVALS_QUERY,
   approvalRequestId,
   DECIDE_UPDATE,
   DecisionRefusal,
+  isFirstRoundSeatRequest,
   REASSIGN_UPDATE,
   REVISE_UPDATE,
   revisionRequestId,
@@ -26,7 +37,17 @@ import {
   type ReassignResult,
   type ReviseInput,
 } from '../processes/approval-messages.js';
-import { candidateConflict, dutyConflict, firstEligible, type Candidate, type DutiesContext, type SeparationOfDuties, type SkippedCandidate } from '../processes/controls.js';
+import {
+  approverOf,
+  candidateConflict,
+  dutyConflict,
+  firstEligible,
+  serializeDuties,
+  type Candidate,
+  type DutiesContext,
+  type SeparationOfDuties,
+  type SkippedCandidate,
+} from '../processes/controls.js';
 import { durationMs } from '../processes/duration.js';
 import { factsVersion, type Fact } from '../processes/facts.js';
 import { FailureType } from '../processes/failures.js';
@@ -70,51 +91,6 @@ export interface ApprovalDeskHooks {
   /** The same without an activity of its own: the first seat's request records the step in the read model. */
   markWaiting?(step: ApprovalStepSpec, approvers: Approver[]): void;
 }
-
-/**
- * Patch: a step's read model (the run's current step) is written by the first seat's openApprovalRequest instead
- * of an updateRun activity of its own: one round trip less per step. Runs that opened steps the old way replay
- * the old way (see README, "Changing a process").
- */
-export const STEP_RECORDED_WITH_REQUEST = 'step-recorded-with-request';
-
-/**
- * Patch: a decision's Update answers as soon as the workflow holds the decision (it is durable in the run's
- * history then), and its record (the request marked used, the audit entry) is written by an activity the answer
- * does not wait for. The step waits for its records before it closes, so the audit keeps its order.
- */
-export const DECISION_ANSWERED_BEFORE_RECORDING = 'decision-answered-before-recording';
-
-/**
- * Patch: a step closed by decisions no longer waits for their records (DECISION_ANSWERED_BEFORE_RECORDING) when the
- * chain goes on to another step: that step's requests carry the records still being written and write them (once,
- * whoever is first) before their own audit entries, so the next approver's mail leaves one round trip sooner and
- * the audit keeps its order. Every other way on from a step still waits for the records first.
- */
-export const DECISION_RECORD_CARRIED_BY_NEXT_STEP = 'decision-record-carried-by-next-step';
-
-/**
- * Patch: the chain goes on after an edit only once the edit is recorded (the run's input in the read model and
- * the new facts version). Before, it went on as soon as the edit was accepted, so a step asked again could mail
- * the old facts, without "changed since you approved", while the record was still being written.
- */
-export const REVISION_RECORDED_BEFORE_RESUMING = 'revision-recorded-before-resuming';
-
-/**
- * Patch: escalation fills a seat under the same rules as the step's first filling: when nobody the escalation
- * target names is eligible, the policy's fallback role takes it, and the audit says who was missing and why (the
- * expiry's reason too). Before, such a step quietly waited for its deadline.
- */
-export const ESCALATION_UNDER_SEAT_RULES = 'escalation-under-seat-rules';
-
-/**
- * Patch: a decision's record is not written by an activity of its own as soon as it is taken, but by whatever comes
- * next: the next step's requests carry it (one activity and one workflow task less per step), a step that stays open
- * writes it from its main loop at once, and every other way on (the step closing with links to revoke, the chain's
- * end, a rejection, a cancellation) writes it first. The bound: a decision's record and audit entry are written
- * before anything that follows from it is recorded or mailed.
- */
-export const DECISION_RECORD_DEFERRED = 'decision-record-deferred';
 
 /** Who the run is for and which controls its policy sets; the desk enforces them on every seat and decision. */
 export interface ApprovalDeskRun {
@@ -199,8 +175,16 @@ function seatsNeeded(rule: ApprovalRule, seats: number): number {
   return rule.kind === 'all' ? seats : rule.kind === 'any' ? 1 : rule.required;
 }
 
-function toApprover(candidate: Candidate, role = candidate.role): Approver {
-  return { email: candidate.email, name: candidate.name, role, ...(candidate.onBehalfOf ? { onBehalfOf: candidate.onBehalfOf } : {}) };
+/** A k-of-n step with fewer than k seats filled can never be approved: the run fails at that step, saying so. */
+function assertQuorumReachable(spec: ApprovalStepSpec, rule: ApprovalRule, seats: number): void {
+  if (rule.kind === 'quorum' && rule.required > seats) {
+    throw ApplicationFailure.create({
+      message: `${spec.title} needs ${rule.required} approvals but only ${seats} approvers were found`,
+      type: FailureType.quorumUnreachable,
+      nonRetryable: true,
+      details: [{ step: spec.stepId }],
+    });
+  }
 }
 
 /**
@@ -223,6 +207,11 @@ export class ApprovalDesk {
   private readonly recording = new Map<Promise<void>, DecisionRecordInput>();
   /** Decision records nothing has started to write yet (DECISION_RECORD_DEFERRED): what comes next writes them. */
   private deferred: DecisionRecordInput[] = [];
+  /**
+   * The step whose seats one activity is opening (STEP_OPENED_IN_ONE_ACTIVITY): their approvers are known once it
+   * returns, but their mails may already have been read, so a decision on them waits for it instead of being refused.
+   */
+  private opening?: { stepId: string; attempt: number };
 
   constructor(
     private readonly run: ApprovalDeskRun,
@@ -272,7 +261,14 @@ export class ApprovalDesk {
 
   // ----- decisions -------------------------------------------------------------------------------------------
 
+  /** Whether the request is one of the seats an activity is opening right now. */
+  private isOpening(requestId: string): boolean {
+    return this.opening !== undefined && isFirstRoundSeatRequest(requestId, this.run.runId, this.opening.stepId, this.opening.attempt);
+  }
+
   private validateDecision(input: DecisionInput): void {
+    // A seat being opened is checked in full by the handler once its approver is known; what can be checked now is.
+    if (this.isOpening(input.requestId)) return this.validateDecisionTerms(input);
     const entry = this.open.get(input.requestId);
     if (!entry) refuse(this.closedBecause.get(input.requestId) ?? 'This approval request is no longer open', DecisionRefusal.notOpen);
     if (entry.seat.decision) refuse('This approval request was already decided', DecisionRefusal.alreadyDecided);
@@ -286,6 +282,11 @@ export class ApprovalDesk {
     // Seats are filled without conflicts; this holds even if a seat was filled some other way.
     const conflict = dutyConflict(input.actorEmail, entry.step.spec.stepId, this.duties());
     if (conflict) refuse(`${input.actorEmail} ${conflict}: separation of duties`, DecisionRefusal.separationOfDuties);
+    this.validateDecisionTerms(input);
+  }
+
+  /** What a decision must say whoever takes it: a known decision, on the current version, with a reason if not approved. */
+  private validateDecisionTerms(input: DecisionInput): void {
     if (!['approved', 'rejected', 'changes_requested'].includes(input.decision)) refuse('Unknown decision', DecisionRefusal.invalid);
     if (!input.version) refuse('A decision must name the version of the request it was made on', DecisionRefusal.invalid);
     if (input.version !== this.subject.version) {
@@ -297,6 +298,11 @@ export class ApprovalDesk {
   }
 
   private async applyDecision(input: DecisionInput): Promise<DecisionResult> {
+    if (this.isOpening(input.requestId)) {
+      await condition(() => !this.isOpening(input.requestId));
+      // Refused here the Update fails with the same refusal its validator would have given.
+      this.validateDecision(input);
+    }
     const { step, seat } = this.open.get(input.requestId)!;
     const result: DecisionResult = {
       requestId: input.requestId,
@@ -331,11 +337,11 @@ export class ApprovalDesk {
       version: result.version,
       facts: this.subject.facts,
     };
-    if (patched(DECISION_RECORD_DEFERRED)) {
+    if (hasPatch(DECISION_RECORD_DEFERRED)) {
       this.deferred.push(record);
       return result;
     }
-    if (patched(DECISION_ANSWERED_BEFORE_RECORDING)) {
+    if (hasPatch(DECISION_ANSWERED_BEFORE_RECORDING)) {
       this.recordInBackground(record);
       return result;
     }
@@ -405,7 +411,7 @@ export class ApprovalDesk {
     // The person may be away: their delegate would hold it, and must be eligible too.
     const conflict = this.seatConflict(step, seat, candidate);
     if (conflict) refuse(`${candidate.name} ${conflict}`, DecisionRefusal.separationOfDuties);
-    const approver = toApprover(candidate);
+    const approver = approverOf(candidate);
     this.closeRequest(input.requestId, `the request was reassigned to ${approver.name}`);
     // The decisions before this step may still be being recorded: they are audited first.
     if (this.hasUnsettledRecords()) await this.settleRecords();
@@ -464,18 +470,18 @@ export class ApprovalDesk {
    * chain, delegations followed), else to the policy's fallback role; anyone passed over is audited. A step that
    * cannot get the seats its rule needs fails the run at that step, saying why.
    */
-  private async fillSeats(spec: ApprovalStepSpec, rule: ApprovalRule, attempt: number): Promise<Approver[]> {
+  private async fillSeats(spec: ApprovalStepSpec, rule: ApprovalRule, attempt: number, found?: SeatCandidates[]): Promise<Approver[]> {
     // Right after a decision its Update's answer rides on the current workflow task, which a local activity would
     // hold until it is done: then the lookup is an ordinary activity, side by side with the decision's record.
     const directory = this.hasUnsettledRecords() ? acts : shortWork();
-    const resolved = await directory.approverCandidates({ roles: spec.approvers, subjectEmail: this.run.requesterEmail });
+    const resolved = found ?? (await directory.approverCandidates({ roles: spec.approvers, subjectEmail: this.run.requesterEmail }));
     const chosen: Approver[] = [];
     const skipped: Array<SkippedCandidate & { seatRole: string }> = [];
     const unfilled: SeatCandidates[] = [];
     const take = (seat: SeatCandidates, candidates: Candidate[], role?: string) => {
       const pick = firstEligible(candidates, spec.stepId, this.duties(), chosen);
       skipped.push(...pick.skipped.map((s) => ({ ...s, seatRole: seat.role })));
-      if (pick.chosen) chosen.push(toApprover(pick.chosen, role));
+      if (pick.chosen) chosen.push(approverOf(pick.chosen, role));
       return pick.chosen !== undefined;
     };
     for (const seat of resolved) if (!take(seat, seat.candidates)) unfilled.push(seat);
@@ -513,6 +519,91 @@ export class ApprovalDesk {
 
   // ----- steps -----------------------------------------------------------------------------------------------
 
+  /** The seats filled here, then each opened by its own activity (and every step of runs begun before the patch). */
+  private async openSeatsOneByOne(
+    spec: ApprovalStepSpec,
+    rule: ApprovalRule,
+    attempt: number,
+    reapproval: { changed: string[] } | undefined,
+    found?: SeatCandidates[],
+  ): Promise<ActiveStep> {
+    const approvers = await this.fillSeats(spec, rule, attempt, found);
+    assertQuorumReachable(spec, rule, approvers.length);
+    const expiresAt = Date.now() + durationMs(spec.timing.timeout);
+    const step: ActiveStep = { spec, rule, attempt, closed: false, seats: approvers.map((approver, seat) => ({ seat, approver, round: 1, expiresAt })) };
+
+    // The run shows whom it waits on before their e-mails can arrive: the first request records the step first.
+    const recordedWithRequest = hasPatch(STEP_RECORDED_WITH_REQUEST);
+    if (recordedWithRequest) this.hooks.markWaiting?.(spec, approvers);
+    else await this.hooks.onWaiting?.(spec, approvers);
+    const carryRecords = this.hasUnsettledRecords();
+    const carried = [...this.deferred];
+    await Promise.all(
+      step.seats.map((seat) => this.openSeat(step, seat, { reapproval, recordsStep: recordedWithRequest && seat.seat === 0, carryRecords })),
+    );
+    // The requests wrote the deferred records they carried; decisions taken on them meanwhile are still to write.
+    if (carried.length) this.deferred = this.deferred.filter((record) => !carried.includes(record));
+    return step;
+  }
+
+  /**
+   * One activity looks the approvers up, takes each seat's first candidate when nobody has to be passed over, and
+   * records and mails every request (STEP_OPENED_IN_ONE_ACTIVITY): one round trip where the lookup and the requests
+   * took two. Separation of duties is still the workflow's: each approver it seated is checked here as a validator
+   * checks a decision. When it opened nothing, its candidates are returned for the seats to be filled one by one.
+   */
+  private async openSeatsAtOnce(
+    spec: ApprovalStepSpec,
+    rule: ApprovalRule,
+    attempt: number,
+    reapproval: { changed: string[] } | undefined,
+  ): Promise<{ step?: ActiveStep; resolved?: SeatCandidates[] }> {
+    const expiresAt = Date.now() + durationMs(spec.timing.timeout);
+    const carried = [...this.deferred];
+    this.opening = { stepId: spec.stepId, attempt };
+    let opened: OpenedApprovalStep;
+    try {
+      opened = await acts.openApprovalStep({
+        runId: this.run.runId,
+        stepId: spec.stepId,
+        stepTitle: spec.title,
+        attempt,
+        roles: spec.approvers,
+        subjectEmail: this.run.requesterEmail,
+        duties: serializeDuties(this.duties()),
+        expiresAt,
+        reapproval,
+        precededBy: this.unsettledRecords(),
+      });
+    } finally {
+      this.opening = undefined;
+    }
+    if (!opened.opened) return { resolved: opened.resolved };
+    // The first request wrote the deferred records it carried; decisions taken meanwhile are still to write.
+    if (carried.length) this.deferred = this.deferred.filter((record) => !carried.includes(record));
+    const approvers = opened.approvers;
+    approvers.forEach((approver, seat) => {
+      const conflict = approvers.slice(0, seat).some((other) => same(other.email, approver.email))
+        ? 'already holds another seat of this step'
+        : candidateConflict(approver, spec.stepId, this.duties());
+      if (conflict) {
+        throw ApplicationFailure.create({
+          message: `${spec.title}: ${approver.email} was given a seat they may not hold (${conflict})`,
+          type: FailureType.noEligibleApprover,
+          nonRetryable: true,
+          details: [{ step: spec.stepId }],
+        });
+      }
+    });
+    assertQuorumReachable(spec, rule, approvers.length);
+    const seats = approvers.map((approver, seat) => ({ seat, approver, round: 1, expiresAt, requestId: approvalRequestId(this.run.runId, spec.stepId, { attempt, seat, round: 1 }) }));
+    const step: ActiveStep = { spec, rule, attempt, closed: false, seats };
+    for (const seat of seats) this.open.set(seat.requestId, { step, seat });
+    // The first request recorded the step in the read model; the search attributes follow here.
+    this.hooks.markWaiting?.(spec, approvers);
+    return { step };
+  }
+
   /** Runs one step to its outcome. Cancellation propagates; the caller revokes what is still open. */
   /**
    * `recordsFollow`: the caller settles the decision records itself or opens another step right after (which
@@ -522,29 +613,8 @@ export class ApprovalDesk {
     const attempt = (this.attempts.get(spec.stepId) ?? 0) + 1;
     this.attempts.set(spec.stepId, attempt);
     const rule: ApprovalRule = spec.rule ?? { kind: 'all' };
-    const approvers = await this.fillSeats(spec, rule, attempt);
-    if (rule.kind === 'quorum' && rule.required > approvers.length) {
-      throw ApplicationFailure.create({
-        message: `${spec.title} needs ${rule.required} approvals but only ${approvers.length} approvers were found`,
-        type: FailureType.quorumUnreachable,
-        nonRetryable: true,
-        details: [{ step: spec.stepId }],
-      });
-    }
-    const expiresAt = Date.now() + durationMs(spec.timing.timeout);
-    const step: ActiveStep = { spec, rule, attempt, closed: false, seats: approvers.map((approver, seat) => ({ seat, approver, round: 1, expiresAt })) };
-
-    // The run shows whom it waits on before their e-mails can arrive: the first request records the step first.
-    const recordedWithRequest = patched(STEP_RECORDED_WITH_REQUEST);
-    if (recordedWithRequest) this.hooks.markWaiting?.(spec, approvers);
-    else await this.hooks.onWaiting?.(spec, approvers);
-    const carryRecords = this.hasUnsettledRecords();
-    const carried = [...this.deferred];
-    await Promise.all(
-      step.seats.map((seat) => this.openSeat(step, seat, { reapproval: options.reapproval, recordsStep: recordedWithRequest && seat.seat === 0, carryRecords })),
-    );
-    // The requests wrote the deferred records they carried; decisions taken on them meanwhile are still to write.
-    if (carried.length) this.deferred = this.deferred.filter((record) => !carried.includes(record));
+    const atOnce = hasPatch(STEP_OPENED_IN_ONE_ACTIVITY) ? await this.openSeatsAtOnce(spec, rule, attempt, options.reapproval) : undefined;
+    const step = atOnce?.step ?? (await this.openSeatsOneByOne(spec, rule, attempt, options.reapproval, atOnce?.resolved));
 
     let escalated = false;
     for (;;) {
@@ -634,7 +704,7 @@ export class ApprovalDesk {
     let role: string | undefined;
     const unfilled: Array<{ role: string; reason: string }> = [];
     // Runs that began before the patch expired here without trying the fallback role or saying why.
-    if (!pick.chosen && patched(ESCALATION_UNDER_SEAT_RULES)) {
+    if (!pick.chosen && hasPatch(ESCALATION_UNDER_SEAT_RULES)) {
       unfilled.push({ role: escalateTo, reason: target?.missing ?? 'nobody eligible' });
       const fallbackRole = this.run.separationOfDuties.fallbackRole;
       if (fallbackRole) {
@@ -656,7 +726,7 @@ export class ApprovalDesk {
         escalation: true,
       });
     }
-    if (pick.chosen) return { approver: toApprover(pick.chosen, role) };
+    if (pick.chosen) return { approver: approverOf(pick.chosen, role) };
     return { gap: unfilled.length ? `escalation found nobody eligible (${unfilled.map((u) => `${u.role}: ${u.reason}`).join('; ')})` : undefined };
   }
 
@@ -702,7 +772,7 @@ export class ApprovalDesk {
   private async revokePending(step: ActiveStep, reason: string, action: string, recordsFollow = false): Promise<void> {
     const requestIds = this.pending(step).map((seat) => seat.requestId!);
     // The decisions that closed the step are audited before what follows from them: here, or by what comes next.
-    if (!(recordsFollow && requestIds.length === 0 && patched(DECISION_RECORD_CARRIED_BY_NEXT_STEP))) await this.settleRecords();
+    if (!(recordsFollow && requestIds.length === 0 && hasPatch(DECISION_RECORD_CARRIED_BY_NEXT_STEP))) await this.settleRecords();
     for (const id of requestIds) this.closeRequest(id, reason);
     if (requestIds.length) await acts.revokeApprovalRequests({ requestIds, reason, action });
   }
@@ -737,7 +807,7 @@ export class ApprovalDesk {
     const revision = this.revision!;
     revision.submitted = true;
     // Runs that began before the patch went on with the edit at once (their histories replay that way).
-    if (!patched(REVISION_RECORDED_BEFORE_RESUMING)) revision.input = input.input;
+    if (!hasPatch(REVISION_RECORDED_BEFORE_RESUMING)) revision.input = input.input;
     await acts.recordRevision({
       requestId: input.requestId,
       runId: this.run.runId,

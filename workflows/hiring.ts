@@ -1,4 +1,4 @@
-import { ActivityFailure, allHandlersFinished, CancellationScope, condition, patched, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, CancellationScope, condition, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { durationMs } from '../processes/duration.js';
 import { eventKind, type InboundEventMessage } from '../processes/event-messages.js';
@@ -9,14 +9,7 @@ import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approv
 import { EventInbox } from './event-inbox.js';
 import { trackRun } from './run-lifecycle.js';
 import { TaskDesk } from './tasks.js';
-
-/**
- * Patch: the first day is prepared by people, as human tasks due before the start date (IT's laptop and accounts,
- * facilities' desk, the hiring manager's checklist, which was a mail before), and the run completes once they are
- * done; a withdrawal closes the open ones and tells whoever did one to undo it. Read once, when a run starts, so a
- * run keeps the path it began on: runs that began before replay (and go on) without tasks.
- */
-export const PREPARATION_TASKS = 'hiring-preparation-tasks';
+import { decidePatchBaseline, hasPatch, PREPARATION_TASKS } from './patches.js';
 
 const OFFER_ACCEPTED = eventKind('ats', 'offer.accepted');
 const OFFER_WITHDRAWN = eventKind('ats', 'offer.withdrawn');
@@ -50,7 +43,8 @@ function isoDate(epochMs: number): string {
  * undo step; a withdrawal (or cancelling the run) undoes it in reverse order and audits what was undone.
  */
 export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): Promise<HiringResult> {
-  const withPreparationTasks = patched(PREPARATION_TASKS);
+  decidePatchBaseline();
+  const withPreparationTasks = hasPatch(PREPARATION_TASKS);
   const inbox = new EventInbox();
   const { tracker, desk, policy: settings } = await openRun(hiringRun, args);
   const runId = tracker.runId;

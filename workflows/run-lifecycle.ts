@@ -5,7 +5,6 @@ import {
   defineSignal,
   isCancellation,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -17,20 +16,12 @@ import type { RunStatus } from '../activities/records.js';
 import { CANCEL_REASON_SIGNAL, type CancelReason } from '../processes/approval-messages.js';
 import { searchAttributes } from '../processes/search-attributes.js';
 import type { RunArgs, RunSummary } from '../processes/types.js';
+import { hasPatch, SHORT_WORK_AS_LOCAL_ACTIVITIES } from './patches.js';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
-
-/**
- * Patch: the short database work of a run (the approver lookup, the run's read model: current step, close and its
- * audit entry) runs as local activities: in the worker, inside the workflow task that asked for it, without a
- * round trip through the server (one marker in the history instead of three events and a workflow task). Mail,
- * links, decisions' records and external systems stay ordinary activities. Runs that began before replay the old
- * way.
- */
-export const SHORT_WORK_AS_LOCAL_ACTIVITIES = 'short-work-as-local-activities';
 
 /** Short database reads and writes, retried like the ordinary ones; each attempt is bounded well inside a task. */
 const localActs = proxyLocalActivities<Activities>({
@@ -40,7 +31,7 @@ const localActs = proxyLocalActivities<Activities>({
 
 /** Where a short database read or write runs: locally for new runs, as an ordinary activity for runs in flight. */
 export function shortWork(): Pick<Activities, 'updateRun' | 'approverCandidates'> {
-  return patched(SHORT_WORK_AS_LOCAL_ACTIVITIES) ? localActs : acts;
+  return hasPatch(SHORT_WORK_AS_LOCAL_ACTIVITIES) ? localActs : acts;
 }
 
 export type ClosedStatus = Exclude<RunStatus, 'running'>;

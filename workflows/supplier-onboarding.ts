@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, patched, proxyActivities } from '@temporalio/workflow';
+import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { SupplierOnboardingInput, SupplierOnboardingPolicy } from '../processes/supplier-onboarding.js';
 import { SECURITY_CHECK_STEP, securityCheckSpec, securityCheckSummary, supplierOnboardingRun, supplierReviewers } from '../processes/supplier-onboarding-flow.js';
@@ -9,14 +9,7 @@ import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approv
 import { FormDesk } from './external-form.js';
 import { trackRun } from './run-lifecycle.js';
 import { TaskDesk } from './tasks.js';
-
-/**
- * Patch: security's review of a supplier that handles our data is work (checking the questionnaire and
- * certificates), so it became a task for the security group before the sign-off, whose facts show its verdict;
- * procurement and finance still sign off as approvers. Read once, when a run starts: runs that began before keep
- * security among the review step's approvers.
- */
-export const SECURITY_CHECK_AS_TASK = 'supplier-security-check-task';
+import { decidePatchBaseline, hasPatch, SECURITY_CHECK_AS_TASK } from './patches.js';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -31,7 +24,8 @@ export interface SupplierOnboardingResult {
 
 /** Screening (a hit goes to compliance), the supplier's own details by link, parallel reviews, ERP vendor. */
 export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardingInput, SupplierOnboardingPolicy>): Promise<SupplierOnboardingResult> {
-  const securityCheckAsTask = patched(SECURITY_CHECK_AS_TASK);
+  decidePatchBaseline();
+  const securityCheckAsTask = hasPatch(SECURITY_CHECK_AS_TASK);
   const { tracker, desk, policy: settings } = await openRun(supplierOnboardingRun, args);
   const runId = tracker.runId;
   const forms = new FormDesk(runId);

@@ -16,7 +16,7 @@ function stepsRecorded(history: Awaited<ReturnType<typeof goldenHistories>>[numb
     const step =
       activity === 'updateRun'
         ? input.currentStep
-        : ['openApprovalRequest', 'recordPolicyDecision', 'pageIncident'].includes(activity)
+        : ['openApprovalRequest', 'openApprovalStep', 'recordPolicyDecision', 'pageIncident'].includes(activity)
           ? input.stepId
           : activity === 'openTask'
             ? (input.task as { stepId?: string } | undefined)?.stepId

@@ -1,0 +1,52 @@
+import { defaultPayloadConverter } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
+import { postJson, submitDecision, waitForApprovalMail, waitForRunStatus } from '../support/http.js';
+import { startStack, type Stack } from '../support/stack.js';
+
+/**
+ * The patch baseline (workflows/patches.ts): a run started today records one patch marker and takes every patch the
+ * baseline folds in, instead of a marker and a TemporalChangeVersion upsert per patch. Runs that began before it
+ * replay their own markers (the replay test's older generations).
+ */
+describe('a new run takes the patch baseline with one marker', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('an approved 3-step capex run records only the baseline marker and still takes the patched paths', async () => {
+    const title = 'Patch baseline';
+    const { body } = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title, amount: 120_000 }), settings: quickTiming });
+    const runId = body.runId as string;
+    for (const approver of [approvers.lineManager, approvers.financeDirector, approvers.cfo]) {
+      const mail = await waitForApprovalMail(stack, approver, { subject: new RegExp(title) });
+      expect((await submitDecision(mail.link, 'approve')).status).toBe(200);
+    }
+    await waitForRunStatus(stack, runId, 'completed');
+
+    const events = (await stack.temporal.workflow.getHandle(runId).fetchHistory()).events ?? [];
+    const markers = events.flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes] : []));
+    const patches = markers
+      .filter((m) => m.markerName === 'core_patch')
+      .map((m) => (defaultPayloadConverter.fromPayload(m.details!['patch-data']!.payloads![0]!) as { id: string }).id);
+    expect(patches).toEqual(['baseline-2026-12']);
+    const versionUpserts = events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.TemporalChangeVersion);
+    expect(versionUpserts).toHaveLength(1);
+
+    // The baseline's patches are in force: short database work as local activities (the run's close), the step
+    // recorded with its request (no updateRun activity), decision records carried by the next step (one
+    // recordDecision in all).
+    expect(markers.filter((m) => m.markerName === 'core_local_activity').length).toBeGreaterThan(0);
+    const activities = events.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ? [e.activityTaskScheduledEventAttributes.activityType.name] : []));
+    expect(activities).not.toContain('updateRun');
+    expect(activities.filter((name) => name === 'recordDecision')).toHaveLength(1);
+    // Each step opened by one activity that looks its approver up, records and mails the request.
+    expect(activities.filter((name) => name === 'openApprovalStep')).toHaveLength(3);
+    expect(activities).not.toContain('openApprovalRequest');
+    expect(activities).not.toContain('approverCandidates');
+  });
+});
