@@ -223,9 +223,53 @@ async function startRecordedRun(ctx: ApiContext, process: ProcessDefinition, run
   await markStarted(ctx.db, runId);
 }
 
+/**
+ * Marks at once: one statement for every start that finished while the previous one was written, so concurrent
+ * starts share a commit; a lone start is written at once. Each caller resolves when its own run is marked.
+ */
+class StartMarks {
+  private pending: Array<{ runId: string; done: () => void; failed: (error: unknown) => void }> = [];
+  private writing = false;
+
+  constructor(private readonly db: ApiContext['db']) {}
+
+  mark(runId: string): Promise<void> {
+    return new Promise((done, failed) => {
+      this.pending.push({ runId, done, failed });
+      if (!this.writing) void this.writeAll();
+    });
+  }
+
+  private async writeAll(): Promise<void> {
+    this.writing = true;
+    while (this.pending.length) {
+      const batch = this.pending.splice(0);
+      const ids = batch.map((b) => b.runId);
+      try {
+        // updatedAt as Prisma's @updatedAt would set it; a run that moved on meanwhile is left alone. Committed without
+        // waiting for the WAL flush (synchronous_commit off for this one statement): a mark lost to a database crash
+        // in the fraction of a second before the flush leaves the run not_started, and the API's sweep
+        // (confirmUnconfirmedStarts) finds its workflow and marks it again. The run's record itself is committed durably.
+        await this.db.$executeRaw`
+          WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+          UPDATE "Run" SET status = 'running', "updatedAt" = now()
+          WHERE id = ANY(${ids}::text[]) AND status = ${NOT_STARTED} AND EXISTS (SELECT 1 FROM relaxed)`;
+        for (const b of batch) b.done();
+      } catch (error) {
+        for (const b of batch) b.failed(error);
+      }
+    }
+    this.writing = false;
+  }
+}
+
+const startMarks = new WeakMap<ApiContext['db'], StartMarks>();
+
 /** not_started → running; a run that already moved on (a quick workflow closed it) keeps its own status. */
 export async function markStarted(db: ApiContext['db'], runId: string): Promise<void> {
-  await db.run.updateMany({ where: { id: runId, status: NOT_STARTED }, data: { status: 'running' } });
+  let marks = startMarks.get(db);
+  if (!marks) startMarks.set(db, (marks = new StartMarks(db)));
+  await marks.mark(runId);
 }
 
 async function replay(ctx: ApiContext, existing: { runId: string; requestHash: string }, requestHash: string, process: ProcessDefinition): Promise<StartedRun> {
