@@ -92,7 +92,7 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
         {
           concurrency: apiContext.config.RUN_START_CONCURRENCY ?? 16,
           queue: apiContext.config.RUN_START_QUEUE ?? 256,
-          queueWaitMs: apiContext.config.RUN_START_QUEUE_WAIT_MS ?? 10_000,
+          queueWaitMs: apiContext.config.RUN_START_QUEUE_WAIT_MS ?? 30_000,
         },
         'run starts',
       ),

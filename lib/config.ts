@@ -33,7 +33,7 @@ export const configSchema = z.object({
   /** Run starts that may wait for a slot; beyond that the API answers 503 with Retry-After at once. */
   RUN_START_QUEUE: z.coerce.number().int().min(0).max(10_000).default(256),
   /** How long a queued run start waits for a slot before it is answered 503 with Retry-After. */
-  RUN_START_QUEUE_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  RUN_START_QUEUE_WAIT_MS: z.coerce.number().int().min(100).max(120_000).default(30_000),
 
   /**
    * How long the API believes a verified API key before reading its row again (0: every request reads it). A key
