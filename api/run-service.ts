@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { hasScope, type Identity } from '../lib/api-keys.js';
 import { Prisma } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
-import { recordFactsVersion, runRow, runSearchAttributes, runStartedAudit } from '../lib/run-record.js';
+import { insertRunRow, recordFactsVersion, runRow, runSearchAttributes, runStartedAudit } from '../lib/run-record.js';
 import { insertAuditEntry, wakeDeliveryWorkflows, type DeliveryRef } from '../lib/outbound-webhooks.js';
 import { resolveRunPolicy } from '../lib/policy-store.js';
 import { fieldsFilledByOthers, findProcess, type ProcessDefinition, type RunArgs } from '../processes/index.js';
@@ -52,15 +52,18 @@ export interface Starter {
   directoryName?: (db: Client, email: string) => Promise<string | undefined>;
 }
 
+/** A person's name in the directory (one raw statement: it runs in every start's transaction). */
+async function directoryNameOf(db: Client, email: string): Promise<string | undefined> {
+  const [person] = await db.$queryRaw<Array<{ name: string }>>`SELECT name FROM "Person" WHERE email = ${email}`;
+  return person?.name;
+}
+
 /** A starter whose runs, when the input names no requester, are requested by the key's own person. */
 export function starterFor(identity: Identity): Starter {
   return {
     identity,
-    defaultRequester: async (db) => {
-      const person = await db.person.findUnique({ where: { email: identity.email } });
-      return { name: person?.name ?? identity.email, email: identity.email };
-    },
-    directoryName: async (db, email) => (await db.person.findUnique({ where: { email: email.toLowerCase() } }))?.name,
+    defaultRequester: async (db) => ({ name: (await directoryNameOf(db, identity.email)) ?? identity.email, email: identity.email }),
+    directoryName: (db, email) => directoryNameOf(db, email.toLowerCase()),
   };
 }
 
@@ -181,7 +184,7 @@ async function recordAndStartRun(ctx: ApiContext, body: unknown, idempotencyKey:
       const runId = `${process.key}-${randomUUID()}`;
       const startedBy = starter.identity.email.toLowerCase();
       const row = { ...runRow(process, runId, input, settings, resolved, { trigger: 'api', startedBy }), status: NOT_STARTED };
-      await tx.run.create({ data: row });
+      await insertRunRow(tx, row);
       if (idempotencyKey) await tx.idempotencyKey.create({ data: { key: idempotencyKey, requestHash, runId } });
       await recordFactsVersion(tx, process, runId, input);
       const audit = await insertAuditEntry(tx, runStartedAudit(runId, startedBy, row.requesterEmail, resolved, settings));

@@ -1,13 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findApprovalWithRun } from '../../api/approval-service.js';
+import { resolveRunPolicy } from '../../lib/policy-store.js';
+import { insertRunRow, recordFactsVersion, runRow } from '../../lib/run-record.js';
+import { factsOf, findProcess } from '../../processes/index.js';
+import { capexInput } from '../support/fixtures.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 /**
- * The decision paths read an approval request and its run in one joined statement (api/approval-service.ts); what
+ * Hot paths use raw statements where Prisma would compile a model query anew each time; each must read or write
+ * exactly what the model query does. The decision paths read an approval request and its run in one joined statement (api/approval-service.ts); what
  * they get must be exactly what Prisma's `findFirst` with `include: { run: true }` gives: every column, with its
  * type (dates, JSON, Decimal, nulls). A column added to either model is covered as it comes.
  */
-describe('an approval request with its run, in one statement', () => {
+describe('raw statements on hot paths do what Prisma would', () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({ worker: 'none' });
@@ -47,5 +52,31 @@ describe('an approval request with its run, in one statement', () => {
     }
     // A lookup the single statement does not cover still answers, through Prisma.
     expect((await findApprovalWithRun(db, { runId: 'lookup-full', decision: { not: null } }))?.id).toBe('lookup-a2');
+  });
+
+  it('a start writes the run row and its facts version as tx.run.create and createMany would', async () => {
+    const db = stack.db;
+    const process = findProcess('capex')!;
+    const input = process.inputSchema.parse(capexInput({ title: 'Raw "row" ü', amount: 1234.56 }));
+    const resolved = await resolveRunPolicy(db, process, undefined, true);
+    for (const origin of [{ trigger: 'api' as const, startedBy: 'Ops.Desk@example.com' }, { trigger: 'event' as const, correlationKey: 'K-1' }]) {
+      const viaPrisma = { ...runRow(process, `prisma-${origin.trigger}`, input, { a: 1 }, resolved, origin), status: 'not_started' };
+      const viaRaw = { ...runRow(process, `raw-${origin.trigger}`, input, { a: 1 }, resolved, origin), status: 'not_started' };
+      await db.run.create({ data: viaPrisma });
+      const { facts, version } = factsOf(process, input);
+      await db.runFactsVersion.createMany({ data: [{ runId: viaPrisma.id, version, facts: facts as never, input: input as never }], skipDuplicates: true });
+      await db.$transaction(async (tx) => {
+        await insertRunRow(tx, viaRaw);
+        await recordFactsVersion(tx, process, viaRaw.id, input);
+        await recordFactsVersion(tx, process, viaRaw.id, input); // a repeat is skipped, as skipDuplicates does
+      });
+      const [written, expected] = await Promise.all([db.run.findUniqueOrThrow({ where: { id: viaRaw.id } }), db.run.findUniqueOrThrow({ where: { id: viaPrisma.id } })]);
+      expect({ ...written, id: '', startedAt: null, updatedAt: null }).toStrictEqual({ ...expected, id: '', startedAt: null, updatedAt: null });
+      expect(Math.abs(written.startedAt.getTime() - expected.startedAt.getTime())).toBeLessThan(60_000);
+      expect(written.updatedAt).toBeInstanceOf(Date);
+      const versions = await db.runFactsVersion.findMany({ where: { runId: { in: [viaPrisma.id, viaRaw.id] } }, orderBy: { runId: 'asc' } });
+      expect(versions).toHaveLength(2);
+      expect({ ...versions[1], runId: '', createdAt: null }).toStrictEqual({ ...versions[0], runId: '', createdAt: null });
+    }
   });
 });
