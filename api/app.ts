@@ -14,6 +14,7 @@ import type { ApiContext } from './context.js';
 import { errorHandler, notFoundHandler, retryAfterOnUnavailable } from './errors.js';
 import { jsonBody } from './json-body.js';
 import { InFlightLimiter } from './load-shedding.js';
+import { ApiKeyCache, DEFAULT_API_KEY_CACHE_MS } from '../lib/api-keys.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { mountRoutes } from './route-table.js';
 import { approvalsRouter } from './routes/approvals.js';
@@ -84,13 +85,14 @@ export function createApp(apiContext: ApiContext, options: AppOptions = {}): Exp
     egress: apiContext.egress ?? createEgressPolicy({ allowedHosts: apiContext.config.WEBHOOK_ALLOWED_HOSTS }),
     authFailures: apiContext.authFailures ?? new FailedKeyCheckLimiter(options.failedKeyCheckLimits ?? defaultFailureLimits),
     slack: apiContext.slack ?? slackContextOf(apiContext),
+    apiKeys: apiContext.apiKeys ?? new ApiKeyCache({ ttlMs: apiContext.config.API_KEY_CACHE_MS ?? DEFAULT_API_KEY_CACHE_MS }),
     runStarts:
       apiContext.runStarts ??
       new InFlightLimiter(
         {
           concurrency: apiContext.config.RUN_START_CONCURRENCY ?? 16,
           queue: apiContext.config.RUN_START_QUEUE ?? 256,
-          queueWaitMs: apiContext.config.RUN_START_QUEUE_WAIT_MS ?? 10_000,
+          queueWaitMs: apiContext.config.RUN_START_QUEUE_WAIT_MS ?? 30_000,
         },
         'run starts',
       ),

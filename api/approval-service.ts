@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Prisma } from '../lib/db.js';
+import { Prisma } from '../lib/db.js';
 import type { ApprovalRequest, Run } from '../lib/generated/prisma/client.js';
 import { addLogFields, type LogContext } from '../lib/log-context.js';
 import { hashToken, looksLikeToken } from '../lib/tokens.js';
@@ -34,17 +34,61 @@ export function runLogFields(run: Pick<Run, 'id' | 'process'>, approval: Pick<Ap
   return { runId: run.id, process: run.process, step: approval.stepId };
 }
 
+/** The approval request's columns and its run's, each under a prefix of its own, for one joined statement. */
+const joinedColumns = Prisma.raw(
+  [
+    ...Object.values(Prisma.ApprovalRequestScalarFieldEnum).map((c) => `a."${c}" AS "a.${c}"`),
+    ...Object.values(Prisma.RunScalarFieldEnum).map((c) => `r."${c}" AS "r.${c}"`),
+  ].join(', '),
+);
+
+/** `where` as SQL when it only names ApprovalRequest columns by equality (or IS NULL); undefined otherwise. */
+function simpleCondition(where: Prisma.ApprovalRequestWhereInput): Prisma.Sql | undefined {
+  const columns = new Set<string>(Object.values(Prisma.ApprovalRequestScalarFieldEnum));
+  const parts: Prisma.Sql[] = [];
+  for (const [field, value] of Object.entries(where)) {
+    if (value === undefined) continue;
+    if (!columns.has(field)) return undefined;
+    if (value === null) parts.push(Prisma.sql`a.${Prisma.raw(`"${field}"`)} IS NULL`);
+    else if (typeof value === 'string' || typeof value === 'number') parts.push(Prisma.sql`a.${Prisma.raw(`"${field}"`)} = ${value}`);
+    else return undefined;
+  }
+  return parts.length ? Prisma.join(parts, ' AND ') : undefined;
+}
+
+function simpleOrder(orderBy: Prisma.ApprovalRequestOrderByWithRelationInput | undefined): Prisma.Sql | undefined {
+  if (!orderBy) return Prisma.empty;
+  const entries = Object.entries(orderBy);
+  const [field, direction] = entries[0] ?? [];
+  if (entries.length !== 1 || !Object.values(Prisma.ApprovalRequestScalarFieldEnum).includes(field as never) || (direction !== 'asc' && direction !== 'desc')) return undefined;
+  return Prisma.raw(`ORDER BY a."${field}" ${direction === 'desc' ? 'DESC' : 'ASC'}`);
+}
+
 /**
- * The first approval request matching `where`, with its run. Prisma reads the run with a second statement, and
- * outside a transaction each statement is a commit of its own: both run in one transaction, one commit. (A batch
- * `$transaction([query])` of one query runs without BEGIN, so the run's statement would still commit alone.)
+ * The first approval request matching `where`, with its run, in one statement (one commit, one round trip): the
+ * request and its run joined, each column under a prefix, split back into the two rows Prisma would give (the raw
+ * query maps types as Prisma does: dates, JSON, Decimal). A `where` other than column equalities goes through
+ * Prisma (its `include` is a second statement, so both run in one transaction).
  */
 export async function findApprovalWithRun(
   db: ApiContext['db'],
   where: Prisma.ApprovalRequestWhereInput,
   orderBy?: Prisma.ApprovalRequestOrderByWithRelationInput,
 ): Promise<(ApprovalRequest & { run: Run }) | null> {
-  return db.$transaction((tx) => tx.approvalRequest.findFirst({ where, orderBy, include: { run: true } }));
+  const condition = simpleCondition(where);
+  const order = simpleOrder(orderBy);
+  if (!condition || !order) return db.$transaction((tx) => tx.approvalRequest.findFirst({ where, orderBy, include: { run: true } }));
+  const rows = await db.$queryRaw<Array<Record<string, unknown>>>`
+    SELECT ${joinedColumns} FROM "ApprovalRequest" a JOIN "Run" r ON r.id = a."runId" WHERE ${condition} ${order} LIMIT 1`;
+  const row = rows[0];
+  if (!row) return null;
+  const approval: Record<string, unknown> = {};
+  const run: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(row)) {
+    if (column.startsWith('a.')) approval[column.slice(2)] = value;
+    else run[column.slice(2)] = value;
+  }
+  return { ...(approval as unknown as ApprovalRequest), run: run as unknown as Run };
 }
 
 /**

@@ -37,7 +37,7 @@ export async function checkKeyLimited(ctx: ApiContext, req: Request, res: Respon
     res.setHeader('Retry-After', String(wait));
     throw new AppError('rate_limited', `Too many failed key checks; try again in ${wait} s`, { retryAfterSeconds: wait });
   }
-  const identity = await verifyApiKey(ctx.db, presented);
+  const identity = await verifyApiKey(ctx.db, presented, ctx.apiKeys);
   if (!identity) limiter.recordFailure(client, keyId);
   return identity;
 }

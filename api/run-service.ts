@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { hasScope, type Identity } from '../lib/api-keys.js';
 import { Prisma } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
-import { recordFactsVersion, runRow, runSearchAttributes, runStartedAudit } from '../lib/run-record.js';
+import { insertRunRow, recordFactsVersion, runRow, runSearchAttributes, runStartedAudit } from '../lib/run-record.js';
 import { insertAuditEntry, wakeDeliveryWorkflows, type DeliveryRef } from '../lib/outbound-webhooks.js';
 import { resolveRunPolicy } from '../lib/policy-store.js';
 import { fieldsFilledByOthers, findProcess, type ProcessDefinition, type RunArgs } from '../processes/index.js';
@@ -52,15 +52,18 @@ export interface Starter {
   directoryName?: (db: Client, email: string) => Promise<string | undefined>;
 }
 
+/** A person's name in the directory (one raw statement: it runs in every start's transaction). */
+async function directoryNameOf(db: Client, email: string): Promise<string | undefined> {
+  const [person] = await db.$queryRaw<Array<{ name: string }>>`SELECT name FROM "Person" WHERE email = ${email}`;
+  return person?.name;
+}
+
 /** A starter whose runs, when the input names no requester, are requested by the key's own person. */
 export function starterFor(identity: Identity): Starter {
   return {
     identity,
-    defaultRequester: async (db) => {
-      const person = await db.person.findUnique({ where: { email: identity.email } });
-      return { name: person?.name ?? identity.email, email: identity.email };
-    },
-    directoryName: async (db, email) => (await db.person.findUnique({ where: { email: email.toLowerCase() } }))?.name,
+    defaultRequester: async (db) => ({ name: (await directoryNameOf(db, identity.email)) ?? identity.email, email: identity.email }),
+    directoryName: (db, email) => directoryNameOf(db, email.toLowerCase()),
   };
 }
 
@@ -181,7 +184,7 @@ async function recordAndStartRun(ctx: ApiContext, body: unknown, idempotencyKey:
       const runId = `${process.key}-${randomUUID()}`;
       const startedBy = starter.identity.email.toLowerCase();
       const row = { ...runRow(process, runId, input, settings, resolved, { trigger: 'api', startedBy }), status: NOT_STARTED };
-      await tx.run.create({ data: row });
+      await insertRunRow(tx, row);
       if (idempotencyKey) await tx.idempotencyKey.create({ data: { key: idempotencyKey, requestHash, runId } });
       await recordFactsVersion(tx, process, runId, input);
       const audit = await insertAuditEntry(tx, runStartedAudit(runId, startedBy, row.requesterEmail, resolved, settings));
@@ -223,9 +226,53 @@ async function startRecordedRun(ctx: ApiContext, process: ProcessDefinition, run
   await markStarted(ctx.db, runId);
 }
 
+/**
+ * Marks at once: one statement for every start that finished while the previous one was written, so concurrent
+ * starts share a commit; a lone start is written at once. Each caller resolves when its own run is marked.
+ */
+class StartMarks {
+  private pending: Array<{ runId: string; done: () => void; failed: (error: unknown) => void }> = [];
+  private writing = false;
+
+  constructor(private readonly db: ApiContext['db']) {}
+
+  mark(runId: string): Promise<void> {
+    return new Promise((done, failed) => {
+      this.pending.push({ runId, done, failed });
+      if (!this.writing) void this.writeAll();
+    });
+  }
+
+  private async writeAll(): Promise<void> {
+    this.writing = true;
+    while (this.pending.length) {
+      const batch = this.pending.splice(0);
+      const ids = batch.map((b) => b.runId);
+      try {
+        // updatedAt as Prisma's @updatedAt would set it; a run that moved on meanwhile is left alone. Committed without
+        // waiting for the WAL flush (synchronous_commit off for this one statement): a mark lost to a database crash
+        // in the fraction of a second before the flush leaves the run not_started, and the API's sweep
+        // (confirmUnconfirmedStarts) finds its workflow and marks it again. The run's record itself is committed durably.
+        await this.db.$executeRaw`
+          WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+          UPDATE "Run" SET status = 'running', "updatedAt" = now()
+          WHERE id = ANY(${ids}::text[]) AND status = ${NOT_STARTED} AND EXISTS (SELECT 1 FROM relaxed)`;
+        for (const b of batch) b.done();
+      } catch (error) {
+        for (const b of batch) b.failed(error);
+      }
+    }
+    this.writing = false;
+  }
+}
+
+const startMarks = new WeakMap<ApiContext['db'], StartMarks>();
+
 /** not_started → running; a run that already moved on (a quick workflow closed it) keeps its own status. */
 export async function markStarted(db: ApiContext['db'], runId: string): Promise<void> {
-  await db.run.updateMany({ where: { id: runId, status: NOT_STARTED }, data: { status: 'running' } });
+  let marks = startMarks.get(db);
+  if (!marks) startMarks.set(db, (marks = new StartMarks(db)));
+  await marks.mark(runId);
 }
 
 async function replay(ctx: ApiContext, existing: { runId: string; requestHash: string }, requestHash: string, process: ProcessDefinition): Promise<StartedRun> {

@@ -63,24 +63,98 @@ export function apiKeyIdOf(presented: string): string | undefined {
 /** lastUsedAt is written at most this often per key: a busy integration must not turn every request into a write. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-export async function verifyApiKey(db: Db, presented: string): Promise<Identity | undefined> {
+/** How long a verified key is believed without reading its row again (API_KEY_CACHE_MS): the bound on a revocation made elsewhere. */
+export const DEFAULT_API_KEY_CACHE_MS = 5_000;
+
+interface CachedKey {
+  secretHash: string;
+  identity: Identity;
+  /** When the row was read (the cache's clock). */
+  readAt: number;
+  /** The last lastUsedAt this process wrote or read. */
+  lastUsedAt: Date | null;
+}
+
+/**
+ * Verified keys, so a request need not read its key's row: an entry is believed for `ttlMs` after the row was
+ * read, then read again. A key revoked through this process's API is forgotten at once (`forget`); one revoked
+ * elsewhere (another API process, `npm run apikey revoke`) is refused at most `ttlMs` later. Only keys that passed
+ * the check are kept (a wrong secret or a revoked key reads its row every time, under the failed-check limits);
+ * the secret is compared against the stored hash every time. `ttlMs: 0` turns the cache off.
+ */
+export class ApiKeyCache {
+  private readonly entries = new Map<string, CachedKey>();
+  readonly ttlMs: number;
+  readonly now: () => number;
+  private readonly maxEntries: number;
+  /** Moves on at every `forget`: a row read before a revocation here must not be cached after it. */
+  generation = 0;
+
+  constructor(options: { ttlMs?: number; now?: () => number; maxEntries?: number } = {}) {
+    this.ttlMs = options.ttlMs ?? DEFAULT_API_KEY_CACHE_MS;
+    this.now = options.now ?? Date.now;
+    this.maxEntries = options.maxEntries ?? 10_000;
+  }
+
+  get(id: string): CachedKey | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    if (this.now() - entry.readAt >= this.ttlMs) {
+      this.entries.delete(id);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** Caches a row read when the generation was `readInGeneration` (nothing, if a key was forgotten since). */
+  put(id: string, entry: Omit<CachedKey, 'readAt'>, readInGeneration: number): CachedKey | undefined {
+    if (this.ttlMs <= 0 || readInGeneration !== this.generation) return undefined;
+    // Keys are few (an admin makes each); the bound only stops a flood of distinct valid keys from growing the map.
+    if (this.entries.size >= this.maxEntries && !this.entries.has(id)) this.entries.delete(this.entries.keys().next().value!);
+    const cached = { ...entry, readAt: this.now() };
+    this.entries.set(id, cached);
+    return cached;
+  }
+
+  /** The key was revoked (or changed): its next use reads its row. */
+  forget(id: string): void {
+    this.generation++;
+    this.entries.delete(id);
+  }
+}
+
+export async function verifyApiKey(db: Db, presented: string, cache?: ApiKeyCache): Promise<Identity | undefined> {
   const match = /^opk_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/.exec(presented);
   if (!match) return undefined;
   const [, id, secret] = match as unknown as [string, string, string];
+  const presentedHash = hashSecret(secret);
+  const cached = cache?.get(id);
+  if (cached) {
+    if (!safeEqual(cached.secretHash, presentedHash)) return undefined;
+    await markUsed(db, id, cached, cache!.now());
+    return cached.identity;
+  }
+  const generation = cache?.generation ?? 0;
   const key = await db.apiKey.findUnique({ where: { id } });
-  if (!key || key.revokedAt || !safeEqual(key.secretHash, hashSecret(secret))) return undefined;
-  await markUsed(db, key.id, key.lastUsedAt);
-  return { keyId: key.id, email: key.personEmail, scopes: key.scopes };
+  if (!key || key.revokedAt || !safeEqual(key.secretHash, presentedHash)) return undefined;
+  // Frozen: one cached identity serves many requests.
+  const identity: Identity = Object.freeze({ keyId: key.id, email: key.personEmail, scopes: Object.freeze([...key.scopes]) as string[] });
+  const entry = cache?.put(id, { secretHash: key.secretHash, identity, lastUsedAt: key.lastUsedAt }, generation) ?? { lastUsedAt: key.lastUsedAt };
+  await markUsed(db, key.id, entry, cache?.now() ?? Date.now());
+  return identity;
 }
 
 /**
  * Records when a key was last used, at most once a minute: the condition is in the UPDATE, so several API
  * processes racing on one key still write once. Best effort: a failed write must not fail the request it rides on.
+ * `seen.lastUsedAt` is what this process last read or wrote; it is moved on before the write so that concurrent
+ * requests on one key do not all write.
  */
-async function markUsed(db: Db, id: string, lastUsedAt: Date | null): Promise<void> {
-  const now = new Date();
-  const stale = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
-  if (lastUsedAt && lastUsedAt > stale) return;
+async function markUsed(db: Db, id: string, seen: { lastUsedAt: Date | null }, nowMs = Date.now()): Promise<void> {
+  const now = new Date(nowMs);
+  const stale = new Date(nowMs - LAST_USED_RESOLUTION_MS);
+  if (seen.lastUsedAt && seen.lastUsedAt > stale) return;
+  seen.lastUsedAt = now;
   await db.apiKey
     .updateMany({ where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lte: stale } }] }, data: { lastUsedAt: now } })
     .catch(() => undefined);
@@ -90,7 +164,7 @@ async function markUsed(db: Db, id: string, lastUsedAt: Date | null): Promise<vo
 export async function identityForKeyId(db: Db, id: string): Promise<Identity | undefined> {
   const key = await db.apiKey.findUnique({ where: { id } });
   if (!key || key.revokedAt) return undefined;
-  await markUsed(db, key.id, key.lastUsedAt);
+  await markUsed(db, key.id, { lastUsedAt: key.lastUsedAt });
   return { keyId: key.id, email: key.personEmail, scopes: key.scopes };
 }
 

@@ -33,7 +33,14 @@ export const configSchema = z.object({
   /** Run starts that may wait for a slot; beyond that the API answers 503 with Retry-After at once. */
   RUN_START_QUEUE: z.coerce.number().int().min(0).max(10_000).default(256),
   /** How long a queued run start waits for a slot before it is answered 503 with Retry-After. */
-  RUN_START_QUEUE_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  RUN_START_QUEUE_WAIT_MS: z.coerce.number().int().min(100).max(120_000).default(30_000),
+
+  /**
+   * How long the API believes a verified API key before reading its row again (0: every request reads it). A key
+   * revoked through DELETE /keys/:id stops working at once on the API process that revoked it; one revoked
+   * elsewhere (another API process, `npm run apikey revoke`) is refused at most this long after.
+   */
+  API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),

@@ -57,11 +57,27 @@ export function runSearchAttributes(process: ProcessDefinition, input: unknown):
  */
 export async function recordFactsVersion(tx: Prisma.TransactionClient, process: ProcessDefinition, runId: string, input: unknown): Promise<string> {
   const { facts, version } = factsOf(process, input);
-  await tx.runFactsVersion.createMany({
-    data: [{ runId, version, facts: facts as unknown as Prisma.InputJsonValue, input: input as Prisma.InputJsonValue }],
-    skipDuplicates: true,
-  });
+  // What createMany with skipDuplicates writes, as one raw statement: Prisma compiles every model query anew.
+  await tx.$executeRaw`
+    INSERT INTO "RunFactsVersion" ("runId", version, facts, input, "createdAt")
+    VALUES (${runId}, ${version}, ${JSON.stringify(facts)}::jsonb, ${JSON.stringify(input)}::jsonb, now())
+    ON CONFLICT DO NOTHING`;
   return version;
+}
+
+/**
+ * Inserts a run's row as `tx.run.create({ data: row })` would (startedAt and updatedAt now, every other column
+ * null), in one raw statement: a start's transaction is the API's hottest path, and Prisma compiles each model
+ * query anew (about 2 ms of CPU each on the development machine, a raw statement about a fifth of that).
+ */
+export async function insertRunRow(tx: Prisma.TransactionClient, row: ReturnType<typeof runRow>): Promise<void> {
+  const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+  await tx.$executeRaw`
+    INSERT INTO "Run" (id, process, status, title, "requesterName", "requesterEmail", input, settings, policy, "policyVersion",
+      "startedBy", amount, currency, trigger, "correlationKey", "scheduleId", "startedAt", "updatedAt")
+    VALUES (${row.id}, ${row.process}, ${row.status}, ${row.title}, ${row.requesterName}, ${row.requesterEmail}, ${json(row.input)}::jsonb,
+      ${json(row.settings)}::jsonb, ${json(row.policy)}::jsonb, ${row.policyVersion}::int, ${row.startedBy}, ${row.amount === null ? null : String(row.amount)}::numeric,
+      ${row.currency}, ${row.trigger}, ${row.correlationKey}, ${row.scheduleId}, now(), now())`;
 }
 
 /**

@@ -101,8 +101,8 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
   );
 
   /** A run whose workflow task keeps failing applies nothing: say so rather than take a decision that will not land. */
-  const stuckPage = async (link: { approval: ApprovalRequest; run: Run }) =>
-    (await runHealth(ctx.temporal, link.run.id)).status === 'stuck' ? ({ kind: 'stuck', runTitle: link.run.title, stepTitle: link.approval.stepTitle } as const) : undefined;
+  const stuckPageOf = (link: { approval: ApprovalRequest; run: Run }) => ({ kind: 'stuck', runTitle: link.run.title, stepTitle: link.approval.stepTitle }) as const;
+  const stuckPage = async (link: { approval: ApprovalRequest; run: Run }) => ((await runHealth(ctx.temporal, link.run.id)).status === 'stuck' ? stuckPageOf(link) : undefined);
 
   router.get('/approvals/:token', (req, res) => inRequestLogContext(req, res, async () => {
     res.setHeader('Cache-Control', 'no-store');
@@ -131,7 +131,10 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
     const pageLink = linkOfKind(link, PAGE_LINK_KIND);
     if (pageLink) return postIncidentLink(ctx, req, res, token, pageLink);
     if (!link.ok) return sendResult(res, refusalPage(link));
-    const stuck = await stuckPage(link);
+    // The page (GET) asked Temporal a moment ago; the post reads the run's last health sweep (stuckSince) instead of
+    // asking again, so a decision costs no extra round trip. A run that got stuck since the sweep takes the decision
+    // when it recovers (the answer says sent, not yet confirmed; sending again is safe).
+    const stuck = link.run.stuckSince ? stuckPageOf(link) : undefined;
     if (stuck) return sendResult(res, stuck);
     if (link.approval.kind === 'revision') return submitRevision(ctx, req, res, token, link.approval, link.run);
     if (link.approval.kind === 'form') return submitExternalForm(ctx, req, res, token, link.approval, link.run);

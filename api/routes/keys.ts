@@ -81,7 +81,7 @@ export const keyRoutes = [
     path: '/keys/:id',
     operationId: 'revokeKey',
     tag: 'Keys',
-    summary: 'Revoke a key: it stops working at once (console sessions signed in with it end too)',
+    summary: 'Revoke a key: it stops working at once on this API process, within API_KEY_CACHE_MS (5 s) on others (console sessions signed in with it end too)',
     scope: 'admin',
     request: { params: z.object({ id: z.string() }) },
     responses: { 200: { description: 'Revoked (revoking again changes nothing)', schema: apiKeySchema } },
@@ -91,6 +91,8 @@ export const keyRoutes = [
       if (!key) throw new AppError('not_found', `No API key ${params.id}`);
       if (key.revokedAt) return void res.json(keyView(key));
       const revoked = await ctx.db.apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() } });
+      // At once on this API process; other processes read the row again within API_KEY_CACHE_MS.
+      ctx.apiKeys?.forget(key.id);
       await auditKeyChange(ctx, req, key.id, 'apikey.revoked', { name: key.name, personEmail: key.personEmail });
       res.json(keyView(revoked));
     },

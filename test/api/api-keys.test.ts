@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
+import { ApiKeyCache } from '../../lib/api-keys.js';
 import { createLogger } from '../../lib/logger.js';
 import { capexInput, quickTiming } from '../support/fixtures.js';
 import { getJson, postJson } from '../support/http.js';
@@ -31,10 +32,40 @@ describe('API keys and scopes', () => {
     for (const key of [wrongSecret, 'opk_nonsense', 'Basic abc']) {
       expect((await getJson(runs(), bearer(key))).status).toBe(401);
     }
+    // Revoked through this API: refused on its very next request, although the API had just verified (and cached) it.
     const revoked = await stack.createKey('morgan.lee@example.com', ['runs:read']);
     expect((await getJson(runs(), bearer(revoked))).status).toBe(200);
-    await stack.db.apiKey.updateMany({ where: { personEmail: 'morgan.lee@example.com' }, data: { revokedAt: new Date() } });
+    const revokedId = /^opk_([A-Za-z0-9]{12})_/.exec(revoked)![1]!;
+    const revocation = await fetch(`${stack.apiUrl}/keys/${revokedId}`, { method: 'DELETE', headers: bearer(stack.adminKey) });
+    expect(revocation.status).toBe(200);
     expect((await getJson(runs(), bearer(revoked))).status).toBe(401);
+  });
+
+  it('refuses a key revoked elsewhere (another API process, npm run apikey) within API_KEY_CACHE_MS, and never a wrong secret', async () => {
+    let now = Date.now();
+    const cache = new ApiKeyCache({ ttlMs: 5_000, now: () => now });
+    const app = createApp({ db: stack.db, temporal: stack.temporal, config: stack.config, logger: createLogger('api', 'silent'), apiKeys: cache });
+    const key = await stack.createKey('morgan.lee@example.com', ['runs:read']);
+    const id = /^opk_([A-Za-z0-9]{12})_/.exec(key)![1]!;
+    await request(app).get('/runs').set('Authorization', `Bearer ${key}`).expect(200);
+    // A wrong secret for a cached key id is refused: the cache holds the hash, the secret is checked every time.
+    await request(app).get('/runs').set('Authorization', `Bearer opk_${id}_${'A'.repeat(43)}`).expect(401);
+
+    // Revoked behind this app's back: believed until the bound, refused from the bound on.
+    await stack.db.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    now += 4_999;
+    await request(app).get('/runs').set('Authorization', `Bearer ${key}`).expect(200);
+    now += 1;
+    await request(app).get('/runs').set('Authorization', `Bearer ${key}`).expect(401);
+    now += 60_000;
+    await request(app).get('/runs').set('Authorization', `Bearer ${key}`).expect(401);
+
+    // API_KEY_CACHE_MS=0: every request reads the row, so a revocation anywhere counts at once.
+    const uncached = createApp({ db: stack.db, temporal: stack.temporal, config: { ...stack.config, API_KEY_CACHE_MS: 0 }, logger: createLogger('api', 'silent') });
+    const other = await stack.createKey('morgan.lee@example.com', ['runs:read']);
+    await request(uncached).get('/runs').set('Authorization', `Bearer ${other}`).expect(200);
+    await stack.db.apiKey.update({ where: { id: /^opk_([A-Za-z0-9]{12})_/.exec(other)![1]! }, data: { revokedAt: new Date() } });
+    await request(uncached).get('/runs').set('Authorization', `Bearer ${other}`).expect(401);
   });
 
   it('answers 403 naming the missing scope, and lets the right scope through', async () => {

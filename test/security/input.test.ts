@@ -1,7 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../api/app.js';
+import { ApiKeyCache } from '../../lib/api-keys.js';
+import { createLogger } from '../../lib/logger.js';
 import { signWebhook } from '../../lib/webhook-signature.js';
 import { ConsoleClient } from '../support/console-client.js';
 import { capexInput, quickTiming } from '../support/fixtures.js';
@@ -111,19 +115,32 @@ describe('authorization and input', () => {
   });
 
   it('writes ApiKey.lastUsedAt, at most once a minute per key', async () => {
+    let now = Date.now();
+    // Its own app, with a clock the test moves: the key cache (API_KEY_CACHE_MS) and the minute are both on it.
+    const app = createApp({ db: stack.db, temporal: stack.temporal, config: stack.config, logger: createLogger('api', 'silent'), apiKeys: new ApiKeyCache({ ttlMs: 5_000, now: () => now }) });
     const key = await stack.createKey('alex.rivera@example.com', ['runs:read']);
     const id = /^opk_([A-Za-z0-9]{12})_/.exec(key)![1]!;
-    expect((await stack.db.apiKey.findUniqueOrThrow({ where: { id } })).lastUsedAt).toBeNull();
-    await getJson(api('/runs'), as(key));
-    const first = (await stack.db.apiKey.findUniqueOrThrow({ where: { id } })).lastUsedAt;
+    const lastUsedAt = async () => (await stack.db.apiKey.findUniqueOrThrow({ where: { id } })).lastUsedAt;
+    const use = () => request(app).get('/runs').set('Authorization', `Bearer ${key}`).expect(200);
+    expect(await lastUsedAt()).toBeNull();
+    await use();
+    const first = await lastUsedAt();
     expect(first).toBeInstanceOf(Date);
-    await getJson(api('/runs'), as(key));
-    await getJson(api('/runs'), as(key));
-    expect((await stack.db.apiKey.findUniqueOrThrow({ where: { id } })).lastUsedAt).toEqual(first);
-    const twoMinutesAgo = new Date(Date.now() - 120_000);
+    await use();
+    now += 10_000; // past the cache's bound: the row is read again, and says it was used 10 s ago
+    await use();
+    now += 48_000; // read again (58 s after the write), then served from the cache when the minute is up
+    await use();
+    expect(await lastUsedAt()).toEqual(first);
+    now += 3_000;
+    await use();
+    expect((await lastUsedAt())!.getTime()).toBe(now);
+    // Set back by hand (as if long unused): once the bound has passed the row is read again and, older than a minute, written.
+    const twoMinutesAgo = new Date(now - 120_000);
     await stack.db.apiKey.update({ where: { id }, data: { lastUsedAt: twoMinutesAgo } });
-    await getJson(api('/runs'), as(key));
-    expect((await stack.db.apiKey.findUniqueOrThrow({ where: { id } })).lastUsedAt!.getTime()).toBeGreaterThan(twoMinutesAgo.getTime() + 60_000);
+    now += 6_000;
+    await use();
+    expect((await lastUsedAt())!.getTime()).toBe(now);
   });
 
   it('npm run apikey refuses unknown scopes, naming them', async () => {

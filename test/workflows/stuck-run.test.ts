@@ -59,6 +59,10 @@ describe('a stuck run is visible', () => {
     const page = await fetch(link);
     expect(page.status).toBe(503);
     expect(await page.text()).toContain('This request cannot be decided right now');
+    // A post (from a page opened earlier) is told the same: the sweep has marked the run stuck.
+    const posted = await submitDecision(link, 'approve', '', 'vitest-browser', '0'.repeat(64));
+    expect(posted.status).toBe(503);
+    expect(posted.html).toContain('This request cannot be decided right now');
 
     // The fix is deployed: the run takes the decision it was sent and completes; the sweep clears it.
     await worker.stop();

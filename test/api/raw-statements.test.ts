@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findApprovalWithRun } from '../../api/approval-service.js';
+import { resolveRunPolicy } from '../../lib/policy-store.js';
+import { insertRunRow, recordFactsVersion, runRow } from '../../lib/run-record.js';
+import { factsOf, findProcess } from '../../processes/index.js';
+import { capexInput } from '../support/fixtures.js';
+import { startStack, type Stack } from '../support/stack.js';
+
+/**
+ * Hot paths use raw statements where Prisma would compile a model query anew each time; each must read or write
+ * exactly what the model query does. The decision paths read an approval request and its run in one joined statement (api/approval-service.ts); what
+ * they get must be exactly what Prisma's `findFirst` with `include: { run: true }` gives: every column, with its
+ * type (dates, JSON, Decimal, nulls). A column added to either model is covered as it comes.
+ */
+describe('raw statements on hot paths do what Prisma would', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ worker: 'none' });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('gives what Prisma gives, for every lookup the decision paths make', async () => {
+    const db = stack.db;
+    await db.run.create({
+      data: {
+        id: 'lookup-full', process: 'capex', status: 'running', title: 'Full', requesterName: 'Alex', requesterEmail: 'alex.rivera@example.com',
+        input: { amount: 1234.5, nested: { list: [1, 'x', null] } }, settings: { a: 1 }, policy: { steps: { cfo: { approvers: ['role:cfo'] } } }, policyVersion: 3,
+        amount: 1234.5, currency: 'EUR', trigger: 'api', closedAt: new Date('2026-01-01T00:00:00.123Z'), stuckSince: new Date(), stuckReason: 'why',
+      },
+    });
+    await db.run.create({ data: { id: 'lookup-bare', process: 'capex', status: 'completed', title: 'Bare', requesterName: 'Alex', requesterEmail: 'alex.rivera@example.com', input: {}, settings: {}, trigger: 'api' } });
+    const request = { stepId: 'cfo', stepTitle: 'CFO', approverEmail: 'sam.okafor@example.com', approverName: 'Sam', approverRole: 'cfo', expiresAt: new Date(Date.now() + 3_600_000) };
+    await db.approvalRequest.create({ data: { ...request, id: 'lookup-a1', runId: 'lookup-full', tokenHash: 'hash-a1', factsSnapshot: [{ label: 'Amount', value: '1,234.50' }], onBehalfOf: 'x@example.com' } });
+    await db.approvalRequest.create({ data: { ...request, id: 'lookup-a2', runId: 'lookup-full', tokenHash: 'hash-a2', usedAt: new Date(), decision: 'approved', decidedBy: 'sam.okafor@example.com' } });
+    await db.approvalRequest.create({ data: { ...request, id: 'lookup-a3', runId: 'lookup-bare', tokenHash: 'hash-a3', revokedAt: new Date(), revokedReason: 'the run ended' } });
+
+    const lookups: Array<[Parameters<typeof findApprovalWithRun>[1], Parameters<typeof findApprovalWithRun>[2]?]> = [
+      [{ tokenHash: 'hash-a1' }],
+      [{ tokenHash: 'hash-a3' }],
+      [{ tokenHash: 'no-such-hash' }],
+      [{ id: 'lookup-a2' }],
+      [{ id: 'lookup-a1', runId: 'lookup-full', kind: 'decision' }],
+      [{ id: 'lookup-a1', runId: 'lookup-bare', kind: 'decision' }],
+      [{ runId: 'lookup-full', kind: 'decision', approverEmail: 'sam.okafor@example.com', usedAt: null, revokedAt: null }, { createdAt: 'desc' }],
+      [{ runId: 'lookup-bare', kind: 'decision', approverEmail: 'sam.okafor@example.com', usedAt: null, revokedAt: null }, { createdAt: 'desc' }],
+    ];
+    for (const [where, orderBy] of lookups) {
+      const viaPrisma = await db.approvalRequest.findFirst({ where, orderBy, include: { run: true } });
+      expect(await findApprovalWithRun(db, where, orderBy), JSON.stringify(where)).toStrictEqual(viaPrisma);
+    }
+    // A lookup the single statement does not cover still answers, through Prisma.
+    expect((await findApprovalWithRun(db, { runId: 'lookup-full', decision: { not: null } }))?.id).toBe('lookup-a2');
+  });
+
+  it('a start writes the run row and its facts version as tx.run.create and createMany would', async () => {
+    const db = stack.db;
+    const process = findProcess('capex')!;
+    const input = process.inputSchema.parse(capexInput({ title: 'Raw "row" ü', amount: 1234.56 }));
+    const resolved = await resolveRunPolicy(db, process, undefined, true);
+    for (const origin of [{ trigger: 'api' as const, startedBy: 'Ops.Desk@example.com' }, { trigger: 'event' as const, correlationKey: 'K-1' }]) {
+      const viaPrisma = { ...runRow(process, `prisma-${origin.trigger}`, input, { a: 1 }, resolved, origin), status: 'not_started' };
+      const viaRaw = { ...runRow(process, `raw-${origin.trigger}`, input, { a: 1 }, resolved, origin), status: 'not_started' };
+      await db.run.create({ data: viaPrisma });
+      const { facts, version } = factsOf(process, input);
+      await db.runFactsVersion.createMany({ data: [{ runId: viaPrisma.id, version, facts: facts as never, input: input as never }], skipDuplicates: true });
+      await db.$transaction(async (tx) => {
+        await insertRunRow(tx, viaRaw);
+        await recordFactsVersion(tx, process, viaRaw.id, input);
+        await recordFactsVersion(tx, process, viaRaw.id, input); // a repeat is skipped, as skipDuplicates does
+      });
+      const [written, expected] = await Promise.all([db.run.findUniqueOrThrow({ where: { id: viaRaw.id } }), db.run.findUniqueOrThrow({ where: { id: viaPrisma.id } })]);
+      expect({ ...written, id: '', startedAt: null, updatedAt: null }).toStrictEqual({ ...expected, id: '', startedAt: null, updatedAt: null });
+      expect(Math.abs(written.startedAt.getTime() - expected.startedAt.getTime())).toBeLessThan(60_000);
+      expect(written.updatedAt).toBeInstanceOf(Date);
+      const versions = await db.runFactsVersion.findMany({ where: { runId: { in: [viaPrisma.id, viaRaw.id] } }, orderBy: { runId: 'asc' } });
+      expect(versions).toHaveLength(2);
+      expect({ ...versions[1], runId: '', createdAt: null }).toStrictEqual({ ...versions[0], runId: '', createdAt: null });
+    }
+  });
+});
