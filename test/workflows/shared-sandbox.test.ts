@@ -1,0 +1,70 @@
+import { readFile } from 'node:fs/promises';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { WorkflowInfo } from '@temporalio/workflow';
+import { ReusableVMWorkflowCreator } from '@temporalio/worker/lib/workflow/reusable-vm.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+/**
+ * What every workflow cached on a worker thread shares (worker/build-bundle.ts, worker/sandbox/): one evaluation of
+ * the preloaded modules and the AsyncLocalStorage instances the SDK and the OpenTelemetry interceptors would
+ * otherwise make per workflow (each enabled instance puts a property on every promise the thread creates, so per-run
+ * instances made a cached run cost more the more runs were cached). Checked on the test bundle, in the SDK's own
+ * reusable-context workflow creator, as the worker runs it.
+ */
+describe('the workflow sandbox', () => {
+  let creator: ReusableVMWorkflowCreator;
+  beforeAll(async () => {
+    const code = await readFile(inject('workflowBundlePath'), 'utf8');
+    creator = await ReusableVMWorkflowCreator.create({ code, filename: 'workflow-bundle.js', sourceMap: { version: 3, sources: [], names: [], mappings: '' } as never }, 5_000, new Set());
+  });
+  afterAll(async () => creator?.destroy());
+
+  const create = (n: number) => {
+    const runId = `run-${n}`;
+    const info = {
+      workflowId: `wf-${n}`,
+      runId,
+      workflowType: 'capexWorkflow',
+      searchAttributes: {},
+      typedSearchAttributes: new TypedSearchAttributes(),
+      taskQueue: 'sandbox-test',
+      namespace: 'default',
+      firstExecutionRunId: runId,
+      originalExecutionRunId: runId,
+      startTime: new Date(),
+      runStartTime: new Date(),
+      taskTimeoutMs: 10_000,
+      attempt: 1,
+      historyLength: 3,
+      historySize: 0,
+      continueAsNewSuggested: false,
+      targetWorkerDeploymentVersionChanged: false,
+      suggestedContinueAsNewReasons: [],
+      currentBuildId: '',
+      unsafe: { now: Date.now, isReplaying: false, isReplayingHistoryEvents: false, random: Math.random },
+      priority: {},
+    } as unknown as WorkflowInfo;
+    return creator.createWorkflow({ info, randomnessSeed: [1, 2, 3, 4, 5, 6, 7, 8], now: Date.now(), showStackTraceSources: false });
+  };
+  const activatorOf = (workflow: unknown) => (workflow as { activator: { currentRandomStorage?: object } }).activator;
+
+  it("gives every workflow the one workflow-random AsyncLocalStorage instead of one each", async () => {
+    const [a, b, c] = [await create(1), await create(2), await create(3)];
+    const storage = activatorOf(a).currentRandomStorage;
+    expect(storage?.constructor.name).toBe('AsyncLocalStorage');
+    expect(activatorOf(b).currentRandomStorage).toBe(storage);
+    expect(activatorOf(c).currentRandomStorage).toBe(storage);
+    await Promise.all([a, b, c].map((w) => w.dispose()));
+  });
+
+  it("keeps the OpenTelemetry interceptors' context in the shared storage, and @noble/hashes evaluated once", async () => {
+    const bundle = await readFile(inject('workflowBundlePath'), 'utf8');
+    expect(bundle).not.toContain('interceptors-opentelemetry/lib/workflow/context-manager');
+    expect(bundle).toContain('"./worker/sandbox/otel-context-manager.ts"');
+    const preload = /exports\.preloadModules = function preloadModules\(\) \{([^}]*)\}/.exec(bundle)?.[1] ?? '';
+    expect(preload).toContain('"./worker/sandbox/shared-storage.ts"');
+    expect(preload).toContain('"./worker/sandbox/shared-modules.ts"');
+    // A module of its own (not inlined into the workflows' code), so the preloaded evaluation is the one they use.
+    expect(bundle).toMatch(/\n\/\*\*\*\/ "[^"]*node_modules\/@noble\/hashes\/sha2\.js"\n/);
+  });
+});
