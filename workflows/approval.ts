@@ -582,22 +582,20 @@ export class ApprovalDesk {
     // The first request wrote the deferred records it carried; decisions taken meanwhile are still to write.
     if (carried.length) this.deferred = this.deferred.filter((record) => !carried.includes(record));
     const approvers = opened.approvers;
-    approvers.forEach((approver, seat) => {
-      const conflict = approvers.slice(0, seat).some((other) => same(other.email, approver.email))
-        ? 'already holds another seat of this step'
-        : candidateConflict(approver, spec.stepId, this.duties());
+    const seats = approvers.map((approver, seat) => ({ seat, approver, round: 1, expiresAt, requestId: approvalRequestId(this.run.runId, spec.stepId, { attempt, seat, round: 1 }) }));
+    const step: ActiveStep = { spec, rule, attempt, closed: false, seats };
+    for (const seat of seats) {
+      const conflict = this.seatConflict(step, seat, seat.approver);
       if (conflict) {
         throw ApplicationFailure.create({
-          message: `${spec.title}: ${approver.email} was given a seat they may not hold (${conflict})`,
+          message: `${spec.title}: ${seat.approver.email} was given a seat they may not hold (${conflict})`,
           type: FailureType.noEligibleApprover,
           nonRetryable: true,
           details: [{ step: spec.stepId }],
         });
       }
-    });
+    }
     assertQuorumReachable(spec, rule, approvers.length);
-    const seats = approvers.map((approver, seat) => ({ seat, approver, round: 1, expiresAt, requestId: approvalRequestId(this.run.runId, spec.stepId, { attempt, seat, round: 1 }) }));
-    const step: ActiveStep = { spec, rule, attempt, closed: false, seats };
     for (const seat of seats) this.open.set(seat.requestId, { step, seat });
     // The first request recorded the step in the read model; the search attributes follow here.
     this.hooks.markWaiting?.(spec, approvers);
