@@ -185,10 +185,28 @@ async function closeDecidedSlackMessage(deps: ActivityDeps, decision: DecisionRe
   await closeSlackMessage(deps, decision.requestId, decisionOutcome({ ...decision, decidedBy, decidedAt: new Date(decision.decidedAt) }));
 }
 
+/** A decision record written by the activity that follows from it, with what closing its Slack message needs. */
+export interface CarriedRecord {
+  decision: DecisionRecord;
+  decidedBy: string;
+}
+
+/** The decision records an activity carries, written in its transaction before its own work (which follows from them). */
+export async function writeCarriedRecords(tx: Prisma.TransactionClient, audit: AuditWriter, records: DecisionRecord[] | undefined): Promise<CarriedRecord[]> {
+  const carried: CarriedRecord[] = [];
+  for (const decision of records ?? []) carried.push({ decision, ...(await writeDecisionRecord(tx, audit, decision)) });
+  return carried;
+}
+
+/** Once the carried records committed: their decisions' Slack messages say how they ended. */
+export async function closeCarriedSlackMessages(deps: ActivityDeps, carried: CarriedRecord[]): Promise<void> {
+  for (const { decision, decidedBy } of carried) await closeDecidedSlackMessage(deps, decision, decidedBy);
+}
+
 interface RecordedApprovalRequest {
   mail: OutgoingEmail;
   recorded: RecordedMail;
-  carried: Array<{ decision: DecisionRecord; decidedBy: string }>;
+  carried: CarriedRecord[];
 }
 
 /**
@@ -226,8 +244,7 @@ async function recordApprovalRequest(
   const replyTo = replyToFor(deps, link, version);
   const changedSinceApproval = request.reapproval ? await changesSinceStepApproval(tx, request.runId, request.stepId, details) : [];
   // The step before's decisions are audited before this request, which follows from them.
-  const carried: Array<{ decision: DecisionRecord; decidedBy: string }> = [];
-  for (const decision of request.precededBy ?? []) carried.push({ decision, ...(await writeDecisionRecord(tx, audit, decision)) });
+  const carried = await writeCarriedRecords(tx, audit, request.precededBy);
   await audit({
     eventKey: `${requestId}:requested`,
     runId: request.runId,
@@ -274,7 +291,7 @@ async function deliverApprovalRequest(deps: ActivityDeps, request: OpenApprovalR
   await handOffRecordedMail(deps, mail, recorded, (client) => [
     client.approvalRequest.updateMany({ where: { id: request.requestId }, data: { emailSentAt: new Date() } }),
   ]);
-  for (const { decision, decidedBy } of carried) await closeDecidedSlackMessage(deps, decision, decidedBy);
+  await closeCarriedSlackMessages(deps, carried);
   await postRequestToSlack(deps, request.requestId, { escalatedFrom: request.escalatedFrom?.name, onBehalfOf: request.approver.onBehalfOf?.name });
 }
 

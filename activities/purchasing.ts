@@ -1,21 +1,34 @@
+import { purchaseOrderCreatedEntry } from '../processes/capex-flow.js';
+import { closeCarriedSlackMessages, writeCarriedRecords, type DecisionRecord } from './approvals.js';
 import type { ActivityDeps } from './deps.js';
 import type { PurchaseOrder, PurchaseOrderRequest } from './erp.js';
-import { writeAudit } from './records.js';
+import { runUpdateData, writeAudit, writeInOneTransaction } from './records.js';
+
+export interface PurchaseOrderStep extends PurchaseOrderRequest {
+  runId: string;
+  /** Decision records not written yet, written (with `currentStep`) before the order is raised: it follows from them. */
+  precededBy?: DecisionRecord[];
+  /** The run's current step in the read model, written before the order is raised. */
+  currentStep?: string;
+  /** The order's audit entry is written with the run's close (RUN_CLOSED_WITH_NOTICE), not here. */
+  auditedWithClose?: boolean;
+}
 
 export function createPurchasingActivities(deps: ActivityDeps) {
   return {
     /** One PO per run: the ERP keeps the idempotency key `${runId}:purchase-order`, so retries get the same PO. */
-    async createPurchaseOrder(request: PurchaseOrderRequest & { runId: string }): Promise<PurchaseOrder> {
-      const { runId, ...order } = request;
+    async createPurchaseOrder(request: PurchaseOrderStep): Promise<PurchaseOrder> {
+      const { runId, precededBy, currentStep, auditedWithClose, ...order } = request;
+      if (precededBy?.length || currentStep) {
+        const carried = await writeInOneTransaction(deps, async (tx, audit) => {
+          const carried = await writeCarriedRecords(tx, audit, precededBy);
+          if (currentStep) await tx.run.update({ where: { id: runId }, data: runUpdateData({ runId, currentStep }) });
+          return carried;
+        });
+        await closeCarriedSlackMessages(deps, carried);
+      }
       const po = await deps.erp.createPurchaseOrder(order, `${runId}:purchase-order`);
-      await writeAudit(deps, {
-        eventKey: `${runId}:purchase-order:created`,
-        runId,
-        action: 'erp.purchase_order.created',
-        actor: 'opsflow',
-        step: 'purchase-order',
-        details: { poNumber: po.poNumber, amount: po.amount, currency: po.currency },
-      });
+      if (!auditedWithClose) await writeAudit(deps, purchaseOrderCreatedEntry(runId, po));
       return po;
     },
   };

@@ -91,6 +91,17 @@ export async function writeInOneTransaction<T>(deps: Pick<ActivityDeps, 'db' | '
   return result;
 }
 
+/** The columns a RunUpdate sets (what it leaves out stays as it is). */
+export function runUpdateData(update: RunUpdate) {
+  return {
+    ...(update.status ? { status: update.status } : {}),
+    ...(update.currentStep !== undefined ? { currentStep: update.currentStep } : {}),
+    ...(update.outcome ? { outcome: update.outcome } : {}),
+    ...(update.failureReason ? { failureReason: update.failureReason } : {}),
+    ...(update.closedAt ? { closedAt: new Date(update.closedAt) } : {}),
+  };
+}
+
 /** What the directory and the workflow's separation-of-duties rules work with (see processes/controls.ts). */
 export type { Candidate, SkippedCandidate } from '../processes/controls.js';
 
@@ -102,13 +113,7 @@ export function createRecordActivities(deps: ActivityDeps) {
   return {
     /** With `audit`, the change and its audit entry commit together: nobody sees one without the other. */
     async updateRun(update: RunUpdate & { audit?: AuditInput }): Promise<void> {
-      const data = {
-        ...(update.status ? { status: update.status } : {}),
-        ...(update.currentStep !== undefined ? { currentStep: update.currentStep } : {}),
-        ...(update.outcome ? { outcome: update.outcome } : {}),
-        ...(update.failureReason ? { failureReason: update.failureReason } : {}),
-        ...(update.closedAt ? { closedAt: new Date(update.closedAt) } : {}),
-      };
+      const data = runUpdateData(update);
       const { audit } = update;
       if (!audit) {
         // A lone statement is its own transaction: no BEGIN and COMMIT round trips around it.

@@ -55,3 +55,15 @@ export const capexRun: RunShape<CapexInput> = {
     { label: 'Justification', value: input.justification },
   ],
 };
+
+/** The purchase order's audit entry (written by the order's activity, or with the run's close: RUN_CLOSED_WITH_NOTICE). */
+export function purchaseOrderCreatedEntry(runId: string, po: { poNumber: string; amount: number; currency: string }) {
+  return {
+    eventKey: `${runId}:purchase-order:created`,
+    runId,
+    action: 'erp.purchase_order.created',
+    actor: 'opsflow',
+    step: 'purchase-order',
+    details: { poNumber: po.poNumber, amount: po.amount, currency: po.currency },
+  };
+}

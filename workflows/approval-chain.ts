@@ -3,7 +3,7 @@ import type { Activities } from '../activities/index.js';
 import { materialChangesBetween, type ControlsPolicy, type PolicyStamp } from '../processes/controls.js';
 import type { ProcessDefinition, RunArgs, RunSummary } from '../processes/types.js';
 import { ApprovalDesk, type ApprovalStepSpec, type DecisionResult } from './approval.js';
-import { decidePatchBaseline } from './patches.js';
+import { decidePatchBaseline, hasPatch, RUN_CLOSED_WITH_NOTICE } from './patches.js';
 import { RunTracker } from './run-lifecycle.js';
 
 const acts = proxyActivities<Activities>({
@@ -76,6 +76,14 @@ export interface ChainResult<Input> {
   approvals: DecisionResult[];
 }
 
+export interface ChainOptions {
+  /**
+   * The caller's next activity writes the last decisions' records first (ApprovalDesk.carryRecords), so an approved
+   * chain returns without writing them (RUN_CLOSED_WITH_NOTICE; runs begun before write them here).
+   */
+  recordsFollow?: boolean;
+}
+
 export interface ChainContext<Input> {
   desk: ApprovalDesk;
   tracker: RunTracker;
@@ -93,6 +101,7 @@ export async function runApprovalChain<Input extends { requester: { email: strin
   context: ChainContext<Input>,
   initialInput: Input,
   chainFor: (input: Input) => ApprovalStepSpec[],
+  options: ChainOptions = {},
 ): Promise<ChainResult<Input>> {
   const { desk, tracker, policy } = context;
   let input = initialInput;
@@ -105,17 +114,19 @@ export async function runApprovalChain<Input extends { requester: { email: strin
   const approvals = () => [...approved.values()].flatMap((step) => step.decisions).concat(rejected ? [rejected] : []);
 
   const end = async (outcome: 'rejected' | 'expired', reason: string, decidedBy?: string) => {
-    if (desk.hasUnsettledRecords()) await desk.settleRecords();
-    await tracker.close(outcome, outcome, reason);
-    await acts.notifyRequester({ runId: tracker.runId, outcome, reason, decidedBy });
+    // The close carries the records (RUN_CLOSED_WITH_NOTICE); before, they were written first.
+    if (!hasPatch(RUN_CLOSED_WITH_NOTICE) && desk.hasUnsettledRecords()) await desk.settleRecords();
+    await tracker.closeAndTell(outcome, outcome, { reason, notice: { outcome, reason, decidedBy }, carried: desk.carryRecords() });
     return { outcome, input, approvals: approvals() };
   };
 
   for (;;) {
     const step = chainFor(input).find((s) => !approved.has(s.stepId));
     if (!step) {
-      // What follows the chain (a purchase order, the run's close) is audited after its last decisions.
-      if (desk.hasUnsettledRecords()) await desk.settleRecords();
+      // What follows the chain (a purchase order, the run's close) is audited after its last decisions: the caller
+      // carries them into it (recordsFollow, RUN_CLOSED_WITH_NOTICE), or they are written here first.
+      const carriedByCaller = options.recordsFollow === true && hasPatch(RUN_CLOSED_WITH_NOTICE);
+      if (!carriedByCaller && desk.hasUnsettledRecords()) await desk.settleRecords();
       return { outcome: 'approved', input, approvals: approvals() };
     }
     const changed = askAgain.get(step.stepId);

@@ -52,7 +52,7 @@ import { durationMs } from '../processes/duration.js';
 import { factsVersion, type Fact } from '../processes/facts.js';
 import { FailureType } from '../processes/failures.js';
 import type { ApprovalTiming } from '../processes/policy.js';
-import { shortWork } from './run-lifecycle.js';
+import { shortWork, type CarriedRecords } from './run-lifecycle.js';
 
 export type { DecisionInput, DecisionResult } from '../processes/approval-messages.js';
 
@@ -381,6 +381,20 @@ export class ApprovalDesk {
     return records.length ? records : undefined;
   }
 
+  /**
+   * The unsettled records, for an activity that writes them before its own work (the next step's requests, the run's
+   * close): once it has, `written()` takes the deferred ones it carried off the list (decisions taken meanwhile stay).
+   */
+  carryRecords(): CarriedRecords {
+    const carried = [...this.deferred];
+    return {
+      records: this.unsettledRecords(),
+      written: () => {
+        if (carried.length) this.deferred = this.deferred.filter((record) => !carried.includes(record));
+      },
+    };
+  }
+
   // ----- reassignment ----------------------------------------------------------------------------------------
 
   private validateReassign(input: ReassignInput): void {
@@ -441,7 +455,7 @@ export class ApprovalDesk {
   private async openSeat(
     step: ActiveStep,
     seat: Seat,
-    extra: { escalatedFrom?: Approver; reapproval?: { changed: string[] }; recordsStep?: boolean; carryRecords?: boolean },
+    extra: { escalatedFrom?: Approver; reapproval?: { changed: string[] }; recordsStep?: boolean; precededBy?: DecisionRecordInput[] },
   ): Promise<string> {
     // Open for decisions before the mail goes out: an approver may click faster than the activity returns.
     const requestId = approvalRequestId(this.run.runId, step.spec.stepId, { attempt: step.attempt, seat: seat.seat, round: seat.round });
@@ -460,7 +474,7 @@ export class ApprovalDesk {
       escalatedFrom: extra.escalatedFrom,
       reapproval: extra.reapproval,
       ...(extra.recordsStep ? { currentStep: step.spec.stepId } : {}),
-      ...(extra.carryRecords ? { precededBy: this.unsettledRecords() } : {}),
+      ...(extra.precededBy ? { precededBy: extra.precededBy } : {}),
     });
     return requestId;
   }
@@ -536,13 +550,12 @@ export class ApprovalDesk {
     const recordedWithRequest = hasPatch(STEP_RECORDED_WITH_REQUEST);
     if (recordedWithRequest) this.hooks.markWaiting?.(spec, approvers);
     else await this.hooks.onWaiting?.(spec, approvers);
-    const carryRecords = this.hasUnsettledRecords();
-    const carried = [...this.deferred];
+    const carry = this.carryRecords();
     await Promise.all(
-      step.seats.map((seat) => this.openSeat(step, seat, { reapproval, recordsStep: recordedWithRequest && seat.seat === 0, carryRecords })),
+      step.seats.map((seat) => this.openSeat(step, seat, { reapproval, recordsStep: recordedWithRequest && seat.seat === 0, precededBy: carry.records })),
     );
-    // The requests wrote the deferred records they carried; decisions taken on them meanwhile are still to write.
-    if (carried.length) this.deferred = this.deferred.filter((record) => !carried.includes(record));
+    // The requests wrote the records they carried; decisions taken on them meanwhile are still to write.
+    carry.written();
     return step;
   }
 
@@ -559,7 +572,7 @@ export class ApprovalDesk {
     reapproval: { changed: string[] } | undefined,
   ): Promise<{ step?: ActiveStep; resolved?: SeatCandidates[] }> {
     const expiresAt = Date.now() + durationMs(spec.timing.timeout);
-    const carried = [...this.deferred];
+    const carry = this.carryRecords();
     this.opening = { stepId: spec.stepId, attempt };
     let opened: OpenedApprovalStep;
     try {
@@ -573,14 +586,14 @@ export class ApprovalDesk {
         duties: serializeDuties(this.duties()),
         expiresAt,
         reapproval,
-        precededBy: this.unsettledRecords(),
+        precededBy: carry.records,
       });
     } finally {
       this.opening = undefined;
     }
     if (!opened.opened) return { resolved: opened.resolved };
-    // The first request wrote the deferred records it carried; decisions taken meanwhile are still to write.
-    if (carried.length) this.deferred = this.deferred.filter((record) => !carried.includes(record));
+    // The first request wrote the records it carried; decisions taken meanwhile are still to write.
+    carry.written();
     const approvers = opened.approvers;
     const seats = approvers.map((approver, seat) => ({ seat, approver, round: 1, expiresAt, requestId: approvalRequestId(this.run.runId, spec.stepId, { attempt, seat, round: 1 }) }));
     const step: ActiveStep = { spec, rule, attempt, closed: false, seats };

@@ -1,16 +1,13 @@
 import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
+import type { PurchaseOrder } from '../activities/erp.js';
 import type { Activities } from '../activities/index.js';
 import type { CapexInput, CapexPolicy } from '../processes/capex.js';
-import { capexApprovalChain, capexRun } from '../processes/capex-flow.js';
+import { capexApprovalChain, capexRun, purchaseOrderCreatedEntry } from '../processes/capex-flow.js';
 import type { RunArgs } from '../processes/types.js';
 import type { DecisionResult } from './approval.js';
 import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
+import { hasPatch, RUN_CLOSED_WITH_NOTICE } from './patches.js';
 import { trackRun } from './run-lifecycle.js';
-
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
-});
 
 export interface CapexResult {
   outcome: 'approved' | 'rejected' | 'expired';
@@ -34,12 +31,11 @@ export async function capexWorkflow(args: RunArgs<CapexInput, CapexPolicy>): Pro
   const result = await trackRun(
     tracker,
     async (): Promise<CapexResult> => {
-      const chain = await runApprovalChain({ desk, tracker, policy, summarize: capexRun.summarize }, args.input, (current) => capexApprovalChain(current, policy));
+      const chainFor = (current: CapexInput) => capexApprovalChain(current, policy);
+      const chain = await runApprovalChain({ desk, tracker, policy, summarize: capexRun.summarize }, args.input, chainFor, { recordsFollow: true });
       if (chain.outcome !== 'approved') return { outcome: chain.outcome, approvals: chain.approvals };
       const { input, approvals } = chain;
-
-      await tracker.enterStep('purchase-order');
-      const po = await erp.createPurchaseOrder({
+      const order = {
         runId: tracker.runId,
         reference: tracker.runId,
         vendor: input.vendor,
@@ -49,9 +45,25 @@ export async function capexWorkflow(args: RunArgs<CapexInput, CapexPolicy>): Pro
         costCenter: input.costCenter,
         category: input.category,
         requestedBy: input.requester.email,
+      };
+
+      // The order follows from the last decisions: its activity writes their records and the step first, and its
+      // audit entry goes with the run's close (RUN_CLOSED_WITH_NOTICE). Runs begun before do each on its own.
+      const closesWithNotice = hasPatch(RUN_CLOSED_WITH_NOTICE);
+      let po: PurchaseOrder;
+      if (closesWithNotice) {
+        tracker.markStep('purchase-order');
+        const carried = desk.carryRecords();
+        po = await erp.createPurchaseOrder({ ...order, currentStep: 'purchase-order', precededBy: carried.records, auditedWithClose: true });
+        carried.written();
+      } else {
+        await tracker.enterStep('purchase-order');
+        po = await erp.createPurchaseOrder(order);
+      }
+      await tracker.closeAndTell('completed', 'approved', {
+        notice: { outcome: 'approved', facts: [{ label: 'Purchase order', value: po.poNumber }] },
+        ...(closesWithNotice ? { audits: [purchaseOrderCreatedEntry(tracker.runId, po)] } : {}),
       });
-      await tracker.close('completed', 'approved');
-      await acts.notifyRequester({ runId: tracker.runId, outcome: 'approved', facts: [{ label: 'Purchase order', value: po.poNumber }] });
       return { outcome: 'approved', poNumber: po.poNumber, approvals };
     },
     revokeLinksAndTellRequester(desk, tracker),

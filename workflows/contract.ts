@@ -7,11 +7,6 @@ import type { DecisionResult } from './approval.js';
 import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
 import { trackRun } from './run-lifecycle.js';
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
-});
-
 export interface ContractResult {
   outcome: 'approved' | 'rejected' | 'expired';
   approvals: DecisionResult[];
@@ -23,10 +18,10 @@ export async function contractWorkflow(args: RunArgs<ContractInput, ContractPoli
   const result = await trackRun(
     tracker,
     async (): Promise<ContractResult> => {
-      const chain = await runApprovalChain({ desk, tracker, policy, summarize: contractRun.summarize }, args.input, (input) => contractApprovalChain(input, policy));
+      const chainFor = (input: ContractInput) => contractApprovalChain(input, policy);
+      const chain = await runApprovalChain({ desk, tracker, policy, summarize: contractRun.summarize }, args.input, chainFor, { recordsFollow: true });
       if (chain.outcome === 'approved') {
-        await tracker.close('completed', 'approved');
-        await acts.notifyRequester({ runId: tracker.runId, outcome: 'approved' });
+        await tracker.closeAndTell('completed', 'approved', { notice: { outcome: 'approved' }, carried: desk.carryRecords() });
       }
       return { outcome: chain.outcome, approvals: chain.approvals };
     },

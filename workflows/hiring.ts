@@ -80,8 +80,7 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): 
     await tracker.enterStep('compensation');
     const undone = await compensate(reason);
     await tasks.closeAll(`the hire was withdrawn: ${reason}`);
-    await tracker.close('cancelled', 'withdrawn', `Hire withdrawn: ${reason}`);
-    await acts.notifyRequester({ runId, outcome: 'cancelled', reason: `Hire withdrawn: ${reason}`, facts: undone.map((what) => ({ label: 'Undone', value: what })) });
+    await tracker.closeAndTell('cancelled', 'withdrawn', { reason: `Hire withdrawn: ${reason}`, notice: { outcome: 'cancelled', reason: `Hire withdrawn: ${reason}`, facts: undone.map((what) => ({ label: 'Undone', value: what })) } });
     return { outcome: 'withdrawn', undone };
   }
 
@@ -112,8 +111,8 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): 
       undo.length = 0;
       if (!accepted) {
         await systems.closeRequisition({ runId, requisitionId, reason: 'expired' });
-        await tracker.close('expired', 'expired', `No offer was accepted by ${closesOn}; the requisition is closed`);
-        await acts.notifyRequester({ runId, outcome: 'expired', reason: `No offer was accepted by ${closesOn}; the requisition is closed` });
+        const reason = `No offer was accepted by ${closesOn}; the requisition is closed`;
+        await tracker.closeAndTell('expired', 'expired', { reason, notice: { outcome: 'expired', reason } });
         return { outcome: 'expired', requisitionId };
       }
       // Checked by the inbox's validator before it was accepted.
@@ -138,8 +137,7 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): 
       if (signature !== 'signed') {
         const reason = signature === 'expired' ? `The offer letter was not signed within ${settings.signatureTimeout}` : `${offer.name} declined the offer letter`;
         await compensate(reason);
-        await tracker.close(signature === 'expired' ? 'expired' : 'rejected', signature === 'expired' ? 'expired' : 'declined', reason);
-        await acts.notifyRequester({ runId, outcome: signature === 'expired' ? 'expired' : 'rejected', reason });
+        await tracker.closeAndTell(signature === 'expired' ? 'expired' : 'rejected', signature === 'expired' ? 'expired' : 'declined', { reason, notice: { outcome: signature === 'expired' ? 'expired' : 'rejected', reason } });
         return { outcome: signature === 'expired' ? 'expired' : 'declined', requisitionId };
       }
 
@@ -184,15 +182,15 @@ export async function hiringWorkflow(args: RunArgs<HiringInput, HiringPolicy>): 
       if (withdrawal) return withdrawn(offer);
       inbox.stopAccepting(OFFER_WITHDRAWN);
       await tasks.closeAll('the run ended');
-      await tracker.close('completed', 'hired');
-      await acts.notifyRequester({
-        runId,
-        outcome: 'approved',
-        facts: [
-          { label: 'New hire', value: `${offer.name}, starting ${offer.startDate}` },
-          { label: 'Employee id', value: employee.employeeId },
-          ...preparationFacts(tasks.outcomes(prepared)),
-        ],
+      await tracker.closeAndTell('completed', 'hired', {
+        notice: {
+          outcome: 'approved',
+          facts: [
+            { label: 'New hire', value: `${offer.name}, starting ${offer.startDate}` },
+            { label: 'Employee id', value: employee.employeeId },
+            ...preparationFacts(tasks.outcomes(prepared)),
+          ],
+        },
       });
       return { outcome: 'hired', requisitionId, employeeId: employee.employeeId };
     },

@@ -56,8 +56,7 @@ export async function invoiceMatchWorkflow(args: RunArgs<InvoiceMatchInput, Invo
         { label: 'Receipts', value: receipts.join(', ') || 'none' },
       ];
       if (received >= needed) {
-        await tracker.close('completed', 'matched');
-        await acts.notifyRequester({ runId: tracker.runId, outcome: 'approved', facts });
+        await tracker.closeAndTell('completed', 'matched', { notice: { outcome: 'approved', facts } });
         return { outcome: 'matched', receivedAmount: received, receipts };
       }
 
@@ -68,14 +67,12 @@ export async function invoiceMatchWorkflow(args: RunArgs<InvoiceMatchInput, Invo
         timing: settings.approval,
       });
       if (release.outcome === 'approved') {
-        await tracker.close('completed', 'released');
-        await acts.notifyRequester({ runId: tracker.runId, outcome: 'approved', facts });
+        await tracker.closeAndTell('completed', 'released', { notice: { outcome: 'approved', facts } });
         return { outcome: 'released', receivedAmount: received, receipts };
       }
       const status = release.outcome === 'expired' ? 'expired' : 'rejected';
       const reason = release.outcome === 'expired' ? release.reason : (release.decision.comment ?? 'payment blocked');
-      await tracker.close(status, status === 'expired' ? 'expired' : 'blocked', reason);
-      await acts.notifyRequester({ runId: tracker.runId, outcome: status, reason, facts });
+      await tracker.closeAndTell(status, status === 'expired' ? 'expired' : 'blocked', { reason, notice: { outcome: status, reason, facts } });
       return { outcome: status === 'expired' ? 'expired' : 'blocked', receivedAmount: received, receipts };
     },
     revokeLinksAndTellRequester(desk, tracker),

@@ -70,19 +70,16 @@ export async function launchReadinessWorkflow(args: RunArgs<LaunchReadinessInput
       await tasks.closeAll('the run ended');
       const facts = [{ label: 'Open at the cut-off', value: openTitles.join(', ') || 'none' }];
       if (decision.outcome === 'approved') {
-        await tracker.close('completed', 'go');
-        await acts.notifyRequester({ runId, outcome: 'approved', facts });
+        await tracker.closeAndTell('completed', 'go', { notice: { outcome: 'approved', facts } });
         return { outcome: 'go', openAtCutoff: openTitles, decision: decision.decisions.at(-1) };
       }
       if (decision.outcome === 'expired') {
-        await tracker.close('expired', 'expired', decision.reason);
-        await acts.notifyRequester({ runId, outcome: 'expired', reason: decision.reason, facts });
+        await tracker.closeAndTell('expired', 'expired', { reason: decision.reason, notice: { outcome: 'expired', reason: decision.reason, facts } });
         return { outcome: 'expired', openAtCutoff: openTitles };
       }
       // Changes requested count as no-go: the launch is not cleared, and the comment says what must change.
       const reason = decision.decision.comment ?? 'no-go';
-      await tracker.close('rejected', 'no-go', reason);
-      await acts.notifyRequester({ runId, outcome: 'rejected', reason, decidedBy: `${decision.approver.name} (go/no-go)`, facts });
+      await tracker.closeAndTell('rejected', 'no-go', { reason, notice: { outcome: 'rejected', reason, decidedBy: `${decision.approver.name} (go/no-go)`, facts } });
       return { outcome: 'no-go', openAtCutoff: openTitles, decision: decision.decision };
     },
     async (status, reason) => {

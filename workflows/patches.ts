@@ -5,7 +5,8 @@ import { patched, workflowInfo } from '@temporalio/workflow';
  * run takes costs two history events: its marker and the `TemporalChangeVersion` search attribute the SDK upserts
  * with it. The patches of December 2026 are folded into one baseline: a run that starts under the baseline records
  * one marker and takes all of them; a run that began before it evaluates each one as it always did, so its history
- * replays unchanged. Later patches go through `hasPatch` too and are added to a later baseline in the same way.
+ * replays unchanged. Later patches go through `hasPatch` too and are added to a later baseline in the same way: each
+ * baseline takes every patch of the ones before it, and a run records the marker of the newest baseline only.
  */
 
 /**
@@ -86,8 +87,20 @@ export const SECURITY_CHECK_AS_TASK = 'supplier-security-check-task';
  */
 export const STEP_OPENED_IN_ONE_ACTIVITY = 'step-opened-in-one-activity';
 
-/** Patch: the baseline of December 2026, taking every patch above with one marker (see the top of this file). */
+/**
+ * Patch: a run's close, its audit entry and the requester's notice are one activity (closeRun): the close, the
+ * entries of what came just before it (decision records not yet written, the purchase order) and the notice's mail
+ * recorded `sending` commit together, then the mail is handed off. Before, the close was a local activity of its own,
+ * the requester's notice another activity, and the last decisions' records (and the purchase order's audit entry)
+ * were written first by activities of their own.
+ */
+export const RUN_CLOSED_WITH_NOTICE = 'run-closed-with-notice';
+
+/** Patch: the baseline of December 2026, taking every patch above RUN_CLOSED_WITH_NOTICE with one marker (see the top of this file). */
 export const BASELINE_2026_12 = 'baseline-2026-12';
+
+/** Patch: the second baseline of December 2026: the first one's patches and RUN_CLOSED_WITH_NOTICE. */
+export const BASELINE_2026_12B = 'baseline-2026-12b';
 
 const inBaseline2026_12: ReadonlySet<string> = new Set([
   SHORT_WORK_AS_LOCAL_ACTIVITIES,
@@ -102,28 +115,40 @@ const inBaseline2026_12: ReadonlySet<string> = new Set([
   STEP_OPENED_IN_ONE_ACTIVITY,
 ]);
 
+const inBaseline2026_12b: ReadonlySet<string> = new Set([...inBaseline2026_12, RUN_CLOSED_WITH_NOTICE]);
+
+/** The baselines, newest first: a new run records the first; a run that began earlier finds the one it recorded. */
+const baselines: ReadonlyArray<{ id: string; patches: ReadonlySet<string> }> = [
+  { id: BASELINE_2026_12B, patches: inBaseline2026_12b },
+  { id: BASELINE_2026_12, patches: inBaseline2026_12 },
+];
+
 /**
  * Whether this run started under the baseline, decided once per run in its first workflow task: there a run that
  * began before the baseline is replaying and finds no marker. Asked later, `patched()` would answer true in the
  * live part of such a run (a missing marker during replay is not final), switching it mid-way; hence the memo.
  * Module scope is per workflow (workflow modules are not preloaded into the shared context); the run id guards it.
  */
-let baseline: { runId: string; taken: boolean } | undefined;
+let baseline: { runId: string; patches: ReadonlySet<string> } | undefined;
 
 /**
  * Called first thing by every process workflow (openRun, and before that by a workflow that reads a patch at once),
- * so the decision falls in the run's first workflow task. Calling it again in the same run changes nothing.
+ * so the decision falls in the run's first workflow task. Calling it again in the same run changes nothing. The
+ * newest baseline is asked first: a new run records its marker and asks no other; a run replaying an older baseline's
+ * marker finds no newer one (no marker, no command) and then its own.
  */
 export function decidePatchBaseline(): void {
   const { runId } = workflowInfo();
-  if (baseline?.runId !== runId) baseline = { runId, taken: patched(BASELINE_2026_12) };
+  if (baseline?.runId === runId) return;
+  const taken = baselines.find((candidate) => patched(candidate.id));
+  baseline = { runId, patches: taken?.patches ?? new Set() };
 }
 
 /**
- * `patched(id)`, except that a run started under the baseline takes the baseline's patches without markers of their
+ * `patched(id)`, except that a run started under a baseline takes that baseline's patches without markers of their
  * own. A workflow that never decided the baseline gets plain `patched(id)`: never a baseline decided mid-run.
  */
 export function hasPatch(id: string): boolean {
-  if (inBaseline2026_12.has(id) && baseline?.runId === workflowInfo().runId && baseline.taken) return true;
+  if (baseline?.runId === workflowInfo().runId && baseline.patches.has(id)) return true;
   return patched(id);
 }

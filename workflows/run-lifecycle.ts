@@ -11,12 +11,14 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { DecisionRecord } from '../activities/approvals.js';
 import type { Activities } from '../activities/index.js';
-import type { RunStatus } from '../activities/records.js';
+import type { RequesterNotice } from '../activities/notifications.js';
+import type { AuditInput, RunStatus } from '../activities/records.js';
 import { CANCEL_REASON_SIGNAL, type CancelReason } from '../processes/approval-messages.js';
 import { searchAttributes } from '../processes/search-attributes.js';
 import type { RunArgs, RunSummary } from '../processes/types.js';
-import { hasPatch, SHORT_WORK_AS_LOCAL_ACTIVITIES } from './patches.js';
+import { hasPatch, RUN_CLOSED_WITH_NOTICE, SHORT_WORK_AS_LOCAL_ACTIVITIES } from './patches.js';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -35,6 +37,24 @@ export function shortWork(): Pick<Activities, 'updateRun' | 'approverCandidates'
 }
 
 export type ClosedStatus = Exclude<RunStatus, 'running'>;
+
+/** Decision records an activity writes before its own work (ApprovalDesk.carryRecords); `written()` once it has. */
+export interface CarriedRecords {
+  records?: DecisionRecord[];
+  written(): void;
+}
+
+/** How a run that tells its requester ends (RunTracker.closeAndTell). */
+export interface RunEnding {
+  /** Why it ended other than as planned: the run's failure reason. */
+  reason?: string;
+  /** What the requester is told. */
+  notice: Omit<RequesterNotice, 'runId'>;
+  /** Decision records not written yet: written first, since the close follows from them. */
+  carried?: CarriedRecords;
+  /** Audit entries of what was done just before the close (e.g. the purchase order), written before it. */
+  audits?: AuditInput[];
+}
 
 /** Sent by the API just before it cancels the run: who cancels it and why. */
 export const cancelReasonSignal = defineSignal<[CancelReason]>(CANCEL_REASON_SIGNAL);
@@ -94,13 +114,34 @@ export class RunTracker {
   }
 
   async close(status: ClosedStatus, outcome: string, failureReason?: string, actor = 'opsflow'): Promise<void> {
+    await shortWork().updateRun(this.closing(status, outcome, failureReason, actor));
+  }
+
+  /**
+   * Closes the run and tells the requester how it ended. Under RUN_CLOSED_WITH_NOTICE one activity writes the carried
+   * decision records, the entries in `audits`, the close and its audit entry and records the notice's mail in one
+   * commit, then mails it; before, the close and the notice were two (the caller wrote the records and entries first).
+   */
+  async closeAndTell(status: ClosedStatus, outcome: string, ending: RunEnding): Promise<void> {
+    if (!hasPatch(RUN_CLOSED_WITH_NOTICE)) {
+      await this.close(status, outcome, ending.reason);
+      await acts.notifyRequester({ runId: this.runId, ...ending.notice });
+      return;
+    }
+    const { audit, ...update } = this.closing(status, outcome, ending.reason);
+    await acts.closeRun({ ...update, audit, precededBy: ending.carried?.records, audits: ending.audits, notice: ending.notice });
+    ending.carried?.written();
+  }
+
+  /** The run's closing write (its read model and its `run.<status>` entry); logged and searchable from here. */
+  private closing(status: ClosedStatus, outcome: string, failureReason: string | undefined, actor = 'opsflow') {
     log.info('run closed', { status, outcome, ...(this.step ? { step: this.step } : {}) });
     upsertSearchAttributes([
       { key: searchAttributes.status, value: status },
       { key: searchAttributes.currentStep, value: null },
       { key: searchAttributes.currentApprover, value: null },
     ]);
-    await shortWork().updateRun({
+    return {
       runId: this.runId,
       status,
       currentStep: null,
@@ -115,7 +156,7 @@ export class RunTracker {
         step: this.step,
         details: { outcome, ...(failureReason ? { reason: failureReason } : {}) },
       },
-    });
+    };
   }
 }
 

@@ -66,8 +66,7 @@ export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardin
       })) as SupplierDetails | undefined;
       if (!details) {
         const reason = `${input.contact.name} did not send the company details within ${settings.detailsTimeout}`;
-        await tracker.close('expired', 'expired', reason);
-        await acts.notifyRequester({ runId, outcome: 'expired', reason });
+        await tracker.closeAndTell('expired', 'expired', { reason, notice: { outcome: 'expired', reason } });
         return { outcome: 'expired', approvals };
       }
       input = { ...input, details };
@@ -83,8 +82,7 @@ export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardin
         if (securityCheck.verdict === 'not-acceptable') {
           const reason = `Security check by ${securityCheck.by}: not acceptable. ${securityCheck.findings ?? ''}`.trim();
           await tasks.closeAll('the run ended');
-          await tracker.close('rejected', 'rejected', reason);
-          await acts.notifyRequester({ runId, outcome: 'rejected', reason, decidedBy: `${securityCheck.by} (security check)` });
+          await tracker.closeAndTell('rejected', 'rejected', { reason, notice: { outcome: 'rejected', reason, decidedBy: `${securityCheck.by} (security check)` } });
           return { outcome: 'rejected', approvals };
         }
       }
@@ -100,8 +98,7 @@ export async function supplierOnboardingWorkflow(args: RunArgs<SupplierOnboardin
 
       await tracker.enterStep('create-vendor');
       const { vendorId } = await systems.createVendor({ runId, input: reviews.input, details });
-      await tracker.close('completed', 'onboarded');
-      await acts.notifyRequester({ runId, outcome: 'approved', facts: [{ label: 'Supplier number', value: vendorId }] });
+      await tracker.closeAndTell('completed', 'onboarded', { notice: { outcome: 'approved', facts: [{ label: 'Supplier number', value: vendorId }] } });
       await acts.welcomeSupplier({ runId, input: reviews.input, vendorId });
       return { outcome: 'onboarded', vendorId, approvals };
     },

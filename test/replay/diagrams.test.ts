@@ -14,7 +14,7 @@ function stepsRecorded(history: Awaited<ReturnType<typeof goldenHistories>>[numb
     const input = defaultPayloadConverter.fromPayload<Record<string, unknown>>(payload);
     const activity = scheduled.activityType?.name ?? '';
     const step =
-      activity === 'updateRun'
+      activity === 'updateRun' || activity === 'createPurchaseOrder'
         ? input.currentStep
         : ['openApprovalRequest', 'openApprovalStep', 'recordPolicyDecision', 'pageIncident'].includes(activity)
           ? input.stepId

@@ -35,13 +35,16 @@ describe('decision records written by what follows them', () => {
 
     expect((await submitDecision(next.link, 'approve')).status).toBe(200);
     await waitForRunStatus(stack, runId, 'completed');
-    const audit = await stack.db.auditEntry.findMany({ where: { runId, action: 'approval.decided' }, orderBy: { seq: 'asc' } });
-    expect(audit.map((e) => e.step)).toEqual(['line-manager', 'finance-director']);
+    const audit = (await stack.db.auditEntry.findMany({ where: { runId }, orderBy: { seq: 'asc' } })).map((e) => `${e.action} ${e.step}`);
+    expect(audit.filter((entry) => entry.startsWith('approval.decided'))).toEqual(['approval.decided line-manager', 'approval.decided finance-director']);
+    // The last decision is followed by the purchase order: its activity writes the record before it asks the ERP.
+    expect(audit.indexOf('approval.decided finance-director')).toBeLessThan(audit.indexOf('erp.purchase_order.created purchase-order'));
 
-    // Only the last decision, which no step follows, has an activity of its own.
+    // No decision has an activity of its own: each is written by what follows it (RUN_CLOSED_WITH_NOTICE: the last
+    // one by the purchase order's activity).
     const history = await stack.temporal.workflow.getHandle(runId).fetchHistory();
     const activities = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ? [e.activityTaskScheduledEventAttributes.activityType.name] : []));
-    expect(activities.filter((name) => name === 'recordDecision')).toHaveLength(1);
+    expect(activities).toEqual(['openApprovalStep', 'openApprovalStep', 'createPurchaseOrder', 'closeRun']);
   });
 
   it('a decision that leaves its step open (one reviewer of three) is recorded while the others have not decided', async () => {

@@ -16,11 +16,17 @@ describe('a decision answered before its record is written', () => {
   beforeAll(async () => {
     stack = await startStack({ worker: 'none' });
     failing = await stack.startWorker({
+      // As if the database went away (or the worker died) right after the decision was taken: whichever activity
+      // writes the decision's record fails (a run's last decision is written by its purchase order's activity,
+      // which writes nothing else before the order: RUN_CLOSED_WITH_NOTICE).
       wrapActivities: (activities) => ({
         ...activities,
         async recordDecision() {
           attempts += 1;
-          // As if the database went away (or the worker died) right after the decision was taken.
+          throw ApplicationFailure.retryable('database unavailable', 'DatabaseUnavailable');
+        },
+        async createPurchaseOrder() {
+          attempts += 1;
           throw ApplicationFailure.retryable('database unavailable', 'DatabaseUnavailable');
         },
       }),

@@ -62,7 +62,9 @@ describe('reassignment racing the deadline', () => {
 
     const reassigned = postJson(`${stack.apiUrl}/runs/${runId}/approvals/${run.approvals[0].requestId}/reassign`, { to: approvers.coo, reason: 'Morgan is away' });
     await lookup.reached;
-    await waitForRunStatus(stack, runId, 'expired');
+    // The held lookup is a local activity: it keeps the run's workflow task open, so each ordinary activity after
+    // the deadline (revoking the request, then the run's close) goes out only at that task's heartbeat (every 8 s).
+    await waitForRunStatus(stack, runId, 'expired', 60_000);
     lookup.release();
 
     const answer = await reassigned;
