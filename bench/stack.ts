@@ -158,7 +158,9 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
 
     const spawnChild = (name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess => {
       const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-      const child = spawn(process.execPath, ['--import', 'tsx', join(root, entry)], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      // BENCH_CPU_PROF_DIR: every child writes a V8 CPU profile there when it stops (summarise with bench/cpu-profile.ts).
+      const profiling = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+      const child = spawn(process.execPath, [...profiling, '--import', 'tsx', join(root, entry)], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout?.pipe(log);
       child.stderr?.pipe(log);
       process.once('exit', () => child.kill('SIGKILL'));
