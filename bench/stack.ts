@@ -57,6 +57,8 @@ export interface BenchStackOptions {
   cluster?: boolean;
   /** Extra environment for the Opsflow worker (e.g. tuning under test). */
   workerEnv?: NodeJS.ProcessEnv;
+  /** The bare worker reuses SMTP connections as Opsflow's does (like for like); by default a new one per mail. */
+  bareSmtpPool?: boolean;
   say?: (line: string) => void;
 }
 
@@ -170,7 +172,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     say('starting the API, the Opsflow worker and the bare worker');
     const workerSpecs = {
       opsflow: { name: 'worker', entry: 'worker/main.ts', env: { ...baseEnv, ...options.workerEnv }, taskQueue: opsflowTaskQueue },
-      bare: { name: 'bare-worker', entry: 'bench/bare/worker.ts', env: { ...baseEnv, BARE_TASK_QUEUE: bareTaskQueue }, taskQueue: bareTaskQueue },
+      bare: { name: 'bare-worker', entry: 'bench/bare/worker.ts', env: { ...baseEnv, BARE_TASK_QUEUE: bareTaskQueue, BARE_SMTP_POOL: String(options.bareSmtpPool === true) }, taskQueue: bareTaskQueue },
     };
     const workers = {
       opsflow: spawnChild(workerSpecs.opsflow.name, workerSpecs.opsflow.entry, workerSpecs.opsflow.env),

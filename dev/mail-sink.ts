@@ -28,6 +28,8 @@ export interface MailSink {
   smtpUrl: string;
   webUrl: string;
   messages(): CapturedMail[];
+  /** SMTP connections accepted so far (a pooled sender reuses one for many mails). */
+  connections(): number;
   waitFor(predicate: (m: CapturedMail) => boolean, opts?: { timeoutMs?: number }): Promise<CapturedMail>;
   clear(): void;
   close(): Promise<void>;
@@ -120,9 +122,17 @@ export async function startMailSink(
   };
   const waiters = new Set<(m: CapturedMail) => void>();
 
+  let connections = 0;
   const smtp = new SMTPServer({
+    // Senders keep pooled connections open (activities/email.ts): closing the sink ends them after half a second
+    // instead of waiting 30 s for every sender to hang up.
+    closeTimeout: 500,
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
+    onConnect(_session, callback) {
+      connections += 1;
+      callback();
+    },
     logger: false,
     onData(stream, _session, callback) {
       simpleParser(stream)
@@ -171,6 +181,7 @@ export async function startMailSink(
     smtpUrl: `smtp://${host}:${smtpPort}`,
     webUrl: `http://${host}:${httpPort}`,
     messages: () => [...captured],
+    connections: () => connections,
     clear: () => void captured.splice(0),
     waitFor(predicate, { timeoutMs = 15_000 } = {}) {
       const already = captured.find(predicate);

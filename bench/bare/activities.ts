@@ -1,8 +1,11 @@
 import nodemailer from 'nodemailer';
 
-/** The baseline's side effects: one nodemailer transport, one fetch to the ERP simulator. */
-export function createBareActivities(options: { smtpUrl: string; erpBaseUrl: string; erpApiKey: string }) {
-  const mailer = nodemailer.createTransport(options.smtpUrl);
+/**
+ * The baseline's side effects: one nodemailer transport (a new connection per mail, as the issue's baseline has it;
+ * pooled like Opsflow's with `smtpPool`, for a like-for-like figure), one fetch to the ERP simulator.
+ */
+export function createBareActivities(options: { smtpUrl: string; erpBaseUrl: string; erpApiKey: string; smtpPool?: boolean }) {
+  const mailer = nodemailer.createTransport({ url: options.smtpUrl, pool: options.smtpPool === true });
   return {
     async sendMail(mail: { to: string; subject: string; text: string }): Promise<void> {
       await mailer.sendMail({ from: 'bare@example.com', ...mail });

@@ -15,7 +15,7 @@ const worker = await Worker.create({
   namespace: namespace ?? 'default',
   taskQueue: env.BARE_TASK_QUEUE!,
   workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
-  activities: createBareActivities({ smtpUrl: env.SMTP_URL!, erpBaseUrl: env.ERP_BASE_URL!, erpApiKey: env.ERP_API_KEY ?? 'dev-erp-key' }),
+  activities: createBareActivities({ smtpUrl: env.SMTP_URL!, erpBaseUrl: env.ERP_BASE_URL!, erpApiKey: env.ERP_API_KEY ?? 'dev-erp-key', smtpPool: env.BARE_SMTP_POOL === 'true' }),
 });
 console.log('bare worker started');
 await worker.run();

@@ -9,12 +9,13 @@ import type { Stack } from './stack.js';
  * retry would; the systems it does not reach (ERP, HRIS, …) are left out.
  */
 export function activityDeps(stack: Stack, db: Db = stack.db): ActivityDeps {
+  const mailer = createMailer(stack.config.SMTP_URL);
   return {
     db,
-    mailer: createMailer(stack.config.SMTP_URL),
+    mailer,
     logger: createLogger('test', 'silent'),
     settings: { publicBaseUrl: stack.apiUrl, mailFrom: 'Opsflow <opsflow@localhost>', tokenSecrets: stack.config.TOKEN_SECRETS, allowShortDurations: true },
     wakeWebhookDeliveries: async () => {},
-    close: async () => {},
+    close: async () => mailer.close(),
   } as unknown as ActivityDeps;
 }
