@@ -160,8 +160,9 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
 
     const spawnChild = (name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess => {
       const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-      // BENCH_CPU_PROF_DIR: every child writes a V8 CPU profile there when it stops (summarise with bench/cpu-profile.ts).
-      const profiling = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+      // BENCH_CPU_PROF_DIR: every child writes V8 CPU profiles into its own folder there when it stops, one per thread
+      // (a worker's workflows run in a thread of their own); summarise one with bench/cpu-profile.ts.
+      const profiling = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_CPU_PROF_DIR, name)}`] : [];
       const child = spawn(process.execPath, [...profiling, '--import', 'tsx', join(root, entry)], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout?.pipe(log);
       child.stderr?.pipe(log);

@@ -67,14 +67,13 @@ export function temporalClientInterceptors(): ClientInterceptors {
 
 /**
  * The workflow-side interceptors, bundled into the workflow code (`workflowInterceptorModules` at build time,
- * `interceptors.workflowModules` when a worker bundles at start). They add trace headers to the commands they
- * schedule, which replay does not compare: golden histories replay unchanged. workflows/sdk-flags.ts records the
- * SDK flag they trace Updates under in each run's first workflow task (a refused first Update would lose it).
+ * `interceptors.workflowModules` when a worker bundles at start): OpenTelemetry's, for the runs started inside a trace
+ * (worker/sandbox/tracing.ts, patch traced-only-with-context). They add trace headers to the commands they schedule,
+ * which replay does not compare. workflows/sdk-flags.ts records the SDK flag they trace Updates under in each run's
+ * first workflow task (a refused first Update would lose it).
  */
-export const workflowTracingModules: string[] = [
-  createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
-  fileURLToPath(new URL(import.meta.url.endsWith('.js') ? '../workflows/sdk-flags.js' : '../workflows/sdk-flags.ts', import.meta.url)),
-];
+const sourceOf = (path: string) => fileURLToPath(new URL(import.meta.url.endsWith('.js') ? `${path}.js` : `${path}.ts`, import.meta.url));
+export const workflowTracingModules: string[] = [sourceOf('../worker/sandbox/tracing'), sourceOf('../workflows/sdk-flags')];
 
 export function activityTracingInterceptor(): ActivityInterceptorsFactory {
   return (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) });

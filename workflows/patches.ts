@@ -96,11 +96,22 @@ export const STEP_OPENED_IN_ONE_ACTIVITY = 'step-opened-in-one-activity';
  */
 export const RUN_CLOSED_WITH_NOTICE = 'run-closed-with-notice';
 
+/**
+ * Patch: a run started by a client outside any trace (Opsflow's API with tracing off) runs without the OpenTelemetry
+ * workflow interceptors (worker/sandbox/tracing.ts), instead of always with them: its spans went nowhere, and they
+ * cost every workflow task (about a third of the time a worker spends on a decision's task). Decided once per run,
+ * from its start: runs that began before stay traced, with the awaits the interceptors add to its handlers.
+ */
+export const TRACED_ONLY_WITH_CONTEXT = 'traced-only-with-context';
+
 /** Patch: the baseline of December 2026, taking every patch above RUN_CLOSED_WITH_NOTICE with one marker (see the top of this file). */
 export const BASELINE_2026_12 = 'baseline-2026-12';
 
 /** Patch: the second baseline of December 2026: the first one's patches and RUN_CLOSED_WITH_NOTICE. */
 export const BASELINE_2026_12B = 'baseline-2026-12b';
+
+/** Patch: the third baseline of December 2026: the second one's patches and TRACED_ONLY_WITH_CONTEXT. */
+export const BASELINE_2026_12C = 'baseline-2026-12c';
 
 const inBaseline2026_12: ReadonlySet<string> = new Set([
   SHORT_WORK_AS_LOCAL_ACTIVITIES,
@@ -116,9 +127,11 @@ const inBaseline2026_12: ReadonlySet<string> = new Set([
 ]);
 
 const inBaseline2026_12b: ReadonlySet<string> = new Set([...inBaseline2026_12, RUN_CLOSED_WITH_NOTICE]);
+const inBaseline2026_12c: ReadonlySet<string> = new Set([...inBaseline2026_12b, TRACED_ONLY_WITH_CONTEXT]);
 
 /** The baselines, newest first: a new run records the first; a run that began earlier finds the one it recorded. */
 const baselines: ReadonlyArray<{ id: string; patches: ReadonlySet<string> }> = [
+  { id: BASELINE_2026_12C, patches: inBaseline2026_12c },
   { id: BASELINE_2026_12B, patches: inBaseline2026_12b },
   { id: BASELINE_2026_12, patches: inBaseline2026_12 },
 ];

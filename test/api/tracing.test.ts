@@ -56,6 +56,12 @@ describe('tracing (OpenTelemetry)', () => {
     expect(inTrace.erpClient.attributes['http.response.status_code']).toBe(201);
     // Other activities of the run (the approval request, its mail) are in the same trace.
     expect(named(/^RunActivity:/, traceId).length).toBeGreaterThan(2);
+    // Started inside a trace, the run keeps its interceptors (patch traced-only-with-context): every activity it
+    // scheduled carries the trace header.
+    const history = await stack.temporal.workflow.getHandle(body.runId as string).fetchHistory();
+    const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
+    expect(scheduled.length).toBeGreaterThan(0);
+    expect(scheduled.filter((a) => !a.header?.fields?.['_tracer-data'])).toEqual([]);
   });
 
   it('continues a trace the caller started (W3C traceparent on the request)', async () => {

@@ -33,7 +33,7 @@ describe('a new run takes the patch baseline with one marker', () => {
     const patches = markers
       .filter((m) => m.markerName === 'core_patch')
       .map((m) => (defaultPayloadConverter.fromPayload(m.details!['patch-data']!.payloads![0]!) as { id: string }).id);
-    expect(patches).toEqual(['baseline-2026-12b']);
+    expect(patches).toEqual(['baseline-2026-12c']);
     const versionUpserts = events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.TemporalChangeVersion);
     expect(versionUpserts).toHaveLength(1);
 
@@ -44,5 +44,9 @@ describe('a new run takes the patch baseline with one marker', () => {
     const activities = events.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ? [e.activityTaskScheduledEventAttributes.activityType.name] : []));
     expect(activities).toEqual(['openApprovalStep', 'openApprovalStep', 'openApprovalStep', 'createPurchaseOrder', 'closeRun']);
     expect(markers.filter((m) => m.markerName === 'core_local_activity')).toHaveLength(0);
+    // Started by the API with tracing off: the run has no OpenTelemetry interceptors, so its commands carry no trace
+    // header (test/api/tracing.test.ts holds the traced side).
+    const scheduled = events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
+    expect(scheduled.filter((a) => a.header?.fields?.['_tracer-data'])).toEqual([]);
   });
 });
