@@ -87,7 +87,12 @@ function replyAddressOf(inbound: InboundEmail, parsed: ParsedMail, envelope: Inb
  * breaks SPF, and SPF says only which servers may send for a domain, not who wrote the mail). Undefined when it
  * holds; otherwise why not, in words for the sender.
  */
-async function authenticationProblem(inbound: InboundEmail, raw: Buffer, envelope: InboundEnvelope, fromDomain: string): Promise<string | undefined> {
+async function authenticationProblem(
+  inbound: InboundEmail,
+  raw: Buffer,
+  envelope: InboundEnvelope,
+  fromDomain: string,
+): Promise<{ why: string; checks: Record<string, unknown> } | undefined> {
   const result = await authenticate(raw, {
     ip: envelope.remoteAddress ?? '127.0.0.1',
     helo: envelope.helo,
@@ -97,10 +102,15 @@ async function authenticationProblem(inbound: InboundEmail, raw: Buffer, envelop
     disableArc: true,
     disableBimi: true,
   });
+  // What the operator's log line says about a refusal (the sender is told only the outcome).
+  const checks = {
+    dkim: result.dkim.results.map((r) => ({ domain: r.signingDomain, result: r.status.result, comment: r.status.comment })),
+    dmarc: result.dmarc ? { result: result.dmarc.status.result, comment: result.dmarc.status.comment } : undefined,
+  };
   const dkimPass = result.dkim.results.some((r) => r.status.result === 'pass' && r.signingDomain.toLowerCase() === fromDomain);
-  if (!dkimPass) return `it carries no valid DKIM signature of ${fromDomain}`;
+  if (!dkimPass) return { why: `it carries no valid DKIM signature of ${fromDomain}`, checks };
   const dmarc = result.dmarc;
-  if (!dmarc || dmarc.status.result !== 'pass' || !dmarc.alignment.dkim.result) return `it does not pass DMARC for ${fromDomain} on an aligned DKIM signature`;
+  if (!dmarc || dmarc.status.result !== 'pass' || !dmarc.alignment.dkim.result) return { why: `it does not pass DMARC for ${fromDomain} on an aligned DKIM signature`, checks };
   return undefined;
 }
 
@@ -191,9 +201,9 @@ export async function handleInboundEmail(ctx: ApiContext, inbound: InboundEmail,
   if (!from || isAutomatic(parsed)) return { kind: 'ignored', why: from ? 'automatic mail' : 'no From address' };
   const messageId = parsed.messageId ?? `<${createHash('sha256').update(raw).digest('hex')}@inbound>`;
   const subject = `Re: ${parsed.subject ?? 'your reply'}`.replace(/^Re: Re: /i, 'Re: ');
-  const refuse = async (why: string, approval?: ApprovalRequest, extra: string[] = []): Promise<InboundOutcome> => {
+  const refuse = async (why: string, approval?: ApprovalRequest, extra: string[] = [], checks?: Record<string, unknown>): Promise<InboundOutcome> => {
     await answer(inbound, { to: from, messageId, runId: approval?.runId, subject, paragraphs: [`Nothing was decided: ${why}`, ...extra] });
-    ctx.logger.info({ approvalRequestId: approval?.id, why }, 'inbound reply decided nothing');
+    ctx.logger.info({ approvalRequestId: approval?.id, why, ...(checks ? { checks } : {}) }, 'inbound reply decided nothing');
     return { kind: 'refused', why, requestId: approval?.id };
   };
 
@@ -207,7 +217,7 @@ export async function handleInboundEmail(ctx: ApiContext, inbound: InboundEmail,
   // Who wrote it is established before anything about the request is said or done.
   const fromDomain = from.slice(from.lastIndexOf('@') + 1);
   const unauthenticated = await authenticationProblem(inbound, raw, envelope, fromDomain);
-  if (unauthenticated) return refuse(`your mail could not be verified as sent by ${from}: ${unauthenticated}.`, approval);
+  if (unauthenticated) return refuse(`your mail could not be verified as sent by ${from}: ${unauthenticated.why}.`, approval, [], unauthenticated.checks);
   if (from !== approval.approverEmail.toLowerCase()) return refuse(`only the request's approver can decide it by reply, and ${from} is not.`, approval);
 
   const closed = refusalFor(approval, run, new Date());

@@ -162,6 +162,9 @@ describe('reply by e-mail: approve, reject and refusals, through real SMTP in an
     expect(answer.text).toMatch(/Nothing was decided: your mail could not be verified as sent by morgan\.lee@example\.com: it carries no valid DKIM signature/);
     expect((await approvalState(approvedRun.runId)).state).toBe('pending');
     expect(await decidedAudit(approvedRun.runId)).toHaveLength(0);
+    // The operator's line says what the checks found (the sender is told only the outcome).
+    const refusal = await waitUntil(async () => loggedFor(approvedRun.runId).find((l) => l.msg === 'inbound reply decided nothing' && l.checks), 'the refusal line with its checks');
+    expect((refusal.checks as { dkim: unknown[] }).dkim).toEqual([expect.objectContaining({ domain: 'example.com', result: 'fail' })]);
   });
 
   it('the approver approves by replying "approve"; the audit entry says email-reply and a confirmation follows', async () => {
