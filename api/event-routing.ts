@@ -107,6 +107,17 @@ async function deliverToRun(ctx: ApiContext, runId: string, event: InboundEvent,
   }
 }
 
+/** Why a closed run the Update did not find took no event: ended (Temporal still describes it), or past retention. */
+async function endedRunReason(ctx: ApiContext, runId: string): Promise<string> {
+  try {
+    await ctx.temporal.workflow.getHandle(runId).describe();
+    return 'the run has ended';
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return 'the run has ended and its history is no longer kept';
+    throw error;
+  }
+}
+
 type RunRef = { id: string; status: string };
 type RunsAnswer = { kind: 'applied'; runId: string } | { kind: 'refused'; runId: string; reason: string } | { kind: 'no_answer' };
 
@@ -121,10 +132,11 @@ async function deliverToRuns(ctx: ApiContext, runs: RunRef[], event: InboundEven
   for (const run of runs) {
     const delivery = await deliverToRun(ctx, run.id, event, waitMs);
     if (delivery.kind === 'applied') return { kind: 'applied', runId: run.id };
-    // A closed run whose workflow Temporal no longer has (past the namespace's retention) cannot take it either.
-    const gone = delivery.kind === 'no_answer' && delivery.notFound && run.status !== 'running' && run.status !== NOT_STARTED;
-    if (delivery.kind === 'no_answer' && !gone) return { kind: 'no_answer' };
-    refusals.push(`${run.id}: ${delivery.kind === 'refused' ? delivery.reason : 'the run has ended and its history is no longer kept'}`);
+    // A closed run cannot take it either: Temporal answers "not found" when the Update raced the run's end, or when the
+    // run is past the namespace's retention; which one, the run's description says.
+    const closed = delivery.kind === 'no_answer' && delivery.notFound && run.status !== 'running' && run.status !== NOT_STARTED;
+    if (delivery.kind === 'no_answer' && !closed) return { kind: 'no_answer' };
+    refusals.push(`${run.id}: ${delivery.kind === 'refused' ? delivery.reason : await endedRunReason(ctx, run.id)}`);
     refusedBy = run.id;
   }
   return { kind: 'refused', runId: refusedBy, reason: refusals.join('; ') };
