@@ -132,9 +132,10 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
     if (pageLink) return postIncidentLink(ctx, req, res, token, pageLink);
     if (!link.ok) return sendResult(res, refusalPage(link));
     // The page (GET) asked Temporal a moment ago; the post reads the run's last health sweep (stuckSince) instead of
-    // asking again, so a decision costs no extra round trip. A run that got stuck since the sweep takes the decision
-    // when it recovers (the answer says sent, not yet confirmed; sending again is safe).
-    const stuck = link.run.stuckSince ? stuckPageOf(link) : undefined;
+    // asking again, so a decision costs no extra round trip. Only a run the sweep found stuck is asked again (it may
+    // have recovered since: then it takes the decision). A run that got stuck since the sweep takes the decision when
+    // it recovers (the answer says sent, not yet confirmed; sending again is safe).
+    const stuck = link.run.stuckSince ? await stuckPage(link) : undefined;
     if (stuck) return sendResult(res, stuck);
     if (link.approval.kind === 'revision') return submitRevision(ctx, req, res, token, link.approval, link.run);
     if (link.approval.kind === 'form') return submitExternalForm(ctx, req, res, token, link.approval, link.run);

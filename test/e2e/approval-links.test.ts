@@ -58,6 +58,16 @@ describe('approval links refuse what they must and decide exactly once', () => {
     expect(run.body.timeline.filter((e: { action: string }) => e.action === 'approval.decided')).toHaveLength(1);
   });
 
+  it('a run the last health sweep found stuck but that has recovered since takes the decision', async () => {
+    const { runId, link } = await startSmallCapex('Recovered since the sweep');
+    // As the sweep leaves a run it found stuck, until its next pass: the post asks Temporal, which says it is healthy.
+    await stack.db.run.update({ where: { id: runId }, data: { stuckSince: new Date(), stuckReason: 'workflow task failing' } });
+    const answer = await submitDecision(link, 'approve');
+    expect(answer.status).toBe(200);
+    expect(answer.html).toContain('you approved');
+    await waitForRunStatus(stack, runId, 'completed');
+  });
+
   it('an expired link says so', async () => {
     const { runId, link } = await startSmallCapex('Expiring link', { approval: { reminderAfter: '1h', timeout: '2s', onTimeout: 'expire' } });
     await waitForRunStatus(stack, runId, 'expired', 20_000);

@@ -68,6 +68,8 @@ describe('a stuck run is visible', () => {
     await worker.stop();
     worker = await stack.startWorker();
     await waitUntil(async () => (await getJson(`${stack.apiUrl}/runs/${runId}`)).body.health.status === 'ok' || undefined, 'the run to recover', 30_000);
+    // No sweep since: the run's row still says stuck, so the post asks Temporal, which says it recovered.
+    expect((await stack.db.run.findUniqueOrThrow({ where: { id: runId } })).stuckSince).not.toBeNull();
     const again = await submitDecision(link, 'approve');
     expect([200, 409]).toContain(again.status);
     await waitForRunStatus(stack, runId, 'completed');
