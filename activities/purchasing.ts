@@ -2,7 +2,7 @@ import { purchaseOrderCreatedEntry } from '../processes/capex-flow.js';
 import { closeCarriedSlackMessages, writeCarriedRecords, type DecisionRecord } from './approvals.js';
 import type { ActivityDeps } from './deps.js';
 import type { PurchaseOrder, PurchaseOrderRequest } from './erp.js';
-import { runUpdateData, writeAudit, writeInOneTransaction } from './records.js';
+import { writeAudit, writeInOneTransaction } from './records.js';
 
 export interface PurchaseOrderStep extends PurchaseOrderRequest {
   runId: string;
@@ -22,7 +22,7 @@ export function createPurchasingActivities(deps: ActivityDeps) {
       if (precededBy?.length || currentStep) {
         const carried = await writeInOneTransaction(deps, async (tx, audit) => {
           const carried = await writeCarriedRecords(tx, audit, precededBy);
-          if (currentStep) await tx.run.update({ where: { id: runId }, data: runUpdateData({ runId, currentStep }) });
+          if (currentStep) await tx.run.update({ where: { id: runId }, data: { currentStep } });
           return carried;
         });
         await closeCarriedSlackMessages(deps, carried);

@@ -128,8 +128,7 @@ export class RunTracker {
       await acts.notifyRequester({ runId: this.runId, ...ending.notice });
       return;
     }
-    const { audit, ...update } = this.closing(status, outcome, ending.reason);
-    await acts.closeRun({ ...update, audit, precededBy: ending.carried?.records, audits: ending.audits, notice: ending.notice });
+    await acts.closeRun({ ...this.closing(status, outcome, ending.reason), precededBy: ending.carried?.records, audits: ending.audits, notice: ending.notice });
     ending.carried?.written();
   }
 

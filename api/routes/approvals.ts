@@ -101,8 +101,8 @@ export function approvalsRouter(ctx: ApiContext, options: { rateLimitPerMinute: 
   );
 
   /** A run whose workflow task keeps failing applies nothing: say so rather than take a decision that will not land. */
-  const stuckPageOf = (link: { approval: ApprovalRequest; run: Run }) => ({ kind: 'stuck', runTitle: link.run.title, stepTitle: link.approval.stepTitle }) as const;
-  const stuckPage = async (link: { approval: ApprovalRequest; run: Run }) => ((await runHealth(ctx.temporal, link.run.id)).status === 'stuck' ? stuckPageOf(link) : undefined);
+  const stuckPage = async (link: { approval: ApprovalRequest; run: Run }) =>
+    (await runHealth(ctx.temporal, link.run.id)).status === 'stuck' ? ({ kind: 'stuck', runTitle: link.run.title, stepTitle: link.approval.stepTitle } as const) : undefined;
 
   router.get('/approvals/:token', (req, res) => inRequestLogContext(req, res, async () => {
     res.setHeader('Cache-Control', 'no-store');
