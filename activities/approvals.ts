@@ -111,8 +111,9 @@ export async function recordLinkRequest(
   const key = tokenKeyRing(deps.settings.tokenSecrets)[0]!;
   const nonce = newLinkNonce();
   const create = { ...row, tokenHash: hashToken(mintLinkToken(key, row.id, nonce)), tokenNonce: nonce, tokenKeyId: key.id };
-  const stored = await db.approvalRequest.upsert({ where: { id: row.id }, create, update: {} });
-  return linkFor(deps, stored, db);
+  // One statement when the row is new (INSERT … ON CONFLICT DO NOTHING RETURNING); a retry reads the row it kept.
+  const [created] = await db.approvalRequest.createManyAndReturn({ data: [create], skipDuplicates: true });
+  return linkFor(deps, created ?? (await db.approvalRequest.findUniqueOrThrow({ where: { id: row.id } })), db);
 }
 
 /** The run a mail is about; `currentStep` records the step in the same statement (a step's first request). */
@@ -146,8 +147,8 @@ function replyToFor(deps: ActivityDeps, link: string, version: string | undefine
  * next step's request may both write it and it is there once. Returns what closing its Slack message needs.
  */
 async function writeDecisionRecord(tx: Prisma.TransactionClient, audit: AuditWriter, decision: DecisionRecord): Promise<{ decidedBy: string }> {
-  const approval = await tx.approvalRequest.findUniqueOrThrow({ where: { id: decision.requestId } });
-  await tx.approvalRequest.updateMany({
+  // The first write wins; the row comes back from the update (one statement), or is read when it was written before.
+  const [updated] = await tx.approvalRequest.updateManyAndReturn({
     where: { id: decision.requestId, usedAt: null },
     data: {
       usedAt: new Date(decision.decidedAt),
@@ -157,7 +158,9 @@ async function writeDecisionRecord(tx: Prisma.TransactionClient, audit: AuditWri
       decidedVersion: decision.version,
       factsSnapshot: decision.facts as unknown as Prisma.InputJsonValue,
     },
+    select: { onBehalfOf: true, approverEmail: true, approverName: true },
   });
+  const approval = updated ?? (await tx.approvalRequest.findUniqueOrThrow({ where: { id: decision.requestId } }));
   await audit({
     eventKey: `${decision.requestId}:decided`,
     runId: decision.runId,

@@ -60,20 +60,23 @@ export type AlsoWhenSent = (db: Db) => Prisma.PrismaPromise<unknown>[];
  * transaction, so all of it costs one commit. `attemptStarted` must not be later than the attempt's start.
  */
 export async function recordMailSending(db: Prisma.TransactionClient, mail: OutgoingEmail, attemptStarted = new Date()): Promise<RecordedMail> {
-  const row = await db.outboundEmail.upsert({
-    where: { idempotencyKey: mail.idempotencyKey },
-    create: {
-      idempotencyKey: mail.idempotencyKey,
-      runId: mail.runId ?? null,
-      kind: mail.kind,
-      to: mail.to,
-      subject: mail.email.subject,
-      status: 'sending',
-      messageId: messageIdFor(mail.idempotencyKey),
-    },
-    update: {},
+  // One statement when the row is new (INSERT … ON CONFLICT DO NOTHING RETURNING); a retry reads the row it kept.
+  const [created] = await db.outboundEmail.createManyAndReturn({
+    data: [
+      {
+        idempotencyKey: mail.idempotencyKey,
+        runId: mail.runId ?? null,
+        kind: mail.kind,
+        to: mail.to,
+        subject: mail.email.subject,
+        status: 'sending',
+        messageId: messageIdFor(mail.idempotencyKey),
+      },
+    ],
+    skipDuplicates: true,
     select: { status: true, createdAt: true },
   });
+  const row = created ?? (await db.outboundEmail.findUniqueOrThrow({ where: { idempotencyKey: mail.idempotencyKey }, select: { status: true, createdAt: true } }));
   return { ...row, attemptStarted };
 }
 

@@ -223,18 +223,21 @@ export interface SeatCandidates {
   missing?: string;
 }
 
-/** Up the manager chain from `person` (their manager first), stopping at the top or at a loop in the data. */
+/**
+ * Up the manager chain from `person` (their manager first), stopping at the top, at a loop in the data or after 20
+ * managers: one recursive query instead of a read per manager.
+ */
 async function managersAbove(db: Directory, person: Person): Promise<Person[]> {
-  const chain: Person[] = [];
-  const seen = new Set([person.email]);
-  for (let current = person; current.managerEmail && chain.length < 20; ) {
-    const manager = await personByEmail(db, current.managerEmail);
-    if (!manager || seen.has(manager.email)) break;
-    seen.add(manager.email);
-    chain.push(manager);
-    current = manager;
-  }
-  return chain;
+  if (!person.managerEmail) return [];
+  return db.$queryRaw<Person[]>`
+    WITH RECURSIVE up AS (
+      SELECT p.email, p."managerEmail", 0 AS depth, ARRAY[p.email] AS seen FROM "Person" p WHERE p.email = ${person.email}
+      UNION ALL
+      SELECT m.email, m."managerEmail", up.depth + 1, up.seen || m.email
+      FROM up JOIN "Person" m ON m.email = lower(up."managerEmail")
+      WHERE up.depth < 20 AND m.email <> ALL(up.seen)
+    )
+    SELECT p.* FROM up JOIN "Person" p ON p.email = up.email WHERE up.depth > 0 ORDER BY up.depth`;
 }
 
 /** The people a role reference names right now: the role's holders, the person, or the subject's manager. */
@@ -252,24 +255,41 @@ async function peopleFor(db: Directory, role: string, subjectEmail: string): Pro
   return [];
 }
 
-/** Whoever stands in for `email` right now (the newest active delegation). */
-async function activeDelegate(db: Directory, email: string) {
-  const now = new Date();
-  const delegation = await db.delegation.findFirst({
-    where: { personEmail: email, startsAt: { lte: now }, endsAt: { gt: now } },
-    orderBy: { createdAt: 'desc' },
-  });
-  return delegation ? personByEmail(db, delegation.delegateEmail) : null;
+/**
+ * Whoever stands in for a person right now (their newest active delegation), read for all of a step's candidates
+ * at once (`prefetch`) and for anyone further down a delegation chain as it is followed.
+ */
+class ActiveDelegations {
+  private readonly delegateOf = new Map<string, string | null>();
+  private readonly now = new Date();
+
+  constructor(private readonly db: Directory) {}
+
+  async prefetch(emails: string[]): Promise<void> {
+    const unknown = [...new Set(emails.map((e) => e.toLowerCase()))].filter((e) => !this.delegateOf.has(e));
+    if (unknown.length === 0) return;
+    const active = await this.db.delegation.findMany({
+      where: { personEmail: { in: unknown }, startsAt: { lte: this.now }, endsAt: { gt: this.now } },
+      orderBy: { createdAt: 'desc' },
+    });
+    for (const email of unknown) this.delegateOf.set(email, active.find((d) => d.personEmail.toLowerCase() === email)?.delegateEmail ?? null);
+  }
+
+  async of(email: string): Promise<Person | null> {
+    await this.prefetch([email]);
+    const delegate = this.delegateOf.get(email.toLowerCase());
+    return delegate ? personByEmail(this.db, delegate) : null;
+  }
 }
 
 /**
  * Who actually holds a seat meant for `person`: out-of-office delegations are followed (A away → B away → C gives
  * C, on behalf of A); a chain that comes back on itself means nobody in it is available.
  */
-async function delegateOf(db: Directory, person: Person, role: string): Promise<Candidate> {
+async function delegateOf(delegations: ActiveDelegations, person: Person, role: string): Promise<Candidate> {
   const chain = [person];
   for (;;) {
-    const delegate = await activeDelegate(db, chain.at(-1)!.email);
+    const delegate = await delegations.of(chain.at(-1)!.email);
     if (!delegate) break;
     if (chain.some((p) => p.email === delegate.email) || chain.length >= 10) {
       const names = [...chain, delegate].map((p) => p.name).join(' → ');
@@ -303,6 +323,7 @@ async function expandRoles(db: Directory, roles: string[]): Promise<string[]> {
  */
 export async function approverCandidates(db: Directory, request: { roles: string[]; subjectEmail: string; managerChain?: boolean }): Promise<SeatCandidates[]> {
   const seats: SeatCandidates[] = [];
+  const delegations = new ActiveDelegations(db);
   for (const role of await expandRoles(db, request.roles)) {
     const direct = await peopleFor(db, role, request.subjectEmail);
     if (direct.length === 0) {
@@ -311,8 +332,9 @@ export async function approverCandidates(db: Directory, request: { roles: string
     }
     const people = request.managerChain === false ? direct : [...direct, ...(await managersAbove(db, direct[0]!))];
     const unique = people.filter((person, i) => people.findIndex((p) => p.email === person.email) === i);
+    await delegations.prefetch(unique.map((p) => p.email));
     const candidates: Candidate[] = [];
-    for (const person of unique) candidates.push(await delegateOf(db, person, role));
+    for (const person of unique) candidates.push(await delegateOf(delegations, person, role));
     seats.push({ role, candidates });
   }
   return seats;

@@ -66,6 +66,45 @@ type AuditRow = Omit<Prisma.AuditEntryUncheckedCreateInput, 'id' | 'chain' | 'se
   details?: Prisma.InputJsonValue;
 };
 
+/** A chain's last entry: its seq and hash (null before the first chained entry). */
+interface ChainHead {
+  seq: number;
+  hash: string | null;
+}
+
+/**
+ * The chains each open transaction holds the lock of, with their last entry as that transaction left it: a second
+ * entry in the same transaction and chain needs neither the lock nor the read again (nobody else can append).
+ * Keyed by the transaction's client, so it goes with the transaction.
+ */
+const chainsHeld = new WeakMap<Prisma.TransactionClient, Map<string, ChainHead | null>>();
+
+/** A transaction's client has no `$transaction` of its own; outside one, every statement commits on its own. */
+function inTransaction(tx: Prisma.TransactionClient): boolean {
+  return !('$transaction' in tx);
+}
+
+/**
+ * Takes the chain's lock for the rest of the transaction (one writer per chain: two concurrent writers would both
+ * read the same last entry and fork it), then reads the chain's last entry and any entry already written under
+ * this key (a retry). Two statements: the read must come after the lock, so that it sees what the previous holder
+ * committed (READ COMMITTED takes a statement's snapshot when the statement starts).
+ */
+async function lockChain(tx: Prisma.TransactionClient, chain: string, eventKey: string | null): Promise<{ head: ChainHead | null; existing: bigint | null }> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${chain}, 0))`;
+  const [found] = await tx.$queryRaw<Array<{ existing: bigint | null; seq: number | null; hash: string | null }>>`
+    SELECT (SELECT id FROM "AuditEntry" WHERE "eventKey" = ${eventKey}::text) AS existing, last.seq, last.hash
+    FROM (SELECT 1) AS one
+    LEFT JOIN (SELECT seq, hash FROM "AuditEntry" WHERE chain = ${chain} ORDER BY seq DESC LIMIT 1) AS last ON true`;
+  return { head: found?.seq != null ? { seq: found.seq, hash: found.hash } : null, existing: found?.existing ?? null };
+}
+
+/** A retried write found its entry: the deliveries its first attempt queued may not have been woken. */
+async function alreadyWritten(tx: Prisma.TransactionClient, entryId: bigint): Promise<{ inserted: false; wake: DeliveryRef[] }> {
+  const pending = await tx.webhookDelivery.findMany({ where: { sequence: entryId, status: 'pending' }, select: { subscriptionId: true, runId: true } });
+  return { inserted: false, wake: pending };
+}
+
 /**
  * Writes an audit entry and, in the same transaction, one pending delivery per subscription that wants it: the
  * audit log doubles as the outbox, so an event is never recorded without its deliveries or the other way round.
@@ -73,27 +112,28 @@ type AuditRow = Omit<Prisma.AuditEntryUncheckedCreateInput, 'id' | 'chain' | 'se
  * Returns whether it was new (a retried activity finds it written) and the (subscription, run) pairs to wake.
  * Every writer of AuditEntry goes through here; the transaction must be READ COMMITTED (Prisma's default), so the
  * chain's last entry read after the lock is the one the previous holder committed.
+ *
+ * Round trips: the lock and the read for a transaction's first entry in a chain, then one statement per entry (the
+ * insert, returning the subscriptions that want it); a delivery row insert only when some subscription does.
  */
 export async function insertAuditEntry(tx: Prisma.TransactionClient, row: AuditRow): Promise<{ inserted: boolean; wake: DeliveryRef[] }> {
   const chain = chainOf(row.runId);
-  // One writer per chain until this transaction ends: two concurrent writers would both read the same last entry
-  // and fork the chain. Taken before the eventKey check so a retry waiting here sees its first attempt committed.
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${chain}, 0))`;
-  // One round trip for both: an entry already written under this key (a retry), and the chain's last entry.
-  const [found] = await tx.$queryRaw<Array<{ existing: bigint | null; seq: number | null; hash: string | null }>>`
-    SELECT (SELECT id FROM "AuditEntry" WHERE "eventKey" = ${row.eventKey ?? null}::text) AS existing, last.seq, last.hash
-    FROM (SELECT 1) AS one
-    LEFT JOIN (SELECT seq, hash FROM "AuditEntry" WHERE chain = ${chain} ORDER BY seq DESC LIMIT 1) AS last ON true`;
-  if (found?.existing != null) {
-    // A retried activity: its first attempt may have committed and then died before waking the deliveries.
-    const pending = await tx.webhookDelivery.findMany({ where: { sequence: found.existing, status: 'pending' }, select: { subscriptionId: true, runId: true } });
-    return { inserted: false, wake: pending };
+  const eventKey = row.eventKey ?? null;
+  let held = inTransaction(tx) ? chainsHeld.get(tx) : undefined;
+  if (inTransaction(tx) && !held) chainsHeld.set(tx, (held = new Map()));
+  let head: ChainHead | null;
+  if (held?.has(chain)) {
+    head = held.get(chain)!;
+  } else {
+    const locked = await lockChain(tx, chain, eventKey);
+    held?.set(chain, locked.head);
+    if (locked.existing != null) return alreadyWritten(tx, locked.existing);
+    head = locked.head;
   }
-  const last = found?.seq != null ? { seq: found.seq, hash: found.hash } : null;
   const fields = {
     chain,
-    seq: (last?.seq ?? 0) + 1,
-    eventKey: row.eventKey ?? null,
+    seq: (head?.seq ?? 0) + 1,
+    eventKey,
     runId: row.runId ?? null,
     // Fixed here, not by the column default, so the hash covers exactly the stored value (millisecond precision).
     at: row.at === undefined ? new Date() : new Date(row.at),
@@ -104,49 +144,67 @@ export async function insertAuditEntry(tx: Prisma.TransactionClient, row: AuditR
     ip: row.ip ?? null,
     userAgent: row.userAgent ?? null,
     // Stored as hashed: what jsonb gives back is this plain JSON (key order aside, which the hash ignores).
-    details: normaliseDetails(row.details) as Prisma.InputJsonValue,
+    details: normaliseDetails(row.details),
   };
-  const prevHash = last?.hash ?? GENESIS_HASH;
-  const entry = await tx.auditEntry.create({ data: { ...fields, prevHash, hash: entryHash(prevHash, fields) } });
-  const eventType = eventTypeByAuditAction[entry.action];
-  if (!eventType || !entry.runId) return { inserted: true, wake: [] };
-  // The run's process and the subscriptions that want this event for it, in one round trip (none: nothing to deliver).
-  const subscriptions = await tx.$queryRaw<Array<{ id: string; process: string }>>`
-    SELECT s.id, r.process FROM "Run" r
-    JOIN "WebhookSubscription" s ON s."deletedAt" IS NULL
-      AND (${eventType}::text = ANY(s."eventTypes") OR '*' = ANY(s."eventTypes"))
-      AND (s.process IS NULL OR s.process = r.process)
-    WHERE r.id = ${entry.runId}
-    ORDER BY s."createdAt", s.id`;
-  if (subscriptions.length === 0) return { inserted: true, wake: [] };
-  const run = { process: subscriptions[0]!.process };
+  const prevHash = head?.hash ?? GENESIS_HASH;
+  const hash = entryHash(prevHash, fields);
+  const eventType = fields.runId ? eventTypeByAuditAction[fields.action] : undefined;
+  // The insert and, for a lifecycle event, the run's subscriptions that want it, in one statement. A key written
+  // before (a later entry of a retried transaction whose first one was new) inserts nothing and returns no row.
+  const returned = eventType
+    ? Prisma.sql`SELECT entry.id, s.id AS "subscriptionId", r.process FROM entry
+        LEFT JOIN "Run" r ON r.id = entry."runId"
+        LEFT JOIN "WebhookSubscription" s ON r.id IS NOT NULL AND s."deletedAt" IS NULL
+          AND (${eventType}::text = ANY(s."eventTypes") OR '*' = ANY(s."eventTypes"))
+          AND (s.process IS NULL OR s.process = r.process)
+        ORDER BY s."createdAt", s.id`
+    : Prisma.sql`SELECT entry.id, NULL AS "subscriptionId", NULL AS process FROM entry`;
+  const inserted = await tx.$queryRaw<Array<{ id: bigint; subscriptionId: string | null; process: string | null }>>`
+    WITH entry AS (
+      INSERT INTO "AuditEntry" ("eventKey", "runId", chain, seq, "prevHash", hash, at, action, actor, "onBehalfOf", step, ip, "userAgent", details)
+      VALUES (${fields.eventKey}, ${fields.runId}, ${chain}, ${fields.seq}::int, ${prevHash}, ${hash},
+        ${fields.at.toISOString()}::timestamptz AT TIME ZONE 'UTC', ${fields.action}, ${fields.actor}, ${fields.onBehalfOf},
+        ${fields.step}, ${fields.ip}, ${fields.userAgent}, ${JSON.stringify(fields.details)}::jsonb)
+      ON CONFLICT ("eventKey") DO NOTHING
+      RETURNING id, "runId"
+    )
+    ${returned}`;
+  if (inserted.length === 0) {
+    const existing = await tx.auditEntry.findUniqueOrThrow({ where: { eventKey: eventKey! }, select: { id: true } });
+    return alreadyWritten(tx, existing.id);
+  }
+  held?.set(chain, { seq: fields.seq, hash });
+  const entryId = inserted[0]!.id;
+  const subscriptions = inserted.flatMap((s) => (s.subscriptionId ? [{ id: s.subscriptionId, process: s.process! }] : []));
+  if (!eventType || subscriptions.length === 0) return { inserted: true, wake: [] };
+  const runId = fields.runId!;
   const payload: LifecycleEventPayload = {
     type: eventType,
-    timestamp: entry.at.toISOString(),
+    timestamp: fields.at.toISOString(),
     data: {
-      runId: entry.runId,
-      process: run.process,
-      status: entry.action.startsWith('run.') && entry.action !== 'run.started' ? entry.action.slice(4) : 'running',
-      action: entry.action,
-      step: entry.step,
-      actor: entry.actor,
-      onBehalfOf: entry.onBehalfOf,
-      details: entry.details,
+      runId,
+      process: subscriptions[0]!.process,
+      status: fields.action.startsWith('run.') && fields.action !== 'run.started' ? fields.action.slice(4) : 'running',
+      action: fields.action,
+      step: fields.step,
+      actor: fields.actor,
+      onBehalfOf: fields.onBehalfOf,
+      details: fields.details,
     },
   };
   await tx.webhookDelivery.createMany({
     data: subscriptions.map((s) => ({
       id: `dlv_${randomUUID()}`,
       subscriptionId: s.id,
-      eventId: `evt_${entry.id}`,
+      eventId: `evt_${entryId}`,
       eventType,
-      runId: entry.runId!,
-      sequence: entry.id,
+      runId,
+      sequence: entryId,
       payload: payload as unknown as Prisma.InputJsonValue,
     })),
     skipDuplicates: true,
   });
-  return { inserted: true, wake: subscriptions.map((s) => ({ subscriptionId: s.id, runId: entry.runId! })) };
+  return { inserted: true, wake: subscriptions.map((s) => ({ subscriptionId: s.id, runId })) };
 }
 
 /**

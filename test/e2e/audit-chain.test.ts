@@ -164,6 +164,37 @@ describe('tamper-evident audit', () => {
     expect(await verify(runId)).toMatchObject({ ok: true, entries: 30, legacy: 0, firstBroken: null });
   });
 
+  it('transactions of several entries, retried with some written before and racing lone writers, chain each entry once', async () => {
+    const runId = 'capex-batched-audit';
+    await stack.db.run.create({ data: { id: runId, process: 'capex', status: 'running', title: 'Batched', requesterName: 'A', requesterEmail: approvers.requester, input: {}, settings: {} } });
+    const entry = (key: string) => ({ eventKey: `${runId}:${key}`, runId, action: 'test.batched', actor: 'opsflow', details: { key } });
+    const writeAll = (keys: string[]) =>
+      runtimeDb.$transaction(async (tx) => {
+        const inserted: boolean[] = [];
+        for (const key of keys) inserted.push((await insertAuditEntry(tx, entry(key))).inserted);
+        return inserted;
+      });
+    // As an activity's retry does: its first entries may be written already (by its first attempt, or by the
+    // activity that wrote them first), and a later one may be written already while an earlier one is not.
+    expect(await writeAll(['a', 'b'])).toEqual([true, true]);
+    const results = await Promise.all([
+      writeAll(['a', 'b', 'c', 'd']),
+      writeAll(['e', 'b', 'f']),
+      ...Array.from({ length: 8 }, (_, i) => writeAll([`lone-${i}`])),
+      writeAll(['g', 'h', 'a', 'i']),
+    ]);
+    expect(results[0]).toEqual([false, false, true, true]);
+    expect(results[1]).toEqual([true, false, true]);
+    expect(results.at(-1)).toEqual([true, true, false, true]);
+    const entries = await chainOf(runId);
+    expect(entries.map((e) => (e.details as { key: string }).key).sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', ...Array.from({ length: 8 }, (_, i) => `lone-${i}`)].sort());
+    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 17 }, (_, i) => i + 1));
+    // Each transaction's entries are consecutive: nobody appended between them.
+    const seqOf = (key: string) => entries.find((e) => (e.details as { key: string }).key === key)!.seq;
+    expect([seqOf('d') - seqOf('c'), seqOf('f') - seqOf('e'), seqOf('h') - seqOf('g'), seqOf('i') - seqOf('h')]).toEqual([1, 1, 1, 1]);
+    expect(await verify(runId)).toMatchObject({ ok: true, entries: 17, legacy: 0, firstBroken: null });
+  });
+
   it('concurrent retries of one entry (same eventKey) write it once and all succeed', async () => {
     const runId = 'capex-retried-audit';
     await stack.db.run.create({ data: { id: runId, process: 'capex', status: 'running', title: 'Retried', requesterName: 'A', requesterEmail: approvers.requester, input: {}, settings: {} } });
