@@ -2,7 +2,7 @@ import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError, W
 import { Prisma } from '../lib/db.js';
 import { fieldIssues } from '../lib/errors.js';
 import type { InboundEvent } from '../lib/generated/prisma/client.js';
-import { insertAuditEntry, type DeliveryRef } from '../lib/outbound-webhooks.js';
+import { chainIsNew, insertAuditEntry, type DeliveryRef } from '../lib/outbound-webhooks.js';
 import { APPLY_EVENT_UPDATE, type AppliedEvent, type InboundEventMessage } from '../processes/event-messages.js';
 import { processes, type ProcessDefinition } from '../processes/index.js';
 import type { EventConsumeRoute, EventStartRoute } from '../processes/types.js';
@@ -284,6 +284,7 @@ async function recordRunForEvent(
   try {
     return await ctx.db.$transaction(async (tx) => {
       await tx.run.create({ data: row });
+      chainIsNew(tx, runId);
       await tx.inboundEvent.update({ where: { id: event.id }, data: { runId } });
       await recordFactsVersion(tx, process, runId, input);
       const audit = runStartedAudit(runId, `source:${event.source}`, row.requesterEmail, resolved, {}, { eventId: event.id, type: event.type, correlationKey: key });

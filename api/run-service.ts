@@ -5,7 +5,7 @@ import { hasScope, type Identity } from '../lib/api-keys.js';
 import { Prisma } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
 import { insertRunRow, recordFactsVersion, runRow, runSearchAttributes, runStartedAudit } from '../lib/run-record.js';
-import { insertAuditEntry, wakeDeliveryWorkflows, type DeliveryRef } from '../lib/outbound-webhooks.js';
+import { chainIsNew, insertAuditEntry, wakeDeliveryWorkflows, type DeliveryRef } from '../lib/outbound-webhooks.js';
 import { resolveRunPolicy } from '../lib/policy-store.js';
 import { fieldsFilledByOthers, findProcess, type ProcessDefinition, type RunArgs } from '../processes/index.js';
 import type { ApiContext } from './context.js';
@@ -185,6 +185,7 @@ async function recordAndStartRun(ctx: ApiContext, body: unknown, idempotencyKey:
       const startedBy = starter.identity.email.toLowerCase();
       const row = { ...runRow(process, runId, input, settings, resolved, { trigger: 'api', startedBy }), status: NOT_STARTED };
       await insertRunRow(tx, row);
+      chainIsNew(tx, runId);
       if (idempotencyKey) await tx.idempotencyKey.create({ data: { key: idempotencyKey, requestHash, runId } });
       await recordFactsVersion(tx, process, runId, input);
       const audit = await insertAuditEntry(tx, runStartedAudit(runId, startedBy, row.requesterEmail, resolved, settings));

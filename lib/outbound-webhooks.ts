@@ -85,6 +85,18 @@ function inTransaction(tx: Prisma.TransactionClient): boolean {
 }
 
 /**
+ * The caller inserted this run in its transaction: until the commit nobody else can append to its chain (an entry
+ * for the run needs the run's row, which is not visible yet, and nobody knows its id), so its first entry needs
+ * neither the lock nor the read. Should the chain have entries after all, the (chain, seq) key refuses the insert.
+ */
+export function chainIsNew(tx: Prisma.TransactionClient, runId: string): void {
+  if (!inTransaction(tx)) return;
+  let held = chainsHeld.get(tx);
+  if (!held) chainsHeld.set(tx, (held = new Map()));
+  held.set(chainOf(runId), null);
+}
+
+/**
  * Takes the chain's lock for the rest of the transaction (one writer per chain: two concurrent writers would both
  * read the same last entry and fork it), then reads the chain's last entry and any entry already written under
  * this key (a retry). Two statements: the read must come after the lock, so that it sees what the previous holder

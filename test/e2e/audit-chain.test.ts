@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENESIS_HASH } from '../../lib/audit-chain.js';
 import { createDb, type Db } from '../../lib/db.js';
-import { insertAuditEntry } from '../../lib/outbound-webhooks.js';
+import { chainIsNew, insertAuditEntry } from '../../lib/outbound-webhooks.js';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
 import { getJson, postJson, submitDecision, waitForApprovalMail, waitForRunStatus } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
@@ -193,6 +193,18 @@ describe('tamper-evident audit', () => {
     const seqOf = (key: string) => entries.find((e) => (e.details as { key: string }).key === key)!.seq;
     expect([seqOf('d') - seqOf('c'), seqOf('f') - seqOf('e'), seqOf('h') - seqOf('g'), seqOf('i') - seqOf('h')]).toEqual([1, 1, 1, 1]);
     expect(await verify(runId)).toMatchObject({ ok: true, entries: 17, legacy: 0, firstBroken: null });
+  });
+
+  it('a chain taken for new (its run inserted in the same transaction) that has entries after all refuses the entry: no fork', async () => {
+    const runId = 'capex-not-new-audit';
+    await stack.db.run.create({ data: { id: runId, process: 'capex', status: 'running', title: 'Not new', requesterName: 'A', requesterEmail: approvers.requester, input: {}, settings: {} } });
+    await runtimeDb.$transaction((tx) => insertAuditEntry(tx, { eventKey: `${runId}:first`, runId, action: 'test.first', actor: 'opsflow' }));
+    const second = runtimeDb.$transaction(async (tx) => {
+      chainIsNew(tx, runId);
+      return insertAuditEntry(tx, { eventKey: `${runId}:second`, runId, action: 'test.second', actor: 'opsflow' });
+    });
+    await expect(second).rejects.toMatchObject({ message: expect.stringMatching(/unique|duplicate/i) });
+    expect(await verify(runId)).toMatchObject({ ok: true, entries: 1 });
   });
 
   it('concurrent retries of one entry (same eventKey) write it once and all succeed', async () => {
