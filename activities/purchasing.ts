@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { purchaseOrderCreatedEntry } from '../processes/capex-flow.js';
 import { closeCarriedSlackMessages, writeCarriedRecords, type DecisionRecord } from './approvals.js';
 import type { ActivityDeps } from './deps.js';
@@ -12,14 +13,29 @@ export interface PurchaseOrderStep extends PurchaseOrderRequest {
   currentStep?: string;
   /** The order's audit entry is written with the run's close (RUN_CLOSED_WITH_NOTICE), not here. */
   auditedWithClose?: boolean;
+  /**
+   * The run's close writes `precededBy` and the step as well (PURCHASE_ORDER_RECORDS_WITH_CLOSE): this activity
+   * writes them only from its second attempt, so an order the ERP raises at once costs no transaction of its own and
+   * an ERP that is down or slow does not keep them out of the read model longer than one attempt.
+   */
+  recordsFollowWithClose?: boolean;
+}
+
+/** Which attempt of its activity this is (1 outside an activity, e.g. called directly). */
+function attempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
+  }
 }
 
 export function createPurchasingActivities(deps: ActivityDeps) {
   return {
     /** One PO per run: the ERP keeps the idempotency key `${runId}:purchase-order`, so retries get the same PO. */
     async createPurchaseOrder(request: PurchaseOrderStep): Promise<PurchaseOrder> {
-      const { runId, precededBy, currentStep, auditedWithClose, ...order } = request;
-      if (precededBy?.length || currentStep) {
+      const { runId, precededBy, currentStep, auditedWithClose, recordsFollowWithClose, ...order } = request;
+      if ((precededBy?.length || currentStep) && (!recordsFollowWithClose || attempt() > 1)) {
         const carried = await writeInOneTransaction(deps, async (tx, audit) => {
           const carried = await writeCarriedRecords(tx, audit, precededBy);
           if (currentStep) await tx.run.update({ where: { id: runId }, data: { currentStep } });

@@ -6,8 +6,8 @@ import { capexApprovalChain, capexRun, purchaseOrderCreatedEntry } from '../proc
 import type { RunArgs } from '../processes/types.js';
 import type { DecisionResult } from './approval.js';
 import { openRun, revokeLinksAndTellRequester, runApprovalChain } from './approval-chain.js';
-import { hasPatch, RUN_CLOSED_WITH_NOTICE } from './patches.js';
-import { trackRun } from './run-lifecycle.js';
+import { hasPatch, PURCHASE_ORDER_RECORDS_WITH_CLOSE, RUN_CLOSED_WITH_NOTICE } from './patches.js';
+import { trackRun, type CarriedRecords } from './run-lifecycle.js';
 
 export interface CapexResult {
   outcome: 'approved' | 'rejected' | 'expired';
@@ -47,15 +47,20 @@ export async function capexWorkflow(args: RunArgs<CapexInput, CapexPolicy>): Pro
         requestedBy: input.requester.email,
       };
 
-      // The order follows from the last decisions: its activity writes their records and the step first, and its
-      // audit entry goes with the run's close (RUN_CLOSED_WITH_NOTICE). Runs begun before do each on its own.
-      const closesWithNotice = hasPatch(RUN_CLOSED_WITH_NOTICE);
+      // The order follows from the last decisions: their records and the step are written before its audit entry,
+      // which goes with the run's close (RUN_CLOSED_WITH_NOTICE). The order's activity writes them first; since
+      // PURCHASE_ORDER_RECORDS_WITH_CLOSE the close does, and the order's activity only from its second attempt.
+      // Runs begun before do each on its own.
+      const recordsWithClose = hasPatch(PURCHASE_ORDER_RECORDS_WITH_CLOSE);
+      const closesWithNotice = recordsWithClose || hasPatch(RUN_CLOSED_WITH_NOTICE);
       let po: PurchaseOrder;
+      let carried: CarriedRecords | undefined;
       if (closesWithNotice) {
         tracker.markStep('purchase-order');
-        const carried = desk.carryRecords();
-        po = await erp.createPurchaseOrder({ ...order, currentStep: 'purchase-order', precededBy: carried.records, auditedWithClose: true });
-        carried.written();
+        carried = desk.carryRecords();
+        const recording = recordsWithClose ? { recordsFollowWithClose: true } : {};
+        po = await erp.createPurchaseOrder({ ...order, currentStep: 'purchase-order', precededBy: carried.records, auditedWithClose: true, ...recording });
+        if (!recordsWithClose) carried.written();
       } else {
         await tracker.enterStep('purchase-order');
         po = await erp.createPurchaseOrder(order);
@@ -63,6 +68,7 @@ export async function capexWorkflow(args: RunArgs<CapexInput, CapexPolicy>): Pro
       await tracker.closeAndTell('completed', 'approved', {
         notice: { outcome: 'approved', facts: [{ label: 'Purchase order', value: po.poNumber }] },
         ...(closesWithNotice ? { audits: [purchaseOrderCreatedEntry(tracker.runId, po)] } : {}),
+        ...(recordsWithClose ? { carried } : {}),
       });
       return { outcome: 'approved', poNumber: po.poNumber, approvals };
     },

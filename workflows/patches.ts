@@ -104,6 +104,14 @@ export const RUN_CLOSED_WITH_NOTICE = 'run-closed-with-notice';
  */
 export const TRACED_ONLY_WITH_CONTEXT = 'traced-only-with-context';
 
+/**
+ * Patch: capex's purchase order no longer writes the last decisions' records and its step before it asks the ERP;
+ * the run's close writes them, before the order's entry and its own, in the transaction it commits anyway (the
+ * order's activity still writes them from its second attempt, so an ERP that is down or slow does not keep them out
+ * of the read model for longer than one attempt). One transaction less per approved run.
+ */
+export const PURCHASE_ORDER_RECORDS_WITH_CLOSE = 'purchase-order-records-with-close';
+
 /** Patch: the baseline of December 2026, taking every patch above RUN_CLOSED_WITH_NOTICE with one marker (see the top of this file). */
 export const BASELINE_2026_12 = 'baseline-2026-12';
 
@@ -112,6 +120,9 @@ export const BASELINE_2026_12B = 'baseline-2026-12b';
 
 /** Patch: the third baseline of December 2026: the second one's patches and TRACED_ONLY_WITH_CONTEXT. */
 export const BASELINE_2026_12C = 'baseline-2026-12c';
+
+/** Patch: the fourth baseline of December 2026: the third one's patches and PURCHASE_ORDER_RECORDS_WITH_CLOSE. */
+export const BASELINE_2026_12D = 'baseline-2026-12d';
 
 const inBaseline2026_12: ReadonlySet<string> = new Set([
   SHORT_WORK_AS_LOCAL_ACTIVITIES,
@@ -128,9 +139,11 @@ const inBaseline2026_12: ReadonlySet<string> = new Set([
 
 const inBaseline2026_12b: ReadonlySet<string> = new Set([...inBaseline2026_12, RUN_CLOSED_WITH_NOTICE]);
 const inBaseline2026_12c: ReadonlySet<string> = new Set([...inBaseline2026_12b, TRACED_ONLY_WITH_CONTEXT]);
+const inBaseline2026_12d: ReadonlySet<string> = new Set([...inBaseline2026_12c, PURCHASE_ORDER_RECORDS_WITH_CLOSE]);
 
 /** The baselines, newest first: a new run records the first; a run that began earlier finds the one it recorded. */
 const baselines: ReadonlyArray<{ id: string; patches: ReadonlySet<string> }> = [
+  { id: BASELINE_2026_12D, patches: inBaseline2026_12d },
   { id: BASELINE_2026_12C, patches: inBaseline2026_12c },
   { id: BASELINE_2026_12B, patches: inBaseline2026_12b },
   { id: BASELINE_2026_12, patches: inBaseline2026_12 },

@@ -33,7 +33,7 @@ describe('a new run takes the patch baseline with one marker', () => {
     const patches = markers
       .filter((m) => m.markerName === 'core_patch')
       .map((m) => (defaultPayloadConverter.fromPayload(m.details!['patch-data']!.payloads![0]!) as { id: string }).id);
-    expect(patches).toEqual(['baseline-2026-12c']);
+    expect(patches).toEqual(['baseline-2026-12d']);
     const versionUpserts = events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.TemporalChangeVersion);
     expect(versionUpserts).toHaveLength(1);
 
