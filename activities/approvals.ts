@@ -3,7 +3,7 @@ import { approverOf, dutiesOf, seatsFilledWithoutPassingOver, type SerializedDut
 import type { Fact } from '../processes/facts.js';
 import { factsOf, findProcess } from '../processes/index.js';
 import { replyAddress } from '../lib/reply-address.js';
-import type { Prisma } from '../lib/db.js';
+import { Prisma } from '../lib/db.js';
 import { changesSinceStepApproval } from '../lib/run-facts.js';
 import type { ApprovalRequest } from '../lib/generated/prisma/client.js';
 import { hashToken, legacyLinkToken, mintLinkToken, newLinkNonce, tokenKeyRing } from '../lib/tokens.js';
@@ -291,9 +291,7 @@ async function recordApprovalRequest(
 
 /** After the commit: the mail handed to SMTP (with its `sent` mark and emailSentAt), then Slack. */
 async function deliverApprovalRequest(deps: ActivityDeps, request: OpenApprovalRequest, { mail, recorded, carried }: RecordedApprovalRequest): Promise<void> {
-  await handOffRecordedMail(deps, mail, recorded, (client) => [
-    client.approvalRequest.updateMany({ where: { id: request.requestId }, data: { emailSentAt: new Date() } }),
-  ]);
+  await handOffRecordedMail(deps, mail, recorded, (sentAt) => Prisma.sql`UPDATE "ApprovalRequest" SET "emailSentAt" = ${sentAt} WHERE id = ${request.requestId}`);
   await closeCarriedSlackMessages(deps, carried);
   await postRequestToSlack(deps, request.requestId, { escalatedFrom: request.escalatedFrom?.name, onBehalfOf: request.approver.onBehalfOf?.name });
 }

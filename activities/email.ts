@@ -1,6 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Db, Prisma } from '../lib/db.js';
+import { Prisma, type Db } from '../lib/db.js';
 import { classifyUnavailable } from '../lib/unavailability.js';
 import type { ActivityDeps } from './deps.js';
 import type { RenderedEmail } from './email-templates.js';
@@ -51,8 +51,11 @@ export interface RecordedMail {
   attemptStarted: Date;
 }
 
-/** What is written with the `sent` mark, in the same commit (e.g. the approval request's emailSentAt). */
-export type AlsoWhenSent = (db: Db) => Prisma.PrismaPromise<unknown>[];
+/**
+ * A write that lands with a mail's `sent` mark, as an UPDATE (or INSERT) statement given the mark's time: it runs in
+ * the mark's own statement (a data-modifying WITH), so both are one round trip and one commit.
+ */
+export type AlsoWhenSent = (sentAt: Prisma.Sql) => Prisma.Sql;
 
 /**
  * Step 1 of sendEmailOnce, in the caller's client or transaction: the mail recorded `sending` with its
@@ -153,9 +156,11 @@ async function markSent(deps: MailDeps, idempotencyKey: string, messageId: strin
   const deadline = markSentDeadline();
   for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
     try {
-      const mark = deps.db.outboundEmail.update({ where: { idempotencyKey }, data: { status: 'sent', sentAt: new Date(), messageId } });
-      // With companions, one batch transaction: the mark and what goes with it are one commit, and land together.
-      await (alsoWhenSent ? deps.db.$transaction([mark, ...alsoWhenSent(deps.db)]) : mark);
+      // A timestamp column holds UTC, as Prisma writes it.
+      const sentAt = Prisma.sql`${new Date().toISOString()}::timestamptz AT TIME ZONE 'UTC'`;
+      const also = alsoWhenSent ? Prisma.sql`WITH also AS (${alsoWhenSent(sentAt)})` : Prisma.empty;
+      await deps.db.$executeRaw`${also}
+        UPDATE "OutboundEmail" SET status = 'sent', "sentAt" = ${sentAt}, "messageId" = ${messageId} WHERE "idempotencyKey" = ${idempotencyKey}`;
       return;
     } catch (error) {
       if (!classifyUnavailable(error) || Date.now() + delay > deadline) throw error;
