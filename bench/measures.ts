@@ -111,10 +111,30 @@ async function committed(stack: BenchStack): Promise<number> {
 const STATS_FLUSH_MS = 11_000;
 
 /**
- * Commits per approved 3-step capex run, once per repetition: pg_stat_database's xact_commit before and after
- * `runs` runs (all at once), less what the same span commits with nothing running (the API's sweeps).
+ * PostgreSQL's autovacuum commits in the database too (each table it vacuums or analyzes is a transaction), in bursts
+ * after heavy writes such as the throughput measure's: it is paused while commits are counted, then restored.
  */
-export async function commitsPerRun(stack: BenchStack, runs: number, repetitions: number): Promise<{ perRun: number[]; idlePerSecond: number }> {
+async function withoutAutovacuum<T>(stack: BenchStack, count: () => Promise<T>): Promise<T> {
+  await stack.stats.query('ALTER SYSTEM SET autovacuum = off');
+  await stack.stats.query('SELECT pg_reload_conf()');
+  try {
+    return await count();
+  } finally {
+    await stack.stats.query('ALTER SYSTEM RESET autovacuum');
+    await stack.stats.query('SELECT pg_reload_conf()');
+  }
+}
+
+/**
+ * Commits per approved 3-step capex run, once per repetition: pg_stat_database's xact_commit before and after
+ * `runs` runs (all at once), less what the same span commits with nothing running (the API's sweeps), with
+ * autovacuum paused. `npm run bench:statements` lists one run's transactions.
+ */
+export function commitsPerRun(stack: BenchStack, runs: number, repetitions: number): Promise<{ perRun: number[]; idlePerSecond: number }> {
+  return withoutAutovacuum(stack, () => countCommitsPerRun(stack, runs, repetitions));
+}
+
+async function countCommitsPerRun(stack: BenchStack, runs: number, repetitions: number): Promise<{ perRun: number[]; idlePerSecond: number }> {
   await new Promise((resolve) => setTimeout(resolve, STATS_FLUSH_MS));
   const idleFrom = await committed(stack);
   const idleWindowMs = 8_000;

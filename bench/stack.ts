@@ -64,6 +64,16 @@ export interface BenchStackOptions {
   say?: (line: string) => void;
 }
 
+/** Children still running when the bench exits are killed; one exit listener for all (the RSS measure restarts workers). */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+function killOnExit(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
 async function pollerIdentities(temporal: Client, taskQueue: string): Promise<string[]> {
   const answer = await temporal.workflowService.describeTaskQueue({ namespace: temporal.options.namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 });
   return (answer.pollers ?? []).map((p) => p.identity ?? '');
@@ -168,7 +178,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       const child = spawn(process.execPath, [...profiling, '--import', 'tsx', join(root, entry)], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout?.pipe(log);
       child.stderr?.pipe(log);
-      process.once('exit', () => child.kill('SIGKILL'));
+      killOnExit(child);
       return child;
     };
 

@@ -121,6 +121,25 @@ export class ApiKeyCache {
     this.generation++;
     this.entries.delete(id);
   }
+
+  /** Reads of a key's row under way, by key id and generation. */
+  private readonly reading = new Map<string, Promise<unknown>>();
+
+  /**
+   * Requests that miss the cache together on one key share one read of its row (a burst on a cold or expired key
+   * would otherwise read it once each). Only a read begun in the current generation is shared: one begun before a
+   * revocation here is not.
+   */
+  readOnce<Row>(id: string, read: () => Promise<Row>): Promise<Row> {
+    // With the cache off every request reads the row itself, so a revocation anywhere counts at once.
+    if (this.ttlMs <= 0) return read();
+    const key = `${id}:${this.generation}`;
+    const pending = this.reading.get(key) as Promise<Row> | undefined;
+    if (pending) return pending;
+    const started = read().finally(() => this.reading.delete(key));
+    this.reading.set(key, started);
+    return started;
+  }
 }
 
 export async function verifyApiKey(db: Db, presented: string, cache?: ApiKeyCache): Promise<Identity | undefined> {
@@ -135,8 +154,15 @@ export async function verifyApiKey(db: Db, presented: string, cache?: ApiKeyCach
     return cached.identity;
   }
   const generation = cache?.generation ?? 0;
-  const key = await db.apiKey.findUnique({ where: { id } });
+  const readRow = () => db.apiKey.findUnique({ where: { id } });
+  const key = await (cache ? cache.readOnce(id, readRow) : readRow());
   if (!key || key.revokedAt || !safeEqual(key.secretHash, presentedHash)) return undefined;
+  // Another request that shared the read has cached the key already (and moved its lastUsedAt on): use that entry.
+  const joined = cache?.get(id);
+  if (joined && joined.secretHash === key.secretHash) {
+    await markUsed(db, id, joined, cache!.now());
+    return joined.identity;
+  }
   // Frozen: one cached identity serves many requests.
   const identity: Identity = Object.freeze({ keyId: key.id, email: key.personEmail, scopes: Object.freeze([...key.scopes]) as string[] });
   const entry = cache?.put(id, { secretHash: key.secretHash, identity, lastUsedAt: key.lastUsedAt }, generation) ?? { lastUsedAt: key.lastUsedAt };

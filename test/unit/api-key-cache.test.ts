@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { ApiKeyCache, createApiKey, verifyApiKey } from '../../lib/api-keys.js';
+import type { Db } from '../../lib/db.js';
+
+type KeyRow = { id: string; name: string; secretHash: string; personEmail: string; scopes: string[]; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null };
+
+/**
+ * The key table of one key, held in memory: its reads wait until the test releases them, so that requests can be
+ * made to miss the cache together, deterministically.
+ */
+async function oneKey() {
+  let row: KeyRow | undefined;
+  const calls = { reads: 0, lastUsedWrites: 0 };
+  let release!: () => void;
+  let released = new Promise<void>((resolve) => (release = resolve));
+  const db = {
+    apiKey: {
+      async create({ data }: { data: Omit<KeyRow, 'createdAt' | 'lastUsedAt' | 'revokedAt'> }) {
+        row = { ...data, createdAt: new Date(), lastUsedAt: null, revokedAt: null };
+        return row;
+      },
+      async findUnique() {
+        calls.reads += 1;
+        await released;
+        return row ? { ...row } : null;
+      },
+      async updateMany() {
+        calls.lastUsedWrites += 1;
+        return { count: 1 };
+      },
+    },
+  } as unknown as Db;
+  const { key, id } = await createApiKey(db, { name: 'integration', personEmail: 'morgan.lee@example.com', scopes: ['decisions:write'] });
+  return {
+    db,
+    key,
+    id,
+    calls,
+    release: () => release(),
+    holdReads: () => {
+      released = new Promise<void>((resolve) => (release = resolve));
+    },
+    revoke: () => {
+      row!.revokedAt = new Date();
+    },
+  };
+}
+
+describe('the API key cache', () => {
+  it('requests that miss together on one key read its row once, and record its use once', async () => {
+    const { db, key, calls, release } = await oneKey();
+    const cache = new ApiKeyCache({ ttlMs: 5_000 });
+    const verifying = Array.from({ length: 8 }, () => verifyApiKey(db, key, cache));
+    release();
+    const identities = await Promise.all(verifying);
+    expect(identities.map((identity) => identity?.email)).toEqual(Array(8).fill('morgan.lee@example.com'));
+    expect(calls).toEqual({ reads: 1, lastUsedWrites: 1 });
+  });
+
+  it('a read begun before a revocation here is not shared with a request after it', async () => {
+    const { db, key, id, calls, release, holdReads, revoke } = await oneKey();
+    const cache = new ApiKeyCache({ ttlMs: 5_000 });
+    holdReads();
+    const before = verifyApiKey(db, key, cache);
+    revoke();
+    cache.forget(id);
+    const after = verifyApiKey(db, key, cache);
+    release();
+    await before;
+    expect(await after).toBeUndefined();
+    expect(calls.reads).toBe(2);
+  });
+
+  it('with the cache off, every request reads the row', async () => {
+    const { db, key, calls, release } = await oneKey();
+    const cache = new ApiKeyCache({ ttlMs: 0 });
+    const verifying = Array.from({ length: 3 }, () => verifyApiKey(db, key, cache));
+    release();
+    await Promise.all(verifying);
+    expect(calls.reads).toBe(3);
+  });
+});
