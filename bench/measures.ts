@@ -111,8 +111,8 @@ async function committed(stack: BenchStack): Promise<number> {
 const STATS_FLUSH_MS = 11_000;
 
 /**
- * PostgreSQL's autovacuum commits in the database too (each table it vacuums or analyzes is a transaction), in bursts
- * after heavy writes such as the throughput measure's: it is paused while commits are counted, then restored.
+ * PostgreSQL's autovacuum commits in the database too (each table it vacuums or analyzes is a transaction), which is
+ * not Opsflow's work: it is paused while commits are counted, then restored.
  */
 async function withoutAutovacuum<T>(stack: BenchStack, count: () => Promise<T>): Promise<T> {
   await stack.stats.query('ALTER SYSTEM SET autovacuum = off');
