@@ -398,13 +398,16 @@ export class ApprovalDesk {
   // ----- reassignment ----------------------------------------------------------------------------------------
 
   private validateReassign(input: ReassignInput): void {
+    // A seat being opened (its mail may be out already) is checked in full by the handler once its approver is known;
+    // what can be checked now is.
     const entry = this.open.get(input.requestId);
-    if (!entry) refuse('This approval request is no longer open', DecisionRefusal.notOpen);
-    if (same(entry.seat.approver.email, input.toEmail)) refuse(`${input.toEmail} already holds this request`, DecisionRefusal.sameApprover);
+    if (!entry && !this.isOpening(input.requestId)) refuse('This approval request is no longer open', DecisionRefusal.notOpen);
+    if (entry && same(entry.seat.approver.email, input.toEmail)) refuse(`${input.toEmail} already holds this request`, DecisionRefusal.sameApprover);
     if (same(input.actorEmail, this.run.requesterEmail)) {
       refuse('The requester cannot reassign the approvals of their own request', DecisionRefusal.separationOfDuties);
     }
     if (same(input.actorEmail, input.toEmail)) refuse('Nobody can reassign a request to themselves', DecisionRefusal.separationOfDuties);
+    if (!entry) return;
     const conflict = this.seatConflict(entry.step, entry.seat, { email: input.toEmail, name: input.toEmail, role: `person:${input.toEmail}` });
     if (conflict) refuse(`${input.toEmail} ${conflict}`, DecisionRefusal.separationOfDuties);
   }
@@ -416,6 +419,11 @@ export class ApprovalDesk {
   }
 
   private async reassign(input: ReassignInput): Promise<ReassignResult> {
+    if (this.isOpening(input.requestId)) {
+      await condition(() => !this.isOpening(input.requestId));
+      // Refused here the Update fails with the same refusal its validator would have given.
+      this.validateReassign(input);
+    }
     const { step, seat } = this.open.get(input.requestId)!;
     const [target] = await shortWork().approverCandidates({ roles: [`person:${input.toEmail}`], subjectEmail: seat.approver.email, managerChain: false });
     // The step may have closed, or the seat moved, while the directory answered.
