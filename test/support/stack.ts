@@ -255,19 +255,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   async function startChildProcess(nodeArgs: string[], env: NodeJS.ProcessEnv, readyLine: string, onOutput?: (text: string) => void): Promise<ChildProcess> {
     const entry = nodeArgs.at(-1);
     const child = spawn(process.execPath, nodeArgs, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The end of what it printed, for a process that dies on its own after it was ready (a test then sees only a
+    // refused connection).
+    let lastOutput = '';
+    let stopping = false;
     const ready = new Promise<void>((resolve, reject) => {
       child.stdout?.on('data', (chunk: Buffer) => {
         if (chunk.toString().includes(readyLine)) resolve();
       });
       for (const stream of [child.stdout, child.stderr]) {
         stream?.on('data', (chunk: Buffer) => {
+          lastOutput = (lastOutput + chunk.toString()).slice(-4_000);
           onOutput?.(chunk.toString());
           if (process.env.TEST_LOG_LEVEL) process.stderr.write(chunk);
         });
       }
-      child.once('exit', (code) => reject(new Error(`${entry} exited early with ${code}`)));
+      child.once('exit', (code, signal) => {
+        reject(new Error(`${entry} exited early with ${code}`));
+        if (!stopping && signal !== 'SIGKILL') console.error(`[stack] ${entry} exited with ${code ?? signal}; its last output:\n${lastOutput}`);
+      });
     });
     stoppers.unshift(async () => {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGKILL');
