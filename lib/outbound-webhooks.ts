@@ -79,9 +79,15 @@ interface ChainHead {
  */
 const chainsHeld = new WeakMap<Prisma.TransactionClient, Map<string, ChainHead | null>>();
 
-/** A transaction's client has no `$transaction` of its own; outside one, every statement commits on its own. */
-function inTransaction(tx: Prisma.TransactionClient): boolean {
-  return !('$transaction' in tx);
+/**
+ * The chains `tx` holds; undefined outside a transaction (a client with a `$transaction` of its own), where every
+ * statement commits on its own and nothing is held.
+ */
+function chainsHeldBy(tx: Prisma.TransactionClient): Map<string, ChainHead | null> | undefined {
+  if ('$transaction' in tx) return undefined;
+  let held = chainsHeld.get(tx);
+  if (!held) chainsHeld.set(tx, (held = new Map()));
+  return held;
 }
 
 /**
@@ -90,10 +96,7 @@ function inTransaction(tx: Prisma.TransactionClient): boolean {
  * neither the lock nor the read. Should the chain have entries after all, the (chain, seq) key refuses the insert.
  */
 export function chainIsNew(tx: Prisma.TransactionClient, runId: string): void {
-  if (!inTransaction(tx)) return;
-  let held = chainsHeld.get(tx);
-  if (!held) chainsHeld.set(tx, (held = new Map()));
-  held.set(chainOf(runId), null);
+  chainsHeldBy(tx)?.set(chainOf(runId), null);
 }
 
 /**
@@ -131,8 +134,7 @@ async function alreadyWritten(tx: Prisma.TransactionClient, entryId: bigint): Pr
 export async function insertAuditEntry(tx: Prisma.TransactionClient, row: AuditRow): Promise<{ inserted: boolean; wake: DeliveryRef[] }> {
   const chain = chainOf(row.runId);
   const eventKey = row.eventKey ?? null;
-  let held = inTransaction(tx) ? chainsHeld.get(tx) : undefined;
-  if (inTransaction(tx) && !held) chainsHeld.set(tx, (held = new Map()));
+  const held = chainsHeldBy(tx);
   let head: ChainHead | null;
   if (held?.has(chain)) {
     head = held.get(chain)!;
