@@ -1,6 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { Prisma, type Db } from '../lib/db.js';
+import { Prisma, sqlTimestamp, type Db } from '../lib/db.js';
 import { classifyUnavailable } from '../lib/unavailability.js';
 import type { ActivityDeps } from './deps.js';
 import type { RenderedEmail } from './email-templates.js';
@@ -156,8 +156,7 @@ async function markSent(deps: MailDeps, idempotencyKey: string, messageId: strin
   const deadline = markSentDeadline();
   for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
     try {
-      // A timestamp column holds UTC, as Prisma writes it.
-      const sentAt = Prisma.sql`${new Date().toISOString()}::timestamptz AT TIME ZONE 'UTC'`;
+      const sentAt = sqlTimestamp(new Date());
       const also = alsoWhenSent ? Prisma.sql`WITH also AS (${alsoWhenSent(sentAt)})` : Prisma.empty;
       await deps.db.$executeRaw`${also}
         UPDATE "OutboundEmail" SET status = 'sent', "sentAt" = ${sentAt}, "messageId" = ${messageId} WHERE "idempotencyKey" = ${idempotencyKey}`;

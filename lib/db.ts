@@ -1,5 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from './generated/prisma/client.js';
+import { Prisma, PrismaClient } from './generated/prisma/client.js';
 import type { Config } from './config.js';
 
 export type Db = PrismaClient;
@@ -38,4 +38,12 @@ export function createDb(databaseUrl: string, settings: DbPoolSettings = default
   });
 }
 
-export { Prisma } from './generated/prisma/client.js';
+export { Prisma };
+
+/**
+ * A date as a raw statement's value for a `DateTime` column (timestamp without time zone): the UTC wall-clock time
+ * Prisma itself writes, whatever the session's time zone.
+ */
+export function sqlTimestamp(date: Date): Prisma.Sql {
+  return Prisma.sql`${date.toISOString()}::timestamptz AT TIME ZONE 'UTC'`;
+}

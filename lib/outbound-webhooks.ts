@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { DELIVERIES_PENDING_SIGNAL, DELIVERY_WORKFLOW_TYPE } from '../processes/event-messages.js';
 import { chainOf, entryHash, GENESIS_HASH, normaliseDetails } from './audit-chain.js';
-import { Prisma } from './db.js';
+import { Prisma, sqlTimestamp } from './db.js';
 import { EGRESS_REFUSED_MESSAGE, EgressRefusedError, EgressTimeoutError, postThroughEgress, type EgressPolicy } from './egress.js';
 import { signWebhook } from './webhook-signature.js';
 
@@ -177,7 +177,7 @@ export async function insertAuditEntry(tx: Prisma.TransactionClient, row: AuditR
     WITH entry AS (
       INSERT INTO "AuditEntry" ("eventKey", "runId", chain, seq, "prevHash", hash, at, action, actor, "onBehalfOf", step, ip, "userAgent", details)
       VALUES (${fields.eventKey}, ${fields.runId}, ${chain}, ${fields.seq}::int, ${prevHash}, ${hash},
-        ${fields.at.toISOString()}::timestamptz AT TIME ZONE 'UTC', ${fields.action}, ${fields.actor}, ${fields.onBehalfOf},
+        ${sqlTimestamp(fields.at)}, ${fields.action}, ${fields.actor}, ${fields.onBehalfOf},
         ${fields.step}, ${fields.ip}, ${fields.userAgent}, ${JSON.stringify(fields.details)}::jsonb)
       ON CONFLICT ("eventKey") DO NOTHING
       RETURNING id, "runId"
