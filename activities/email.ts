@@ -1,5 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
+import { currentActivity } from './activity-context.js';
 import { Prisma, sqlTimestamp, type Db } from '../lib/db.js';
 import { classifyUnavailable } from '../lib/unavailability.js';
 import type { ActivityDeps } from './deps.js';
@@ -139,13 +140,9 @@ const MARK_SENT_BUDGET_MS = 20_000;
 
 /** Until shortly before this attempt's start-to-close deadline: past it, Temporal retries the activity anyway. */
 function markSentDeadline(): number {
-  try {
-    const { info } = Context.current();
-    const timeout = info.startToCloseTimeoutMs;
-    return info.currentAttemptScheduledTimestampMs + Math.max(0, timeout - 2_000);
-  } catch {
-    return Date.now() + MARK_SENT_BUDGET_MS;
-  }
+  const info = currentActivity()?.info;
+  if (!info) return Date.now() + MARK_SENT_BUDGET_MS;
+  return info.currentAttemptScheduledTimestampMs + Math.max(0, info.startToCloseTimeoutMs - 2_000);
 }
 
 /**
@@ -175,19 +172,13 @@ async function markSent(deps: MailDeps, idempotencyKey: string, messageId: strin
  * outside an activity). The attempt started no later than `since`, so `since` + the timeout is never early.
  */
 function attemptDeadlinePassed(since: Date): boolean {
-  try {
-    const { info, cancellationSignal } = Context.current();
-    if (cancellationSignal.aborted) return true;
-    return info.startToCloseTimeoutMs > 0 && Date.now() >= since.getTime() + info.startToCloseTimeoutMs;
-  } catch {
-    return false;
-  }
+  const activity = currentActivity();
+  if (!activity) return false;
+  if (activity.cancellationSignal.aborted) return true;
+  return activity.info.startToCloseTimeoutMs > 0 && Date.now() >= since.getTime() + activity.info.startToCloseTimeoutMs;
 }
 
+/** Outside an activity (a direct call in a script) there is nothing to report to. */
 function heartbeatIfInActivity(): void {
-  try {
-    Context.current().heartbeat();
-  } catch {
-    // Not inside an activity (a direct call in a script): nothing to report to.
-  }
+  currentActivity()?.heartbeat();
 }

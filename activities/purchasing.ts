@@ -1,5 +1,5 @@
-import { Context } from '@temporalio/activity';
 import { purchaseOrderCreatedEntry } from '../processes/capex-flow.js';
+import { currentActivity } from './activity-context.js';
 import { closeCarriedSlackMessages, writeCarriedRecords, type DecisionRecord } from './approvals.js';
 import type { ActivityDeps } from './deps.js';
 import type { PurchaseOrder, PurchaseOrderRequest } from './erp.js';
@@ -21,21 +21,13 @@ export interface PurchaseOrderStep extends PurchaseOrderRequest {
   recordsFollowWithClose?: boolean;
 }
 
-/** Which attempt of its activity this is (1 outside an activity, e.g. called directly). */
-function attempt(): number {
-  try {
-    return Context.current().info.attempt;
-  } catch {
-    return 1;
-  }
-}
 
 export function createPurchasingActivities(deps: ActivityDeps) {
   return {
     /** One PO per run: the ERP keeps the idempotency key `${runId}:purchase-order`, so retries get the same PO. */
     async createPurchaseOrder(request: PurchaseOrderStep): Promise<PurchaseOrder> {
       const { runId, precededBy, currentStep, auditedWithClose, recordsFollowWithClose, ...order } = request;
-      if ((precededBy?.length || currentStep) && (!recordsFollowWithClose || attempt() > 1)) {
+      if ((precededBy?.length || currentStep) && (!recordsFollowWithClose || (currentActivity()?.info.attempt ?? 1) > 1)) {
         const carried = await writeInOneTransaction(deps, async (tx, audit) => {
           const carried = await writeCarriedRecords(tx, audit, precededBy);
           if (currentStep) await tx.run.update({ where: { id: runId }, data: { currentStep } });
