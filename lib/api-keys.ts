@@ -147,22 +147,21 @@ export async function verifyApiKey(db: Db, presented: string, cache?: ApiKeyCach
   if (!match) return undefined;
   const [, id, secret] = match as unknown as [string, string, string];
   const presentedHash = hashSecret(secret);
+  // A cached key: the secret is still checked against its hash, and its use recorded (at most once a minute).
+  const fromCache = async (entry: CachedKey) => {
+    if (!safeEqual(entry.secretHash, presentedHash)) return undefined;
+    await markUsed(db, id, entry, cache!.now());
+    return entry.identity;
+  };
   const cached = cache?.get(id);
-  if (cached) {
-    if (!safeEqual(cached.secretHash, presentedHash)) return undefined;
-    await markUsed(db, id, cached, cache!.now());
-    return cached.identity;
-  }
+  if (cached) return fromCache(cached);
   const generation = cache?.generation ?? 0;
   const readRow = () => db.apiKey.findUnique({ where: { id } });
   const key = await (cache ? cache.readOnce(id, readRow) : readRow());
   if (!key || key.revokedAt || !safeEqual(key.secretHash, presentedHash)) return undefined;
   // Another request that shared the read has cached the key already (and moved its lastUsedAt on): use that entry.
   const joined = cache?.get(id);
-  if (joined && joined.secretHash === key.secretHash) {
-    await markUsed(db, id, joined, cache!.now());
-    return joined.identity;
-  }
+  if (joined?.secretHash === key.secretHash) return fromCache(joined);
   // Frozen: one cached identity serves many requests.
   const identity: Identity = Object.freeze({ keyId: key.id, email: key.personEmail, scopes: Object.freeze([...key.scopes]) as string[] });
   const entry = cache?.put(id, { secretHash: key.secretHash, identity, lastUsedAt: key.lastUsedAt }, generation) ?? { lastUsedAt: key.lastUsedAt };
