@@ -1,7 +1,7 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvers, capexInput, quickTiming } from '../support/fixtures.js';
-import { postJson, submitDecision, waitForApprovalMail, waitForRunStatus } from '../support/http.js';
+import { postJson, submitDecision, waitForApprovalMail, waitForRunStatus, waitUntil } from '../support/http.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 /**
@@ -48,5 +48,22 @@ describe('a new run takes the patch baseline with one marker', () => {
     // header (test/api/tracing.test.ts holds the traced side).
     const scheduled = events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
     expect(scheduled.filter((a) => a.header?.fields?.['_tracer-data'])).toEqual([]);
+  });
+
+  it('an untraced run waiting in the worker holds no OpenTelemetry tracer', async () => {
+    const title = 'Untraced wait';
+    const { body } = await postJson(`${stack.apiUrl}/runs`, { process: 'capex', input: capexInput({ title, amount: 1_200 }), settings: quickTiming });
+    const runId = body.runId as string;
+    const mail = await waitForApprovalMail(stack, approvers.lineManager, { subject: new RegExp(title) });
+    // The SDK's stack trace query lists the run's pending promises: the run's own wait, and (when its interceptors
+    // were built) the tracer's span processor, whose promise stays pending for as long as the run is cached.
+    const handle = stack.temporal.workflow.getHandle(runId);
+    const stacks = await waitUntil(async () => {
+      const trace = await handle.query<string>('__stack_trace');
+      return /waitForOutcome/.test(trace) ? trace : undefined;
+    }, 'the run waiting for its first decision');
+    expect(stacks).not.toMatch(/opentelemetry/i);
+    expect((await submitDecision(mail.link, 'reject', 'not now')).status).toBe(200);
+    await waitForRunStatus(stack, runId, 'rejected');
   });
 });

@@ -27,28 +27,32 @@ function startedOutsideTrace(headers: Headers): boolean {
  * first command: the patch baseline is decided here first (workflows/patches.ts), so it stays the run's first marker.
  */
 export const interceptors: WorkflowInterceptorsFactory = () => {
-  const otelInbound = new OpenTelemetryInboundInterceptor();
-  const otelOutbound = new OpenTelemetryOutboundInterceptor();
+  // Made on first use, by a traced run only: each builds the run's OpenTelemetry tracer (its provider, span processor,
+  // exporter and resource, and a promise that stays pending), which an untraced run would carry for nothing while it
+  // waits in the worker's cache. Making them makes no command, so when they are made does not change a history.
+  let otel: { inbound: OpenTelemetryInboundInterceptor; outbound: OpenTelemetryOutboundInterceptor } | undefined;
+  const traceWith = () => (otel ??= { inbound: new OpenTelemetryInboundInterceptor(), outbound: new OpenTelemetryOutboundInterceptor() });
   let traced = true;
   const inbound: WorkflowInboundCallsInterceptor = {
     execute(input, next) {
       decidePatchBaseline();
       traced = !(startedOutsideTrace(input.headers) && hasPatch(TRACED_ONLY_WITH_CONTEXT));
-      return traced ? otelInbound.execute(input, next) : next(input);
+      return traced ? traceWith().inbound.execute(input, next) : next(input);
     },
-    handleSignal: (input, next) => (traced ? otelInbound.handleSignal(input, next) : next(input)),
-    handleUpdate: (input, next) => (traced ? otelInbound.handleUpdate(input, next) : next(input)),
-    validateUpdate: (input, next) => (traced ? otelInbound.validateUpdate(input, next) : next(input)),
-    handleQuery: (input, next) => (traced ? otelInbound.handleQuery(input, next) : next(input)),
+    handleSignal: (input, next) => (traced ? traceWith().inbound.handleSignal(input, next) : next(input)),
+    handleUpdate: (input, next) => (traced ? traceWith().inbound.handleUpdate(input, next) : next(input)),
+    validateUpdate: (input, next) => (traced ? traceWith().inbound.validateUpdate(input, next) : next(input)),
+    handleQuery: (input, next) => (traced ? traceWith().inbound.handleQuery(input, next) : next(input)),
   };
   const outbound: WorkflowOutboundCallsInterceptor = {
-    scheduleActivity: (input, next) => (traced ? otelOutbound.scheduleActivity(input, next) : next(input)),
-    scheduleLocalActivity: (input, next) => (traced ? otelOutbound.scheduleLocalActivity(input, next) : next(input)),
-    startNexusOperation: (input, next) => (traced ? otelOutbound.startNexusOperation(input, next) : next(input)),
-    startChildWorkflowExecution: (input, next) => (traced ? otelOutbound.startChildWorkflowExecution(input, next) : next(input)),
-    continueAsNew: (input, next) => (traced ? otelOutbound.continueAsNew(input, next) : next(input)),
-    signalWorkflow: (input, next) => (traced ? otelOutbound.signalWorkflow(input, next) : next(input)),
-    getLogAttributes: (input, next) => (traced ? otelOutbound.getLogAttributes(input, next) : next(input)),
+    scheduleActivity: (input, next) => (traced ? traceWith().outbound.scheduleActivity(input, next) : next(input)),
+    scheduleLocalActivity: (input, next) => (traced ? traceWith().outbound.scheduleLocalActivity(input, next) : next(input)),
+    startNexusOperation: (input, next) => (traced ? traceWith().outbound.startNexusOperation(input, next) : next(input)),
+    startChildWorkflowExecution: (input, next) => (traced ? traceWith().outbound.startChildWorkflowExecution(input, next) : next(input)),
+    continueAsNew: (input, next) => (traced ? traceWith().outbound.continueAsNew(input, next) : next(input)),
+    signalWorkflow: (input, next) => (traced ? traceWith().outbound.signalWorkflow(input, next) : next(input)),
+    // The SDK asks for log attributes before `execute` too: no span exists then, so nothing to add and nothing to build.
+    getLogAttributes: (input, next) => (traced && otel ? otel.outbound.getLogAttributes(input, next) : next(input)),
   };
   return { inbound: [inbound], outbound: [outbound], internals: [new OpenTelemetryInternalsInterceptor()] };
 };
