@@ -5,6 +5,8 @@ import { createLogger } from '../lib/logger.js';
 import { lazyClient, whenReachable } from '../lib/temporal.js';
 import { startTracing } from '../lib/tracing.js';
 import { createMailer } from '../activities/email.js';
+import { listenForKeyRevocations } from '../lib/api-key-revocations.js';
+import { ApiKeyCache } from '../lib/api-keys.js';
 import { createApp } from './app.js';
 import type { InboundEmail } from './inbound-email.js';
 import { startInboundSmtp, type InboundSmtp } from './inbound-smtp.js';
@@ -28,7 +30,12 @@ async function main(): Promise<void> {
   const inboundEmail: InboundEmail | undefined = config.INBOUND_EMAIL_DOMAIN
     ? { domain: config.INBOUND_EMAIL_DOMAIN, mail: { db, mailer: createMailer(config.SMTP_URL), logger, settings: { mailFrom: config.MAIL_FROM } }, webhookSecret: config.INBOUND_EMAIL_WEBHOOK_SECRET }
     : undefined;
-  const apiContext = { db, temporal, config, logger, metrics, inboundEmail };
+  const apiKeys = new ApiKeyCache({ ttlMs: config.API_KEY_CACHE_MS, listeningTtlMs: config.API_KEY_CACHE_LISTENING_MS });
+  // A revocation made anywhere ends a key here at once while this connection listens (API_KEY_CACHE_LISTENING_MS).
+  const revocations =
+    config.API_KEY_CACHE_MS > 0 && config.API_KEY_CACHE_LISTENING_MS > 0 ? listenForKeyRevocations({ databaseUrl: config.DATABASE_URL, cache: apiKeys, logger }) : undefined;
+  void revocations?.ready.then(() => logger.info({ listeningTtlMs: config.API_KEY_CACHE_LISTENING_MS }, 'hearing API key revocations'));
+  const apiContext = { db, temporal, config, logger, metrics, inboundEmail, apiKeys };
   const app = createApp(apiContext);
   let inboundSmtp: InboundSmtp | undefined;
   if (inboundEmail && config.INBOUND_SMTP_PORT !== undefined) {
@@ -62,6 +69,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'api stopping');
     server.close(async () => {
       await inboundSmtp?.close();
+      await revocations?.stop();
       await temporal.connection.close();
       await db.$disconnect();
       await tracing?.shutdown();

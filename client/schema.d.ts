@@ -1051,7 +1051,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Revoke a key: it stops working at once on this API process, within API_KEY_CACHE_MS (5 s) on others (console sessions signed in with it end too)
+         * Revoke a key: it stops working at once on every API process that hears revocations (the default), within API_KEY_CACHE_MS (5 s) on one that does not (console sessions signed in with it end too)
          * @description Scope `admin`.
          */
         delete: operations["revokeKey"];

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createApiKey, scopeSchemaHint, unknownScopes } from '../lib/api-keys.js';
+import { createApiKey, revokeApiKey, scopeSchemaHint, unknownScopes } from '../lib/api-keys.js';
 import { createDb } from '../lib/db.js';
 import { processes } from '../processes/index.js';
 
@@ -41,7 +41,7 @@ program.command('list').action(async () => {
 program
   .command('revoke <id>')
   .action(async (id: string) => {
-    await db.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    await revokeApiKey(db, id);
     console.log(`Revoked ${id}`);
   });
 

@@ -66,6 +66,27 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 /** How long a verified key is believed without reading its row again (API_KEY_CACHE_MS): the bound on a revocation made elsewhere. */
 export const DEFAULT_API_KEY_CACHE_MS = 5_000;
 
+/**
+ * How long it is believed while the process hears revocations (API_KEY_CACHE_LISTENING_MS; lib/api-key-revocations.ts):
+ * a revocation then ends it at once, so the bound only covers a notification lost with a connection not yet seen dead.
+ */
+export const DEFAULT_API_KEY_CACHE_LISTENING_MS = 300_000;
+
+/** The PostgreSQL channel a revocation is announced on (NOTIFY, with the key's id), committed with the revocation. */
+export const API_KEY_REVOKED_CHANNEL = 'opsflow_api_key_revoked';
+
+/**
+ * Revokes a key and announces it in the same commit: every API process that listens (lib/api-key-revocations.ts)
+ * forgets it at once; the others within API_KEY_CACHE_MS. The caller's own cache should forget it too (no round trip).
+ */
+export async function revokeApiKey(db: Db, id: string) {
+  const [revoked] = await db.$transaction([
+    db.apiKey.update({ where: { id }, data: { revokedAt: new Date() } }),
+    db.$executeRaw`SELECT pg_notify(${API_KEY_REVOKED_CHANNEL}, ${id})`,
+  ]);
+  return revoked;
+}
+
 interface CachedKey {
   secretHash: string;
   identity: Identity;
@@ -85,21 +106,39 @@ interface CachedKey {
 export class ApiKeyCache {
   private readonly entries = new Map<string, CachedKey>();
   readonly ttlMs: number;
+  /** How long an entry is believed while revocations are heard (`hearing(true)`); never less than `ttlMs`. */
+  readonly listeningTtlMs: number;
   readonly now: () => number;
   private readonly maxEntries: number;
+  private heard = false;
   /** Moves on at every `forget`: a row read before a revocation here must not be cached after it. */
   generation = 0;
 
-  constructor(options: { ttlMs?: number; now?: () => number; maxEntries?: number } = {}) {
+  constructor(options: { ttlMs?: number; listeningTtlMs?: number; now?: () => number; maxEntries?: number } = {}) {
     this.ttlMs = options.ttlMs ?? DEFAULT_API_KEY_CACHE_MS;
+    this.listeningTtlMs = Math.max(this.ttlMs, options.listeningTtlMs ?? this.ttlMs);
     this.now = options.now ?? Date.now;
     this.maxEntries = options.maxEntries ?? 10_000;
+  }
+
+  /** Whether revocations are heard now: entries are then believed `listeningTtlMs`, otherwise `ttlMs` again. */
+  get hearsRevocations(): boolean {
+    return this.heard;
+  }
+
+  /**
+   * Revocations are heard from now on (`true`: what was cached before may have missed one, so it is all forgotten),
+   * or no longer (`false`: every entry is believed `ttlMs` after its read again, so older ones are read at next use).
+   */
+  hearing(heard: boolean): void {
+    if (heard && !this.heard) this.forgetAll();
+    this.heard = heard;
   }
 
   get(id: string): CachedKey | undefined {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
-    if (this.now() - entry.readAt >= this.ttlMs) {
+    if (this.now() - entry.readAt >= (this.heard ? this.listeningTtlMs : this.ttlMs)) {
       this.entries.delete(id);
       return undefined;
     }
@@ -120,6 +159,12 @@ export class ApiKeyCache {
   forget(id: string): void {
     this.generation++;
     this.entries.delete(id);
+  }
+
+  /** Every key's next use reads its row. */
+  forgetAll(): void {
+    this.generation++;
+    this.entries.clear();
   }
 
   /** Reads of a key's row under way, by key id and generation. */

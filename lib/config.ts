@@ -41,6 +41,13 @@ export const configSchema = z.object({
    * elsewhere (another API process, `npm run apikey revoke`) is refused at most this long after.
    */
   API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /**
+   * How long a verified key is believed while the API process hears revocations from PostgreSQL (LISTEN on its own
+   * connection; a revocation anywhere is announced with NOTIFY in its commit and ends the key here at once). While
+   * the connection is down, API_KEY_CACHE_MS applies again. 0: do not listen (e.g. behind a pooler in transaction mode,
+   * where LISTEN does not work).
+   */
+  API_KEY_CACHE_LISTENING_MS: z.coerce.number().int().min(0).max(3_600_000).default(300_000),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),

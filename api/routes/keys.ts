@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import { createApiKey, scopeSchemaHint, unknownScopes } from '../../lib/api-keys.js';
+import { createApiKey, revokeApiKey, scopeSchemaHint, unknownScopes } from '../../lib/api-keys.js';
 import { AppError } from '../../lib/errors.js';
 import type { ApiKey } from '../../lib/generated/prisma/client.js';
 import { insertAuditEntry } from '../../lib/outbound-webhooks.js';
@@ -81,7 +81,7 @@ export const keyRoutes = [
     path: '/keys/:id',
     operationId: 'revokeKey',
     tag: 'Keys',
-    summary: 'Revoke a key: it stops working at once on this API process, within API_KEY_CACHE_MS (5 s) on others (console sessions signed in with it end too)',
+    summary: 'Revoke a key: it stops working at once on every API process that hears revocations (the default), within API_KEY_CACHE_MS (5 s) on one that does not (console sessions signed in with it end too)',
     scope: 'admin',
     request: { params: z.object({ id: z.string() }) },
     responses: { 200: { description: 'Revoked (revoking again changes nothing)', schema: apiKeySchema } },
@@ -90,8 +90,8 @@ export const keyRoutes = [
       const key = await ctx.db.apiKey.findUnique({ where: { id: params.id } });
       if (!key) throw new AppError('not_found', `No API key ${params.id}`);
       if (key.revokedAt) return void res.json(keyView(key));
-      const revoked = await ctx.db.apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() } });
-      // At once on this API process; other processes read the row again within API_KEY_CACHE_MS.
+      // At once on this API process and on every one that hears revocations; the others within API_KEY_CACHE_MS.
+      const revoked = await revokeApiKey(ctx.db, key.id);
       ctx.apiKeys?.forget(key.id);
       await auditKeyChange(ctx, req, key.id, 'apikey.revoked', { name: key.name, personEmail: key.personEmail });
       res.json(keyView(revoked));

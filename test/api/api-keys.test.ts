@@ -2,10 +2,11 @@ import { Writable } from 'node:stream';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
-import { ApiKeyCache } from '../../lib/api-keys.js';
+import { listenForKeyRevocations, REVOCATION_LISTENER_NAME } from '../../lib/api-key-revocations.js';
+import { ApiKeyCache, revokeApiKey } from '../../lib/api-keys.js';
 import { createLogger } from '../../lib/logger.js';
 import { capexInput, quickTiming } from '../support/fixtures.js';
-import { getJson, postJson } from '../support/http.js';
+import { getJson, postJson, waitUntil } from '../support/http.js';
 import { startStack, terminateRuns, type Stack } from '../support/stack.js';
 
 describe('API keys and scopes', () => {
@@ -129,6 +130,60 @@ describe('API keys and scopes', () => {
     const desk = await stack.createKey('ops.desk@example.com', ['runs:start:capex', 'runs:act-for-others']);
     expect((await postJson(runs(), body(capexInput({ title: 'On behalf' })), bearer(desk))).status).toBe(201);
     await terminateRuns(stack);
+  });
+
+  it('a revocation made anywhere ends the key at once on every API process that hears revocations', async () => {
+    // A real API process, told to believe a verified key for a minute when it cannot hear revocations: only the
+    // announcement can end the key sooner.
+    let output = '';
+    const api = await stack.startApiProcess({ env: { API_KEY_CACHE_MS: '60000' }, onOutput: (text) => (output += text) });
+    try {
+      // Keys it cached before it listened are forgotten when it starts to: the key must be cached after that.
+      await waitUntil(async () => output.includes('hearing API key revocations'), 'the API process to listen for revocations');
+      const key = await stack.createKey('morgan.lee@example.com', ['runs:read']);
+      const id = /^opk_([A-Za-z0-9]{12})_/.exec(key)![1]!;
+      const listRuns = () => fetch(`${api.url}/runs`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.status);
+      expect(await listRuns()).toBe(200);
+      // Revoked as `npm run apikey revoke` (or another API process) does: nothing tells this process directly.
+      await revokeApiKey(stack.db, id);
+      await waitUntil(async () => (await listRuns()) === 401, 'the API process refusing the revoked key', 10_000);
+    } finally {
+      api.process.kill('SIGTERM');
+    }
+  });
+
+  it('while it cannot hear revocations a process reads keys every API_KEY_CACHE_MS, and believes them longer once it hears again', async () => {
+    const key = await stack.createKey('morgan.lee@example.com', ['runs:read']);
+    const id = /^opk_([A-Za-z0-9]{12})_/.exec(key)![1]!;
+    let now = Date.now();
+    const cache = new ApiKeyCache({ ttlMs: 5_000, listeningTtlMs: 300_000, now: () => now });
+    const listener = listenForKeyRevocations({ databaseUrl: stack.runtimeDatabaseUrl, cache, logger: createLogger('api', 'silent'), retryMs: { first: 50, max: 200 } });
+    try {
+      await listener.ready;
+      const app = createApp({ db: stack.db, temporal: stack.temporal, config: stack.config, logger: createLogger('api', 'silent'), apiKeys: cache });
+      const listRuns = async () => (await request(app).get('/runs').set('Authorization', `Bearer ${key}`)).status;
+      expect(await listRuns()).toBe(200);
+      // The listening connection is cut (a database restart, a network drop): the short bound applies again.
+      await stack.db.$executeRaw`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ${REVOCATION_LISTENER_NAME}`;
+      await waitUntil(async () => !cache.hearsRevocations, 'the listener to notice its connection is gone');
+      // Revoked while nobody listened, with no announcement heard: refused once the short bound has passed.
+      await stack.db.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+      now += 5_000;
+      expect(await listRuns()).toBe(401);
+      // It listens again: the longer bound is back, for keys read from now on.
+      await waitUntil(async () => cache.hearsRevocations, 'the listener to connect again');
+      const other = await stack.createKey('morgan.lee@example.com', ['runs:read']);
+      const listWithOther = async () => (await request(app).get('/runs').set('Authorization', `Bearer ${other}`)).status;
+      expect(await listWithOther()).toBe(200);
+      // A revocation whose announcement is lost (not made through revokeApiKey here) is the case the longer bound is for.
+      await stack.db.apiKey.update({ where: { id: /^opk_([A-Za-z0-9]{12})_/.exec(other)![1]! }, data: { revokedAt: new Date() } });
+      now += 60_000;
+      expect(await listWithOther()).toBe(200);
+      now += 240_000;
+      expect(await listWithOther()).toBe(401);
+    } finally {
+      await listener.stop();
+    }
   });
 
   it('never stores or logs a key in clear', async () => {

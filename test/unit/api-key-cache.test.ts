@@ -71,6 +71,31 @@ describe('the API key cache', () => {
     expect(calls.reads).toBe(2);
   });
 
+  it('believes a key longer while revocations are heard, and only as long as that lasts', async () => {
+    const { db, key, calls, release } = await oneKey();
+    release();
+    let now = 0;
+    const cache = new ApiKeyCache({ ttlMs: 5_000, listeningTtlMs: 300_000, now: () => now });
+    await verifyApiKey(db, key, cache);
+    cache.hearing(true);
+    // What was cached before hearing may have missed a revocation: read again.
+    await verifyApiKey(db, key, cache);
+    expect(calls.reads).toBe(2);
+    now += 60_000;
+    await verifyApiKey(db, key, cache);
+    expect(calls.reads).toBe(2);
+    // The connection dropped: the short bound applies to what is cached, from its read.
+    cache.hearing(false);
+    await verifyApiKey(db, key, cache);
+    expect(calls.reads).toBe(3);
+    now += 4_000;
+    await verifyApiKey(db, key, cache);
+    expect(calls.reads).toBe(3);
+    now += 1_000;
+    await verifyApiKey(db, key, cache);
+    expect(calls.reads).toBe(4);
+  });
+
   it('with the cache off, every request reads the row', async () => {
     const { db, key, calls, release } = await oneKey();
     const cache = new ApiKeyCache({ ttlMs: 0 });
