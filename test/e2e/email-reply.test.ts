@@ -250,7 +250,10 @@ describe('reply by e-mail: approve, reject and refusals, through real SMTP in an
     const olderAddress = replyTo.replace(/\.[0-9a-f]{10}@/, `.${olderVersion.slice(0, 10)}@`);
     const messageId = await reply({ from: approvers.lineManager, to: olderAddress, firstLine: 'approve', quoting: mail });
     const answer = await answerTo(approvers.lineManager, messageId);
-    expect(answer.text).toContain('Nothing was decided: the request changed after the mail you replied to.');
+    // Seen once in a full run: this reply refused as carrying no valid DKIM signature (not reproduced since). Should
+    // it happen again, the listener's line about the refusal (with DKIM's own comment) says why.
+    const refusals = () => JSON.stringify(loggedFor(runId).filter((line) => line.msg === 'inbound reply decided nothing'));
+    expect(answer.text, refusals()).toContain('Nothing was decided: the request changed after the mail you replied to.');
     expect(answer.text).toContain('Amount: 1,000.00 EUR → 2,500.00 EUR');
     expect((await approvalState(runId)).state).toBe('pending');
     expect(await decidedAudit(runId)).toHaveLength(0);
