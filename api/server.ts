@@ -33,8 +33,14 @@ async function main(): Promise<void> {
   const apiKeys = new ApiKeyCache({ ttlMs: config.API_KEY_CACHE_MS, listeningTtlMs: config.API_KEY_CACHE_LISTENING_MS });
   // A revocation made anywhere ends a key here at once while this connection listens (API_KEY_CACHE_LISTENING_MS).
   const revocations =
-    config.API_KEY_CACHE_MS > 0 && config.API_KEY_CACHE_LISTENING_MS > 0 ? listenForKeyRevocations({ databaseUrl: config.DATABASE_URL, cache: apiKeys, logger }) : undefined;
-  void revocations?.ready.then(() => logger.info({ listeningTtlMs: config.API_KEY_CACHE_LISTENING_MS }, 'hearing API key revocations'));
+    config.API_KEY_CACHE_MS > 0 && config.API_KEY_CACHE_LISTENING_MS > 0
+      ? listenForKeyRevocations({
+          databaseUrl: config.DATABASE_URL,
+          cache: apiKeys,
+          logger,
+          onHearing: (heard) => heard && logger.info({ listeningTtlMs: config.API_KEY_CACHE_LISTENING_MS }, 'hearing API key revocations'),
+        })
+      : undefined;
   const apiContext = { db, temporal, config, logger, metrics, inboundEmail, apiKeys };
   const app = createApp(apiContext);
   let inboundSmtp: InboundSmtp | undefined;

@@ -18,8 +18,21 @@ export interface RevocationListener {
  * at once (a revocation made meanwhile is not heard) and the connection is made again, with a growing pause between
  * attempts; once it listens again, everything cached before is forgotten, since it may have missed a revocation.
  */
-export function listenForKeyRevocations(options: { databaseUrl: string; cache: ApiKeyCache; logger: Logger; retryMs?: { first: number; max: number } }): RevocationListener {
+export function listenForKeyRevocations(options: {
+  databaseUrl: string;
+  cache: ApiKeyCache;
+  logger: Logger;
+  retryMs?: { first: number; max: number };
+  /** What PostgreSQL shows for its connection; REVOCATION_LISTENER_NAME unless told otherwise. */
+  applicationName?: string;
+  /** Told each time revocations start (`true`) or stop (`false`) being heard. */
+  onHearing?: (heard: boolean) => void;
+}): RevocationListener {
   const { cache, logger } = options;
+  const hearing = (heard: boolean) => {
+    cache.hearing(heard);
+    options.onHearing?.(heard);
+  };
   const retry = options.retryMs ?? { first: 500, max: 30_000 };
   let client: pg.Client | undefined;
   let stopped = false;
@@ -31,7 +44,7 @@ export function listenForKeyRevocations(options: { databaseUrl: string; cache: A
   const lost = (current: pg.Client, error?: Error) => {
     if (client !== current) return;
     client = undefined;
-    cache.hearing(false);
+    hearing(false);
     current.end().catch(() => undefined);
     if (stopped) return;
     logger.warn({ err: error, retryInMs: pause }, 'not hearing API key revocations; keys are read again every API_KEY_CACHE_MS until it is back');
@@ -41,7 +54,7 @@ export function listenForKeyRevocations(options: { databaseUrl: string; cache: A
   };
 
   async function connect(): Promise<void> {
-    const current = new pg.Client({ connectionString: options.databaseUrl, application_name: REVOCATION_LISTENER_NAME, keepAlive: true });
+    const current = new pg.Client({ connectionString: options.databaseUrl, application_name: options.applicationName ?? REVOCATION_LISTENER_NAME, keepAlive: true });
     client = current;
     current.on('notification', (message) => {
       if (message.channel === API_KEY_REVOKED_CHANNEL && message.payload) cache.forget(message.payload);
@@ -55,7 +68,7 @@ export function listenForKeyRevocations(options: { databaseUrl: string; cache: A
       return lost(current, error as Error);
     }
     if (client !== current) return;
-    cache.hearing(true);
+    hearing(true);
     pause = retry.first;
     heardOnce();
   }

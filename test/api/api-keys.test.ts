@@ -157,21 +157,36 @@ describe('API keys and scopes', () => {
     const id = /^opk_([A-Za-z0-9]{12})_/.exec(key)![1]!;
     let now = Date.now();
     const cache = new ApiKeyCache({ ttlMs: 5_000, listeningTtlMs: 300_000, now: () => now });
-    const listener = listenForKeyRevocations({ databaseUrl: stack.runtimeDatabaseUrl, cache, logger: createLogger('api', 'silent'), retryMs: { first: 50, max: 200 } });
+    const heard: boolean[] = [];
+    // Its own name: other test files' API processes listen on the same PostgreSQL server.
+    const applicationName = `${REVOCATION_LISTENER_NAME}-${id}`;
+    // It reconnects 5 s after losing its connection: long enough to look at the cache while it cannot hear.
+    const listener = listenForKeyRevocations({
+      databaseUrl: stack.runtimeDatabaseUrl,
+      cache,
+      logger: createLogger('api', 'silent'),
+      applicationName,
+      retryMs: { first: 5_000, max: 5_000 },
+      onHearing: (on) => heard.push(on),
+    });
     try {
       await listener.ready;
       const app = createApp({ db: stack.db, temporal: stack.temporal, config: stack.config, logger: createLogger('api', 'silent'), apiKeys: cache });
       const listRuns = async () => (await request(app).get('/runs').set('Authorization', `Bearer ${key}`)).status;
       expect(await listRuns()).toBe(200);
       // The listening connection is cut (a database restart, a network drop): the short bound applies again.
-      await stack.db.$executeRaw`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ${REVOCATION_LISTENER_NAME}`;
-      await waitUntil(async () => !cache.hearsRevocations, 'the listener to notice its connection is gone');
+      const cut = await stack.db.$queryRaw<Array<{ done: boolean }>>`
+        SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = ${applicationName}`;
+      expect(cut).toEqual([{ done: true }]);
+      await waitUntil(async () => heard.includes(false), 'the listener to notice its connection is gone');
       // Revoked while nobody listened, with no announcement heard: refused once the short bound has passed.
       await stack.db.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
       now += 5_000;
       expect(await listRuns()).toBe(401);
+      // Still not hearing: the refusal came from the short bound, not from a reconnect forgetting everything.
+      expect(cache.hearsRevocations).toBe(false);
       // It listens again: the longer bound is back, for keys read from now on.
-      await waitUntil(async () => cache.hearsRevocations, 'the listener to connect again');
+      await waitUntil(async () => heard.at(-1) === true && heard.length >= 3, 'the listener to connect again');
       const other = await stack.createKey('morgan.lee@example.com', ['runs:read']);
       const listWithOther = async () => (await request(app).get('/runs').set('Authorization', `Bearer ${other}`)).status;
       expect(await listWithOther()).toBe(200);
