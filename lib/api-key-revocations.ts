@@ -67,7 +67,8 @@ export function listenForKeyRevocations(options: {
     } catch (error) {
       return lost(current, error as Error);
     }
-    if (client !== current) return;
+    // Stopped (or lost) while it connected: this connection is nobody's any more.
+    if (client !== current) return void current.end().catch(() => undefined);
     hearing(true);
     pause = retry.first;
     heardOnce();

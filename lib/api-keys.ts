@@ -66,12 +66,6 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 /** How long a verified key is believed without reading its row again (API_KEY_CACHE_MS): the bound on a revocation made elsewhere. */
 export const DEFAULT_API_KEY_CACHE_MS = 5_000;
 
-/**
- * How long it is believed while the process hears revocations (API_KEY_CACHE_LISTENING_MS; lib/api-key-revocations.ts):
- * a revocation then ends it at once, so the bound only covers a notification lost with a connection not yet seen dead.
- */
-export const DEFAULT_API_KEY_CACHE_LISTENING_MS = 300_000;
-
 /** The PostgreSQL channel a revocation is announced on (NOTIFY, with the key's id), committed with the revocation. */
 export const API_KEY_REVOKED_CHANNEL = 'opsflow_api_key_revoked';
 
