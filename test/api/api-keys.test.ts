@@ -3,7 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { listenForKeyRevocations, REVOCATION_LISTENER_NAME } from '../../lib/api-key-revocations.js';
-import { ApiKeyCache, revokeApiKey } from '../../lib/api-keys.js';
+import { ApiKeyCache, apiKeyIdOf, revokeApiKey } from '../../lib/api-keys.js';
 import { createLogger } from '../../lib/logger.js';
 import { capexInput, quickTiming } from '../support/fixtures.js';
 import { getJson, postJson, waitUntil } from '../support/http.js';
@@ -47,7 +47,7 @@ describe('API keys and scopes', () => {
     const cache = new ApiKeyCache({ ttlMs: 5_000, now: () => now });
     const app = createApp({ db: stack.db, temporal: stack.temporal, config: stack.config, logger: createLogger('api', 'silent'), apiKeys: cache });
     const key = await stack.createKey('morgan.lee@example.com', ['runs:read']);
-    const id = /^opk_([A-Za-z0-9]{12})_/.exec(key)![1]!;
+    const id = apiKeyIdOf(key)!;
     await request(app).get('/runs').set('Authorization', `Bearer ${key}`).expect(200);
     // A wrong secret for a cached key id is refused: the cache holds the hash, the secret is checked every time.
     await request(app).get('/runs').set('Authorization', `Bearer opk_${id}_${'A'.repeat(43)}`).expect(401);
@@ -65,7 +65,7 @@ describe('API keys and scopes', () => {
     const uncached = createApp({ db: stack.db, temporal: stack.temporal, config: { ...stack.config, API_KEY_CACHE_MS: 0 }, logger: createLogger('api', 'silent') });
     const other = await stack.createKey('morgan.lee@example.com', ['runs:read']);
     await request(uncached).get('/runs').set('Authorization', `Bearer ${other}`).expect(200);
-    await stack.db.apiKey.update({ where: { id: /^opk_([A-Za-z0-9]{12})_/.exec(other)![1]! }, data: { revokedAt: new Date() } });
+    await stack.db.apiKey.update({ where: { id: apiKeyIdOf(other)! }, data: { revokedAt: new Date() } });
     await request(uncached).get('/runs').set('Authorization', `Bearer ${other}`).expect(401);
   });
 
@@ -141,7 +141,7 @@ describe('API keys and scopes', () => {
       // Keys it cached before it listened are forgotten when it starts to: the key must be cached after that.
       await waitUntil(async () => output.includes('hearing API key revocations'), 'the API process to listen for revocations');
       const key = await stack.createKey('morgan.lee@example.com', ['runs:read']);
-      const id = /^opk_([A-Za-z0-9]{12})_/.exec(key)![1]!;
+      const id = apiKeyIdOf(key)!;
       const listRuns = () => fetch(`${api.url}/runs`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.status);
       expect(await listRuns()).toBe(200);
       // Revoked as `npm run apikey revoke` (or another API process) does: nothing tells this process directly.
@@ -154,7 +154,7 @@ describe('API keys and scopes', () => {
 
   it('while it cannot hear revocations a process reads keys every API_KEY_CACHE_MS, and believes them longer once it hears again', async () => {
     const key = await stack.createKey('morgan.lee@example.com', ['runs:read']);
-    const id = /^opk_([A-Za-z0-9]{12})_/.exec(key)![1]!;
+    const id = apiKeyIdOf(key)!;
     let now = Date.now();
     const cache = new ApiKeyCache({ ttlMs: 5_000, listeningTtlMs: 300_000, now: () => now });
     const heard: boolean[] = [];
@@ -191,7 +191,7 @@ describe('API keys and scopes', () => {
       const listWithOther = async () => (await request(app).get('/runs').set('Authorization', `Bearer ${other}`)).status;
       expect(await listWithOther()).toBe(200);
       // A revocation whose announcement is lost (not made through revokeApiKey here) is the case the longer bound is for.
-      await stack.db.apiKey.update({ where: { id: /^opk_([A-Za-z0-9]{12})_/.exec(other)![1]! }, data: { revokedAt: new Date() } });
+      await stack.db.apiKey.update({ where: { id: apiKeyIdOf(other)! }, data: { revokedAt: new Date() } });
       now += 60_000;
       expect(await listWithOther()).toBe(200);
       now += 240_000;
