@@ -227,6 +227,12 @@ export interface SeatCandidates {
  * Up the manager chain from `person` (their manager first), stopping at the top, at a loop in the data or after 20
  * managers: one recursive query instead of a read per manager.
  */
+/**
+ * Person's columns by name, not `p.*`: a prepared statement (lib/db.ts) whose `*` would stand for other columns after
+ * a migration fails with "cached plan must not change result type" on every connection that prepared it.
+ */
+const personColumns = Prisma.raw(Object.values(Prisma.PersonScalarFieldEnum).map((column) => `p."${column}"`).join(', '));
+
 async function managersAbove(db: Directory, person: Person): Promise<Person[]> {
   if (!person.managerEmail) return [];
   return db.$queryRaw<Person[]>`
@@ -237,7 +243,7 @@ async function managersAbove(db: Directory, person: Person): Promise<Person[]> {
       FROM up JOIN "Person" m ON m.email = lower(up."managerEmail")
       WHERE up.depth < 20 AND m.email <> ALL(up.seen)
     )
-    SELECT p.* FROM up JOIN "Person" p ON p.email = up.email WHERE up.depth > 0 ORDER BY up.depth`;
+    SELECT ${personColumns} FROM up JOIN "Person" p ON p.email = up.email WHERE up.depth > 0 ORDER BY up.depth`;
 }
 
 /** The people a role reference names right now: the role's holders, the person, or the subject's manager. */

@@ -10,6 +10,13 @@ import { productionSecretProblem } from './published-secrets.js';
  */
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** A yes/no setting: true or 1, false or 0; unset or empty is the default. */
+const envFlag = (byDefault: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', ''])
+    .default(byDefault ? 'true' : 'false')
+    .transform((value) => (value === '' ? byDefault : value === 'true' || value === '1'));
+
 /** EVENT_HOLD_WINDOW when unset: a week covers an invoice that arrives days after its goods. */
 export const DEFAULT_EVENT_HOLD_WINDOW = '7d';
 
@@ -28,6 +35,12 @@ export const configSchema = z.object({
   DATABASE_TX_MAX_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   /** How long an interactive transaction may take before it is rolled back (Prisma timeout). */
   DATABASE_TX_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
+  /**
+   * Statements prepared once per connection and executed by name after that (PostgreSQL parses and plans each text
+   * once per connection, not on every execution). Off behind a pooler in transaction mode that does not track
+   * prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+   */
+  DATABASE_PREPARED_STATEMENTS: envFlag(true),
   /** Run starts (POST /runs) one API process works on at once; more wait in a queue. */
   RUN_START_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
   /** Run starts that may wait for a slot; beyond that the API answers 503 with Retry-After at once. */
@@ -202,10 +215,7 @@ export const configSchema = z.object({
    * Lets policies and per-run settings use reminders and SLAs of seconds (tests, demos). Production refuses it:
    * there, reminders and SLAs are at least an hour, so nobody can flood an approver or race a deadline.
    */
-  OPSFLOW_ALLOW_SHORT_DURATIONS: z
-    .enum(['true', 'false', '1', '0', ''])
-    .default('false')
-    .transform((value) => value === 'true' || value === '1'),
+  OPSFLOW_ALLOW_SHORT_DURATIONS: envFlag(false),
 
   // Slack (README, Approvals: Slack): on when the bot token and the signing secret are both set.
   /** The bot's token (xoxb-…): posts and updates approval messages, opens the reason modal, looks people up by e-mail. */
@@ -216,10 +226,7 @@ export const configSchema = z.object({
   SLACK_API_URL: z.url().default('https://slack.com/api/'),
 
   /** Whether the worker makes sure the hourly Schedule of the approvers' daily digest exists (lib/digest-schedule.ts). */
-  APPROVER_DIGEST_SCHEDULE: z
-    .enum(['true', 'false', '1', '0', ''])
-    .default('true')
-    .transform((value) => value === 'true' || value === '1' || value === ''),
+  APPROVER_DIGEST_SCHEDULE: envFlag(true),
 }).superRefine((config, ctx) => {
   if (config.DATABASE_POOL_MAX < config.RUN_START_CONCURRENCY) {
     ctx.addIssue({ code: 'custom', path: ['DATABASE_POOL_MAX'], message: `must be at least RUN_START_CONCURRENCY (${config.RUN_START_CONCURRENCY}): each run start holds a connection in its transaction` });

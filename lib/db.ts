@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Prisma, PrismaClient } from './generated/prisma/client.js';
 import type { Config } from './config.js';
@@ -14,26 +15,61 @@ export interface DbPoolSettings {
   txMaxWaitMs: number;
   /** How long an interactive transaction may run before it is rolled back (Prisma's timeout). */
   txTimeoutMs: number;
+  /** Whether statements are prepared once per connection and then executed by name (DATABASE_PREPARED_STATEMENTS). */
+  preparedStatements: boolean;
 }
 
-export const defaultDbPoolSettings: DbPoolSettings = { poolMax: 20, poolWaitMs: 5_000, txMaxWaitMs: 5_000, txTimeoutMs: 10_000 };
+export const defaultDbPoolSettings: DbPoolSettings = { poolMax: 20, poolWaitMs: 5_000, txMaxWaitMs: 5_000, txTimeoutMs: 10_000, preparedStatements: true };
 
-export function dbPoolSettingsOf(config: Pick<Config, 'DATABASE_POOL_MAX' | 'DATABASE_POOL_WAIT_MS' | 'DATABASE_TX_MAX_WAIT_MS' | 'DATABASE_TX_TIMEOUT_MS'>): DbPoolSettings {
+export function dbPoolSettingsOf(
+  config: Pick<Config, 'DATABASE_POOL_MAX' | 'DATABASE_POOL_WAIT_MS' | 'DATABASE_TX_MAX_WAIT_MS' | 'DATABASE_TX_TIMEOUT_MS' | 'DATABASE_PREPARED_STATEMENTS'>,
+): DbPoolSettings {
   return {
     poolMax: config.DATABASE_POOL_MAX,
     poolWaitMs: config.DATABASE_POOL_WAIT_MS,
     txMaxWaitMs: config.DATABASE_TX_MAX_WAIT_MS,
     txTimeoutMs: config.DATABASE_TX_TIMEOUT_MS,
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
   };
 }
 
 /**
+ * A statement with more parameters than this stays unnamed (parsed on every execution): lists of values give one text
+ * per length, and PostgreSQL keeps every statement a connection prepared until it closes.
+ */
+const MAX_PREPARED_PARAMETERS = 32;
+
+/** Names already given, by statement text: hashing the same few hundred texts again on every query is wasted CPU. */
+const statementNames = new Map<string, string>();
+const MAX_REMEMBERED_NAMES = 5_000;
+
+/**
+ * A statement's name for PostgreSQL's prepared statements: the same text always gets the same name, so each
+ * connection parses and plans it once (pg keeps, per connection, which names it has prepared) and executes it by
+ * name after that. Without a name every statement is parsed and planned again on every execution.
+ */
+export function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `opsflow_${createHash('sha256').update(sql).digest('base64url').slice(0, 32)}`;
+    if (statementNames.size >= MAX_REMEMBERED_NAMES) statementNames.clear();
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
+/**
  * A Prisma client on a bounded pg pool: a query waits at most `poolWaitMs` for a connection and every interactive
- * transaction gets the configured maxWait/timeout (Prisma's defaults, 2 s and 5 s, made bursts fail with P2028).
+ * transaction gets the configured maxWait/timeout (Prisma's defaults, 2 s and 5 s, made bursts fail with P2028);
+ * statements are prepared once per connection unless `preparedStatements` is off.
  */
 export function createDb(databaseUrl: string, settings: DbPoolSettings = defaultDbPoolSettings): Db {
   return new PrismaClient({
-    adapter: new PrismaPg({ connectionString: databaseUrl, max: settings.poolMax, connectionTimeoutMillis: settings.poolWaitMs }),
+    adapter: new PrismaPg(
+      { connectionString: databaseUrl, max: settings.poolMax, connectionTimeoutMillis: settings.poolWaitMs },
+      // An unnamed statement is the adapter's default; the generator's type says string, an empty name is unnamed to pg.
+      settings.preparedStatements ? { statementNameGenerator: (query) => (query.args.length <= MAX_PREPARED_PARAMETERS ? statementName(query.sql) : '') } : {},
+    ),
     transactionOptions: { maxWait: settings.txMaxWaitMs, timeout: settings.txTimeoutMs },
   });
 }

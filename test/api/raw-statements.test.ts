@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findApprovalWithRun } from '../../api/approval-service.js';
+import { createDb, defaultDbPoolSettings, Prisma } from '../../lib/db.js';
 import { resolveRunPolicy } from '../../lib/policy-store.js';
 import { insertRunRow, recordFactsVersion, runRow } from '../../lib/run-record.js';
 import { factsOf, findProcess } from '../../processes/index.js';
@@ -52,6 +53,30 @@ describe('raw statements on hot paths do what Prisma would', () => {
     }
     // A lookup the single statement does not cover still answers, through Prisma.
     expect((await findApprovalWithRun(db, { runId: 'lookup-full', decision: { not: null } }))?.id).toBe('lookup-a2');
+  });
+
+  it('prepares each statement once per connection and runs it by name after that, unless prepared statements are off', async () => {
+    const preparedOn = async (preparedStatements: boolean) => {
+      // One connection, so the statements it prepared are those pg_prepared_statements shows.
+      const db = createDb(stack.runtimeDatabaseUrl, { ...defaultDbPoolSettings, poolMax: 1, preparedStatements });
+      try {
+        for (const email of ['morgan.lee@example.com', 'priya.shah@example.com', 'sam.okafor@example.com']) {
+          await db.person.findUnique({ where: { email } });
+          await db.$queryRaw`SELECT email FROM "Person" WHERE email = ${email}`;
+        }
+        // A list longer than a prepared statement takes stays unnamed: each length would be a statement of its own.
+        await db.$queryRaw`SELECT email FROM "Person" WHERE email IN (${Prisma.join(Array.from({ length: 40 }, (_, i) => `p${i}@example.com`))})`;
+        return await db.$queryRaw<Array<{ statement: string }>>`SELECT statement FROM pg_prepared_statements ORDER BY prepare_time`;
+      } finally {
+        await db.$disconnect();
+      }
+    };
+    const prepared = await preparedOn(true);
+    // The model query and the raw one, each prepared once for its three executions (and the query that lists them).
+    expect(prepared.filter((p) => /FROM "public"."Person"/.test(p.statement))).toHaveLength(1);
+    expect(prepared.filter((p) => p.statement === 'SELECT email FROM "Person" WHERE email = $1')).toHaveLength(1);
+    expect(prepared.some((p) => / IN \(/.test(p.statement))).toBe(false);
+    expect(await preparedOn(false)).toEqual([]);
   });
 
   it('a start writes the run row and its facts version as tx.run.create and createMany would', async () => {
