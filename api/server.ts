@@ -6,7 +6,7 @@ import { lazyClient, whenReachable } from '../lib/temporal.js';
 import { startTracing } from '../lib/tracing.js';
 import { createMailer } from '../activities/email.js';
 import { listenForKeyRevocations } from '../lib/api-key-revocations.js';
-import { ApiKeyCache } from '../lib/api-keys.js';
+import { ApiKeyCache, writeUsesEveryMinute } from '../lib/api-keys.js';
 import { createApp } from './app.js';
 import type { InboundEmail } from './inbound-email.js';
 import { startInboundSmtp, type InboundSmtp } from './inbound-smtp.js';
@@ -30,7 +30,9 @@ async function main(): Promise<void> {
   const inboundEmail: InboundEmail | undefined = config.INBOUND_EMAIL_DOMAIN
     ? { domain: config.INBOUND_EMAIL_DOMAIN, mail: { db, mailer: createMailer(config.SMTP_URL), logger, settings: { mailFrom: config.MAIL_FROM } }, webhookSecret: config.INBOUND_EMAIL_WEBHOOK_SECRET }
     : undefined;
-  const apiKeys = new ApiKeyCache({ ttlMs: config.API_KEY_CACHE_MS, listeningTtlMs: config.API_KEY_CACHE_LISTENING_MS });
+  const apiKeys = new ApiKeyCache({ ttlMs: config.API_KEY_CACHE_MS, listeningTtlMs: config.API_KEY_CACHE_LISTENING_MS, deferLastUsed: true });
+  // Every key's lastUsedAt in one statement a minute (the resolution it keeps), not one write per key in a request.
+  const keyUses = writeUsesEveryMinute(db, apiKeys);
   // A revocation made anywhere ends a key here at once while this connection listens (API_KEY_CACHE_LISTENING_MS).
   const revocations =
     config.API_KEY_CACHE_MS > 0 && config.API_KEY_CACHE_LISTENING_MS > 0
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
     server.close(async () => {
       await inboundSmtp?.close();
       await revocations?.stop();
+      await keyUses.stop();
       await temporal.connection.close();
       await db.$disconnect();
       await tracing?.shutdown();

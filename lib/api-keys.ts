@@ -105,11 +105,19 @@ export class ApiKeyCache {
   readonly now: () => number;
   private readonly maxEntries: number;
   private heard = false;
+  /**
+   * Whether this process writes lastUsedAt for all its keys together (`writeUsesTogether`, every minute) instead of
+   * in each request that is due one: one commit a minute instead of one per key a minute, and no request waits on it.
+   */
+  readonly defersLastUsed: boolean;
+  /** Uses not written yet, by key id: the first use of each (the minute it falls in is what lastUsedAt says). */
+  private readonly unwrittenUses = new Map<string, Date>();
   /** Moves on at every `forget`: a row read before a revocation here must not be cached after it. */
   generation = 0;
 
-  constructor(options: { ttlMs?: number; listeningTtlMs?: number; now?: () => number; maxEntries?: number } = {}) {
+  constructor(options: { ttlMs?: number; listeningTtlMs?: number; now?: () => number; maxEntries?: number; deferLastUsed?: boolean } = {}) {
     this.ttlMs = options.ttlMs ?? DEFAULT_API_KEY_CACHE_MS;
+    this.defersLastUsed = options.deferLastUsed ?? false;
     this.listeningTtlMs = Math.max(this.ttlMs, options.listeningTtlMs ?? this.ttlMs);
     this.now = options.now ?? Date.now;
     this.maxEntries = options.maxEntries ?? 10_000;
@@ -161,6 +169,18 @@ export class ApiKeyCache {
     this.entries.clear();
   }
 
+  /** A use to write with the next `writeUsesTogether` (a key's earlier unwritten use is kept). */
+  noteUse(id: string, at: Date): void {
+    if (!this.unwrittenUses.has(id)) this.unwrittenUses.set(id, at);
+  }
+
+  /** The uses noted since the last call, now taken out to be written. */
+  takeUses(): Array<[string, Date]> {
+    const uses = [...this.unwrittenUses];
+    this.unwrittenUses.clear();
+    return uses;
+  }
+
   /** Reads of a key's row under way, by key id and generation. */
   private readonly reading = new Map<string, Promise<unknown>>();
 
@@ -189,7 +209,7 @@ export async function verifyApiKey(db: Db, presented: string, cache?: ApiKeyCach
   // A cached key: the secret is still checked against its hash, and its use recorded (at most once a minute).
   const fromCache = async (entry: CachedKey) => {
     if (!safeEqual(entry.secretHash, presentedHash)) return undefined;
-    await markUsed(db, id, entry, cache!.now());
+    await markUsed(db, id, entry, cache!.now(), cache);
     return entry.identity;
   };
   const cached = cache?.get(id);
@@ -204,7 +224,7 @@ export async function verifyApiKey(db: Db, presented: string, cache?: ApiKeyCach
   // Frozen: one cached identity serves many requests.
   const identity: Identity = Object.freeze({ keyId: key.id, email: key.personEmail, scopes: Object.freeze([...key.scopes]) as string[] });
   const entry = cache?.put(id, { secretHash: key.secretHash, identity, lastUsedAt: key.lastUsedAt }, generation) ?? { lastUsedAt: key.lastUsedAt };
-  await markUsed(db, key.id, entry, cache?.now() ?? Date.now());
+  await markUsed(db, key.id, entry, cache?.now() ?? Date.now(), cache);
   return identity;
 }
 
@@ -212,16 +232,49 @@ export async function verifyApiKey(db: Db, presented: string, cache?: ApiKeyCach
  * Records when a key was last used, at most once a minute: the condition is in the UPDATE, so several API
  * processes racing on one key still write once. Best effort: a failed write must not fail the request it rides on.
  * `seen.lastUsedAt` is what this process last read or wrote; it is moved on before the write so that concurrent
- * requests on one key do not all write.
+ * requests on one key do not all write. A cache that defers the write notes the use for `writeUsesTogether`.
  */
-async function markUsed(db: Db, id: string, seen: { lastUsedAt: Date | null }, nowMs = Date.now()): Promise<void> {
+async function markUsed(db: Db, id: string, seen: { lastUsedAt: Date | null }, nowMs = Date.now(), cache?: ApiKeyCache): Promise<void> {
   const now = new Date(nowMs);
   const stale = new Date(nowMs - LAST_USED_RESOLUTION_MS);
   if (seen.lastUsedAt && seen.lastUsedAt > stale) return;
   seen.lastUsedAt = now;
+  if (cache?.defersLastUsed) return cache.noteUse(id, now);
   await db.apiKey
     .updateMany({ where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lte: stale } }] }, data: { lastUsedAt: now } })
     .catch(() => undefined);
+}
+
+/**
+ * Writes the uses a deferring cache noted, every key in one statement, each under the same once-a-minute condition
+ * as a single write (another process may have written a later use meanwhile). Returns how many keys it wrote. Uses
+ * that fail to be written are noted again for the next call (best effort: a key's lastUsedAt is a hint, not a record).
+ */
+export async function writeUsesTogether(db: Db, cache: ApiKeyCache): Promise<number> {
+  const uses = cache.takeUses();
+  if (uses.length === 0) return 0;
+  const ids = uses.map(([id]) => id);
+  const times = uses.map(([, at]) => at.toISOString());
+  try {
+    return await db.$executeRaw`
+      UPDATE "ApiKey" k SET "lastUsedAt" = u.at
+      FROM (SELECT unnest(${ids}::text[]) AS id, unnest(${times}::timestamptz[]) AT TIME ZONE 'UTC' AS at) u
+      WHERE k.id = u.id AND (k."lastUsedAt" IS NULL OR k."lastUsedAt" <= u.at - ${`${LAST_USED_RESOLUTION_MS} milliseconds`}::interval)`;
+  } catch {
+    for (const [id, at] of uses) cache.noteUse(id, at);
+    return 0;
+  }
+}
+
+/** Writes a deferring cache's uses every minute (the resolution lastUsedAt keeps); `stop` writes what is left. */
+export function writeUsesEveryMinute(db: Db, cache: ApiKeyCache): { stop(): Promise<void> } {
+  const timer = setInterval(() => void writeUsesTogether(db, cache), LAST_USED_RESOLUTION_MS).unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await writeUsesTogether(db, cache);
+    },
+  };
 }
 
 /** The identity of a key by id (a console session holds the id, never the key); undefined once revoked. */

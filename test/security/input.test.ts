@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
-import { ApiKeyCache } from '../../lib/api-keys.js';
+import { ApiKeyCache, apiKeyIdOf, writeUsesTogether } from '../../lib/api-keys.js';
 import { createLogger } from '../../lib/logger.js';
 import { signWebhook } from '../../lib/webhook-signature.js';
 import { ConsoleClient } from '../support/console-client.js';
@@ -141,6 +141,38 @@ describe('authorization and input', () => {
     now += 6_000;
     await use();
     expect((await lastUsedAt())!.getTime()).toBe(now);
+  });
+
+  it('as the API runs it, writes the lastUsedAt of every key together, once a minute, and never moves one back', async () => {
+    let now = Date.now();
+    const apiKeys = new ApiKeyCache({ ttlMs: 5_000, now: () => now, deferLastUsed: true });
+    const app = createApp({ db: stack.db, temporal: stack.temporal, config: stack.config, logger: createLogger('api', 'silent'), apiKeys });
+    const keys = [await stack.createKey('alex.rivera@example.com', ['runs:read']), await stack.createKey('morgan.lee@example.com', ['runs:read'])];
+    const ids = keys.map((key) => apiKeyIdOf(key)!);
+    const lastUsed = async () => (await stack.db.apiKey.findMany({ where: { id: { in: ids } }, orderBy: { id: 'asc' } })).map((k) => ({ id: k.id, at: k.lastUsedAt?.getTime() ?? null }));
+    const expected = (at: Array<number | null>) => ids.map((id, i) => ({ id, at: at[i] })).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const use = (key: string) => request(app).get('/runs').set('Authorization', `Bearer ${key}`).expect(200);
+
+    // The requests write nothing; the minute's write records both keys' first use, in one statement.
+    const firstUse = now;
+    await use(keys[0]!);
+    now += 1_000;
+    await use(keys[1]!);
+    await use(keys[0]!);
+    expect(await lastUsed()).toEqual(expected([null, null]));
+    expect(await writeUsesTogether(stack.db, apiKeys)).toBe(2);
+    expect(await lastUsed()).toEqual(expected([firstUse, firstUse + 1_000]));
+    // Within the minute nothing more is noted; past it, the next use is.
+    now += 30_000;
+    await use(keys[0]!);
+    expect(await writeUsesTogether(stack.db, apiKeys)).toBe(0);
+    now += 31_000;
+    await use(keys[0]!);
+    await use(keys[1]!);
+    // Another process recorded a later use of the second key meanwhile: that one stays.
+    await stack.db.apiKey.update({ where: { id: ids[1]! }, data: { lastUsedAt: new Date(now + 10_000) } });
+    expect(await writeUsesTogether(stack.db, apiKeys)).toBe(1);
+    expect(await lastUsed()).toEqual(expected([now, now + 10_000]));
   });
 
   it('npm run apikey refuses unknown scopes, naming them', async () => {
