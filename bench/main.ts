@@ -36,7 +36,7 @@ const wanted = (measure: string) => !only || only.includes(measure);
 /** How much each measure does per repetition; --quick is a short pass over the same measures. */
 const plan = quick
   ? { decisionSamples: 3, throughput: [{ inFlight: 16, total: 16 }, { inFlight: 64, total: 64 }], commitRuns: 2, rssRuns: 80, starts: [{ inFlight: 1, total: 10 }, { inFlight: 8, total: 40 }, { inFlight: 64, total: 128 }] }
-  : { decisionSamples: 5, throughput: [{ inFlight: 16, total: 24 }, { inFlight: 64, total: 64 }], commitRuns: 3, rssRuns: 150, starts: [{ inFlight: 1, total: 20 }, { inFlight: 8, total: 64 }, { inFlight: 64, total: 192 }] };
+  : { decisionSamples: 5, throughput: [{ inFlight: 16, total: 24 }, { inFlight: 64, total: 64 }], commitRuns: 6, rssRuns: 150, starts: [{ inFlight: 1, total: 20 }, { inFlight: 8, total: 64 }, { inFlight: 64, total: 192 }] };
 
 const say = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 const perSide = (): Record<SideName, number[]> => ({ opsflow: [], bare: [] });

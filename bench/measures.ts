@@ -137,7 +137,9 @@ export function commitsPerRun(stack: BenchStack, runs: number, repetitions: numb
 async function countCommitsPerRun(stack: BenchStack, runs: number, repetitions: number): Promise<{ perRun: number[]; idlePerSecond: number }> {
   await new Promise((resolve) => setTimeout(resolve, STATS_FLUSH_MS));
   const idleFrom = await committed(stack);
-  const idleWindowMs = 8_000;
+  // The idle rate is what the repetitions' counts are corrected by, so it must see every periodic sweep at its rate:
+  // the run health sweep comes every 30 s (RUN_HEALTH_SWEEP_MS), which a shorter window catches 0 or 1 times.
+  const idleWindowMs = 60_000;
   await new Promise((resolve) => setTimeout(resolve, idleWindowMs + STATS_FLUSH_MS));
   let before = await committed(stack);
   const idlePerSecond = (before - idleFrom) / ((idleWindowMs + STATS_FLUSH_MS) / 1000);
