@@ -60,6 +60,15 @@ export function apiKeyIdOf(presented: string): string | undefined {
   return /^opk_([A-Za-z0-9]{12})_/.exec(presented)?.[1];
 }
 
+/**
+ * A key's id and secret, or undefined when it is not shaped like a key. The secret is base64url, so it may hold `_`
+ * itself: it is all 43 characters after the 12-character id, not what follows the last `_`.
+ */
+export function apiKeyParts(presented: string): { id: string; secret: string } | undefined {
+  const match = /^opk_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/.exec(presented);
+  return match ? { id: match[1]!, secret: match[2]! } : undefined;
+}
+
 /** lastUsedAt is written at most this often per key: a busy integration must not turn every request into a write. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -202,9 +211,9 @@ export class ApiKeyCache {
 }
 
 export async function verifyApiKey(db: Db, presented: string, cache?: ApiKeyCache): Promise<Identity | undefined> {
-  const match = /^opk_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/.exec(presented);
-  if (!match) return undefined;
-  const [, id, secret] = match as unknown as [string, string, string];
+  const parts = apiKeyParts(presented);
+  if (!parts) return undefined;
+  const { id, secret } = parts;
   const presentedHash = hashSecret(secret);
   // A cached key: the secret is still checked against its hash, and its use recorded (at most once a minute).
   const fromCache = async (entry: CachedKey) => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiKeyParts } from '../../lib/api-keys.js';
 import { capexInput, quickTiming } from '../support/fixtures.js';
 import { ConsoleClient, startExtraApi } from '../support/console-client.js';
 import { postJson, waitForRunStatus } from '../support/http.js';
@@ -19,7 +20,7 @@ describe('ops console sessions and CSRF', () => {
     await stack?.stop();
   });
 
-  const keySecret = (key: string) => key.split('_').at(-1)!;
+  const keySecret = (key: string) => apiKeyParts(key)!.secret;
   const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
   async function startRun(title: string): Promise<string> {

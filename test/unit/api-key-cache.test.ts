@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiKeyCache, createApiKey, verifyApiKey } from '../../lib/api-keys.js';
+import { ApiKeyCache, apiKeyParts, createApiKey, verifyApiKey } from '../../lib/api-keys.js';
 import type { Db } from '../../lib/db.js';
 
 type KeyRow = { id: string; name: string; secretHash: string; personEmail: string; scopes: string[]; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null };
@@ -45,6 +45,16 @@ async function oneKey() {
     },
   };
 }
+
+describe('the shape of a key', () => {
+  it('takes the secret as all 43 characters after the id, underscores in it included', () => {
+    const secret = `${'A'.repeat(20)}_${'b'.repeat(10)}_-${'c'.repeat(10)}`;
+    expect(secret).toHaveLength(43);
+    expect(apiKeyParts(`opk_${'x'.repeat(12)}_${secret}`)).toEqual({ id: 'x'.repeat(12), secret });
+    expect(apiKeyParts(`opk_${'x'.repeat(12)}_${secret}x`)).toBeUndefined();
+    expect(apiKeyParts(`opk_${'x'.repeat(11)}_${secret}`)).toBeUndefined();
+  });
+});
 
 describe('the API key cache', () => {
   it('requests that miss together on one key read its row once, and record its use once', async () => {
