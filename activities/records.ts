@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { Prisma } from '../lib/db.js';
+import { columnsOf, Prisma } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
 import { insertAuditEntry, type DeliveryRef } from '../lib/outbound-webhooks.js';
 import { resolveRunPolicy, type RunPolicy } from '../lib/policy-store.js';
@@ -223,16 +223,13 @@ export interface SeatCandidates {
   missing?: string;
 }
 
+/** Person's columns by name (lib/db.ts columnsOf: never `*` in a prepared statement). */
+const personColumns = columnsOf('p', Prisma.PersonScalarFieldEnum);
+
 /**
  * Up the manager chain from `person` (their manager first), stopping at the top, at a loop in the data or after 20
  * managers: one recursive query instead of a read per manager.
  */
-/**
- * Person's columns by name, not `p.*`: a prepared statement (lib/db.ts) whose `*` would stand for other columns after
- * a migration fails with "cached plan must not change result type" on every connection that prepared it.
- */
-const personColumns = Prisma.raw(Object.values(Prisma.PersonScalarFieldEnum).map((column) => `p."${column}"`).join(', '));
-
 async function managersAbove(db: Directory, person: Person): Promise<Person[]> {
   if (!person.managerEmail) return [];
   return db.$queryRaw<Person[]>`

@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { Prisma } from '../lib/db.js';
+import { columnsOf, Prisma } from '../lib/db.js';
 import type { ApprovalRequest, Run } from '../lib/generated/prisma/client.js';
 import { addLogFields, type LogContext } from '../lib/log-context.js';
 import { hashToken, looksLikeToken } from '../lib/tokens.js';
@@ -35,12 +35,7 @@ export function runLogFields(run: Pick<Run, 'id' | 'process'>, approval: Pick<Ap
 }
 
 /** The approval request's columns and its run's, each under a prefix of its own, for one joined statement. */
-const joinedColumns = Prisma.raw(
-  [
-    ...Object.values(Prisma.ApprovalRequestScalarFieldEnum).map((c) => `a."${c}" AS "a.${c}"`),
-    ...Object.values(Prisma.RunScalarFieldEnum).map((c) => `r."${c}" AS "r.${c}"`),
-  ].join(', '),
-);
+const joinedColumns = Prisma.join([columnsOf('a', Prisma.ApprovalRequestScalarFieldEnum, true), columnsOf('r', Prisma.RunScalarFieldEnum, true)]);
 
 /** `where` as SQL when it only names ApprovalRequest columns by equality (or IS NULL); undefined otherwise. */
 function simpleCondition(where: Prisma.ApprovalRequestWhereInput): Prisma.Sql | undefined {

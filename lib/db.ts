@@ -77,6 +77,15 @@ export function createDb(databaseUrl: string, settings: DbPoolSettings = default
 export { Prisma };
 
 /**
+ * A model's columns for a raw statement, by name under the table's alias (`p."email"`), or each also named
+ * `"<alias>.<column>"` when `prefixed` (to tell two joined tables' columns apart). Raw statements name their columns,
+ * never `*`: a prepared `*` fails with "cached plan must not change result type" once a migration adds a column.
+ */
+export function columnsOf(alias: string, fields: Record<string, string>, prefixed = false): Prisma.Sql {
+  return Prisma.raw(Object.values(fields).map((column) => (prefixed ? `${alias}."${column}" AS "${alias}.${column}"` : `${alias}."${column}"`)).join(', '));
+}
+
+/**
  * A date as a raw statement's value for a `DateTime` column (timestamp without time zone): the UTC wall-clock time
  * Prisma itself writes, whatever the session's time zone.
  */

@@ -28,7 +28,7 @@ describe('API keys and scopes', () => {
     expect(none.headers.get('www-authenticate')).toContain('Bearer');
     expect(((await none.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
 
-    const [, id] = /^opk_([A-Za-z0-9]{12})_/.exec(stack.adminKey)!;
+    const id = apiKeyIdOf(stack.adminKey)!;
     const wrongSecret = `opk_${id}_${'A'.repeat(43)}`;
     for (const key of [wrongSecret, 'opk_nonsense', 'Basic abc']) {
       expect((await getJson(runs(), bearer(key))).status).toBe(401);
@@ -36,7 +36,7 @@ describe('API keys and scopes', () => {
     // Revoked through this API: refused on its very next request, although the API had just verified (and cached) it.
     const revoked = await stack.createKey('morgan.lee@example.com', ['runs:read']);
     expect((await getJson(runs(), bearer(revoked))).status).toBe(200);
-    const revokedId = /^opk_([A-Za-z0-9]{12})_/.exec(revoked)![1]!;
+    const revokedId = apiKeyIdOf(revoked)!;
     const revocation = await fetch(`${stack.apiUrl}/keys/${revokedId}`, { method: 'DELETE', headers: bearer(stack.adminKey) });
     expect(revocation.status).toBe(200);
     expect((await getJson(runs(), bearer(revoked))).status).toBe(401);

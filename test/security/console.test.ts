@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiKeyParts } from '../../lib/api-keys.js';
+import { apiKeyIdOf, apiKeyParts } from '../../lib/api-keys.js';
 import { capexInput, quickTiming } from '../support/fixtures.js';
 import { ConsoleClient, startExtraApi } from '../support/console-client.js';
 import { postJson, waitForRunStatus } from '../support/http.js';
@@ -41,7 +41,7 @@ describe('ops console sessions and CSRF', () => {
     const cookieValue = browser.cookies.get('opsflow_session')!;
     const rows = await stack.db.consoleSession.findMany();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ idHash: sha256(cookieValue), apiKeyId: /^opk_([A-Za-z0-9]{12})_/.exec(stack.adminKey)![1], revokedAt: null });
+    expect(rows[0]).toMatchObject({ idHash: sha256(cookieValue), apiKeyId: apiKeyIdOf(stack.adminKey), revokedAt: null });
     expect(JSON.stringify(rows)).not.toContain(cookieValue);
     expect(JSON.stringify(rows)).not.toContain(keySecret(stack.adminKey));
     expect((await browser.get('/ops')).status).toBe(200);

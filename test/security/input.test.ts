@@ -119,7 +119,7 @@ describe('authorization and input', () => {
     // Its own app, with a clock the test moves: the key cache (API_KEY_CACHE_MS) and the minute are both on it.
     const app = createApp({ db: stack.db, temporal: stack.temporal, config: stack.config, logger: createLogger('api', 'silent'), apiKeys: new ApiKeyCache({ ttlMs: 5_000, now: () => now }) });
     const key = await stack.createKey('alex.rivera@example.com', ['runs:read']);
-    const id = /^opk_([A-Za-z0-9]{12})_/.exec(key)![1]!;
+    const id = apiKeyIdOf(key)!;
     const lastUsedAt = async () => (await stack.db.apiKey.findUniqueOrThrow({ where: { id } })).lastUsedAt;
     const use = () => request(app).get('/runs').set('Authorization', `Bearer ${key}`).expect(200);
     expect(await lastUsedAt()).toBeNull();
