@@ -11,6 +11,8 @@ export interface DbPoolSettings {
   poolMax: number;
   /** How long a query waits for a free connection before failing (then the API answers 503, not 500). */
   poolWaitMs: number;
+  /** How long a connection may stay idle in the pool before it is closed (pg's default, 10 s, churned them). */
+  poolIdleMs: number;
   /** How long an interactive transaction waits to start (Prisma's maxWait). */
   txMaxWaitMs: number;
   /** How long an interactive transaction may run before it is rolled back (Prisma's timeout). */
@@ -19,14 +21,15 @@ export interface DbPoolSettings {
   preparedStatements: boolean;
 }
 
-export const defaultDbPoolSettings: DbPoolSettings = { poolMax: 20, poolWaitMs: 5_000, txMaxWaitMs: 5_000, txTimeoutMs: 10_000, preparedStatements: true };
+export const defaultDbPoolSettings: DbPoolSettings = { poolMax: 20, poolWaitMs: 5_000, poolIdleMs: 300_000, txMaxWaitMs: 5_000, txTimeoutMs: 10_000, preparedStatements: true };
 
 export function dbPoolSettingsOf(
-  config: Pick<Config, 'DATABASE_POOL_MAX' | 'DATABASE_POOL_WAIT_MS' | 'DATABASE_TX_MAX_WAIT_MS' | 'DATABASE_TX_TIMEOUT_MS' | 'DATABASE_PREPARED_STATEMENTS'>,
+  config: Pick<Config, 'DATABASE_POOL_MAX' | 'DATABASE_POOL_WAIT_MS' | 'DATABASE_POOL_IDLE_MS' | 'DATABASE_TX_MAX_WAIT_MS' | 'DATABASE_TX_TIMEOUT_MS' | 'DATABASE_PREPARED_STATEMENTS'>,
 ): DbPoolSettings {
   return {
     poolMax: config.DATABASE_POOL_MAX,
     poolWaitMs: config.DATABASE_POOL_WAIT_MS,
+    poolIdleMs: config.DATABASE_POOL_IDLE_MS,
     txMaxWaitMs: config.DATABASE_TX_MAX_WAIT_MS,
     txTimeoutMs: config.DATABASE_TX_TIMEOUT_MS,
     preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
@@ -59,14 +62,15 @@ export function statementName(sql: string): string {
 }
 
 /**
- * A Prisma client on a bounded pg pool: a query waits at most `poolWaitMs` for a connection and every interactive
+ * A Prisma client on a bounded pg pool: a query waits at most `poolWaitMs` for a connection, an idle connection is kept
+ * for `poolIdleMs`, and every interactive
  * transaction gets the configured maxWait/timeout (Prisma's defaults, 2 s and 5 s, made bursts fail with P2028);
  * statements are prepared once per connection unless `preparedStatements` is off.
  */
 export function createDb(databaseUrl: string, settings: DbPoolSettings = defaultDbPoolSettings): Db {
   return new PrismaClient({
     adapter: new PrismaPg(
-      { connectionString: databaseUrl, max: settings.poolMax, connectionTimeoutMillis: settings.poolWaitMs },
+      { connectionString: databaseUrl, max: settings.poolMax, connectionTimeoutMillis: settings.poolWaitMs, idleTimeoutMillis: settings.poolIdleMs },
       // An unnamed statement is the adapter's default; the generator's type says string, an empty name is unnamed to pg.
       settings.preparedStatements ? { statementNameGenerator: (query) => (query.args.length <= MAX_PREPARED_PARAMETERS ? statementName(query.sql) : '') } : {},
     ),
