@@ -1,4 +1,4 @@
-import { Prisma, type Db } from './db.js';
+import { columnsOf, Prisma, type Db } from './db.js';
 import { AppError, fieldIssues, type FieldIssue } from './errors.js';
 import type { ProcessPolicy } from './generated/prisma/client.js';
 import { insertAuditEntry, type DeliveryRef } from './outbound-webhooks.js';
@@ -16,7 +16,7 @@ type Client = Db | Prisma.TransactionClient;
 
 /** The newest version; the process's built-in defaults become version 1 the first time anyone asks. */
 export async function currentPolicy(db: Client, process: ProcessDefinition): Promise<ProcessPolicy> {
-  const latest = await db.processPolicy.findFirst({ where: { process: process.key }, orderBy: { version: 'desc' } });
+  const latest = await latestPolicy(db, process.key);
   if (latest) return latest;
   const defaults = policySchemaOf(process, productionLimits).parse({});
   await db.processPolicy.createMany({
@@ -24,6 +24,17 @@ export async function currentPolicy(db: Client, process: ProcessDefinition): Pro
     skipDuplicates: true,
   });
   return db.processPolicy.findFirstOrThrow({ where: { process: process.key }, orderBy: { version: 'desc' } });
+}
+
+/**
+ * The newest stored version, as Prisma's `findFirst` would give it (held equal by test/api/raw-statements.test.ts):
+ * one raw statement, since every run start reads it and Prisma compiles each model query anew.
+ */
+async function latestPolicy(db: Client, processKey: string): Promise<ProcessPolicy | undefined> {
+  const [latest] = await db.$queryRaw<ProcessPolicy[]>`
+    SELECT ${columnsOf('p', Prisma.ProcessPolicyScalarFieldEnum)} FROM "ProcessPolicy" p
+    WHERE p.process = ${processKey} ORDER BY p.version DESC LIMIT 1`;
+  return latest;
 }
 
 export async function policyVersions(db: Db, process: ProcessDefinition): Promise<ProcessPolicy[]> {
@@ -47,9 +58,11 @@ export function mergePolicy(base: unknown, override: unknown): unknown {
 export async function unknownRoleIssues(db: Client, policy: unknown, prefix: string[]): Promise<FieldIssue[]> {
   const named = rolesNamedIn(policy);
   if (named.length === 0) return [];
-  // Only the people holding a named role: a start need not read the whole directory.
-  const holders = await db.person.findMany({ where: { roles: { hasSome: named.map(({ role }) => role) } }, select: { roles: true } });
-  const known = new Set(holders.flatMap((person) => person.roles));
+  // Which of the named roles somebody holds, and nothing else: one raw statement (every run start makes it).
+  const held = await db.$queryRaw<Array<{ role: string }>>`
+    SELECT named.role FROM unnest(${[...new Set(named.map(({ role }) => role))]}::text[]) AS named(role)
+    WHERE EXISTS (SELECT 1 FROM "Person" p WHERE p.roles @> ARRAY[named.role])`;
+  const known = new Set(held.map(({ role }) => role));
   return named
     .filter(({ role }) => !known.has(role))
     .map(({ role, path }) => ({ path: [...prefix, ...path.map(String)].join('.'), message: `unknown role "${role}": nobody in the directory holds it` }));

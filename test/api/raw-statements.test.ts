@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findApprovalWithRun } from '../../api/approval-service.js';
 import { createDb, defaultDbPoolSettings, Prisma } from '../../lib/db.js';
-import { resolveRunPolicy } from '../../lib/policy-store.js';
+import { currentPolicy, resolveRunPolicy, unknownRoleIssues } from '../../lib/policy-store.js';
 import { insertRunRow, recordFactsVersion, runRow } from '../../lib/run-record.js';
 import { factsOf, findProcess } from '../../processes/index.js';
 import { capexInput } from '../support/fixtures.js';
@@ -77,6 +77,32 @@ describe('raw statements on hot paths do what Prisma would', () => {
     expect(prepared.filter((p) => p.statement === 'SELECT email FROM "Person" WHERE email = $1')).toHaveLength(1);
     expect(prepared.some((p) => / IN \(/.test(p.statement))).toBe(false);
     expect(await preparedOn(false)).toEqual([]);
+  });
+
+  it('a start reads the policy in force and the roles it names as Prisma would', async () => {
+    const db = stack.db;
+    const probe = { ...findProcess('capex')!, key: 'raw-policy-probe' };
+    const newest = () => db.processPolicy.findFirst({ where: { process: probe.key }, orderBy: { version: 'desc' } });
+    // The first read stores the built-in default as version 1; the next reads give the newest of several versions.
+    expect(await currentPolicy(db, probe)).toStrictEqual(await newest());
+    const policy = { steps: { cfo: { approvers: ['role:cfo'], sla: '2d' } }, limits: [1, 2.5, null], note: 'ü "quoted"' };
+    await db.processPolicy.create({ data: { process: probe.key, version: 3, policy, createdBy: 'admin@example.com', reason: 'why' } });
+    await db.processPolicy.create({ data: { process: probe.key, version: 2, policy: {}, createdBy: 'admin@example.com', reason: 'older' } });
+    const latest = await currentPolicy(db, probe);
+    expect(latest).toStrictEqual(await newest());
+    expect(latest.version).toBe(3);
+
+    // Only a role nobody holds is an issue, wherever the policy names it; a role held second in someone's list counts.
+    const holders = await db.person.findMany({ select: { roles: true } });
+    const heldFirst = new Set(holders.map((person) => person.roles[0]));
+    const held = holders.flatMap((person) => person.roles.slice(1)).filter((role) => !heldFirst.has(role));
+    expect(held.length).toBeGreaterThan(0);
+    const named = { a: 'role:cfo', b: ['each-role:nobody-holds-this', `role:${held[0]}`], c: { d: 'role:nobody-holds-this' }, e: 'role:{dept}' };
+    expect(await unknownRoleIssues(db, named, ['policy'])).toEqual([
+      { path: 'policy.b.0', message: 'unknown role "nobody-holds-this": nobody in the directory holds it' },
+      { path: 'policy.c.d', message: 'unknown role "nobody-holds-this": nobody in the directory holds it' },
+    ]);
+    expect(await unknownRoleIssues(db, { a: 'role:cfo' }, ['policy'])).toEqual([]);
   });
 
   it('a start writes the run row and its facts version as tx.run.create and createMany would', async () => {
