@@ -5,7 +5,7 @@ import { startBenchStack } from './stack.js';
  * `npm run bench:statements`: where an approved 3-step capex run's database work goes, transaction by transaction.
  * Starts the bench stack (bench/stack.ts), completes one run to warm it, then has PostgreSQL log every statement
  * (log_statement = all, each line naming its process and transaction) while one more run completes, and prints
- * each transaction of the API and the worker in order: its statements, counted, and what it begins with. What
+ * each transaction of the API and the worker in order: its statements, counted and each in a few words (a Prisma model query marked *). What
  * `npm run bench` counts as "DB commits per run" is the number of these transactions (the API's periodic sweeps
  * are left out here; a read on its own is a transaction too). Counts, not timings: the same on any machine.
  */
@@ -27,8 +27,12 @@ function gist(statement: string): string {
   if (/pg_advisory_xact_lock/.test(text)) return 'lock';
   const verb = /^(WITH RECURSIVE|WITH|SELECT|INSERT|UPDATE|DELETE)/i.exec(text)?.[1]?.toUpperCase() ?? text.slice(0, 20);
   const table = /(?:FROM|INTO|UPDATE) (?:"public"\.)?"(\w+)"/i.exec(text);
-  return table ? `${verb} ${table[1]}` : verb;
+  const gist = table ? `${verb} ${table[1]}` : verb;
+  return viaModelQuery(text) ? `${gist}*` : gist;
 }
+
+/** Prisma's model queries name their tables with the schema ("public"."Run"); the raw statements here never do. */
+const viaModelQuery = (statement: string) => /"public"\."\w+"/.test(statement);
 
 /** The transactions PostgreSQL logged, in order, with the statements and parameters of each. */
 function transactionsIn(lines: string[]): Transaction[] {
@@ -88,13 +92,13 @@ async function main(): Promise<void> {
     console.log('| # | process | statements | what |');
     console.log('|---|---|---|---|');
     for (const [i, tx] of runs.entries()) {
-      const gists = tx.statements.map(gist);
-      const shown = gists.length > 8 ? [...gists.slice(0, 8), `… ${gists.length - 8} more`] : gists;
-      console.log(`| ${i + 1} | ${tx.process} | ${tx.statements.length} | ${shown.join(', ')} |`);
+      console.log(`| ${i + 1} | ${tx.process} | ${tx.statements.length} | ${tx.statements.map(gist).join(', ')} |`);
     }
     const count = (process: string) => runs.filter((tx) => tx.process === process);
     const statements = (list: Transaction[]) => list.reduce((n, tx) => n + tx.statements.length, 0);
+    const modelQueries = (list: Transaction[]) => list.reduce((n, tx) => n + tx.statements.filter(viaModelQuery).length, 0);
     console.log(`\nTransactions: ${runs.length} (API ${count('api').length}, worker ${count('worker').length}); statements: ${statements(runs)} (API ${statements(count('api'))}, worker ${statements(count('worker'))}).`);
+    console.log(`Of those, Prisma model queries (marked *; each compiled anew by Prisma's query compiler): ${modelQueries(runs)} (API ${modelQueries(count('api'))}, worker ${modelQueries(count('worker'))}).`);
   } finally {
     await stack.stop();
   }
