@@ -3,7 +3,7 @@ import { approverOf, dutiesOf, seatsFilledWithoutPassingOver, type SerializedDut
 import type { Fact } from '../processes/facts.js';
 import { factsOf, findProcess } from '../processes/index.js';
 import { replyAddress } from '../lib/reply-address.js';
-import { Prisma } from '../lib/db.js';
+import { columnsOf, Prisma } from '../lib/db.js';
 import { changesSinceStepApproval } from '../lib/run-facts.js';
 import type { ApprovalRequest } from '../lib/generated/prisma/client.js';
 import { hashToken, legacyLinkToken, mintLinkToken, newLinkNonce, tokenKeyRing } from '../lib/tokens.js';
@@ -296,6 +296,21 @@ async function deliverApprovalRequest(deps: ActivityDeps, request: OpenApprovalR
   await postRequestToSlack(deps, request.requestId, { escalatedFrom: request.escalatedFrom?.name, onBehalfOf: request.approver.onBehalfOf?.name });
 }
 
+const requestColumns = columnsOf('a', Prisma.ApprovalRequestScalarFieldEnum);
+
+/**
+ * The first-round requests of one attempt at a step (their ids start with `seatsPrefix`), by seat: what an earlier
+ * try of the step's opening recorded. One raw statement, as `approvalRequest.findMany({ where: { runId, id:
+ * { startsWith }, round: 1 }, orderBy: { seat: 'asc' } })` gives it (held equal by test/api/raw-statements.test.ts),
+ * since every step's opening asks.
+ */
+export async function seatRequestsRecorded(db: Prisma.TransactionClient, runId: string, seatsPrefix: string): Promise<ApprovalRequest[]> {
+  return db.$queryRaw<ApprovalRequest[]>`
+    SELECT ${requestColumns} FROM "ApprovalRequest" a
+    WHERE a."runId" = ${runId} AND left(a.id, ${seatsPrefix.length}) = ${seatsPrefix} AND a.round = 1
+    ORDER BY a.seat ASC`;
+}
+
 /** The approvers a step's requests were recorded for by an earlier attempt, as the workflow holds them. */
 async function approversRecordedBefore(tx: Prisma.TransactionClient, rows: ApprovalRequest[]): Promise<Approver[]> {
   const principals = rows.flatMap((row) => (row.onBehalfOf ? [row.onBehalfOf] : []));
@@ -336,10 +351,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
       const attemptStarted = new Date();
       const duties = dutiesOf(request.duties);
       const outcome = await writeInOneTransaction(deps, async (tx, audit) => {
-        const recordedBefore = await tx.approvalRequest.findMany({
-          where: { runId: request.runId, id: { startsWith: approvalSeatsPrefix(request.runId, request.stepId, request.attempt) }, round: 1 },
-          orderBy: { seat: 'asc' },
-        });
+        const recordedBefore = await seatRequestsRecorded(tx, request.runId, approvalSeatsPrefix(request.runId, request.stepId, request.attempt));
         let approvers = await approversRecordedBefore(tx, recordedBefore);
         if (approvers.length === 0) {
           const resolved = await approverCandidates(tx, { roles: request.roles, subjectEmail: request.subjectEmail });

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { columnsOf, Prisma } from '../lib/db.js';
+import { columnsOf, Prisma, sqlTimestamp } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
 import { insertAuditEntry, type DeliveryRef } from '../lib/outbound-webhooks.js';
 import { resolveRunPolicy, type RunPolicy } from '../lib/policy-store.js';
@@ -210,11 +210,40 @@ const roleLabels: Record<string, string> = {
   'manager-of-approver': "the approver's manager",
 };
 
-async function personByEmail(db: Directory, email: string) {
-  return db.person.findUnique({ where: { email: email.toLowerCase() } });
+/** Person's and Delegation's columns by name (lib/db.ts columnsOf: never `*` in a prepared statement). */
+const personColumns = columnsOf('p', Prisma.PersonScalarFieldEnum);
+const delegationColumns = columnsOf('d', Prisma.DelegationScalarFieldEnum);
+
+type Person = Prisma.PersonGetPayload<object>;
+type Delegation = Prisma.DelegationGetPayload<object>;
+
+/*
+ * The directory reads of a step's opening, each one raw statement (Prisma compiles every model query anew, and a
+ * step makes several of these): each gives exactly what the model query named beside it gives, held equal by
+ * test/api/raw-statements.test.ts.
+ */
+
+/** As `person.findUnique({ where: { email } })`, the address lower-cased. */
+export async function personByEmail(db: Directory, email: string): Promise<Person | null> {
+  const [person] = await db.$queryRaw<Person[]>`SELECT ${personColumns} FROM "Person" p WHERE p.email = ${email.toLowerCase()}`;
+  return person ?? null;
 }
 
-type Person = NonNullable<Awaited<ReturnType<typeof personByEmail>>>;
+/** As `person.findMany({ where: { roles: { has: role } }, orderBy: { email: 'asc' } })`. */
+export async function roleHolders(db: Directory, role: string): Promise<Person[]> {
+  return db.$queryRaw<Person[]>`SELECT ${personColumns} FROM "Person" p WHERE p.roles @> ARRAY[${role}]::text[] ORDER BY p.email ASC`;
+}
+
+/**
+ * As `delegation.findMany({ where: { personEmail: { in: emails }, startsAt: { lte: at }, endsAt: { gt: at } },
+ * orderBy: { createdAt: 'desc' } })`.
+ */
+export async function delegationsActiveAt(db: Directory, emails: string[], at: Date): Promise<Delegation[]> {
+  return db.$queryRaw<Delegation[]>`
+    SELECT ${delegationColumns} FROM "Delegation" d
+    WHERE d."personEmail" = ANY(${emails}::text[]) AND d."startsAt" <= ${sqlTimestamp(at)} AND d."endsAt" > ${sqlTimestamp(at)}
+    ORDER BY d."createdAt" DESC`;
+}
 
 /** The people a seat can go to, in order, for one role reference; empty with a reason when there is nobody. */
 export interface SeatCandidates {
@@ -222,9 +251,6 @@ export interface SeatCandidates {
   candidates: Candidate[];
   missing?: string;
 }
-
-/** Person's columns by name (lib/db.ts columnsOf: never `*` in a prepared statement). */
-const personColumns = columnsOf('p', Prisma.PersonScalarFieldEnum);
 
 /**
  * Up the manager chain from `person` (their manager first), stopping at the top, at a loop in the data or after 20
@@ -250,7 +276,7 @@ async function peopleFor(db: Directory, role: string, subjectEmail: string): Pro
     const manager = subject?.managerEmail ? await personByEmail(db, subject.managerEmail) : null;
     return manager ? [manager] : [];
   }
-  if (role.startsWith('role:')) return db.person.findMany({ where: { roles: { has: role.slice(5) } }, orderBy: { email: 'asc' } });
+  if (role.startsWith('role:')) return roleHolders(db, role.slice(5));
   if (role.startsWith('person:')) {
     const person = await personByEmail(db, role.slice(7));
     return person ? [person] : [];
@@ -271,10 +297,7 @@ class ActiveDelegations {
   async prefetch(emails: string[]): Promise<void> {
     const unknown = [...new Set(emails.map((e) => e.toLowerCase()))].filter((e) => !this.delegateOf.has(e));
     if (unknown.length === 0) return;
-    const active = await this.db.delegation.findMany({
-      where: { personEmail: { in: unknown }, startsAt: { lte: this.now }, endsAt: { gt: this.now } },
-      orderBy: { createdAt: 'desc' },
-    });
+    const active = await delegationsActiveAt(this.db, unknown, this.now);
     for (const email of unknown) this.delegateOf.set(email, active.find((d) => d.personEmail.toLowerCase() === email)?.delegateEmail ?? null);
   }
 
@@ -313,7 +336,7 @@ async function expandRoles(db: Directory, roles: string[]): Promise<string[]> {
       expanded.push(role);
       continue;
     }
-    const holders = await db.person.findMany({ where: { roles: { has: role.slice(10) } }, orderBy: { email: 'asc' } });
+    const holders = await roleHolders(db, role.slice(10));
     expanded.push(...holders.map((p) => `person:${p.email}`));
   }
   return expanded;

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findApprovalWithRun } from '../../api/approval-service.js';
+import { seatRequestsRecorded } from '../../activities/approvals.js';
+import { delegationsActiveAt, personByEmail, roleHolders } from '../../activities/records.js';
+import { approvalRequestId, approvalSeatsPrefix } from '../../processes/approval-messages.js';
 import { createDb, defaultDbPoolSettings, Prisma } from '../../lib/db.js';
 import { currentPolicy, resolveRunPolicy, unknownRoleIssues } from '../../lib/policy-store.js';
 import { insertRunRow, recordFactsVersion, runRow } from '../../lib/run-record.js';
@@ -103,6 +106,53 @@ describe('raw statements on hot paths do what Prisma would', () => {
       { path: 'policy.c.d', message: 'unknown role "nobody-holds-this": nobody in the directory holds it' },
     ]);
     expect(await unknownRoleIssues(db, { a: 'role:cfo' }, ['policy'])).toEqual([]);
+  });
+
+  it("a step's opening reads people, delegations and an earlier try's seats as Prisma would", async () => {
+    const db = stack.db;
+    // People: by address (any case), and every holder of a role in address order, wherever the role is in their list.
+    await db.person.create({ data: { id: 'raw-p1', email: 'zoe.raw@example.com', name: 'Zoë "Raw"', roles: ['raw-role', 'cfo'], managerEmail: 'sam.okafor@example.com', digestHour: null, slackUserId: 'U0RAW' } });
+    await db.person.create({ data: { id: 'raw-p2', email: 'adam.raw@example.com', name: 'Adam Raw', roles: ['other', 'raw-role'], timeZone: 'Europe/Berlin' } });
+    for (const email of ['zoe.raw@example.com', 'ZOE.Raw@Example.com', 'nobody@example.com']) {
+      expect(await personByEmail(db, email), email).toStrictEqual(await db.person.findUnique({ where: { email: email.toLowerCase() } }));
+    }
+    for (const role of ['raw-role', 'cfo', 'no-such-role']) {
+      const viaPrisma = await db.person.findMany({ where: { roles: { has: role } }, orderBy: { email: 'asc' } });
+      expect(await roleHolders(db, role), role).toStrictEqual(viaPrisma);
+    }
+    expect((await roleHolders(db, 'raw-role')).map((p) => p.email)).toEqual(['adam.raw@example.com', 'zoe.raw@example.com']);
+
+    // Delegations active at a moment: started by then (inclusive), not yet ended (exclusive), newest first.
+    const at = new Date('2026-06-01T12:00:00.000Z');
+    const hours = (n: number) => new Date(at.getTime() + n * 3_600_000);
+    const delegations = [
+      { id: 'raw-d1', personEmail: 'zoe.raw@example.com', delegateEmail: 'adam.raw@example.com', startsAt: hours(-2), endsAt: hours(2), createdAt: hours(-10) },
+      { id: 'raw-d2', personEmail: 'zoe.raw@example.com', delegateEmail: 'sam.okafor@example.com', startsAt: at, endsAt: hours(1), createdAt: hours(-5), reason: 'leave' },
+      { id: 'raw-d3', personEmail: 'zoe.raw@example.com', delegateEmail: 'x@example.com', startsAt: hours(-3), endsAt: at, createdAt: hours(-4) },
+      { id: 'raw-d4', personEmail: 'adam.raw@example.com', delegateEmail: 'x@example.com', startsAt: hours(1), endsAt: hours(3), createdAt: hours(-4) },
+      { id: 'raw-d5', personEmail: 'adam.raw@example.com', delegateEmail: 'zoe.raw@example.com', startsAt: hours(-1), endsAt: hours(1), createdAt: hours(-1) },
+    ];
+    await db.delegation.createMany({ data: delegations.map((d) => ({ createdBy: 'admin@example.com', ...d })) });
+    for (const emails of [['zoe.raw@example.com'], ['zoe.raw@example.com', 'adam.raw@example.com'], ['nobody@example.com'], []]) {
+      const viaPrisma = await db.delegation.findMany({ where: { personEmail: { in: emails }, startsAt: { lte: at }, endsAt: { gt: at } }, orderBy: { createdAt: 'desc' } });
+      expect(await delegationsActiveAt(db, emails, at), emails.join()).toStrictEqual(viaPrisma);
+    }
+    expect((await delegationsActiveAt(db, ['zoe.raw@example.com', 'adam.raw@example.com'], at)).map((d) => d.id)).toEqual(['raw-d5', 'raw-d2', 'raw-d1']);
+
+    // An earlier try's seats: first round only, this attempt at this step only, by seat.
+    await db.run.create({ data: { id: 'raw-seats', process: 'capex', status: 'running', title: 'Seats', requesterName: 'Alex', requesterEmail: 'alex.rivera@example.com', input: {}, settings: {}, trigger: 'api' } });
+    const seatRow = (step: string, attempt: number, seat: number, round: number) => ({
+      id: approvalRequestId('raw-seats', step, { attempt, seat, round }), runId: 'raw-seats', stepId: step, stepTitle: 'CFO', seat, round,
+      approverEmail: 'sam.okafor@example.com', approverName: 'Sam', approverRole: 'cfo', expiresAt: at, tokenHash: `seat-${step}-${attempt}-${seat}-${round}`,
+      factsSnapshot: [{ label: 'Amount', value: '1' }],
+    });
+    for (const row of [seatRow('cfo', 1, 1, 1), seatRow('cfo', 1, 0, 1), seatRow('cfo', 1, 0, 2), seatRow('cfo', 2, 0, 1), seatRow('cfo_x', 1, 0, 1)]) await db.approvalRequest.create({ data: row });
+    for (const [step, attempt] of [['cfo', 1], ['cfo', 2], ['cfo', 3]] as const) {
+      const prefix = approvalSeatsPrefix('raw-seats', step, attempt);
+      const viaPrisma = await db.approvalRequest.findMany({ where: { runId: 'raw-seats', id: { startsWith: prefix }, round: 1 }, orderBy: { seat: 'asc' } });
+      expect(await seatRequestsRecorded(db, 'raw-seats', prefix), prefix).toStrictEqual(viaPrisma);
+    }
+    expect((await seatRequestsRecorded(db, 'raw-seats', approvalSeatsPrefix('raw-seats', 'cfo', 1))).map((r) => r.seat)).toEqual([0, 1]);
   });
 
   it('a start writes the run row and its facts version as tx.run.create and createMany would', async () => {
