@@ -161,30 +161,50 @@ export async function rssMb(pid: number): Promise<number> {
 }
 
 /**
- * Worker RSS per open run held in its cache: a freshly started worker's RSS, then `runs` runs opened (16 at a
- * time) until each waits on its first approver (its mail sent), then RSS again. Returns MB per run and the ids.
+ * Worker RSS per open run held in its cache, as the growth from each run more: a freshly started worker opens
+ * `warmUp` runs (16 at a time, each until it waits on its first approver, its mail sent), then `runs` more, and the
+ * figure is the RSS added by those divided by their number. The first runs also pay for what any worker builds once
+ * (code compiled, connection pools, caches), which is not a cost per run; `freshPerRunMb` is the growth from the
+ * fresh worker over all the runs, for comparison with earlier figures.
  */
-export async function rssPerOpenRun(stack: BenchStack, side: SideName, runs: number): Promise<{ perRunMb: number; ids: string[]; beforeMb: number; afterMb: number }> {
+export async function rssPerOpenRun(
+  stack: BenchStack,
+  side: SideName,
+  plan: { warmUp: number; runs: number },
+): Promise<{ perRunMb: number; freshPerRunMb: number; ids: string[]; beforeMb: number; warmMb: number; afterMb: number }> {
   const pid = () => stack.workerPid(side);
+  const open = async (count: number) => {
+    const ids = await inParallel(count, 16, async () => {
+      const title = uniqueTitle(side);
+      let id = title;
+      if (side === 'opsflow') {
+        const { runId } = await opsflowStart(stack, title, 3);
+        if (!runId) throw new Error('POST /runs failed');
+        id = runId;
+      } else {
+        await bareStart(stack, title, 3);
+      }
+      await approvalMail(stack, title, capexApprovers[0]);
+      return id;
+    });
+    await Promise.all(ids.slice(-16).map((id) => untilIdle(stack, id)));
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    return ids;
+  };
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   const beforeMb = await rssMb(pid());
-  const ids = await inParallel(runs, 16, async () => {
-    const title = uniqueTitle(side);
-    let id = title;
-    if (side === 'opsflow') {
-      const { runId } = await opsflowStart(stack, title, 3);
-      if (!runId) throw new Error('POST /runs failed');
-      id = runId;
-    } else {
-      await bareStart(stack, title, 3);
-    }
-    await approvalMail(stack, title, capexApprovers[0]);
-    return id;
-  });
-  await Promise.all(ids.slice(-16).map((id) => untilIdle(stack, id)));
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const warm = await open(plan.warmUp);
+  const warmMb = await rssMb(pid());
+  const measured = await open(plan.runs);
   const afterMb = await rssMb(pid());
-  return { perRunMb: (afterMb - beforeMb) / runs, ids, beforeMb, afterMb };
+  return {
+    perRunMb: (afterMb - warmMb) / plan.runs,
+    freshPerRunMb: (afterMb - beforeMb) / (plan.warmUp + plan.runs),
+    ids: [...warm, ...measured],
+    beforeMb,
+    warmMb,
+    afterMb,
+  };
 }
 
 /** Ends runs the bench left open, and closes their Opsflow read model so the API's sweeps skip them. */
