@@ -1,4 +1,5 @@
-import { patched, workflowInfo } from '@temporalio/workflow';
+import { patched } from '@temporalio/workflow';
+import { getActivator } from '@temporalio/workflow/lib/global-attributes.js';
 
 /**
  * Every change to workflow code that alters its commands is a patch (README, "Changing a process"). Each patch a
@@ -150,12 +151,14 @@ const baselines: ReadonlyArray<{ id: string; patches: ReadonlySet<string> }> = [
 ];
 
 /**
- * Whether this run started under the baseline, decided once per run in its first workflow task: there a run that
+ * Whether each run started under the baseline, decided once per run in its first workflow task: there a run that
  * began before the baseline is replaying and finds no marker. Asked later, `patched()` would answer true in the
  * live part of such a run (a missing marker during replay is not final), switching it mid-way; hence the memo.
- * Module scope is per workflow (workflow modules are not preloaded into the shared context); the run id guards it.
+ * This module is evaluated once per worker thread and shared by every workflow cached there (the workflows are
+ * preloaded, worker/build-bundle.ts), so the memo is kept per run: by the run's Activator, the SDK's object for one
+ * workflow in the cache, which a replay after an eviction makes anew (the replay decides again, in its first task).
  */
-let baseline: { runId: string; patches: ReadonlySet<string> } | undefined;
+const baselineOf = new WeakMap<object, ReadonlySet<string>>();
 
 /**
  * Called first thing by every process workflow (openRun, and before that by a workflow that reads a patch at once),
@@ -164,10 +167,10 @@ let baseline: { runId: string; patches: ReadonlySet<string> } | undefined;
  * marker finds no newer one (no marker, no command) and then its own.
  */
 export function decidePatchBaseline(): void {
-  const { runId } = workflowInfo();
-  if (baseline?.runId === runId) return;
+  const run = getActivator();
+  if (baselineOf.has(run)) return;
   const taken = baselines.find((candidate) => patched(candidate.id));
-  baseline = { runId, patches: taken?.patches ?? new Set() };
+  baselineOf.set(run, taken?.patches ?? new Set());
 }
 
 /**
@@ -175,6 +178,6 @@ export function decidePatchBaseline(): void {
  * own. A workflow that never decided the baseline gets plain `patched(id)`: never a baseline decided mid-run.
  */
 export function hasPatch(id: string): boolean {
-  if (baseline?.runId === workflowInfo().runId && baseline.patches.has(id)) return true;
+  if (baselineOf.get(getActivator())?.has(id)) return true;
   return patched(id);
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 /**
  * What every workflow cached on a worker thread shares (worker/build-bundle.ts, worker/sandbox/): one evaluation of
- * the preloaded modules and the AsyncLocalStorage instances the SDK and the OpenTelemetry interceptors would
+ * the preloaded modules (the workflows' code among them) and the AsyncLocalStorage instances the SDK and the OpenTelemetry interceptors would
  * otherwise make per workflow (each enabled instance puts a property on every promise the thread creates, so per-run
  * instances made a cached run cost more the more runs were cached). Checked on the test bundle, in the SDK's own
  * reusable-context workflow creator, as the worker runs it.
@@ -46,7 +46,22 @@ describe('the workflow sandbox', () => {
     } as unknown as WorkflowInfo;
     return creator.createWorkflow({ info, randomnessSeed: [1, 2, 3, 4, 5, 6, 7, 8], now: Date.now(), showStackTraceSources: false });
   };
-  const activatorOf = (workflow: unknown) => (workflow as { activator: { currentRandomStorage?: object } }).activator;
+  const activatorOf = (workflow: unknown) =>
+    (workflow as { activator: { currentRandomStorage?: object; workflow?: unknown; moduleCache: Map<string, unknown> } }).activator;
+
+  it('evaluates the workflows and the processes/ helpers they import once, for every workflow of the thread', async () => {
+    const [a, b] = [await create(1), await create(2)];
+    expect(typeof activatorOf(a).workflow).toBe('function');
+    expect(activatorOf(b).workflow).toBe(activatorOf(a).workflow);
+    // Per workflow are only the interceptor modules (workflows/sdk-flags.ts among them); the workflows' module, and
+    // the patches module whose per-run memo they and the interceptors share, are not.
+    for (const workflow of [a, b]) {
+      const own = [...activatorOf(workflow).moduleCache.keys()];
+      expect(own).toContain('./workflows/sdk-flags.ts');
+      expect(own.filter((id) => id === './workflows/index.ts' || id === './workflows/patches.ts')).toEqual([]);
+    }
+    await Promise.all([a, b].map((w) => w.dispose()));
+  });
 
   it("gives every workflow the one workflow-random AsyncLocalStorage instead of one each", async () => {
     const [a, b, c] = [await create(1), await create(2), await create(3)];
@@ -65,6 +80,7 @@ describe('the workflow sandbox', () => {
     const preload = /exports\.preloadModules = function preloadModules\(\) \{([^}]*)\}/.exec(bundle)?.[1] ?? '';
     expect(preload).toContain('"./worker/sandbox/shared-storage.ts"');
     expect(preload).toContain('"./worker/sandbox/shared-modules.ts"');
+    expect(preload).toContain('"./workflows/index.ts"');
     // A module of its own (not inlined into the workflows' code), so the preloaded evaluation is the one they use.
     expect(bundle).toMatch(/\n\/\*\*\*\/ "[^"]*node_modules\/@noble\/hashes\/sha2\.js"\n/);
   });
