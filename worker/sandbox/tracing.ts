@@ -1,12 +1,18 @@
-import { TRACE_HEADER } from '@temporalio/interceptors-opentelemetry/lib/instrumentation.js';
-import {
-  OpenTelemetryInboundInterceptor,
-  OpenTelemetryInternalsInterceptor,
-  OpenTelemetryOutboundInterceptor,
-} from '@temporalio/interceptors-opentelemetry/lib/workflow/index.js';
+import type * as OpenTelemetryWorkflow from '@temporalio/interceptors-opentelemetry/lib/workflow/index.js';
 import { defaultPayloadConverter, type Headers } from '@temporalio/common';
-import type { WorkflowInboundCallsInterceptor, WorkflowInterceptorsFactory, WorkflowOutboundCallsInterceptor } from '@temporalio/workflow';
+import type { WorkflowInboundCallsInterceptor, WorkflowInterceptorsFactory, WorkflowInternalsInterceptor, WorkflowOutboundCallsInterceptor } from '@temporalio/workflow';
 import { decidePatchBaseline, hasPatch, TRACED_ONLY_WITH_CONTEXT } from '../../workflows/patches.js';
+
+/** The header the OpenTelemetry interceptors carry a trace in (their TRACE_HEADER; test/unit/tracing-header.test.ts). */
+export const TRACE_HEADER = '_tracer-data';
+
+/**
+ * The OpenTelemetry interceptors' workflow module (with @opentelemetry/api and its SDK), evaluated by a traced run
+ * only, when it first needs a tracer: the bundle keeps it (webpack resolves this `require`), and an untraced run never
+ * evaluates it. The modules a workflow evaluates are its own (the workflows themselves are shared, preloaded); these
+ * libraries, a few hundred functions and objects, would otherwise be allocated again for every cached run.
+ */
+const openTelemetryWorkflow = () => require('@temporalio/interceptors-opentelemetry/lib/workflow/index.js') as typeof OpenTelemetryWorkflow;
 
 /**
  * Whether the run was started by a client outside any trace: Opsflow's clients always send the trace header, with an
@@ -30,8 +36,16 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
   // Made on first use, by a traced run only: each builds the run's OpenTelemetry tracer (its provider, span processor,
   // exporter and resource, and a promise that stays pending), which an untraced run would carry for nothing while it
   // waits in the worker's cache. Making them makes no command, so when they are made does not change a history.
-  let otel: { inbound: OpenTelemetryInboundInterceptor; outbound: OpenTelemetryOutboundInterceptor } | undefined;
-  const traceWith = () => (otel ??= { inbound: new OpenTelemetryInboundInterceptor(), outbound: new OpenTelemetryOutboundInterceptor() });
+  let otel:
+    | { inbound: OpenTelemetryWorkflow.OpenTelemetryInboundInterceptor; outbound: OpenTelemetryWorkflow.OpenTelemetryOutboundInterceptor; internals: OpenTelemetryWorkflow.OpenTelemetryInternalsInterceptor }
+    | undefined;
+  const traceWith = () => {
+    if (!otel) {
+      const { OpenTelemetryInboundInterceptor, OpenTelemetryOutboundInterceptor, OpenTelemetryInternalsInterceptor } = openTelemetryWorkflow();
+      otel = { inbound: new OpenTelemetryInboundInterceptor(), outbound: new OpenTelemetryOutboundInterceptor(), internals: new OpenTelemetryInternalsInterceptor() };
+    }
+    return otel;
+  };
   let traced = true;
   const inbound: WorkflowInboundCallsInterceptor = {
     execute(input, next) {
@@ -54,5 +68,9 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
     // The SDK asks for log attributes before `execute` too: no span exists then, so nothing to add and nothing to build.
     getLogAttributes: (input, next) => (traced && otel ? otel.outbound.getLogAttributes(input, next) : next(input)),
   };
-  return { inbound: [inbound], outbound: [outbound], internals: [new OpenTelemetryInternalsInterceptor()] };
+  // The OpenTelemetry interceptors' own `dispose` (their context manager's) matters only to a run that made them.
+  const internals: WorkflowInternalsInterceptor = {
+    dispose: (input, next) => (otel ? void otel.internals.dispose(input, next) : next(input)),
+  };
+  return { inbound: [inbound], outbound: [outbound], internals: [internals] };
 };
