@@ -49,6 +49,10 @@ const otelContextManager = createRequire(import.meta.url).resolve('@temporalio/i
  */
 export const workflowWebpackConfigHook: NonNullable<BundleOptions['webpackConfigHook']> = (config) => ({
   ...config,
+  // sandbox/tracing.ts loads the OpenTelemetry interceptors with `require` when a traced run first needs them. Compiled
+  // to an ES module (dist/, a "type": "module" package), webpack would leave that `require` alone; parsed as
+  // javascript/auto it bundles the module behind it, as it does for the TypeScript source.
+  module: { ...config.module, rules: [...(config.module?.rules ?? []), { test: /[\\/]worker[\\/]sandbox[\\/]tracing\.js$/, type: 'javascript/auto' }] },
   resolve: { ...config.resolve, alias: { ...(config.resolve?.alias as Record<string, string | false>), [otelContextManager]: sandboxModule('otel-context-manager') } },
   optimization: { ...config.optimization, usedExports: true, sideEffects: 'flag', providedExports: true, innerGraph: true, concatenateModules: true, minimize: false },
 });
