@@ -68,6 +68,15 @@ function workflowRules(importer) {
         ],
       },
     ],
+    // The workflows and what they import are evaluated once per worker thread and shared by every cached run
+    // (worker/build-bundle.ts preloads them): a variable at module scope would be one for all runs.
+    'no-restricted-syntax': [
+      'error',
+      {
+        selector: ':matches(Program, Program > ExportNamedDeclaration) > VariableDeclaration[kind!="const"]',
+        message: `Workflow code${why} is shared by every run a worker holds: keep per-run state in the workflow function's scope, not in a module variable.`,
+      },
+    ],
     'no-restricted-globals': [
       'error',
       { name: 'process', message: 'Not available in workflows.' },
