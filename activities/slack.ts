@@ -1,6 +1,7 @@
 import { Prisma } from '../lib/db.js';
 import { approvalRequestMessage, closedRequestMessage, requestSummaryOf, type RequestSummary, type SlackMessage } from '../lib/slack-messages.js';
 import type { ActivityDeps } from './deps.js';
+import { personByEmail } from './records.js';
 
 /**
  * Slack is a second way to the same decision: the e-mail has gone out before these run, so a Slack failure is
@@ -9,7 +10,7 @@ import type { ActivityDeps } from './deps.js';
 
 /** The approver's Slack user: from the directory, else looked up by e-mail and kept there. */
 async function slackUserOf(deps: ActivityDeps, email: string): Promise<string | undefined> {
-  const person = await deps.db.person.findUnique({ where: { email: email.toLowerCase() } });
+  const person = await personByEmail(deps.db, email);
   if (!person) return undefined;
   if (person.slackUserId) return person.slackUserId;
   const found = await deps.slack!.lookUpUserByEmail(person.email);

@@ -26,13 +26,15 @@ export async function currentPolicy(db: Client, process: ProcessDefinition): Pro
   return db.processPolicy.findFirstOrThrow({ where: { process: process.key }, orderBy: { version: 'desc' } });
 }
 
+const policyColumns = columnsOf('p', Prisma.ProcessPolicyScalarFieldEnum);
+
 /**
  * The newest stored version, as Prisma's `findFirst` would give it (held equal by test/api/raw-statements.test.ts):
  * one raw statement, since every run start reads it and Prisma compiles each model query anew.
  */
 async function latestPolicy(db: Client, processKey: string): Promise<ProcessPolicy | undefined> {
   const [latest] = await db.$queryRaw<ProcessPolicy[]>`
-    SELECT ${columnsOf('p', Prisma.ProcessPolicyScalarFieldEnum)} FROM "ProcessPolicy" p
+    SELECT ${policyColumns} FROM "ProcessPolicy" p
     WHERE p.process = ${processKey} ORDER BY p.version DESC LIMIT 1`;
   return latest;
 }
