@@ -5,9 +5,10 @@ import { startBenchStack } from './stack.js';
  * `npm run bench:statements`: where an approved 3-step capex run's database work goes, transaction by transaction.
  * Starts the bench stack (bench/stack.ts), completes one run to warm it, then has PostgreSQL log every statement
  * (log_statement = all, each line naming its process and transaction) while one more run completes, and prints
- * each transaction of the API and the worker in order: its statements, counted and each in a few words (a Prisma model query marked *). What
- * `npm run bench` counts as "DB commits per run" is the number of these transactions (the API's periodic sweeps
- * are left out here; a read on its own is a transaction too). Counts, not timings: the same on any machine.
+ * each transaction of the API and the worker in order: its statements, counted and each in a few words (a Prisma
+ * model query marked *). What `npm run bench` counts as "DB commits per run" is the number of these transactions
+ * (the API's periodic sweeps are left out here; a read on its own is a transaction too). Counts, not timings: the
+ * same on any machine.
  */
 
 interface Transaction {

@@ -63,9 +63,8 @@ export function statementName(sql: string): string {
 
 /**
  * A Prisma client on a bounded pg pool: a query waits at most `poolWaitMs` for a connection, an idle connection is kept
- * for `poolIdleMs`, and every interactive
- * transaction gets the configured maxWait/timeout (Prisma's defaults, 2 s and 5 s, made bursts fail with P2028);
- * statements are prepared once per connection unless `preparedStatements` is off.
+ * for `poolIdleMs`, and every interactive transaction gets the configured maxWait/timeout (Prisma's defaults, 2 s and
+ * 5 s, made bursts fail with P2028); statements are prepared once per connection unless `preparedStatements` is off.
  */
 export function createDb(databaseUrl: string, settings: DbPoolSettings = defaultDbPoolSettings): Db {
   return new PrismaClient({
