@@ -13,7 +13,9 @@ import {
   linkToken,
   opsflowDecideByApi,
   opsflowDecideByLink,
+  opsflowDecideByUpdate,
   opsflowDecisionVersion,
+  opsflowOpenRequest,
   opsflowStart,
   uniqueTitle,
   untilIdle,
@@ -42,6 +44,11 @@ export interface DecisionFigures {
   answer: number[];
   /** From the decision sent to the next approver's mail accepted by the SMTP sink, ms. */
   nextMail: number[];
+  /**
+   * Opsflow only: the same first decision sent as its Update straight to the run (no HTTP API), on as many runs more,
+   * ms. Beside bare's `answer` it is the workflow's share; `answer` less this is what the API adds.
+   */
+  update: number[];
 }
 
 /**
@@ -50,7 +57,7 @@ export interface DecisionFigures {
  * and the second approver's mail is awaited. The second decision ends the run (not timed).
  */
 export async function decisionLatency(stack: BenchStack, side: SideName, samples: number): Promise<DecisionFigures> {
-  const figures: DecisionFigures = { answer: [], nextMail: [] };
+  const figures: DecisionFigures = { answer: [], nextMail: [], update: [] };
   const [first, second] = capexApprovers;
   for (let i = 0; i < samples; i++) {
     const title = uniqueTitle(side);
@@ -80,7 +87,27 @@ export async function decisionLatency(stack: BenchStack, side: SideName, samples
     }
     await completionMail(stack, side, title);
   }
+  if (side === 'opsflow') for (let i = 0; i < samples; i++) figures.update.push(await opsflowUpdateLatency(stack));
   return figures;
+}
+
+/** One 2-step Opsflow run whose first decision is sent as its Update, straight to the run (timed), then completed. */
+async function opsflowUpdateLatency(stack: BenchStack): Promise<number> {
+  const [first, second] = capexApprovers;
+  const title = uniqueTitle('opsflow');
+  const { runId } = await opsflowStart(stack, title, 2);
+  if (!runId) throw new Error('POST /runs failed');
+  await approvalMail(stack, title, first);
+  const open = await opsflowOpenRequest(stack, runId, first);
+  await untilIdle(stack, runId);
+  const sent = Date.now();
+  await opsflowDecideByUpdate(stack, runId, first, open);
+  const took = Date.now() - sent;
+  await approvalMail(stack, title, second);
+  await untilIdle(stack, runId);
+  await opsflowDecideByApi(stack, runId, second, open.version);
+  await completionMail(stack, 'opsflow', title);
+  return took;
 }
 
 /** 3-step runs completed per second with `inFlight` driven at once, `total` runs in all; the run ids. */

@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { CapturedMail } from '../dev/mail-sink.js';
+import { DECIDE_UPDATE, type DecisionInput } from '../processes/approval-messages.js';
 import { bareDecideUpdate } from './bare/workflows.js';
 import { capexApprovers, requesterEmail, type BenchStack } from './stack.js';
 
@@ -108,6 +109,26 @@ export async function opsflowDecisionVersion(stack: BenchStack, runId: string, a
   const { status, body } = await api(stack, `/runs/${runId}/decisions`, { key: stack.approverKeys[approver] });
   if (status !== 200) throw new Error(`GET decisions answered ${status}: ${JSON.stringify(body)}`);
   return (body as { version: string }).version;
+}
+
+/**
+ * The approver's open request on a run and the version to decide on, as GET /runs/:id/decisions gives them: what
+ * `opsflowDecideByUpdate` sends (read before it is timed).
+ */
+export async function opsflowOpenRequest(stack: BenchStack, runId: string, approver: string): Promise<{ requestId: string; version: string }> {
+  const { status, body } = await api(stack, `/runs/${runId}/decisions`, { key: stack.approverKeys[approver] });
+  const { version, open } = body as { version: string; open: Array<{ requestId: string }> };
+  if (status !== 200 || !open[0]) throw new Error(`GET decisions answered ${status} with no open request: ${JSON.stringify(body)}`);
+  return { requestId: open[0].requestId, version };
+}
+
+/**
+ * The decision the API would send, sent straight to the run as its Update (as the API does it: the request id as the
+ * Update id), with no HTTP API in front: the Opsflow workflow's share of a decision's answer, beside bare's.
+ */
+export async function opsflowDecideByUpdate(stack: BenchStack, runId: string, approver: string, open: { requestId: string; version: string }): Promise<void> {
+  const input: DecisionInput = { requestId: open.requestId, decision: 'approved', comment: null, actorEmail: approver, channel: 'api', nonce: randomUUID(), version: open.version };
+  await stack.temporal.workflow.getHandle(runId).executeUpdate(DECIDE_UPDATE, { args: [input], updateId: open.requestId });
 }
 
 /** How often POST /runs answered 5xx during whole runs and was tried again. */
