@@ -104,21 +104,22 @@ export async function opsflowDecideByLink(stack: BenchStack, token: string, vers
   if (response.status !== 200) throw new Error(`Link decision answered ${response.status}: ${page.slice(0, 300)}`);
 }
 
-/** The version GET /runs/:id/decisions gives the approver (asked once per run: it changes only with an edit). */
-export async function opsflowDecisionVersion(stack: BenchStack, runId: string, approver: string): Promise<string> {
+/** GET /runs/:id/decisions with the approver's key: the version to decide on and their open requests on the run. */
+async function openDecisions(stack: BenchStack, runId: string, approver: string): Promise<{ version: string; open: Array<{ requestId: string }> }> {
   const { status, body } = await api(stack, `/runs/${runId}/decisions`, { key: stack.approverKeys[approver] });
   if (status !== 200) throw new Error(`GET decisions answered ${status}: ${JSON.stringify(body)}`);
-  return (body as { version: string }).version;
+  return body as { version: string; open: Array<{ requestId: string }> };
 }
 
-/**
- * The approver's open request on a run and the version to decide on, as GET /runs/:id/decisions gives them: what
- * `opsflowDecideByUpdate` sends (read before it is timed).
- */
+/** The version GET /runs/:id/decisions gives the approver (asked once per run: it changes only with an edit). */
+export async function opsflowDecisionVersion(stack: BenchStack, runId: string, approver: string): Promise<string> {
+  return (await openDecisions(stack, runId, approver)).version;
+}
+
+/** The approver's open request on a run and the version to decide on: what `opsflowDecideByUpdate` sends (read before it is timed). */
 export async function opsflowOpenRequest(stack: BenchStack, runId: string, approver: string): Promise<{ requestId: string; version: string }> {
-  const { status, body } = await api(stack, `/runs/${runId}/decisions`, { key: stack.approverKeys[approver] });
-  const { version, open } = body as { version: string; open: Array<{ requestId: string }> };
-  if (status !== 200 || !open[0]) throw new Error(`GET decisions answered ${status} with no open request: ${JSON.stringify(body)}`);
+  const { version, open } = await openDecisions(stack, runId, approver);
+  if (!open[0]) throw new Error(`${approver} has no open request on ${runId}`);
   return { requestId: open[0].requestId, version };
 }
 
