@@ -15,7 +15,6 @@ vi.mock('@temporalio/workflow', () => ({
     sdk.active!.asked.push(id);
     return sdk.active!.markers.has(id);
   },
-  workflowInfo: () => ({ runId: sdk.active!.name }),
 }));
 vi.mock('@temporalio/workflow/lib/global-attributes.js', () => ({ getActivator: () => sdk.active }));
 
