@@ -8,7 +8,9 @@ import type { SideName } from './sides.js';
  * for Opsflow and the bare baseline, during the throughput measure (Temporal dev server). Each side runs alone while
  * it is measured, so the processes the other side owns show only their idle cost. Read from /proc (user + system
  * time of every thread), before and after each side's runs; PostgreSQL is the bench's own server and its backends
- * (those that ended included).
+ * (those that ended included). Each worker's time is also split by thread (workerThreads): which of its threads the
+ * difference between the two workers is in says which work to shrink (activities and their clients on the main
+ * thread, workflow code in the workflow thread, allocation in V8's helper threads).
  */
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -54,6 +56,35 @@ async function processes(): Promise<ProcessStat[]> {
   return found;
 }
 
+const WORKERS = ['Opsflow worker', 'bare worker'];
+
+/**
+ * A worker's CPU by kind of thread. Node names none of its threads, so they are told apart by name and start time:
+ * the process's own thread runs activities and the SDK's client side; Temporal core's threads are the Rust runtime's
+ * (not named "node"); Node threads started after core's runtime are the SDK's workflow threads (it starts them once
+ * its runtime is up); the Node threads started before it are V8's platform threads (garbage collection, compilation)
+ * and the loader's and libuv's.
+ */
+async function workerThreads(pid: number, part: string): Promise<Map<string, number>> {
+  const threads: Array<{ tid: number; name: string; startedAt: number; cpuSeconds: number }> = [];
+  for (const entry of await readdir(`/proc/${pid}/task`)) {
+    try {
+      const stat = await readFile(`/proc/${pid}/task/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      threads.push({ tid: Number(entry), name, startedAt: Number(fields[19]), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND });
+    } catch {
+      // The thread ended while it was read.
+    }
+  }
+  const coreStarted = Math.min(...threads.filter((t) => t.name !== 'node').map((t) => t.startedAt));
+  const kindOf = (t: (typeof threads)[number]) =>
+    t.tid === pid ? 'main thread (activities)' : t.name !== 'node' ? 'Temporal core (Rust)' : t.startedAt > coreStarted ? 'workflow thread' : 'V8 and Node helper threads (GC...)';
+  const kinds = new Map<string, number>();
+  for (const t of threads) kinds.set(`${part}: ${kindOf(t)}`, (kinds.get(`${part}: ${kindOf(t)}`) ?? 0) + t.cpuSeconds);
+  return kinds;
+}
+
 /** Which part of the bench a process is, or undefined for the rest of the machine. */
 function partOf(p: ProcessStat, all: Map<number, ProcessStat>): string | undefined {
   if (p.pid === process.pid) return 'bench driver (mail sink, simulators, clients)';
@@ -76,6 +107,7 @@ async function cpuByPart(): Promise<Map<string, number>> {
     // Backends come and go with the pools' connections: the postmaster holds what the ended ones used.
     const seconds = p.cpuSeconds + (isBenchPostmaster(p) ? p.endedChildrenCpuSeconds : 0);
     if (part) parts.set(part, (parts.get(part) ?? 0) + seconds);
+    if (part && WORKERS.includes(part)) for (const [kind, kindSeconds] of await workerThreads(p.pid, part)) parts.set(kind, kindSeconds);
   }
   return parts;
 }
@@ -98,12 +130,18 @@ try {
   }
   const parts = [...new Set([...results.opsflow, ...results.bare].flatMap((m) => [...m.keys()]))];
   const cell = (side: SideName, part: string) => results[side].map((m) => (m.get(part) ?? 0).toFixed(0)).join(' / ');
-  const total = (side: SideName) => results[side].map((m) => [...m.values()].reduce((a, b) => a + b, 0).toFixed(0)).join(' / ');
+  // A worker's threads are already in its own row.
+  const isThreadRow = (part: string) => part.includes(': ');
+  const total = (side: SideName) =>
+    results[side].map((m) => [...m].filter(([part]) => !isThreadRow(part)).reduce((sum, [, ms]) => sum + ms, 0).toFixed(0)).join(' / ');
   console.log(`CPU ms per completed 3-step capex run, ${inFlight} in flight, ${runs} runs per repetition, ${reps} repetitions (each figure one repetition)`);
   console.log(`${new Date().toISOString()}; load average at end ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(', ')}\n`);
   console.log('| process | while Opsflow runs | while bare runs |');
   console.log('|---|---|---|');
-  for (const part of parts) console.log(`| ${part} | ${cell('opsflow', part)} | ${cell('bare', part)} |`);
+  for (const part of parts.filter((p) => !isThreadRow(p))) {
+    console.log(`| ${part} | ${cell('opsflow', part)} | ${cell('bare', part)} |`);
+    for (const thread of parts.filter((p) => p.startsWith(`${part}: `)).sort()) console.log(`| ${thread.replace(`${part}: `, '&nbsp;&nbsp;')} | ${cell('opsflow', thread)} | ${cell('bare', thread)} |`);
+  }
   console.log(`| all of these | ${total('opsflow')} | ${total('bare')} |`);
 } finally {
   await stack.stop();
