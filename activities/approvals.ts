@@ -3,8 +3,9 @@ import { approverOf, dutiesOf, seatsFilledWithoutPassingOver, type SerializedDut
 import type { Fact } from '../processes/facts.js';
 import { factsOf, findProcess } from '../processes/index.js';
 import { replyAddress } from '../lib/reply-address.js';
-import { columnsOf, Prisma } from '../lib/db.js';
+import { columnsOf, Prisma, sqlTimestamp } from '../lib/db.js';
 import { changesSinceStepApproval } from '../lib/run-facts.js';
+import { updateRunRow } from '../lib/run-record.js';
 import type { ApprovalRequest } from '../lib/generated/prisma/client.js';
 import { hashToken, legacyLinkToken, mintLinkToken, newLinkNonce, tokenKeyRing } from '../lib/tokens.js';
 import type { ActivityDeps } from './deps.js';
@@ -71,6 +72,24 @@ export interface DecisionRecord {
 
 type LinkRow = Pick<ApprovalRequest, 'id' | 'tokenHash' | 'tokenNonce' | 'tokenKeyId'>;
 
+/** What a request answered through a link is recorded with; its token, its dates and its answer are filled in later. */
+export interface LinkRequestRow {
+  id: string;
+  runId: string;
+  /** decision (the default), revision, form, task or an incident's page. */
+  kind?: string;
+  stepId: string;
+  stepTitle: string;
+  seat?: number;
+  round?: number;
+  approverEmail: string;
+  approverName: string;
+  approverRole: string;
+  onBehalfOf?: string | null;
+  expiresAt: Date;
+  comment?: string | null;
+}
+
 /**
  * The link for a request, minted again from its row (random nonce + the key that minted it), so every retry and
  * reminder carries the link first mailed. When that key has left TOKEN_SECRETS the operator retired it: the request
@@ -103,23 +122,28 @@ export async function linkFor(deps: ActivityDeps, request: LinkRow, db: Prisma.T
  * hash and its random nonce, and returns the link. Safe to retry: the same id keeps the first row and its link.
  * `db` may be the caller's transaction, so the row commits with the rest of what its activity writes.
  */
-export async function recordLinkRequest(
-  deps: ActivityDeps,
-  row: Omit<Prisma.ApprovalRequestUncheckedCreateInput, 'tokenHash' | 'tokenNonce' | 'tokenKeyId'>,
-  db: Prisma.TransactionClient = deps.db,
-): Promise<string> {
+export async function recordLinkRequest(deps: ActivityDeps, row: LinkRequestRow, db: Prisma.TransactionClient = deps.db): Promise<string> {
   const key = tokenKeyRing(deps.settings.tokenSecrets)[0]!;
   const nonce = newLinkNonce();
-  const create = { ...row, tokenHash: hashToken(mintLinkToken(key, row.id, nonce)), tokenNonce: nonce, tokenKeyId: key.id };
-  // One statement when the row is new (INSERT … ON CONFLICT DO NOTHING RETURNING); a retry reads the row it kept.
-  const [created] = await db.approvalRequest.createManyAndReturn({ data: [create], skipDuplicates: true });
+  const tokenHash = hashToken(mintLinkToken(key, row.id, nonce));
+  // One statement when the row is new, as createManyAndReturn with skipDuplicates writes it (INSERT … ON CONFLICT DO
+  // NOTHING RETURNING) but raw: every step opens one per seat, and Prisma compiles each model query anew. The columns
+  // a caller leaves out get the schema's defaults. A retry reads the row it kept.
+  const [created] = await db.$queryRaw<LinkRow[]>`
+    INSERT INTO "ApprovalRequest" (id, "runId", kind, "stepId", "stepTitle", seat, round, "approverEmail", "approverName", "approverRole",
+      "onBehalfOf", "expiresAt", comment, "tokenHash", "tokenNonce", "tokenKeyId", "createdAt", "remindersSent")
+    VALUES (${row.id}, ${row.runId}, ${row.kind ?? 'decision'}, ${row.stepId}, ${row.stepTitle}, ${row.seat ?? 0}::int, ${row.round ?? 1}::int,
+      ${row.approverEmail}, ${row.approverName}, ${row.approverRole}, ${row.onBehalfOf ?? null}, ${sqlTimestamp(row.expiresAt)}, ${row.comment ?? null},
+      ${tokenHash}, ${nonce}, ${key.id}, ${sqlTimestamp(new Date())}, 0)
+    ON CONFLICT DO NOTHING
+    RETURNING id, "tokenHash", "tokenNonce", "tokenKeyId"`;
   return linkFor(deps, created ?? (await db.approvalRequest.findUniqueOrThrow({ where: { id: row.id } })), db);
 }
 
 /** The run a mail is about; `currentStep` records the step in the same statement (a step's first request). */
 async function loadRunForMail(db: Prisma.TransactionClient, runId: string, currentStep?: string) {
   const run = currentStep
-    ? await db.run.update({ where: { id: runId }, data: { currentStep } })
+    ? await updateRunRow(db, runId, { currentStep })
     : await db.run.findUniqueOrThrow({ where: { id: runId } });
   const process = findProcess(run.process);
   return {
@@ -148,18 +172,13 @@ function replyToFor(deps: ActivityDeps, link: string, version: string | undefine
  */
 async function writeDecisionRecord(tx: Prisma.TransactionClient, audit: AuditWriter, decision: DecisionRecord): Promise<{ decidedBy: string }> {
   // The first write wins; the row comes back from the update (one statement), or is read when it was written before.
-  const [updated] = await tx.approvalRequest.updateManyAndReturn({
-    where: { id: decision.requestId, usedAt: null },
-    data: {
-      usedAt: new Date(decision.decidedAt),
-      decision: decision.decision,
-      comment: decision.comment,
-      decidedBy: decision.actorEmail,
-      decidedVersion: decision.version,
-      factsSnapshot: decision.facts as unknown as Prisma.InputJsonValue,
-    },
-    select: { onBehalfOf: true, approverEmail: true, approverName: true },
-  });
+  // Raw, as updateManyAndReturn would write it: every decision makes one, and Prisma compiles each model query anew.
+  const facts = decision.facts === undefined ? null : JSON.stringify(decision.facts);
+  const [updated] = await tx.$queryRaw<Array<Pick<ApprovalRequest, 'onBehalfOf' | 'approverEmail' | 'approverName'>>>`
+    UPDATE "ApprovalRequest" SET "usedAt" = ${sqlTimestamp(new Date(decision.decidedAt))}, decision = ${decision.decision}, comment = ${decision.comment},
+      "decidedBy" = ${decision.actorEmail}, "decidedVersion" = ${decision.version}, "factsSnapshot" = COALESCE(${facts}::jsonb, "factsSnapshot")
+    WHERE id = ${decision.requestId} AND "usedAt" IS NULL
+    RETURNING "onBehalfOf", "approverEmail", "approverName"`;
   const approval = updated ?? (await tx.approvalRequest.findUniqueOrThrow({ where: { id: decision.requestId } }));
   await audit({
     eventKey: `${decision.requestId}:decided`,

@@ -64,22 +64,15 @@ export type AlsoWhenSent = (sentAt: Prisma.Sql) => Prisma.Sql;
  * transaction, so all of it costs one commit. `attemptStarted` must not be later than the attempt's start.
  */
 export async function recordMailSending(db: Prisma.TransactionClient, mail: OutgoingEmail, attemptStarted = new Date()): Promise<RecordedMail> {
-  // One statement when the row is new (INSERT … ON CONFLICT DO NOTHING RETURNING); a retry reads the row it kept.
-  const [created] = await db.outboundEmail.createManyAndReturn({
-    data: [
-      {
-        idempotencyKey: mail.idempotencyKey,
-        runId: mail.runId ?? null,
-        kind: mail.kind,
-        to: mail.to,
-        subject: mail.email.subject,
-        status: 'sending',
-        messageId: messageIdFor(mail.idempotencyKey),
-      },
-    ],
-    skipDuplicates: true,
-    select: { status: true, createdAt: true },
-  });
+  // One statement when the row is new, as createManyAndReturn with skipDuplicates writes it (INSERT … ON CONFLICT DO
+  // NOTHING RETURNING) but raw: every mail makes one, and Prisma compiles each model query anew. A retry reads the
+  // row it kept.
+  const [created] = await db.$queryRaw<Array<Pick<RecordedMail, 'status' | 'createdAt'>>>`
+    INSERT INTO "OutboundEmail" ("idempotencyKey", "runId", kind, "to", subject, status, "messageId", "createdAt")
+    VALUES (${mail.idempotencyKey}, ${mail.runId ?? null}, ${mail.kind}, ${mail.to}, ${mail.email.subject}, 'sending',
+      ${messageIdFor(mail.idempotencyKey)}, ${sqlTimestamp(new Date())})
+    ON CONFLICT DO NOTHING
+    RETURNING status, "createdAt"`;
   const row = created ?? (await db.outboundEmail.findUniqueOrThrow({ where: { idempotencyKey: mail.idempotencyKey }, select: { status: true, createdAt: true } }));
   return { ...row, attemptStarted };
 }

@@ -1,4 +1,5 @@
 import type { Run } from '../lib/generated/prisma/client.js';
+import { updateRunRow } from '../lib/run-record.js';
 import { findProcess } from '../processes/index.js';
 import { closeCarriedSlackMessages, writeCarriedRecords, type DecisionRecord } from './approvals.js';
 import type { ActivityDeps } from './deps.js';
@@ -72,7 +73,7 @@ export function createNotificationActivities(deps: ActivityDeps) {
       const { mail, recorded, carried, closedNow, process } = await writeInOneTransaction(deps, async (tx, audit) => {
         const carried = await writeCarriedRecords(tx, audit, closing.precededBy);
         for (const entry of closing.audits ?? []) await audit(entry);
-        const run = await tx.run.update({ where: { id: closing.runId }, data: runUpdateData(closing) });
+        const run = await updateRunRow(tx, closing.runId, runUpdateData(closing));
         const closedNow = await audit(closing.audit);
         const mail = requesterNoticeMail(deps, run, { runId: closing.runId, ...closing.notice });
         return { mail, recorded: await recordMailSending(tx, mail, attemptStarted), carried, closedNow, process: run.process };

@@ -3,7 +3,7 @@ import { columnsOf, Prisma, sqlTimestamp } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
 import { insertAuditEntry, type DeliveryRef } from '../lib/outbound-webhooks.js';
 import { resolveRunPolicy, type RunPolicy } from '../lib/policy-store.js';
-import { recordFactsVersion, runRow, runStartedAudit } from '../lib/run-record.js';
+import { recordFactsVersion, runRow, runStartedAudit, updateRunRow } from '../lib/run-record.js';
 import type { Candidate, SkippedCandidate } from '../processes/controls.js';
 import { FailureType } from '../processes/failures.js';
 import { findProcess } from '../processes/index.js';
@@ -117,11 +117,11 @@ export function createRecordActivities(deps: ActivityDeps) {
       const { audit } = update;
       if (!audit) {
         // A lone statement is its own transaction: no BEGIN and COMMIT round trips around it.
-        await deps.db.run.update({ where: { id: update.runId }, data });
+        await updateRunRow(deps.db, update.runId, data);
         return;
       }
       const wake = await deps.db.$transaction(async (tx) => {
-        const run = await tx.run.update({ where: { id: update.runId }, data });
+        const run = await updateRunRow(tx, update.runId, data);
         const written = await insertAuditEntry(tx, auditRow(audit));
         if (written.inserted && update.status && update.status !== 'running') deps.metrics?.runsClosed.inc({ process: run.process, outcome: update.status });
         return written.wake;

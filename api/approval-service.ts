@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { columnsOf, Prisma } from '../lib/db.js';
+import { columnsOf, Prisma, sqlTimestamp } from '../lib/db.js';
 import type { ApprovalRequest, Run } from '../lib/generated/prisma/client.js';
 import { addLogFields, type LogContext } from '../lib/log-context.js';
 import { hashToken, looksLikeToken } from '../lib/tokens.js';
@@ -84,6 +84,33 @@ export async function findApprovalWithRun(
     else run[column.slice(2)] = value;
   }
   return { ...(approval as unknown as ApprovalRequest), run: run as unknown as Run };
+}
+
+type OpenRequest = Pick<ApprovalRequest, 'id' | 'stepId' | 'stepTitle' | 'expiresAt' | 'onBehalfOf'>;
+
+/**
+ * A run and the decision requests on it still waiting on `approverEmail` at `now` (not used, revoked or expired),
+ * oldest first; null when there is no such run. One statement, the run left-joined to its open requests (what an
+ * integration reads before each decision; Prisma's run read and request list would be two model queries, each
+ * compiled anew, in a transaction of their own).
+ */
+export async function runWithOpenRequests(
+  db: ApiContext['db'],
+  runId: string,
+  approverEmail: string,
+  now = new Date(),
+): Promise<{ run: Pick<Run, 'process' | 'title' | 'status' | 'input'>; open: OpenRequest[] } | null> {
+  const rows = await db.$queryRaw<Array<Pick<Run, 'process' | 'title' | 'status' | 'input'> & { [K in keyof OpenRequest]: OpenRequest[K] | null }>>`
+    SELECT r.process, r.title, r.status, r.input, a.id, a."stepId", a."stepTitle", a."expiresAt", a."onBehalfOf"
+    FROM "Run" r LEFT JOIN "ApprovalRequest" a ON a."runId" = r.id AND a.kind = 'decision' AND a."approverEmail" = ${approverEmail}
+      AND a."usedAt" IS NULL AND a."revokedAt" IS NULL AND a."expiresAt" > ${sqlTimestamp(now)}
+    WHERE r.id = ${runId}
+    ORDER BY a."createdAt", a.id`;
+  const [first] = rows;
+  if (!first) return null;
+  const { process, title, status, input } = first;
+  const open = rows.flatMap(({ id, stepId, stepTitle, expiresAt, onBehalfOf }) => (id === null ? [] : [{ id, stepId: stepId!, stepTitle: stepTitle!, expiresAt: expiresAt!, onBehalfOf }]));
+  return { run: { process, title, status, input }, open };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { SearchAttributePair } from '@temporalio/common';
-import type { Prisma } from './db.js';
+import { columnsOf, Prisma, sqlTimestamp } from './db.js';
+import type { Run } from './generated/prisma/client.js';
 import type { RunPolicy } from './policy-store.js';
 import { factsOf, findProcess, type ProcessDefinition } from '../processes/index.js';
 import { searchAttributes } from '../processes/search-attributes.js';
@@ -78,6 +79,37 @@ export async function insertRunRow(tx: Prisma.TransactionClient, row: ReturnType
     VALUES (${row.id}, ${row.process}, ${row.status}, ${row.title}, ${row.requesterName}, ${row.requesterEmail}, ${json(row.input)}::jsonb,
       ${json(row.settings)}::jsonb, ${json(row.policy)}::jsonb, ${row.policyVersion}::int, ${row.startedBy}, ${row.amount === null ? null : String(row.amount)}::numeric,
       ${row.currency}, ${row.trigger}, ${row.correlationKey}, ${row.scheduleId}, now(), now())`;
+}
+
+/** The columns of a run that change as it moves on: `runUpdateData` (activities/records.ts) gives them. */
+export interface RunChanges {
+  status?: string;
+  currentStep?: string | null;
+  outcome?: string;
+  failureReason?: string;
+  closedAt?: Date;
+}
+
+const runColumns = columnsOf('r', Prisma.RunScalarFieldEnum);
+
+/**
+ * `tx.run.update({ where: { id: runId }, data: changes })` in one raw statement: each step's opening and each run's
+ * close make one, and Prisma compiles every model query anew (about 0.5 ms of the worker's CPU more than this).
+ * The columns given are set and `updatedAt` as `@updatedAt` sets it; the row comes back as it is after. A run that
+ * does not exist fails as Prisma's update does (P2025), by asking Prisma.
+ */
+export async function updateRunRow(tx: Prisma.TransactionClient, runId: string, changes: RunChanges): Promise<Run> {
+  const set = (column: string, value: unknown) => (value === undefined ? [] : [Prisma.sql`${Prisma.raw(`"${column}"`)} = ${value}`]);
+  const assignments = [
+    ...set('status', changes.status),
+    ...set('currentStep', changes.currentStep),
+    ...set('outcome', changes.outcome),
+    ...set('failureReason', changes.failureReason),
+    ...(changes.closedAt ? [Prisma.sql`"closedAt" = ${sqlTimestamp(changes.closedAt)}`] : []),
+    Prisma.sql`"updatedAt" = ${sqlTimestamp(new Date())}`,
+  ];
+  const [run] = await tx.$queryRaw<Run[]>`UPDATE "Run" AS r SET ${Prisma.join(assignments)} WHERE r.id = ${runId} RETURNING ${runColumns}`;
+  return run ?? tx.run.update({ where: { id: runId }, data: changes });
 }
 
 /**

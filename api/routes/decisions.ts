@@ -6,7 +6,7 @@ import { DecisionRefusal, REASSIGN_UPDATE, type ReassignInput, type ReassignResu
 import { diffFacts, type FactChange } from '../../processes/facts.js';
 import { factsOf, findProcess } from '../../processes/index.js';
 import { factsAtVersion } from '../../lib/run-facts.js';
-import { auditDutyRefusal, decideByLink, findApprovalWithRun, refusalFor, type DecideOutcome } from '../approval-service.js';
+import { auditDutyRefusal, decideByLink, findApprovalWithRun, refusalFor, runWithOpenRequests, type DecideOutcome } from '../approval-service.js';
 import { requireIdentity } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { defineRoute } from '../route-table.js';
@@ -149,15 +149,9 @@ export const decisionRoutes = [
     async handler(ctx, { req, params, res, annotate }) {
       const identity = requireIdentity(req);
       const runId = params.id;
-      // Both reads in one (batch) transaction: one commit instead of two.
-      const [run, open] = await ctx.db.$transaction([
-        ctx.db.run.findUnique({ where: { id: runId } }),
-        ctx.db.approvalRequest.findMany({
-          where: { runId, kind: 'decision', approverEmail: identity.email, usedAt: null, revokedAt: null, expiresAt: { gt: new Date() } },
-          orderBy: { createdAt: 'asc' },
-        }),
-      ]);
-      if (!run) throw new AppError('not_found', `No run ${runId}`);
+      const found = await runWithOpenRequests(ctx.db, runId, identity.email);
+      if (!found) throw new AppError('not_found', `No run ${runId}`);
+      const { run, open } = found;
       annotate({ process: run.process });
       const process = findProcess(run.process);
       const { facts, version } = process ? factsOf(process, run.input) : { facts: [], version: '' };

@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findApprovalWithRun } from '../../api/approval-service.js';
-import { seatRequestsRecorded } from '../../activities/approvals.js';
+import { findApprovalWithRun, runWithOpenRequests } from '../../api/approval-service.js';
+import { createApprovalActivities, recordLinkRequest, seatRequestsRecorded, type DecisionRecord, type LinkRequestRow } from '../../activities/approvals.js';
+import { recordMailSending, type OutgoingEmail } from '../../activities/email.js';
 import { delegationsActiveAt, personByEmail, roleHolders } from '../../activities/records.js';
 import { approvalRequestId, approvalSeatsPrefix } from '../../processes/approval-messages.js';
 import { createDb, defaultDbPoolSettings, Prisma } from '../../lib/db.js';
 import { currentPolicy, resolveRunPolicy, unknownRoleIssues } from '../../lib/policy-store.js';
-import { insertRunRow, recordFactsVersion, runRow } from '../../lib/run-record.js';
+import { insertRunRow, recordFactsVersion, runRow, updateRunRow, type RunChanges } from '../../lib/run-record.js';
 import { factsOf, findProcess } from '../../processes/index.js';
 import { capexInput } from '../support/fixtures.js';
+import { activityDeps } from '../support/activity-deps.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 /**
@@ -179,5 +181,136 @@ describe('raw statements on hot paths do what Prisma would', () => {
       expect(versions).toHaveLength(2);
       expect({ ...versions[1], runId: '', createdAt: null }).toStrictEqual({ ...versions[0], runId: '', createdAt: null });
     }
+  });
+
+  /** Two runs alike but for their ids, for writing one through Prisma and the other raw. */
+  async function twinRuns(db: Stack['db'], prefix: string): Promise<[string, string]> {
+    const ids: [string, string] = [`${prefix}-prisma`, `${prefix}-raw`];
+    for (const id of ids) {
+      await db.run.create({
+        data: { id, process: 'capex', status: 'running', title: 'Twin "ü"', requesterName: 'Alex', requesterEmail: 'alex.rivera@example.com', input: { a: [1, null] }, settings: {}, amount: 12.5, currency: 'EUR', trigger: 'api' },
+      });
+    }
+    return ids;
+  }
+  const without = <T extends object>(row: T, ...columns: Array<keyof T>) => ({ ...row, ...Object.fromEntries(columns.map((c) => [c, null])) });
+
+  it("a step's opening and a run's close update the run as tx.run.update would", async () => {
+    const db = stack.db;
+    const [viaPrisma, viaRaw] = await twinRuns(db, 'raw-update');
+    const changes: RunChanges[] = [
+      { currentStep: 'cfo' },
+      { currentStep: null },
+      { status: 'completed', outcome: 'approved', closedAt: new Date('2026-03-04T05:06:07.089Z'), currentStep: null },
+      { status: 'failed', failureReason: 'ERP said "no" ü' },
+    ];
+    for (const change of changes) {
+      const before = new Date();
+      const expected = await db.run.update({ where: { id: viaPrisma }, data: change });
+      const written = await db.$transaction((tx) => updateRunRow(tx, viaRaw, change));
+      expect(without(written, 'id', 'startedAt', 'updatedAt'), JSON.stringify(change)).toStrictEqual(without(expected, 'id', 'startedAt', 'updatedAt'));
+      expect(await db.run.findUniqueOrThrow({ where: { id: viaRaw } })).toStrictEqual(written);
+      // updatedAt as @updatedAt sets it: this moment, in UTC whatever the session's time zone.
+      expect(written.updatedAt.getTime()).toBeGreaterThanOrEqual(before.getTime());
+      expect(written.updatedAt.getTime()).toBeLessThanOrEqual(Date.now());
+    }
+    await expect(updateRunRow(db, 'raw-update-no-such-run', { currentStep: 'cfo' })).rejects.toMatchObject({ code: 'P2025' });
+  });
+
+  it('a link request and a mail are recorded as createManyAndReturn with skipDuplicates would, once', async () => {
+    const db = stack.db;
+    const deps = activityDeps(stack);
+    const [run] = await twinRuns(db, 'raw-link');
+    const minimal: LinkRequestRow = { id: 'raw-link-min', runId: run, stepId: 'cfo', stepTitle: 'CFO', approverEmail: 'sam.okafor@example.com', approverName: 'Sam', approverRole: 'cfo', expiresAt: new Date('2026-09-01T10:00:00.500Z') };
+    const full: LinkRequestRow = { ...minimal, id: 'raw-link-full', kind: 'revision', seat: 2, round: 3, onBehalfOf: 'priya.shah@example.com', comment: 'Say "why" ü' };
+    for (const row of [minimal, full]) {
+      const link = await recordLinkRequest(deps, row);
+      const written = await db.approvalRequest.findUniqueOrThrow({ where: { id: row.id } });
+      const [expected] = await db.approvalRequest.createManyAndReturn({
+        data: [{ ...row, id: `${row.id}-prisma`, tokenHash: `${row.id}-prisma`, tokenNonce: written.tokenNonce, tokenKeyId: written.tokenKeyId }],
+        skipDuplicates: true,
+      });
+      expect(without(written, 'id', 'tokenHash', 'createdAt'), row.id).toStrictEqual(without(expected!, 'id', 'tokenHash', 'createdAt'));
+      expect(Math.abs(written.createdAt.getTime() - expected!.createdAt.getTime())).toBeLessThan(60_000);
+      // The link's token is what the row keeps the hash of; a retry keeps the row and mails the same link.
+      expect(link.startsWith(`${stack.apiUrl}/approvals/`)).toBe(true);
+      expect(await recordLinkRequest(deps, { ...row, stepTitle: 'changed' })).toBe(link);
+      expect(await db.approvalRequest.findUniqueOrThrow({ where: { id: row.id } })).toStrictEqual(written);
+    }
+
+    const mail = (key: string): OutgoingEmail => ({ idempotencyKey: key, runId: run, kind: 'approval.request', to: 'sam.okafor@example.com', email: { subject: 'Subject "ü"', text: 't', html: '<p>t</p>' } }) as OutgoingEmail;
+    const attemptStarted = new Date();
+    const recorded = await recordMailSending(db, mail('raw-mail-1'), attemptStarted);
+    expect(recorded.status).toBe('sending');
+    expect(recorded.createdAt.getTime()).toBeGreaterThanOrEqual(attemptStarted.getTime());
+    const [expected] = await db.outboundEmail.createManyAndReturn({
+      data: [{ idempotencyKey: 'raw-mail-2', runId: run, kind: 'approval.request', to: 'sam.okafor@example.com', subject: 'Subject "ü"', status: 'sending', messageId: '<raw-mail-1@opsflow>' }],
+      skipDuplicates: true,
+    });
+    const written = await db.outboundEmail.findUniqueOrThrow({ where: { idempotencyKey: 'raw-mail-1' } });
+    expect(without(written, 'idempotencyKey', 'createdAt')).toStrictEqual(without(expected!, 'idempotencyKey', 'createdAt'));
+    expect(written.createdAt).toStrictEqual(recorded.createdAt);
+    // A later attempt finds the row its predecessor kept (and so knows the mail may have gone).
+    await db.outboundEmail.update({ where: { idempotencyKey: 'raw-mail-1' }, data: { status: 'sent' } });
+    expect(await recordMailSending(db, mail('raw-mail-1'), new Date())).toMatchObject({ status: 'sent', createdAt: recorded.createdAt });
+  });
+
+  it('a decision is written on its request as updateManyAndReturn would, the first one only', async () => {
+    const db = stack.db;
+    const deps = activityDeps(stack);
+    const [run] = await twinRuns(db, 'raw-decision');
+    const request = (id: string) => ({ id, runId: run, stepId: 'cfo', stepTitle: 'CFO', approverEmail: 'sam.okafor@example.com', approverName: 'Sam', approverRole: 'cfo', onBehalfOf: 'priya.shah@example.com', tokenHash: id, expiresAt: new Date(Date.now() + 3_600_000) });
+    await db.approvalRequest.createMany({ data: [request('raw-decision-prisma'), request('raw-decision-raw')] });
+    const decision: DecisionRecord = {
+      requestId: 'raw-decision-raw', runId: run, stepId: 'cfo', decision: 'rejected', comment: 'Too "much" ü', actorEmail: 'sam.okafor@example.com', channel: 'link',
+      decidedAt: Date.parse('2026-05-06T07:08:09.123Z'), version: 'a'.repeat(64), facts: [{ label: 'Amount', value: '€12.50' }] as DecisionRecord['facts'],
+    };
+    await createApprovalActivities(deps).recordDecision(decision);
+    await db.approvalRequest.updateManyAndReturn({
+      where: { id: 'raw-decision-prisma', usedAt: null },
+      data: { usedAt: new Date(decision.decidedAt), decision: decision.decision, comment: decision.comment, decidedBy: decision.actorEmail, decidedVersion: decision.version, factsSnapshot: decision.facts as never },
+    });
+    const [expected, written] = await Promise.all(['raw-decision-prisma', 'raw-decision-raw'].map((id) => db.approvalRequest.findUniqueOrThrow({ where: { id } })));
+    expect(without(written!, 'id', 'tokenHash', 'createdAt')).toStrictEqual(without(expected!, 'id', 'tokenHash', 'createdAt'));
+    // The decision's entry names whom the approver acted for, which the update gave back.
+    const entry = await db.auditEntry.findUniqueOrThrow({ where: { eventKey: 'raw-decision-raw:decided' } });
+    expect(entry).toMatchObject({ action: 'approval.decided', actor: 'sam.okafor@example.com', onBehalfOf: 'priya.shah@example.com' });
+    // A second decision on the same request changes nothing: the first write wins.
+    await createApprovalActivities(deps).recordDecision({ ...decision, decision: 'approved', comment: null, decidedAt: Date.now() });
+    expect(await db.approvalRequest.findUniqueOrThrow({ where: { id: 'raw-decision-raw' } })).toStrictEqual(written);
+  });
+
+  it("an integration's read of a run and its open requests gives what Prisma's two reads give", async () => {
+    const db = stack.db;
+    const [run, other] = await twinRuns(db, 'raw-open');
+    const now = new Date('2026-07-01T12:00:00.000Z');
+    const at = (minutes: number) => new Date(now.getTime() + minutes * 60_000);
+    const request = (id: string, extra: Record<string, unknown> = {}) => ({
+      id, runId: run, stepId: 'cfo', stepTitle: 'CFO "ü"', approverEmail: 'sam.okafor@example.com', approverName: 'Sam', approverRole: 'cfo', tokenHash: id, expiresAt: at(60), ...extra,
+    });
+    await db.approvalRequest.createMany({
+      data: [
+        request('raw-open-later', { createdAt: at(-1), onBehalfOf: 'priya.shah@example.com' }),
+        request('raw-open-oldest', { createdAt: at(-5), stepId: 'finance', stepTitle: 'Finance' }),
+        request('raw-open-used', { createdAt: at(-4), usedAt: at(-2), decision: 'approved' }),
+        request('raw-open-revoked', { createdAt: at(-4), revokedAt: at(-2), revokedReason: 'reassigned' }),
+        request('raw-open-expired', { createdAt: at(-4), expiresAt: now }),
+        request('raw-open-someone-else', { createdAt: at(-4), approverEmail: 'morgan.lee@example.com' }),
+        request('raw-open-task', { createdAt: at(-4), kind: 'task' }),
+      ],
+    });
+    for (const [runId, email] of [[run, 'sam.okafor@example.com'], [run, 'morgan.lee@example.com'], [run, 'nobody@example.com'], [other, 'sam.okafor@example.com'], ['raw-open-no-such-run', 'sam.okafor@example.com']] as const) {
+      const [expectedRun, expectedOpen] = await db.$transaction([
+        db.run.findUnique({ where: { id: runId } }),
+        db.approvalRequest.findMany({ where: { runId, kind: 'decision', approverEmail: email, usedAt: null, revokedAt: null, expiresAt: { gt: now } }, orderBy: { createdAt: 'asc' } }),
+      ]);
+      const found = await runWithOpenRequests(db, runId, email, now);
+      const expected = expectedRun && {
+        run: { process: expectedRun.process, title: expectedRun.title, status: expectedRun.status, input: expectedRun.input },
+        open: expectedOpen.map((a) => ({ id: a.id, stepId: a.stepId, stepTitle: a.stepTitle, expiresAt: a.expiresAt, onBehalfOf: a.onBehalfOf })),
+      };
+      expect(found, `${runId} ${email}`).toStrictEqual(expected);
+    }
+    expect((await runWithOpenRequests(db, run, 'sam.okafor@example.com', now))?.open.map((a) => a.id)).toEqual(['raw-open-oldest', 'raw-open-later']);
   });
 });
