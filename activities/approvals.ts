@@ -173,6 +173,7 @@ function replyToFor(deps: ActivityDeps, link: string, version: string | undefine
 async function writeDecisionRecord(tx: Prisma.TransactionClient, audit: AuditWriter, decision: DecisionRecord): Promise<{ decidedBy: string }> {
   // The first write wins; the row comes back from the update (one statement), or is read when it was written before.
   // Raw, as updateManyAndReturn would write it: every decision makes one, and Prisma compiles each model query anew.
+  // Facts missing from a record (as Prisma did with an undefined field) leave the column as it is.
   const facts = decision.facts === undefined ? null : JSON.stringify(decision.facts);
   const [updated] = await tx.$queryRaw<Array<Pick<ApprovalRequest, 'onBehalfOf' | 'approverEmail' | 'approverName'>>>`
     UPDATE "ApprovalRequest" SET "usedAt" = ${sqlTimestamp(new Date(decision.decidedAt))}, decision = ${decision.decision}, comment = ${decision.comment},
