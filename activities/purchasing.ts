@@ -1,3 +1,4 @@
+import { updateRunRow } from '../lib/run-record.js';
 import { purchaseOrderCreatedEntry } from '../processes/capex-flow.js';
 import { currentActivity } from './activity-context.js';
 import { closeCarriedSlackMessages, writeCarriedRecords, type DecisionRecord } from './approvals.js';
@@ -30,7 +31,7 @@ export function createPurchasingActivities(deps: ActivityDeps) {
       if ((precededBy?.length || currentStep) && (!recordsFollowWithClose || (currentActivity()?.info.attempt ?? 1) > 1)) {
         const carried = await writeInOneTransaction(deps, async (tx, audit) => {
           const carried = await writeCarriedRecords(tx, audit, precededBy);
-          if (currentStep) await tx.run.update({ where: { id: runId }, data: { currentStep } });
+          if (currentStep) await updateRunRow(tx, runId, { currentStep });
           return carried;
         });
         await closeCarriedSlackMessages(deps, carried);

@@ -87,6 +87,7 @@ export async function findApprovalWithRun(
 }
 
 type OpenRequest = Pick<ApprovalRequest, 'id' | 'stepId' | 'stepTitle' | 'expiresAt' | 'onBehalfOf'>;
+type RunSummary = Pick<Run, 'process' | 'title' | 'status' | 'input'>;
 
 /**
  * A run and the decision requests on it still waiting on `approverEmail` at `now` (not used, revoked or expired),
@@ -99,8 +100,8 @@ export async function runWithOpenRequests(
   runId: string,
   approverEmail: string,
   now = new Date(),
-): Promise<{ run: Pick<Run, 'process' | 'title' | 'status' | 'input'>; open: OpenRequest[] } | null> {
-  const rows = await db.$queryRaw<Array<Pick<Run, 'process' | 'title' | 'status' | 'input'> & { [K in keyof OpenRequest]: OpenRequest[K] | null }>>`
+): Promise<{ run: RunSummary; open: OpenRequest[] } | null> {
+  const rows = await db.$queryRaw<Array<RunSummary & { [K in keyof OpenRequest]: OpenRequest[K] | null }>>`
     SELECT r.process, r.title, r.status, r.input, a.id, a."stepId", a."stepTitle", a."expiresAt", a."onBehalfOf"
     FROM "Run" r LEFT JOIN "ApprovalRequest" a ON a."runId" = r.id AND a.kind = 'decision' AND a."approverEmail" = ${approverEmail}
       AND a."usedAt" IS NULL AND a."revokedAt" IS NULL AND a."expiresAt" > ${sqlTimestamp(now)}

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
  * What every workflow cached on a worker thread shares (worker/build-bundle.ts, worker/sandbox/): one evaluation of
  * the preloaded modules (the workflows' code among them) and the AsyncLocalStorage instances the SDK and the
  * OpenTelemetry interceptors would otherwise make per workflow (each enabled instance puts a property on every promise
- * the thread creates, so per-run instances made a cached run cost more the more runs were cached). Checked on the test bundle, in the SDK's own
- * reusable-context workflow creator, as the worker runs it.
+ * the thread creates, so per-run instances made a cached run cost more the more runs were cached). Checked on the
+ * test bundle, in the SDK's own reusable-context workflow creator, as the worker runs it.
  */
 describe('the workflow sandbox', () => {
   let creator: ReusableVMWorkflowCreator;
